@@ -1,0 +1,467 @@
+//! The encoder: turns the module `wast` produced into a Tape module.
+//!
+//! Sections are copied byte for byte. Only those Tape must change are
+//! re-encoded: the memory section (to make room for static data), the
+//! exports (`mem.tape`, `run`), the data section (one more segment) and its
+//! count; a `tape` custom section is appended. Validation runs last, on the
+//! final bytes.
+
+use std::ops::Range;
+
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::{
+    ConstExpr, CustomSection, DataCountSection, DataSection, ExportKind, ExportSection,
+    MemorySection, MemoryType, Module, RawSection,
+};
+use wasmparser::{
+    DataKind, ExternalKind, KnownCustom, Name, Operator, Parser, Payload, TypeRef, Validator,
+};
+
+use crate::metadata::{FORMAT_VERSION, Import, Metadata, SECTION_NAME};
+use crate::preprocess::{STATIC_BASE, StaticData};
+
+/// The name the guest's memory is exported under.
+pub const MEMORY_EXPORT: &str = "mem.tape";
+
+/// The name the entry point is exported under.
+pub const RUN_EXPORT: &str = "run";
+
+/// A problem with the module as a whole, or inside one function.
+#[derive(Debug)]
+pub(crate) struct EncodeError {
+    pub message: String,
+    /// The function the problem is in, by name if it has one.
+    pub function: Option<String>,
+}
+
+impl EncodeError {
+    fn new(message: impl Into<String>) -> Self {
+        EncodeError {
+            message: message.into(),
+            function: None,
+        }
+    }
+}
+
+fn invalid(error: impl std::fmt::Display) -> EncodeError {
+    EncodeError::new(error.to_string())
+}
+
+/// What the first pass learns about the module.
+#[derive(Default)]
+struct Survey<'a> {
+    /// `(id, contents range)` of every section, in order.
+    sections: Vec<(u8, Range<usize>)>,
+    imported_memories: Vec<wasmparser::MemoryType>,
+    defined_memories: Vec<wasmparser::MemoryType>,
+    exports: Vec<(&'a str, ExternalKind, u32)>,
+    imports: Vec<Import>,
+    imported_functions: u32,
+    data_segments: u32,
+    /// End of the furthest active data segment at a constant offset in
+    /// memory 0.
+    user_data_end: u64,
+    /// Names from the `name` section, by function index.
+    function_names: Vec<(u32, &'a str)>,
+}
+
+pub(crate) struct Encoded {
+    pub wasm: Vec<u8>,
+    pub metadata: Metadata,
+}
+
+pub(crate) fn encode(wasm: &[u8], data: &StaticData) -> Result<Encoded, EncodeError> {
+    let survey = survey(wasm)?;
+    let has_literals = data.image.len() > STATIC_BASE;
+    let literals_end = data.image.len() as u64;
+    let initial_top = literals_end
+        .max(survey.user_data_end)
+        .max(STATIC_BASE as u64)
+        .next_multiple_of(8);
+    let initial_top = u32::try_from(initial_top).map_err(|_| {
+        EncodeError::new("static data and data segments extend past 4 GiB of memory")
+    })?;
+
+    let memory = plan_memory(&survey, literals_end)?;
+    let exports = plan_exports(&survey)?;
+
+    let metadata = Metadata {
+        version: FORMAT_VERSION,
+        initial_top,
+        imports: survey.imports.clone(),
+        literals: data.literals.clone(),
+    };
+
+    let mut module = Module::new();
+    // New sections wait here until a section that must follow them.
+    let mut pending = Vec::new();
+    if let MemoryPlan::Add(ty) = &memory {
+        let mut section = MemorySection::new();
+        section.memory(*ty);
+        pending.push(NewSection::Memory(section));
+    }
+    if !survey.sections.iter().any(|(id, _)| *id == EXPORT) {
+        let mut section = ExportSection::new();
+        for (name, kind, index) in &exports {
+            section.export(name, *kind, *index);
+        }
+        pending.push(NewSection::Export(section));
+    }
+    let memory64 = memory.is_64();
+    let segment_offset = if memory64 {
+        ConstExpr::i64_const(STATIC_BASE as i64)
+    } else {
+        ConstExpr::i32_const(STATIC_BASE as i32)
+    };
+    if has_literals && !survey.sections.iter().any(|(id, _)| *id == DATA) {
+        let mut section = DataSection::new();
+        section.active(0, &segment_offset, data.image[STATIC_BASE..].iter().copied());
+        pending.push(NewSection::Data(section));
+    }
+
+    for (id, range) in &survey.sections {
+        let id = *id;
+        let contents = &wasm[range.clone()];
+        if id != CUSTOM {
+            flush_pending(&mut module, &mut pending, order(id));
+        }
+        match id {
+            MEMORY => match &memory {
+                MemoryPlan::Raise { minimum } => {
+                    let reader = wasmparser::MemorySectionReader::new(wasmparser::BinaryReader::new(
+                        contents,
+                        range.start,
+                    ))
+                    .map_err(invalid)?;
+                    let mut section = MemorySection::new();
+                    for (i, ty) in reader.into_iter().enumerate() {
+                        let mut ty = RoundtripReencoder.memory_type(ty.map_err(invalid)?).map_err(invalid)?;
+                        if i == 0 {
+                            ty.minimum = *minimum;
+                        }
+                        section.memory(ty);
+                    }
+                    module.section(&section);
+                }
+                _ => {
+                    module.section(&RawSection { id, data: contents });
+                }
+            },
+            EXPORT => {
+                let reader = wasmparser::ExportSectionReader::new(wasmparser::BinaryReader::new(
+                    contents,
+                    range.start,
+                ))
+                .map_err(invalid)?;
+                let mut section = ExportSection::new();
+                RoundtripReencoder
+                    .parse_export_section(&mut section, reader)
+                    .map_err(invalid)?;
+                for (name, kind, index) in &exports {
+                    section.export(name, *kind, *index);
+                }
+                module.section(&section);
+            }
+            DATA if has_literals => {
+                let reader = wasmparser::DataSectionReader::new(wasmparser::BinaryReader::new(
+                    contents,
+                    range.start,
+                ))
+                .map_err(invalid)?;
+                let mut section = DataSection::new();
+                RoundtripReencoder
+                    .parse_data_section(&mut section, reader)
+                    .map_err(invalid)?;
+                section.active(0, &segment_offset, data.image[STATIC_BASE..].iter().copied());
+                module.section(&section);
+            }
+            DATA_COUNT if has_literals => {
+                module.section(&DataCountSection {
+                    count: survey.data_segments + 1,
+                });
+            }
+            _ => {
+                module.section(&RawSection { id, data: contents });
+            }
+        }
+    }
+    flush_pending(&mut module, &mut pending, u8::MAX);
+    module.section(&CustomSection {
+        name: SECTION_NAME.into(),
+        data: metadata.encode().into(),
+    });
+    let wasm_out = module.finish();
+    validate(&wasm_out, &survey)?;
+    Ok(Encoded {
+        wasm: wasm_out,
+        metadata,
+    })
+}
+
+const CUSTOM: u8 = 0;
+const MEMORY: u8 = 5;
+const EXPORT: u8 = 7;
+const DATA: u8 = 11;
+const DATA_COUNT: u8 = 12;
+
+/// Where a section must stand among the others (custom sections aside).
+fn order(id: u8) -> u8 {
+    match id {
+        1..=5 => id,  // type, import, function, table, memory
+        13 => 6,      // tag
+        6..=8 => id + 1, // global, export, start
+        9 => 10,      // element
+        12 => 11,     // data count
+        10 => 12,     // code
+        11 => 13,     // data
+        _ => 14,
+    }
+}
+
+/// A section the module lacked and Tape adds.
+enum NewSection {
+    Memory(MemorySection),
+    Export(ExportSection),
+    Data(DataSection),
+}
+
+impl NewSection {
+    fn order(&self) -> u8 {
+        order(match self {
+            NewSection::Memory(_) => MEMORY,
+            NewSection::Export(_) => EXPORT,
+            NewSection::Data(_) => DATA,
+        })
+    }
+}
+
+/// Writes the new sections that must come before a section of order
+/// `before`.
+fn flush_pending(module: &mut Module, pending: &mut Vec<NewSection>, before: u8) {
+    pending.retain(|section| {
+        if section.order() >= before {
+            return true;
+        }
+        match section {
+            NewSection::Memory(s) => module.section(s),
+            NewSection::Export(s) => module.section(s),
+            NewSection::Data(s) => module.section(s),
+        };
+        false
+    });
+}
+
+fn survey(wasm: &[u8]) -> Result<Survey<'_>, EncodeError> {
+    let mut s = Survey::default();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(invalid)?;
+        if let Some(section) = payload.as_section() {
+            s.sections.push(section);
+        }
+        match payload {
+            Payload::Version { encoding, .. } => {
+                if encoding != wasmparser::Encoding::Module {
+                    return Err(EncodeError::new(
+                        "Tape compiles core modules; components are not supported",
+                    ));
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import.map_err(invalid)?;
+                    match import.ty {
+                        TypeRef::Func(_) | TypeRef::FuncExact(_) => {
+                            s.imported_functions += 1;
+                            s.imports.push(Import {
+                                module: import.module.to_string(),
+                                name: import.name.to_string(),
+                            });
+                        }
+                        TypeRef::Memory(ty) => s.imported_memories.push(ty),
+                        _ => {}
+                    }
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for ty in reader {
+                    s.defined_memories.push(ty.map_err(invalid)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export.map_err(invalid)?;
+                    s.exports.push((export.name, export.kind, export.index));
+                }
+            }
+            Payload::DataSection(reader) => {
+                for segment in reader {
+                    let segment = segment.map_err(invalid)?;
+                    s.data_segments += 1;
+                    if let DataKind::Active {
+                        memory_index: 0,
+                        offset_expr,
+                    } = segment.kind
+                        && let Some(offset) = constant_offset(&offset_expr)
+                    {
+                        let end = offset.saturating_add(segment.data.len() as u64);
+                        s.user_data_end = s.user_data_end.max(end);
+                    }
+                }
+            }
+            Payload::CustomSection(section) => match section.as_known() {
+                KnownCustom::Name(names) => {
+                    for name in names {
+                        if let Ok(Name::Function(map)) = name {
+                            for naming in map.into_iter().flatten() {
+                                s.function_names.push((naming.index, naming.name));
+                            }
+                        }
+                    }
+                }
+                _ if section.name() == SECTION_NAME => {
+                    return Err(EncodeError::new(format!(
+                        "the custom section name `{SECTION_NAME}` is reserved for Tape's metadata"
+                    )));
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+/// The value of an offset expression that is a single constant.
+fn constant_offset(expr: &wasmparser::ConstExpr<'_>) -> Option<u64> {
+    let mut ops = expr.get_operators_reader();
+    let value = match ops.read().ok()? {
+        Operator::I32Const { value } => u64::from(value as u32),
+        Operator::I64Const { value } => value as u64,
+        _ => return None,
+    };
+    matches!(ops.read().ok()?, Operator::End).then_some(value)
+}
+
+enum MemoryPlan {
+    /// Memory 0 exists and is large enough (or imported: the host's call).
+    Keep { memory64: bool },
+    /// Memory 0 is defined here and its minimum must grow to this many
+    /// pages to hold static data.
+    Raise { minimum: u64 },
+    /// The module has no memory: add this one.
+    Add(MemoryType),
+}
+
+impl MemoryPlan {
+    fn is_64(&self) -> bool {
+        match self {
+            MemoryPlan::Keep { memory64 } => *memory64,
+            MemoryPlan::Raise { .. } => false,
+            MemoryPlan::Add(ty) => ty.memory64,
+        }
+    }
+}
+
+fn page_size(ty: &wasmparser::MemoryType) -> u64 {
+    1u64 << ty.page_size_log2.unwrap_or(16)
+}
+
+fn plan_memory(s: &Survey<'_>, needed: u64) -> Result<MemoryPlan, EncodeError> {
+    if let Some(ty) = s.imported_memories.first() {
+        let available = ty.initial.saturating_mul(page_size(ty));
+        if available < needed {
+            return Err(EncodeError::new(format!(
+                "the imported memory 0 guarantees {available} bytes, but static data needs {needed}; raise its minimum to {} pages",
+                needed.div_ceil(page_size(ty))
+            )));
+        }
+        return Ok(MemoryPlan::Keep {
+            memory64: ty.memory64,
+        });
+    }
+    let Some(ty) = s.defined_memories.first() else {
+        return Ok(MemoryPlan::Add(MemoryType {
+            minimum: needed.div_ceil(65536).max(1),
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        }));
+    };
+    let pages = needed.div_ceil(page_size(ty));
+    if ty.initial >= pages {
+        return Ok(MemoryPlan::Keep {
+            memory64: ty.memory64,
+        });
+    }
+    if ty.maximum.is_some_and(|max| max < pages) {
+        return Err(EncodeError::new(format!(
+            "memory 0 may hold at most {} pages, but static data needs {pages}; raise its maximum",
+            ty.maximum.unwrap_or_default()
+        )));
+    }
+    if ty.memory64 || ty.shared {
+        return Err(EncodeError::new(format!(
+            "static data needs {pages} pages of memory 0; raise its minimum"
+        )));
+    }
+    Ok(MemoryPlan::Raise { minimum: pages })
+}
+
+/// The exports Tape adds: `mem.tape` for memory 0 and `run` for `$run`.
+fn plan_exports<'a>(s: &Survey<'a>) -> Result<Vec<(&'static str, ExportKind, u32)>, EncodeError> {
+    let mut added = Vec::new();
+    match s.exports.iter().find(|(name, ..)| *name == MEMORY_EXPORT) {
+        Some((_, ExternalKind::Memory, 0)) => {}
+        Some(_) => {
+            return Err(EncodeError::new(format!(
+                "the export name `{MEMORY_EXPORT}` is reserved for memory 0"
+            )));
+        }
+        None => added.push((MEMORY_EXPORT, ExportKind::Memory, 0)),
+    }
+    let run_exported = s.exports.iter().any(|(name, ..)| *name == RUN_EXPORT);
+    if !run_exported
+        && let Some((index, _)) = s.function_names.iter().find(|(_, name)| *name == RUN_EXPORT)
+    {
+        added.push((RUN_EXPORT, ExportKind::Func, *index));
+    }
+    Ok(added)
+}
+
+fn validate(wasm: &[u8], survey: &Survey<'_>) -> Result<(), EncodeError> {
+    let mut validator = Validator::new_with_features(wasmparser::WasmFeatures::default());
+    validator.validate_all(wasm).map(drop).map_err(|error| {
+        // The final module's code section is a byte copy of the one `wast`
+        // wrote, so a body's position moved by the same amount for every
+        // function; find the body by its order instead of its offset.
+        let function = function_at(wasm, error.offset()).map(|(index, _)| {
+            let absolute = survey.imported_functions + index;
+            survey
+                .function_names
+                .iter()
+                .find(|(i, _)| *i == absolute)
+                .map_or_else(|| format!("function {absolute}"), |(_, name)| format!("`${name}`"))
+        });
+        EncodeError {
+            message: error.message().to_string(),
+            function,
+        }
+    })
+}
+
+/// The index (among defined functions) and body range of the function whose
+/// body holds `offset`.
+fn function_at(wasm: &[u8], offset: usize) -> Option<(u32, Range<usize>)> {
+    let mut index = 0;
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Ok(Payload::CodeSectionEntry(body)) = payload {
+            let range = body.range();
+            if range.contains(&offset) {
+                return Some((index, range));
+            }
+            index += 1;
+        }
+    }
+    None
+}

@@ -1,0 +1,251 @@
+//! The lexer: WebAssembly text tokens plus Tape's triple-quoted strings.
+//!
+//! Whitespace and comments are skipped rather than produced: the
+//! preprocessor copies the source between tokens verbatim, so it never needs
+//! to see them. Comments still have to be recognised here, so that a `"` or
+//! a `(` inside one is not mistaken for code.
+
+use logos::{Lexer, Logos};
+
+/// Why the lexer could not produce a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LexError {
+    /// A character that starts no WebAssembly text token.
+    #[default]
+    UnexpectedChar,
+    /// A `"` string with no closing quote before the end of its line.
+    UnterminatedString,
+    /// A `"""` string with no closing `"""`.
+    UnterminatedTripleString,
+    /// A `(;` block comment with no matching `;)`.
+    UnterminatedBlockComment,
+}
+
+impl LexError {
+    pub fn message(self) -> &'static str {
+        match self {
+            LexError::UnexpectedChar => "unexpected character",
+            LexError::UnterminatedString => "unterminated string literal",
+            LexError::UnterminatedTripleString => "unterminated triple-quoted string literal",
+            LexError::UnterminatedBlockComment => "unterminated block comment",
+        }
+    }
+
+    pub fn help(self) -> &'static str {
+        match self {
+            LexError::UnexpectedChar => {
+                "WebAssembly text is made of parentheses, keywords, `$names`, numbers and strings"
+            }
+            LexError::UnterminatedString => {
+                "close the string with `\"` on the same line, or use `\"\"\"` for a string spanning lines"
+            }
+            LexError::UnterminatedTripleString => "close the string with `\"\"\"`",
+            LexError::UnterminatedBlockComment => {
+                "close the comment with `;)`; block comments nest, so each `(;` needs its own `;)`"
+            }
+        }
+    }
+}
+
+/// A token of extended WebAssembly text.
+#[derive(Logos, Debug, Clone, Copy, PartialEq, Eq)]
+#[logos(error = LexError)]
+#[logos(skip r"[ \t\r\n]+")]
+#[logos(skip(r";;[^\n]*", allow_greedy = true))]
+pub enum Token {
+    #[token("(")]
+    LParen,
+    #[token(")")]
+    RParen,
+    /// A `"…"` string; escapes are not checked here.
+    #[token("\"", string)]
+    String,
+    /// A `"""…"""` string, which may span lines.
+    #[token("\"\"\"", triple_string)]
+    TripleString,
+    /// A `$"…"` quoted identifier.
+    #[token("$\"", string)]
+    QuotedId,
+    /// A keyword, `$identifier`, number or any other run of identifier
+    /// characters.
+    #[regex(r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+")]
+    Atom,
+    /// `(;` … `;)`, nesting. Produced only so the callback can run; the
+    /// preprocessor treats it as trivia.
+    #[token("(;", block_comment)]
+    BlockComment,
+}
+
+/// Finds the closing `"` of a one-line string; the opening quote is already
+/// consumed.
+fn string(lex: &mut Lexer<Token>) -> Result<(), LexError> {
+    let rest = lex.remainder().as_bytes();
+    let mut i = 0;
+    while i < rest.len() {
+        match rest[i] {
+            b'"' => {
+                lex.bump(i + 1);
+                return Ok(());
+            }
+            // An escaped character never closes the string, but a newline
+            // still ends the line, escaped or not.
+            b'\\' if rest.get(i + 1).is_some_and(|&c| c != b'\n') => i += 2,
+            b'\n' => break,
+            _ => i += 1,
+        }
+    }
+    lex.bump(i);
+    Err(LexError::UnterminatedString)
+}
+
+fn triple_string(lex: &mut Lexer<Token>) -> Result<(), LexError> {
+    let rest = lex.remainder().as_bytes();
+    let mut i = 0;
+    while i < rest.len() {
+        match rest[i] {
+            b'\\' => i += 2,
+            b'"' if rest[i..].starts_with(b"\"\"\"") => {
+                lex.bump(i + 3);
+                return Ok(());
+            }
+            _ => i += 1,
+        }
+    }
+    lex.bump(rest.len());
+    Err(LexError::UnterminatedTripleString)
+}
+
+fn block_comment(lex: &mut Lexer<Token>) -> Result<(), LexError> {
+    let rest = lex.remainder().as_bytes();
+    let mut depth = 1usize;
+    let mut i = 0;
+    while i + 1 < rest.len() {
+        match (rest[i], rest[i + 1]) {
+            (b'(', b';') => {
+                depth += 1;
+                i += 2;
+            }
+            (b';', b')') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    lex.bump(i);
+                    return Ok(());
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    lex.bump(rest.len());
+    Err(LexError::UnterminatedBlockComment)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_lex(src: &str, expected: &[(Result<Token, LexError>, &str, std::ops::Range<usize>)]) {
+        let got: Vec<_> = Token::lexer(src)
+            .spanned()
+            .map(|(tok, span)| (tok, &src[span.clone()], span))
+            .collect();
+        let want: Vec<_> = expected
+            .iter()
+            .map(|(tok, slice, span)| (*tok, *slice, span.clone()))
+            .collect();
+        assert_eq!(got, want, "lexing {src:?}");
+    }
+
+    #[test]
+    fn parens_atoms_and_numbers() {
+        assert_lex(
+            "(i32.const -0x1F)",
+            &[
+                (Ok(Token::LParen), "(", 0..1),
+                (Ok(Token::Atom), "i32.const", 1..10),
+                (Ok(Token::Atom), "-0x1F", 11..16),
+                (Ok(Token::RParen), ")", 16..17),
+            ],
+        );
+    }
+
+    #[test]
+    fn identifiers_and_quoted_identifiers() {
+        assert_lex(
+            "$log.write $\"a b\"",
+            &[
+                (Ok(Token::Atom), "$log.write", 0..10),
+                (Ok(Token::QuotedId), "$\"a b\"", 11..17),
+            ],
+        );
+    }
+
+    #[test]
+    fn strings_with_escaped_quotes() {
+        assert_lex(
+            r#""a\"b" "\\""#,
+            &[
+                (Ok(Token::String), r#""a\"b""#, 0..6),
+                (Ok(Token::String), r#""\\""#, 7..11),
+            ],
+        );
+    }
+
+    #[test]
+    fn triple_quoted_strings_span_lines() {
+        let src = "\"\"\"one\n\"two\"\n\"\"\" )";
+        assert_lex(
+            src,
+            &[
+                (Ok(Token::TripleString), "\"\"\"one\n\"two\"\n\"\"\"", 0..16),
+                (Ok(Token::RParen), ")", 17..18),
+            ],
+        );
+    }
+
+    #[test]
+    fn comments_are_skipped_and_nest() {
+        assert_lex(
+            ";; \"not a string\"\n(; outer (; inner ;) \" ;) x",
+            &[
+                (Ok(Token::BlockComment), "(; outer (; inner ;) \" ;)", 18..43),
+                (Ok(Token::Atom), "x", 44..45),
+            ],
+        );
+    }
+
+    #[test]
+    fn unterminated_string_stops_at_end_of_line() {
+        assert_lex(
+            "\"abc\nx",
+            &[
+                (Err(LexError::UnterminatedString), "\"abc", 0..4),
+                (Ok(Token::Atom), "x", 5..6),
+            ],
+        );
+    }
+
+    #[test]
+    fn unterminated_triple_string_and_comment() {
+        assert_lex(
+            "\"\"\"abc",
+            &[(Err(LexError::UnterminatedTripleString), "\"\"\"abc", 0..6)],
+        );
+        assert_lex(
+            "(; (; ;)",
+            &[(Err(LexError::UnterminatedBlockComment), "(; (; ;)", 0..8)],
+        );
+    }
+
+    #[test]
+    fn unexpected_character() {
+        assert_lex(
+            "a , b",
+            &[
+                (Ok(Token::Atom), "a", 0..1),
+                (Err(LexError::UnexpectedChar), ",", 2..3),
+                (Ok(Token::Atom), "b", 4..5),
+            ],
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! Tape's compiler: extended WebAssembly text in, a validated module out.
+//!
+//! A preprocessor rewrites Tape's extensions (string literals as values,
+//! automatic capability imports, …) into plain WebAssembly text in one pass;
+//! `wast` parses and encodes it; the encoder adds static data, the
+//! `mem.tape` and `run` exports and a `tape` metadata section, and validates
+//! the result. Every error points at the user's own text.
+//!
+//! ```
+//! use tape_compiler::{Catalogue, Options, compile_str};
+//!
+//! let mut catalogue = Catalogue::new();
+//! catalogue.insert("core", "result", "(param $ptr i32) (result i32)");
+//! let options = Options { catalogue };
+//!
+//! let compiled = compile_str(
+//!     "hello.wat",
+//!     r#"(func $run (result i32) (call $core.result "hello, world"))"#,
+//!     &options,
+//! )?;
+//! // The literal is `[u32 len][bytes]` at offset 8; the allocator starts after it.
+//! assert_eq!(compiled.metadata.literals[0].offset, 8);
+//! assert_eq!(compiled.metadata.initial_top, 24);
+//! assert_eq!(compiled.metadata.imports[0].module, "core");
+//!
+//! // Errors point at the user's line and column.
+//! let error = compile_str("bad.wat", "(func $run\n  (call $core.reslt))", &options).unwrap_err();
+//! assert!(error.to_string().contains("bad.wat:2:9"));
+//! # Ok::<(), tape_compiler::Error>(())
+//! ```
+
+mod catalogue;
+mod diagnostic;
+mod encode;
+mod error;
+mod lexer;
+mod metadata;
+mod preprocess;
+mod source_map;
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use catalogue::Catalogue;
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use encode::{MEMORY_EXPORT, RUN_EXPORT};
+pub use error::{Error, Result};
+pub use metadata::{FORMAT_VERSION, Import, Literal, Metadata, SECTION_NAME};
+pub use preprocess::{MAX_NESTING, MAX_STATIC_DATA};
+
+/// How to compile.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Host functions a program may call without importing them.
+    pub catalogue: Catalogue,
+}
+
+/// A compiled module.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The module's bytes, validated.
+    pub wasm: Vec<u8>,
+    /// What the `tape` section of `wasm` holds.
+    pub metadata: Metadata,
+    /// The preprocessed WebAssembly text that `wast` compiled.
+    pub expanded: String,
+}
+
+/// Compiles extended WebAssembly text. `name` is the file name shown in
+/// diagnostics.
+///
+/// # Errors
+///
+/// [`Error::Source`] with every problem found, each located in `source`.
+pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compiled> {
+    let fail = |items: Vec<Diagnostic>| {
+        Error::Source(Box::new(Diagnostics::new(name, Arc::from(source), items)))
+    };
+    let expanded = preprocess::preprocess(source, &options.catalogue).map_err(fail)?;
+    let module = parse(&expanded.text).map_err(|(message, offset)| {
+        let at = expanded.map.to_source(offset);
+        fail(vec![Diagnostic::new(message).at(token_at(source, at))])
+    })?;
+    let encoded = encode::encode(&module, &expanded.data).map_err(|error| {
+        let mut diagnostic = Diagnostic::new(error.message);
+        if let Some(function) = &error.function {
+            diagnostic = diagnostic.label(format!("in {function}"));
+            let name = function.trim_start_matches("`$").trim_end_matches('`');
+            if let Some(span) = expanded.functions.get(name) {
+                diagnostic = diagnostic.at(span.clone());
+            }
+        }
+        fail(vec![diagnostic])
+    })?;
+    Ok(Compiled {
+        wasm: encoded.wasm,
+        metadata: encoded.metadata,
+        expanded: expanded.text,
+    })
+}
+
+/// Reads and compiles a file; see [`compile_str`].
+///
+/// # Errors
+///
+/// [`Error::Read`] if the file cannot be read, [`Error::Source`] if it is
+/// not UTF-8 or has errors.
+pub fn compile_file(path: impl AsRef<Path>, options: &Options) -> Result<Compiled> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path.display().to_string();
+    match String::from_utf8(bytes) {
+        Ok(source) => compile_str(&name, &source, options),
+        Err(error) => {
+            let at = error.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(error.as_bytes());
+            // The lossy text has the same offsets up to the first bad byte.
+            Err(Error::Source(Box::new(Diagnostics::new(
+                &name,
+                Arc::from(text.as_ref()),
+                vec![
+                    Diagnostic::new("the file is not valid UTF-8")
+                        .at(at..at + 1)
+                        .help("WebAssembly text is UTF-8; write other bytes as `\\hh` escapes in strings"),
+                ],
+            ))))
+        }
+    }
+}
+
+/// Parses and encodes plain WebAssembly text; an error is its message and
+/// offset in `text`.
+fn parse(text: &str) -> Result<Vec<u8>, (String, usize)> {
+    let located = |e: wast::Error| (e.message(), e.span().offset());
+    let buffer = wast::parser::ParseBuffer::new(text).map_err(located)?;
+    let mut wat = wast::parser::parse::<wast::Wat>(&buffer).map_err(located)?;
+    wat.encode().map_err(located)
+}
+
+/// The span of the token starting at `at`, for a caret under all of it.
+fn token_at(source: &str, at: usize) -> Range<usize> {
+    let rest = source.get(at..).unwrap_or_default();
+    let len = rest
+        .find(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .unwrap_or(rest.len());
+    at..at + len.max(1)
+}

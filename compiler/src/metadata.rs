@@ -1,0 +1,98 @@
+//! The `tape` custom section: what the runtime needs to know about a module
+//! beyond its code.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Name of the custom section holding [`Metadata`].
+pub const SECTION_NAME: &str = "tape";
+
+/// Version of the [`Metadata`] layout this crate writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Metadata written into every compiled module, encoded with the wire
+/// format (`tape-protocol`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// [`FORMAT_VERSION`] when written.
+    pub version: u32,
+    /// Where the bump allocator starts: the end of static data (and of any
+    /// active data segment at a constant offset in `mem.tape`), rounded up
+    /// to 8.
+    pub initial_top: u32,
+    /// Every function the module imports, automatic or written by hand.
+    pub imports: Vec<Import>,
+    /// Every string literal placed in static data.
+    pub literals: Vec<Literal>,
+}
+
+/// An imported host function.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Import {
+    /// The capability, e.g. `log`.
+    pub module: String,
+    /// The function, e.g. `write`.
+    pub name: String,
+}
+
+/// A string literal in static data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Literal {
+    /// Offset of its `[u32 len][bytes]` in `mem.tape`.
+    pub offset: u32,
+    /// The bytes, escapes decoded.
+    #[serde(with = "serde_bytes")]
+    pub value: Vec<u8>,
+    /// The 1-based source line of its first occurrence.
+    pub line: u32,
+}
+
+impl Metadata {
+    /// Reads the `tape` section of a compiled module; `Ok(None)` if the
+    /// module has none (it was not made by Tape).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidModule`] if `wasm` cannot be parsed far enough to
+    /// find its custom sections, [`Error::Metadata`] if the section is
+    /// malformed, duplicated or of another format version.
+    pub fn from_module(wasm: &[u8]) -> Result<Option<Metadata>> {
+        let mut found = None;
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            let payload = payload.map_err(|e| Error::InvalidModule(e.to_string()))?;
+            if let wasmparser::Payload::CustomSection(section) = payload
+                && section.name() == SECTION_NAME
+            {
+                if found.is_some() {
+                    return Err(Error::Metadata("the module has two `tape` sections".into()));
+                }
+                found = Some(Self::decode(section.data())?);
+            }
+        }
+        Ok(found)
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        // Only a value over 4 GiB fails to encode, and static data is capped
+        // far below that.
+        tape_protocol::to_vec(self).unwrap_or_default()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Metadata> {
+        // The version is the struct's first field, right after its length
+        // prefix: read it alone first so a newer layout gets a clear message.
+        let version = bytes
+            .get(4..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes);
+        if let Some(version) = version
+            && version != FORMAT_VERSION
+        {
+            return Err(Error::Metadata(format!(
+                "format version {version}, but this Tape reads version {FORMAT_VERSION}; rebuild the module"
+            )));
+        }
+        tape_protocol::from_bytes(bytes).map_err(|e| Error::Metadata(e.to_string()))
+    }
+}

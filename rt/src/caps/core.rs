@@ -1,0 +1,95 @@
+use wasmtime::{Caller, Linker};
+
+use crate::caller::{caller_alloc, read_value};
+use crate::capability::Function;
+use crate::{Capability, State, status};
+
+/// Arguments, results and allocation: always granted.
+///
+/// | import | signature | meaning |
+/// |---|---|---|
+/// | `core.argc` | `(result i32)` | number of arguments |
+/// | `core.arg` | `(param $n i32) (result i32 i32)` | pointer to argument `n`, status ([`NOT_FOUND`](status::NOT_FOUND) past the end) |
+/// | `core.result` | `(param $ptr i32) (result i32)` | hand over the wire value at `ptr` as a result; copied now. [`TOO_LARGE`](status::TOO_LARGE) past the run's result-byte limit |
+/// | `core.alloc` | `(param $size i32) (result i32)` | bump-allocate `size` bytes (8-aligned); traps past the memory cap |
+///
+/// A pointer outside memory traps with [`Error::BadPointer`](crate::Error::BadPointer).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Core;
+
+const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "argc",
+        signature: "(result i32)",
+    },
+    Function {
+        name: "arg",
+        signature: "(param $n i32) (result i32 i32)",
+    },
+    Function {
+        name: "result",
+        signature: "(param $ptr i32) (result i32)",
+    },
+    Function {
+        name: "alloc",
+        signature: "(param $size i32) (result i32)",
+    },
+];
+
+impl Capability for Core {
+    fn name(&self) -> &str {
+        "core"
+    }
+
+    fn description(&self) -> &str {
+        "arguments, results and memory allocation"
+    }
+
+    fn functions(&self) -> &[Function] {
+        FUNCTIONS
+    }
+
+    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        linker.func_wrap("core", "argc", |mut caller: Caller<'_, State>| -> i32 {
+            let state = caller.data_mut();
+            state.count_host_call();
+            state.arg_ptrs.len() as i32
+        })?;
+        linker.func_wrap(
+            "core",
+            "arg",
+            |mut caller: Caller<'_, State>, n: i32| -> (i32, i32) {
+                let state = caller.data_mut();
+                state.count_host_call();
+                match usize::try_from(n).ok().and_then(|n| state.arg_ptrs.get(n)) {
+                    Some(&ptr) => (ptr as i32, status::OK),
+                    None => (0, status::NOT_FOUND),
+                }
+            },
+        )?;
+        linker.func_wrap(
+            "core",
+            "result",
+            |mut caller: Caller<'_, State>, ptr: i32| -> wasmtime::Result<i32> {
+                caller.data_mut().count_host_call();
+                let value = read_value(&caller, ptr as u32)?;
+                let state = caller.data_mut();
+                if state.result_bytes + value.len() > state.max_result_bytes {
+                    return Ok(status::TOO_LARGE);
+                }
+                state.result_bytes += value.len();
+                state.results.push(value);
+                Ok(status::OK)
+            },
+        )?;
+        linker.func_wrap(
+            "core",
+            "alloc",
+            |mut caller: Caller<'_, State>, size: i32| -> wasmtime::Result<i32> {
+                caller.data_mut().count_host_call();
+                Ok(caller_alloc(&mut caller, size as u32)? as i32)
+            },
+        )?;
+        Ok(())
+    }
+}

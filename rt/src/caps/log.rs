@@ -1,0 +1,213 @@
+use std::fmt;
+use std::sync::Arc;
+
+use wasmtime::{Caller, Linker};
+
+use crate::caller::caller_read_bytes;
+use crate::capability::Function;
+use crate::{Capability, State, status};
+
+/// Log levels, as the guest numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Error = 0,
+    Warn = 1,
+    Info = 2,
+    Debug = 3,
+    Trace = 4,
+}
+
+impl Level {
+    fn from_guest(level: i32) -> Option<Level> {
+        Some(match level {
+            0 => Level::Error,
+            1 => Level::Warn,
+            2 => Level::Info,
+            3 => Level::Debug,
+            4 => Level::Trace,
+            _ => return None,
+        })
+    }
+
+    /// `"error"`, `"warn"`, `"info"`, `"debug"` or `"trace"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+            Level::Debug => "debug",
+            Level::Trace => "trace",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+type Sink = Arc<dyn Fn(Level, &str) + Send + Sync>;
+
+/// Logging for the guest.
+///
+/// | import | signature | meaning |
+/// |---|---|---|
+/// | `log.write` | `(param $level i32) (param $msg i32) (result i32)` | log the string at `msg` at `level` (0 error … 4 trace) |
+///
+/// Status: [`OK`](status::OK); [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT)
+/// for a level outside 0–4; [`TOO_LARGE`](status::TOO_LARGE) once the run's
+/// byte budget is spent (the message is dropped, and one warning says so).
+///
+/// Messages reach the sink with invalid UTF-8 replaced and every control
+/// character escaped (`\n` as `\\n`, ESC as `\\u{1b}`), so a guest cannot
+/// forge log lines or terminal escapes. The default sink emits a `tracing`
+/// event with target `tape::guest`.
+#[derive(Clone)]
+pub struct Log {
+    max_bytes: usize,
+    sink: Sink,
+}
+
+impl fmt::Debug for Log {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Log")
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Bytes of log messages a run may write by default.
+pub const DEFAULT_LOG_BYTES: usize = 1 << 20;
+
+impl Log {
+    /// Logging to `tracing`, with a budget of [`DEFAULT_LOG_BYTES`] per run.
+    pub fn new() -> Self {
+        Log {
+            max_bytes: DEFAULT_LOG_BYTES,
+            sink: Arc::new(to_tracing),
+        }
+    }
+
+    /// Sets how many message bytes a run may log.
+    pub fn max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Sends messages to `sink` instead of `tracing`.
+    pub fn sink(mut self, sink: impl Fn(Level, &str) + Send + Sync + 'static) -> Self {
+        self.sink = Arc::new(sink);
+        self
+    }
+}
+
+fn to_tracing(level: Level, message: &str) {
+    match level {
+        Level::Error => tracing::error!(target: "tape::guest", "{message}"),
+        Level::Warn => tracing::warn!(target: "tape::guest", "{message}"),
+        Level::Info => tracing::info!(target: "tape::guest", "{message}"),
+        Level::Debug => tracing::debug!(target: "tape::guest", "{message}"),
+        Level::Trace => tracing::trace!(target: "tape::guest", "{message}"),
+    }
+}
+
+/// How much of its budget a run has used.
+#[derive(Debug, Default)]
+struct LogState {
+    written: usize,
+    exhausted: bool,
+}
+
+/// Makes a guest message safe to print: lossy UTF-8, control characters
+/// escaped.
+fn sanitize(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+const FUNCTIONS: &[Function] = &[Function {
+    name: "write",
+    signature: "(param $level i32) (param $msg i32) (result i32)",
+}];
+
+impl Capability for Log {
+    fn name(&self) -> &str {
+        "log"
+    }
+
+    fn description(&self) -> &str {
+        "write log messages at a level, within a per-run byte budget"
+    }
+
+    fn functions(&self) -> &[Function] {
+        FUNCTIONS
+    }
+
+    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        let this = self.clone();
+        linker.func_wrap(
+            "log",
+            "write",
+            move |mut caller: Caller<'_, State>, level: i32, msg: i32| -> wasmtime::Result<i32> {
+                caller.data_mut().count_host_call();
+                let Some(level) = Level::from_guest(level) else {
+                    return Ok(status::INVALID_ARGUMENT);
+                };
+                let bytes = caller_read_bytes(&caller, msg as u32)?;
+                let Some(state) = caller.data_mut().get::<LogState>() else {
+                    return Ok(status::INVALID_ARGUMENT);
+                };
+                if state.written + bytes.len() > this.max_bytes {
+                    if !state.exhausted {
+                        state.exhausted = true;
+                        (this.sink)(
+                            Level::Warn,
+                            &format!(
+                                "log budget of {} bytes spent; further messages are dropped",
+                                this.max_bytes
+                            ),
+                        );
+                    }
+                    return Ok(status::TOO_LARGE);
+                }
+                state.written += bytes.len();
+                (this.sink)(level, &sanitize(&bytes));
+                Ok(status::OK)
+            },
+        )?;
+        Ok(())
+    }
+
+    fn begin_run(&self, state: &mut State) {
+        state.insert(LogState::default());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_bad_utf8_replaced() {
+        assert_eq!(
+            sanitize(b"a\nb\x1b[31m\tc\xff"),
+            "a\\nb\\u{1b}[31m\\tc\u{fffd}"
+        );
+        assert_eq!(sanitize("héllo".as_bytes()), "héllo");
+    }
+}

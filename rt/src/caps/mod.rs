@@ -1,0 +1,18 @@
+//! The built-in capabilities.
+
+mod core;
+mod log;
+
+use std::sync::Arc;
+
+pub use self::core::Core;
+pub use self::log::{Level, Log};
+
+use crate::Capability;
+
+/// Every built-in capability with its default settings: the catalogue the
+/// compiler sees, and the names the linker recognises as "exists but not
+/// granted".
+pub(crate) fn builtin() -> Vec<Arc<dyn Capability>> {
+    vec![Arc::new(Core), Arc::new(Log::new())]
+}
