@@ -138,7 +138,8 @@ struct Preprocessor<'a, 'c> {
     prev: Prev,
     /// The module's closing `)` has been seen.
     closed: bool,
-    /// Scanning stopped early; what is still open is not worth reporting.
+    /// Scanning stopped early, or a token was unreadable: what is still
+    /// open is not worth reporting.
     aborted: bool,
     defined: HashMap<&'a str, Range<usize>>,
     calls: Vec<(&'a str, Range<usize>)>,
@@ -151,7 +152,15 @@ pub(crate) fn preprocess<'a>(
     src: &'a str,
     catalogue: &Catalogue,
 ) -> Result<Expanded<'a>, Vec<Diagnostic>> {
-    let wrapped = starts_with_module(src);
+    let keyword = first_keyword(src);
+    if let Some(("component", span)) = keyword {
+        return Err(vec![
+            Diagnostic::new("Tape compiles core modules; components are not supported")
+                .at(span)
+                .help("write a `(module …)`, or just its fields"),
+        ]);
+    }
+    let wrapped = matches!(keyword, Some(("module", _)));
     let mut pp = Preprocessor {
         src,
         catalogue,
@@ -182,19 +191,19 @@ pub(crate) fn preprocess<'a>(
     pp.finish()
 }
 
-/// Whether the first token is `(module`.
-fn starts_with_module(src: &str) -> bool {
+/// The keyword right after the first `(`, if the file starts with one.
+fn first_keyword(src: &str) -> Option<(&str, Range<usize>)> {
     let mut lexer = Token::lexer(src);
     let mut after_paren = false;
     while let Some(token) = lexer.next() {
         match token {
             Ok(Token::BlockComment) => {}
             Ok(Token::LParen) if !after_paren => after_paren = true,
-            Ok(Token::Atom) if after_paren => return lexer.slice() == "module",
-            _ => return false,
+            Ok(Token::Atom) if after_paren => return Some((lexer.slice(), lexer.span())),
+            _ => return None,
         }
     }
-    false
+    None
 }
 
 impl<'a> Preprocessor<'a, '_> {
@@ -206,6 +215,9 @@ impl<'a> Preprocessor<'a, '_> {
                 Ok(Token::BlockComment) => continue,
                 Ok(token) => token,
                 Err(error) => {
+                    // What a bad token swallowed (a string's closing
+                    // parentheses, say) would only cause more errors.
+                    self.aborted = true;
                     self.diagnostics.push(
                         Diagnostic::new(error.message())
                             .at(span)
@@ -599,6 +611,13 @@ mod tests {
             ("the module is never closed".into(), Some(0..1))
         );
         assert_eq!(errors("(func (block)")[0], ("unclosed `(`".into(), Some(0..1)));
+        assert_eq!(
+            errors("(func \"abc)\n")
+                .into_iter()
+                .map(|e| e.0)
+                .collect::<Vec<_>>(),
+            ["unterminated string literal"]
+        );
         assert_eq!(
             errors("(module) (func)")[0].0,
             "unexpected text after the end of the module"

@@ -1,0 +1,62 @@
+//! Errors are reported at the user's file, line and column.
+
+use crate::compile_error;
+
+#[test]
+fn a_wast_error_after_a_literal_points_at_the_original_column() {
+    // The literal before the error is longer than its replacement would be
+    // at the same place, so an unmapped offset would land elsewhere.
+    let err = compile_error("(func $run (result i32)\n  (drop \"a long literal here\") (i32.bogus))");
+    assert!(err.contains("test.wat:2:33"), "{err}");
+    assert!(err.contains("(i32.bogus)"), "{err}");
+}
+
+#[test]
+fn an_error_after_automatic_imports_points_at_the_original_line() {
+    let err = compile_error("(func $run (result i32)\n  (call $core.result \"x\"))\n(func $f (i32.nope))");
+    assert!(err.contains("test.wat:3:11"), "{err}");
+}
+
+#[test]
+fn a_validation_error_names_and_points_at_the_function() {
+    let err = compile_error("(func $ok)\n(func $bad (result i32)\n  (i64.const 1))");
+    assert!(err.contains("type mismatch"), "{err}");
+    assert!(err.contains("test.wat:2:7"), "{err}");
+    assert!(err.contains("in `$bad`"), "{err}");
+}
+
+#[test]
+fn unknown_capability_functions_list_what_exists() {
+    let err = compile_error("(func $run (result i32)\n  (call $log.writ (i32.const 0) \"x\"))");
+    assert!(err.contains("unknown capability function `$log.writ`"), "{err}");
+    assert!(err.contains("test.wat:2:9"), "{err}");
+    assert!(err.contains("`log` provides: write"), "{err}");
+}
+
+#[test]
+fn every_lexer_error_is_reported() {
+    let err = compile_error("(func\n  \"\\q\" \"ok\"\n  , )");
+    assert!(err.contains("invalid escape `\\q`"), "{err}");
+    assert!(err.contains("test.wat:2:4"), "{err}");
+    assert!(err.contains("unexpected character"), "{err}");
+    assert!(err.contains("test.wat:3:3"), "{err}");
+}
+
+#[test]
+fn non_utf8_files_are_reported_at_the_first_bad_byte() {
+    let dir = std::env::temp_dir().join(format!("tape-compiler-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.wat");
+    std::fs::write(&path, b"(func)\n(func \xff)").unwrap();
+    let err = tape_compiler::compile_file(&path, &crate::options()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("not valid UTF-8"), "{text}");
+    assert!(text.contains("bad.wat:2:7"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_missing_file_is_a_read_error() {
+    let err = tape_compiler::compile_file("/nonexistent/x.wat", &crate::options()).unwrap_err();
+    assert!(matches!(err, tape_compiler::Error::Read { .. }), "{err}");
+}

@@ -1,0 +1,27 @@
+//! The compiler's integration tests: one binary, one module per topic.
+
+mod diagnostics;
+mod encode;
+
+use tape_compiler::{Catalogue, Compiled, Options};
+
+pub fn options() -> Options {
+    let mut catalogue = Catalogue::new();
+    catalogue.insert("core", "result", "(param $ptr i32) (result i32)");
+    catalogue.insert("core", "arg", "(param $n i32) (result i32 i32)");
+    catalogue.insert("log", "write", "(param $level i32) (param $msg i32) (result i32)");
+    Options { catalogue }
+}
+
+pub fn compile(source: &str) -> Compiled {
+    tape_compiler::compile_str("test.wat", source, &options())
+        .unwrap_or_else(|e| panic!("compile failed:\n{e}"))
+}
+
+/// The rendered diagnostics for a source that must not compile.
+pub fn compile_error(source: &str) -> String {
+    match tape_compiler::compile_str("test.wat", source, &options()) {
+        Ok(_) => panic!("expected an error compiling:\n{source}"),
+        Err(e) => e.to_string(),
+    }
+}

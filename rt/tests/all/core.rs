@@ -1,0 +1,211 @@
+//! The `core` capability: arguments, results, allocation, and the
+//! guarantees around them.
+
+use tape_rt::{Args, Error, Grants, status};
+
+use crate::{program, run, run_err};
+
+#[test]
+fn hello_returns_its_string() {
+    let outcome = run(r#"(func $run (result i32) (call $core.result "hello, world"))"#);
+    assert_eq!(outcome.status, 0);
+    assert_eq!(outcome.results.len(), 1);
+    assert_eq!(outcome.result::<String>(0).unwrap(), "hello, world");
+    assert_eq!(outcome.usage.host_calls, 1);
+    assert_eq!(outcome.usage.peak_memory, 65536);
+    assert!(outcome.usage.fuel > 0);
+}
+
+#[test]
+fn arguments_are_written_as_wire_values_and_echoed() {
+    // Echo every argument back, in order.
+    let echo = program(
+        r#"(func $run (result i32)
+             (local $i i32) (local $ptr i32) (local $status i32)
+             (block $done
+               (loop $next
+                 (br_if $done (i32.ge_u (local.get $i) (call $core.argc)))
+                 (call $core.arg (local.get $i))
+                 (local.set $status)
+                 (local.set $ptr)
+                 (if (local.get $status) (then (return (local.get $status))))
+                 (drop (call $core.result (local.get $ptr)))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br $next)))
+             (i32.const 0))"#,
+        &Grants::new(),
+    );
+    let outcome = echo.run(&Args::strings(["one", "", "thrée"])).unwrap();
+    let results: Vec<String> = (0..3).map(|i| outcome.result(i).unwrap()).collect();
+    assert_eq!(results, ["one", "", "thrée"]);
+
+    let typed = Args::new().push(&(7u32, "x")).unwrap().push(&vec![1i32, 2]).unwrap();
+    let outcome = echo.run(&typed).unwrap();
+    assert_eq!(outcome.result::<(u32, String)>(0).unwrap(), (7, "x".into()));
+    assert_eq!(outcome.result::<Vec<i32>>(1).unwrap(), [1, 2]);
+}
+
+#[test]
+fn an_argument_past_the_end_is_not_found() {
+    let outcome = run(
+        r#"(func $run (result i32)
+             (call $core.arg (i32.const 0))
+             (return))"#,
+    );
+    assert_eq!(outcome.status, status::NOT_FOUND);
+}
+
+#[test]
+fn alloc_bumps_from_initial_top_in_8_byte_steps() {
+    // initial_top is 16 here: one 5-byte literal at 8..17 → 24.
+    let outcome = run(
+        r#"(func $run (result i32)
+             (local $a i32) (local $b i32)
+             (drop "12345")
+             (local.set $a (call $core.alloc (i32.const 3)))
+             (local.set $b (call $core.alloc (i32.const 0)))
+             (if (i32.ne (local.get $a) (i32.const 24)) (then (return (i32.const 101))))
+             (if (i32.ne (local.get $b) (i32.const 32)) (then (return (i32.const 102))))
+             (i32.const 0))"#,
+    );
+    assert_eq!(outcome.status, 0);
+}
+
+#[test]
+fn alloc_grows_memory_by_pages() {
+    let outcome = run(
+        r#"(func $run (result i32)
+             (drop (call $core.alloc (i32.const 200000)))
+             (i32.const 0))"#,
+    );
+    assert_eq!(outcome.usage.peak_memory, 4 * 65536);
+}
+
+#[test]
+fn a_result_is_copied_during_the_call() {
+    // The guest overwrites its string after handing it over; the host must
+    // already hold the original.
+    let outcome = run(
+        r#"(func $run (result i32)
+             (drop (call $core.result "abc"))
+             (i32.store8 (i32.const 12) (i32.const 0x7a))
+             (drop (call $core.result "abc"))
+             (i32.const 0))"#,
+    );
+    assert_eq!(outcome.result::<&str>(0).unwrap(), "abc");
+    assert_eq!(outcome.result::<&str>(1).unwrap(), "zbc");
+}
+
+#[test]
+fn results_past_the_byte_limit_are_refused_with_a_status() {
+    let program = program(
+        r#"(func $run (result i32) (call $core.result "0123456789"))"#,
+        &Grants::new(),
+    );
+    let limits = tape_rt::Limits {
+        max_result_bytes: 13,
+        ..Default::default()
+    };
+    let outcome = program.run_with(&Args::new(), &limits).unwrap();
+    assert_eq!(outcome.status, status::TOO_LARGE);
+    assert!(outcome.results.is_empty());
+}
+
+/// Pointers at and around the end of memory, and lengths that overflow.
+#[test]
+fn bad_pointers_and_lengths_trap_without_panicking() {
+    let memory: u64 = 65536;
+    let pointers = [
+        0,
+        memory - 1,
+        memory - 4,
+        memory,
+        memory + 1,
+        1 << 31,
+        (1 << 32) - 1,
+    ];
+    let lengths = [0u64, memory - 1, memory, memory + 1, 1 << 31, (1 << 32) - 1];
+    for ptr in pointers {
+        for len in lengths {
+            let source = format!(
+                r#"(module (memory 1)
+                     (func $run (result i32)
+                       (if (i32.le_u (i32.const {ptr}) (i32.const {limit}))
+                         (then (i32.store (i32.const {ptr}) (i32.const {len}))))
+                       (call $core.result (i32.const {ptr}))))"#,
+                limit = memory - 4
+            );
+            let result = program(&source, &Grants::new()).run(&Args::new());
+            // The prefix is stored only where it fits; elsewhere even
+            // reading it is out of bounds.
+            let fits = ptr + 4 <= memory && ptr + 4 + len <= memory;
+            match result {
+                Ok(outcome) => {
+                    assert!(fits, "ptr {ptr} len {len} should not fit");
+                    assert_eq!(outcome.results[0].len() as u64, 4 + len);
+                }
+                Err(Error::BadPointer { .. }) => assert!(!fits, "ptr {ptr} len {len}"),
+                Err(other) => panic!("ptr {ptr} len {len}: unexpected {other}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_guest_trap_is_an_error_with_a_backtrace() {
+    let error = run_err(
+        "(func $inner unreachable)\n(func $run (result i32) (call $inner) (i32.const 0))",
+        &Grants::new(),
+    );
+    let Error::Trap { message, backtrace } = &error else {
+        panic!("{error}")
+    };
+    assert!(message.contains("unreachable"), "{message}");
+    assert!(backtrace.contains("in $inner"), "{backtrace}");
+    assert!(backtrace.contains("in $run"), "{backtrace}");
+}
+
+#[test]
+fn runs_are_isolated() {
+    // Each run writes to memory and a global; the next sees neither.
+    let program = program(
+        r#"(module
+             (global $count (mut i32) (i32.const 0))
+             (func $run (result i32)
+               (if (i32.load (i32.const 1000)) (then (return (i32.const 1))))
+               (if (global.get $count) (then (return (i32.const 2))))
+               (i32.store (i32.const 1000) (i32.const 42))
+               (global.set $count (i32.const 1))
+               (i32.const 0)))"#,
+        &Grants::new(),
+    );
+    for _ in 0..3 {
+        assert_eq!(program.run(&Args::new()).unwrap().status, 0);
+    }
+}
+
+#[test]
+fn many_threads_share_one_engine_and_program() {
+    let program = std::sync::Arc::new(program(
+        r#"(func $run (result i32)
+             (call $core.arg (i32.const 0))
+             (drop)
+             (call $core.result))"#,
+        &Grants::new(),
+    ));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let program = program.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let arg = format!("thread {t} run {i}");
+                    let outcome = program.run(&Args::strings([&arg])).unwrap();
+                    assert_eq!(outcome.result::<String>(0).unwrap(), arg);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+}
