@@ -179,10 +179,16 @@ mod tests {
             ],
         );
         let text = diagnostics.render(false);
-        assert!(text.starts_with("error: unknown capability function `$kv.gett`"), "{text}");
+        assert!(
+            text.starts_with("error: unknown capability function `$kv.gett`"),
+            "{text}"
+        );
         assert!(text.contains("┌─ demo.wat:2:9"), "{text}");
         assert!(text.contains("(call $kv.gett))"), "{text}");
-        assert!(text.contains("^^^^^^^^ not in the import catalogue"), "{text}");
+        assert!(
+            text.contains("^^^^^^^^ not in the import catalogue"),
+            "{text}"
+        );
         assert!(text.contains("= help: `kv` provides: get, set"), "{text}");
         assert_eq!(diagnostics.line_col(19), (2, 9));
     }

@@ -115,7 +115,11 @@ pub(crate) fn encode(wasm: &[u8], data: &StaticData) -> Result<Encoded, EncodeEr
     };
     if has_literals && !survey.sections.iter().any(|(id, _)| *id == DATA) {
         let mut section = DataSection::new();
-        section.active(0, &segment_offset, data.image[STATIC_BASE..].iter().copied());
+        section.active(
+            0,
+            &segment_offset,
+            data.image[STATIC_BASE..].iter().copied(),
+        );
         pending.push(NewSection::Data(section));
     }
 
@@ -128,14 +132,15 @@ pub(crate) fn encode(wasm: &[u8], data: &StaticData) -> Result<Encoded, EncodeEr
         match id {
             MEMORY => match &memory {
                 MemoryPlan::Raise { minimum } => {
-                    let reader = wasmparser::MemorySectionReader::new(wasmparser::BinaryReader::new(
-                        contents,
-                        range.start,
-                    ))
+                    let reader = wasmparser::MemorySectionReader::new(
+                        wasmparser::BinaryReader::new(contents, range.start),
+                    )
                     .map_err(invalid)?;
                     let mut section = MemorySection::new();
                     for (i, ty) in reader.into_iter().enumerate() {
-                        let mut ty = RoundtripReencoder.memory_type(ty.map_err(invalid)?).map_err(invalid)?;
+                        let mut ty = RoundtripReencoder
+                            .memory_type(ty.map_err(invalid)?)
+                            .map_err(invalid)?;
                         if i == 0 {
                             ty.minimum = *minimum;
                         }
@@ -172,7 +177,11 @@ pub(crate) fn encode(wasm: &[u8], data: &StaticData) -> Result<Encoded, EncodeEr
                 RoundtripReencoder
                     .parse_data_section(&mut section, reader)
                     .map_err(invalid)?;
-                section.active(0, &segment_offset, data.image[STATIC_BASE..].iter().copied());
+                section.active(
+                    0,
+                    &segment_offset,
+                    data.image[STATIC_BASE..].iter().copied(),
+                );
                 module.section(&section);
             }
             DATA_COUNT if has_literals => {
@@ -207,13 +216,13 @@ const DATA_COUNT: u8 = 12;
 /// Where a section must stand among the others (custom sections aside).
 fn order(id: u8) -> u8 {
     match id {
-        1..=5 => id,  // type, import, function, table, memory
-        13 => 6,      // tag
+        1..=5 => id,     // type, import, function, table, memory
+        13 => 6,         // tag
         6..=8 => id + 1, // global, export, start
-        9 => 10,      // element
-        12 => 11,     // data count
-        10 => 12,     // code
-        11 => 13,     // data
+        9 => 10,         // element
+        12 => 11,        // data count
+        10 => 12,        // code
+        11 => 13,        // data
         _ => 14,
     }
 }
@@ -259,12 +268,10 @@ fn survey(wasm: &[u8]) -> Result<Survey<'_>, EncodeError> {
             s.sections.push(section);
         }
         match payload {
-            Payload::Version { encoding, .. } => {
-                if encoding != wasmparser::Encoding::Module {
-                    return Err(EncodeError::new(
-                        "Tape compiles core modules; components are not supported",
-                    ));
-                }
+            Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Module => {
+                return Err(EncodeError::new(
+                    "Tape compiles core modules; components are not supported",
+                ));
             }
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
@@ -422,7 +429,10 @@ fn plan_exports<'a>(s: &Survey<'a>) -> Result<Vec<(&'static str, ExportKind, u32
     }
     let run_exported = s.exports.iter().any(|(name, ..)| *name == RUN_EXPORT);
     if !run_exported
-        && let Some((index, _)) = s.function_names.iter().find(|(_, name)| *name == RUN_EXPORT)
+        && let Some((index, _)) = s
+            .function_names
+            .iter()
+            .find(|(_, name)| *name == RUN_EXPORT)
     {
         added.push((RUN_EXPORT, ExportKind::Func, *index));
     }
@@ -441,7 +451,10 @@ fn validate(wasm: &[u8], survey: &Survey<'_>) -> Result<(), EncodeError> {
                 .function_names
                 .iter()
                 .find(|(i, _)| *i == absolute)
-                .map_or_else(|| format!("function {absolute}"), |(_, name)| format!("`${name}`"))
+                .map_or_else(
+                    || format!("function {absolute}"),
+                    |(_, name)| format!("`${name}`"),
+                )
         });
         EncodeError {
             message: error.message().to_string(),

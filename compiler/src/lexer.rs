@@ -208,7 +208,11 @@ mod tests {
         assert_lex(
             ";; \"not a string\"\n(; outer (; inner ;) \" ;) x",
             &[
-                (Ok(Token::BlockComment), "(; outer (; inner ;) \" ;)", 18..43),
+                (
+                    Ok(Token::BlockComment),
+                    "(; outer (; inner ;) \" ;)",
+                    18..43,
+                ),
                 (Ok(Token::Atom), "x", 44..45),
             ],
         );

@@ -111,7 +111,10 @@ mod tests {
         memory[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(
             value_range(&memory, 8),
-            Err(Error::BadPointer { len: 0xFFFF_FFFF, .. })
+            Err(Error::BadPointer {
+                len: 0xFFFF_FFFF,
+                ..
+            })
         ));
         memory[8..12].copy_from_slice(&5u32.to_le_bytes());
         assert!(value_range(&memory, 8).is_err(), "ends one past memory");

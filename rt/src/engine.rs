@@ -98,8 +98,8 @@ impl Engine {
         wasm.consume_fuel(true)
             .epoch_interruption(true)
             .max_wasm_stack(config.max_wasm_stack);
-        let wasmtime =
-            wasmtime::Engine::new(&wasm).map_err(|e| Error::Host(format!("cannot create the engine: {e}")))?;
+        let wasmtime = wasmtime::Engine::new(&wasm)
+            .map_err(|e| Error::Host(format!("cannot create the engine: {e}")))?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_ticker(wasmtime.clone(), config.epoch_tick, stop_ticker.clone())?;
         Ok(Engine {

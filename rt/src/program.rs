@@ -115,7 +115,10 @@ impl Outcome {
         let bytes = self.results.get(index).ok_or_else(|| {
             Error::Wire(tape_protocol::Error::Custom {
                 offset: None,
-                message: format!("there is no result {index}; the run gave {}", self.results.len()),
+                message: format!(
+                    "there is no result {index}; the run gave {}",
+                    self.results.len()
+                ),
             })
         })?;
         Ok(tape_protocol::from_bytes(bytes)?)
@@ -207,9 +210,11 @@ impl Program {
         let status = match called {
             Ok(Ok(status)) => status,
             Ok(Err(error)) => return Err(classify(error, fuel, limits)),
-            Err(panic) => return Err(Error::HostPanic {
-                message: panic_message(&*panic),
-            }),
+            Err(panic) => {
+                return Err(Error::HostPanic {
+                    message: panic_message(&*panic),
+                });
+            }
         };
         let peak_memory = store
             .data()
@@ -255,10 +260,11 @@ fn missing_export(name: &str, expected: &str) -> Error {
 
 fn check_exports(module: &Module) -> Result<()> {
     match module.get_export(RUN_EXPORT) {
-        Some(ExternType::Func(ty)) if ty.params().len() == 0 && {
-            let results: Vec<_> = ty.results().collect();
-            results.len() == 1 && matches!(results[0], ValType::I32)
-        } => {}
+        Some(ExternType::Func(ty))
+            if ty.params().len() == 0 && {
+                let results: Vec<_> = ty.results().collect();
+                results.len() == 1 && matches!(results[0], ValType::I32)
+            } => {}
         _ => {
             return Err(missing_export(
                 RUN_EXPORT,
@@ -337,9 +343,10 @@ fn classify(error: wasmtime::Error, fuel: u64, limits: &Limits) -> Error {
 fn format_backtrace(backtrace: &WasmBacktrace) -> String {
     let mut text = String::new();
     for frame in backtrace.frames() {
-        let name = frame
-            .func_name()
-            .map_or_else(|| format!("function {}", frame.func_index()), |n| format!("${n}"));
+        let name = frame.func_name().map_or_else(
+            || format!("function {}", frame.func_index()),
+            |n| format!("${n}"),
+        );
         text.push_str(&format!("\n  in {name}"));
         if let Some(offset) = frame.module_offset() {
             text.push_str(&format!(" at module offset {offset:#x}"));

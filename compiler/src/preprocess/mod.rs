@@ -208,9 +208,8 @@ fn first_keyword(src: &str) -> Option<(&str, Range<usize>)> {
 
 impl<'a> Preprocessor<'a, '_> {
     fn run(&mut self) {
-        let mut lexer = Token::lexer(self.src).spanned();
         let mut any_token = false;
-        while let Some((token, span)) = lexer.next() {
+        for (token, span) in Token::lexer(self.src).spanned() {
             let token = match token {
                 Ok(Token::BlockComment) => continue,
                 Ok(token) => token,
@@ -218,11 +217,8 @@ impl<'a> Preprocessor<'a, '_> {
                     // What a bad token swallowed (a string's closing
                     // parentheses, say) would only cause more errors.
                     self.aborted = true;
-                    self.diagnostics.push(
-                        Diagnostic::new(error.message())
-                            .at(span)
-                            .help(error.help()),
-                    );
+                    self.diagnostics
+                        .push(Diagnostic::new(error.message()).at(span).help(error.help()));
                     continue;
                 }
             };
@@ -231,7 +227,9 @@ impl<'a> Preprocessor<'a, '_> {
                 self.diagnostics.push(
                     Diagnostic::new("unexpected text after the end of the module")
                         .at(span)
-                        .help("a file holds one module; remove this or move it inside `(module …)`"),
+                        .help(
+                            "a file holds one module; remove this or move it inside `(module …)`",
+                        ),
                 );
                 self.aborted = true;
                 return;
@@ -311,11 +309,7 @@ impl<'a> Preprocessor<'a, '_> {
     /// of a file without one.
     fn at_field_level(&self) -> bool {
         let depth = self.stack.len() - 1;
-        if self.wrapped {
-            depth == 1
-        } else {
-            depth == 0
-        }
+        if self.wrapped { depth == 1 } else { depth == 0 }
     }
 
     fn atom(&mut self, span: Range<usize>) {
@@ -513,7 +507,11 @@ mod tests {
     fn catalogue() -> Catalogue {
         let mut c = Catalogue::new();
         c.insert("core", "result", "(param $ptr i32) (result i32)");
-        c.insert("log", "write", "(param $level i32) (param $msg i32) (result i32)");
+        c.insert(
+            "log",
+            "write",
+            "(param $level i32) (param $msg i32) (result i32)",
+        );
         c
     }
 
@@ -533,13 +531,19 @@ mod tests {
     fn literal_becomes_pointer_to_static_data() {
         let e = expand("(module (func $f (result i32) \"hi\"))");
         assert_eq!(e.text, "(module (func $f (result i32) (i32.const 8)))");
-        assert_eq!(e.data.image, [0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, b'h', b'i']);
+        assert_eq!(
+            e.data.image,
+            [0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, b'h', b'i']
+        );
     }
 
     #[test]
     fn equal_literals_share_one_copy_and_each_is_aligned() {
         let e = expand(r#"(func "a" "bcdef" "a" "")"#);
-        assert!(e.text.contains("(i32.const 8) (i32.const 16) (i32.const 8) (i32.const 28)"));
+        assert!(
+            e.text
+                .contains("(i32.const 8) (i32.const 16) (i32.const 8) (i32.const 28)")
+        );
         assert_eq!(e.data.image.len(), 32);
         assert_eq!(
             e.data.literals.iter().map(|l| l.offset).collect::<Vec<_>>(),
@@ -590,7 +594,9 @@ mod tests {
 
     #[test]
     fn defined_functions_are_not_imported() {
-        let e = expand("(func $log.write (param i32 i32) (result i32) i32.const 0) (func call $log.write)");
+        let e = expand(
+            "(func $log.write (param i32 i32) (result i32) i32.const 0) (func call $log.write)",
+        );
         assert!(!e.text.contains("import"));
     }
 
@@ -599,7 +605,10 @@ mod tests {
         let src = "(func (call $log.wirte))";
         assert_eq!(
             errors(src),
-            [("unknown capability function `$log.wirte`".to_string(), Some(12..22))]
+            [(
+                "unknown capability function `$log.wirte`".to_string(),
+                Some(12..22)
+            )]
         );
     }
 
@@ -610,7 +619,10 @@ mod tests {
             errors("(module (func)")[0],
             ("the module is never closed".into(), Some(0..1))
         );
-        assert_eq!(errors("(func (block)")[0], ("unclosed `(`".into(), Some(0..1)));
+        assert_eq!(
+            errors("(func (block)")[0],
+            ("unclosed `(`".into(), Some(0..1))
+        );
         assert_eq!(
             errors("(func \"abc)\n")
                 .into_iter()
@@ -636,7 +648,11 @@ mod tests {
     fn nesting_is_limited() {
         let deep = "(".repeat(MAX_NESTING + 1);
         assert!(errors(&deep)[0].0.contains("nest deeper than 1024"));
-        let ok = format!("(func {}{})", "(block ".repeat(MAX_NESTING - 1), ")".repeat(MAX_NESTING - 1));
+        let ok = format!(
+            "(func {}{})",
+            "(block ".repeat(MAX_NESTING - 1),
+            ")".repeat(MAX_NESTING - 1)
+        );
         expand(&ok);
     }
 }

@@ -50,13 +50,14 @@ pub(crate) fn decode(token: &str, quote: usize) -> Result<Vec<u8>, StringError> 
                         }
                     }
                     h if h.is_ascii_hexdigit() => {
-                        let low = chars.next_if(|(_, c)| c.is_ascii_hexdigit()).ok_or_else(|| {
-                            StringError {
-                                span: at(i, 2),
-                                message: "a byte escape needs two hex digits".into(),
-                                help: "write a byte as `\\` and two hex digits, like `\\0a`",
-                            }
-                        })?;
+                        let low =
+                            chars
+                                .next_if(|(_, c)| c.is_ascii_hexdigit())
+                                .ok_or_else(|| StringError {
+                                    span: at(i, 2),
+                                    message: "a byte escape needs two hex digits".into(),
+                                    help: "write a byte as `\\` and two hex digits, like `\\0a`",
+                                })?;
                         let byte = hex(h) << 4 | hex(low.1);
                         out.push(byte);
                     }
@@ -89,7 +90,8 @@ pub(crate) fn decode(token: &str, quote: usize) -> Result<Vec<u8>, StringError> 
     Ok(out)
 }
 
-const ESCAPES: &str = "the escapes are `\\n \\t \\r \\\" \\' \\\\`, `\\hh` for a byte, `\\u{…}` for a character";
+const ESCAPES: &str =
+    "the escapes are `\\n \\t \\r \\\" \\' \\\\`, `\\hh` for a byte, `\\u{…}` for a character";
 
 fn hex(c: char) -> u8 {
     c.to_digit(16).map_or(0, |d| d as u8)
@@ -144,7 +146,10 @@ mod tests {
     #[test]
     fn bad_escapes_are_located() {
         let err = decode(r#""ab\q""#, 1).unwrap_err();
-        assert_eq!((err.span, err.message.as_str()), (3..5, "invalid escape `\\q`"));
+        assert_eq!(
+            (err.span, err.message.as_str()),
+            (3..5, "invalid escape `\\q`")
+        );
         let err = decode(r#""\u{D800}""#, 1).unwrap_err();
         assert_eq!(err.span, 1..9);
         let err = decode(r#""\u{110000}""#, 1).unwrap_err();

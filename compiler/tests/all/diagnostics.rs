@@ -6,14 +6,17 @@ use crate::compile_error;
 fn a_wast_error_after_a_literal_points_at_the_original_column() {
     // The literal before the error is longer than its replacement would be
     // at the same place, so an unmapped offset would land elsewhere.
-    let err = compile_error("(func $run (result i32)\n  (drop \"a long literal here\") (i32.bogus))");
+    let err =
+        compile_error("(func $run (result i32)\n  (drop \"a long literal here\") (i32.bogus))");
     assert!(err.contains("test.wat:2:33"), "{err}");
     assert!(err.contains("(i32.bogus)"), "{err}");
 }
 
 #[test]
 fn an_error_after_automatic_imports_points_at_the_original_line() {
-    let err = compile_error("(func $run (result i32)\n  (call $core.result \"x\"))\n(func $f (i32.nope))");
+    let err = compile_error(
+        "(func $run (result i32)\n  (call $core.result \"x\"))\n(func $f (i32.nope))",
+    );
     assert!(err.contains("test.wat:3:11"), "{err}");
 }
 
@@ -28,7 +31,10 @@ fn a_validation_error_names_and_points_at_the_function() {
 #[test]
 fn unknown_capability_functions_list_what_exists() {
     let err = compile_error("(func $run (result i32)\n  (call $log.writ (i32.const 0) \"x\"))");
-    assert!(err.contains("unknown capability function `$log.writ`"), "{err}");
+    assert!(
+        err.contains("unknown capability function `$log.writ`"),
+        "{err}"
+    );
     assert!(err.contains("test.wat:2:9"), "{err}");
     assert!(err.contains("`log` provides: write"), "{err}");
 }

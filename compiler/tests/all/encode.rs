@@ -73,7 +73,11 @@ fn hello_gets_static_data_memory_exports_and_metadata() {
     let m = inspect(&out.wasm);
     assert_eq!(m.memories, [(1, None)]);
     assert!(has_export(&m, "mem.tape", ExternalKind::Memory, 0));
-    assert!(has_export(&m, "run", ExternalKind::Func, 1), "{:?}", m.exports);
+    assert!(
+        has_export(&m, "run", ExternalKind::Func, 1),
+        "{:?}",
+        m.exports
+    );
     assert_eq!(m.imports, [("core".to_string(), "result".to_string())]);
     let mut segment = 12u32.to_le_bytes().to_vec();
     segment.extend_from_slice(b"hello, world");
@@ -141,7 +145,12 @@ fn a_memory_too_small_for_static_data_is_raised() {
 #[test]
 fn an_imported_memory_must_be_large_enough() {
     let ok = compile(r#"(module (import "env" "mem" (memory 1)) (func (drop "x")))"#);
-    assert!(has_export(&inspect(&ok.wasm), "mem.tape", ExternalKind::Memory, 0));
+    assert!(has_export(
+        &inspect(&ok.wasm),
+        "mem.tape",
+        ExternalKind::Memory,
+        0
+    ));
     let err = compile_error(r#"(module (import "env" "mem" (memory 0)) (func (drop "x")))"#);
     assert!(err.contains("raise its minimum to 1 pages"), "{err}");
 }
@@ -208,7 +217,10 @@ fn metadata_of_a_foreign_module_is_none_and_a_corrupt_section_an_error() {
         data: [1u8, 2, 3].as_slice().into(),
     });
     let err = Metadata::from_module(&module.finish()).unwrap_err();
-    assert!(err.to_string().starts_with("bad `tape` metadata section"), "{err}");
+    assert!(
+        err.to_string().starts_with("bad `tape` metadata section"),
+        "{err}"
+    );
 
     let mut module = wasm_encoder::Module::new();
     let future = [8u8, 0, 0, 0, 99, 0, 0, 0, 0, 0, 0, 0];

@@ -9,7 +9,11 @@ pub fn options() -> Options {
     let mut catalogue = Catalogue::new();
     catalogue.insert("core", "result", "(param $ptr i32) (result i32)");
     catalogue.insert("core", "arg", "(param $n i32) (result i32 i32)");
-    catalogue.insert("log", "write", "(param $level i32) (param $msg i32) (result i32)");
+    catalogue.insert(
+        "log",
+        "write",
+        "(param $level i32) (param $msg i32) (result i32)",
+    );
     Options { catalogue }
 }
 

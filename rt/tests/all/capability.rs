@@ -1,7 +1,9 @@
 //! A capability defined by the embedder, and panic containment.
 
-use tape_rt::wasmtime::{Caller, Linker};
-use tape_rt::{Args, Capability, Error, Function, Grants, State, caller_read_bytes, caller_write_raw};
+use tape_rt::wasmtime::{self, Caller, Linker};
+use tape_rt::{
+    Args, Capability, Error, Function, Grants, State, caller_read_bytes, caller_write_raw,
+};
 
 /// `shout.upper(msg) -> (ptr, status)`: the message in upper case;
 /// `shout.panic()`: a host bug.
@@ -29,11 +31,11 @@ impl Capability for Shout {
         ]
     }
 
-    fn register(&self, linker: &mut Linker<State>) -> tape_rt::wasmtime::Result<()> {
+    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
         linker.func_wrap(
             "shout",
             "upper",
-            |mut caller: Caller<'_, State>, msg: i32| -> tape_rt::wasmtime::Result<(i32, i32)> {
+            |mut caller: Caller<'_, State>, msg: i32| -> wasmtime::Result<(i32, i32)> {
                 caller.data_mut().count_host_call();
                 let calls = caller.data_mut().get::<u32>().map_or(0, |n| {
                     *n += 1;

@@ -39,7 +39,11 @@ fn arguments_are_written_as_wire_values_and_echoed() {
     let results: Vec<String> = (0..3).map(|i| outcome.result(i).unwrap()).collect();
     assert_eq!(results, ["one", "", "thrée"]);
 
-    let typed = Args::new().push(&(7u32, "x")).unwrap().push(&vec![1i32, 2]).unwrap();
+    let typed = Args::new()
+        .push(&(7u32, "x"))
+        .unwrap()
+        .push(&vec![1i32, 2])
+        .unwrap();
     let outcome = echo.run(&typed).unwrap();
     assert_eq!(outcome.result::<(u32, String)>(0).unwrap(), (7, "x".into()));
     assert_eq!(outcome.result::<Vec<i32>>(1).unwrap(), [1, 2]);
@@ -47,37 +51,31 @@ fn arguments_are_written_as_wire_values_and_echoed() {
 
 #[test]
 fn an_argument_past_the_end_is_not_found() {
-    let outcome = run(
-        r#"(func $run (result i32)
+    let outcome = run(r#"(func $run (result i32)
              (call $core.arg (i32.const 0))
-             (return))"#,
-    );
+             (return))"#);
     assert_eq!(outcome.status, status::NOT_FOUND);
 }
 
 #[test]
 fn alloc_bumps_from_initial_top_in_8_byte_steps() {
     // initial_top is 16 here: one 5-byte literal at 8..17 → 24.
-    let outcome = run(
-        r#"(func $run (result i32)
+    let outcome = run(r#"(func $run (result i32)
              (local $a i32) (local $b i32)
              (drop "12345")
              (local.set $a (call $core.alloc (i32.const 3)))
              (local.set $b (call $core.alloc (i32.const 0)))
              (if (i32.ne (local.get $a) (i32.const 24)) (then (return (i32.const 101))))
              (if (i32.ne (local.get $b) (i32.const 32)) (then (return (i32.const 102))))
-             (i32.const 0))"#,
-    );
+             (i32.const 0))"#);
     assert_eq!(outcome.status, 0);
 }
 
 #[test]
 fn alloc_grows_memory_by_pages() {
-    let outcome = run(
-        r#"(func $run (result i32)
+    let outcome = run(r#"(func $run (result i32)
              (drop (call $core.alloc (i32.const 200000)))
-             (i32.const 0))"#,
-    );
+             (i32.const 0))"#);
     assert_eq!(outcome.usage.peak_memory, 4 * 65536);
 }
 
@@ -85,13 +83,11 @@ fn alloc_grows_memory_by_pages() {
 fn a_result_is_copied_during_the_call() {
     // The guest overwrites its string after handing it over; the host must
     // already hold the original.
-    let outcome = run(
-        r#"(func $run (result i32)
+    let outcome = run(r#"(func $run (result i32)
              (drop (call $core.result "abc"))
              (i32.store8 (i32.const 12) (i32.const 0x7a))
              (drop (call $core.result "abc"))
-             (i32.const 0))"#,
-    );
+             (i32.const 0))"#);
     assert_eq!(outcome.result::<&str>(0).unwrap(), "abc");
     assert_eq!(outcome.result::<&str>(1).unwrap(), "zbc");
 }

@@ -37,7 +37,10 @@ fn an_infinite_loop_is_stopped_by_fuel() {
     let error = program(SPIN, &Grants::new())
         .run_with(&Args::new(), &limits)
         .unwrap_err();
-    assert!(matches!(error, Error::OutOfFuel { fuel: 100_000 }), "{error}");
+    assert!(
+        matches!(error, Error::OutOfFuel { fuel: 100_000 }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -84,5 +87,8 @@ fn unbounded_recursion_is_a_stack_overflow() {
     .unwrap_err();
     assert!(matches!(error, Error::StackOverflow), "{error}");
     // The process is alive and the engine still runs programs.
-    assert_eq!(crate::run("(func $run (result i32) (i32.const 0))").status, 0);
+    assert_eq!(
+        crate::run("(func $run (result i32) (i32.const 0))").status,
+        0
+    );
 }

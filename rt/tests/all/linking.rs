@@ -16,7 +16,11 @@ fn an_ungranted_capability_is_refused_naming_the_grant() {
         matches!(&error, Error::NotGranted { module, function } if module == "log" && function == "write"),
         "{error}"
     );
-    assert!(error.to_string().contains("`log` capability, which is not granted"));
+    assert!(
+        error
+            .to_string()
+            .contains("`log` capability, which is not granted")
+    );
     assert!(link(source, &Grants::new().grant(Log::new())).is_ok());
 }
 
@@ -28,7 +32,11 @@ fn an_import_no_capability_provides_is_missing() {
     )
     .unwrap_err();
     assert!(matches!(error, Error::MissingImport { .. }), "{error}");
-    assert!(error.to_string().contains("`env.f`, which no capability provides"));
+    assert!(
+        error
+            .to_string()
+            .contains("`env.f`, which no capability provides")
+    );
 
     let error = link(
         r#"(module (import "core" "exit" (func)) (func $run (result i32) (i32.const 0)))"#,
@@ -36,7 +44,9 @@ fn an_import_no_capability_provides_is_missing() {
     )
     .unwrap_err();
     assert!(
-        error.to_string().contains("does not have (it has: argc, arg, result, alloc)"),
+        error
+            .to_string()
+            .contains("does not have (it has: argc, arg, result, alloc)"),
         "{error}"
     );
 }
@@ -44,9 +54,15 @@ fn an_import_no_capability_provides_is_missing() {
 #[test]
 fn a_program_without_run_is_refused() {
     let error = link("(func $main (result i32) (i32.const 0))", &Grants::new()).unwrap_err();
-    assert!(matches!(&error, Error::MissingExport { name, .. } if name == "run"), "{error}");
+    assert!(
+        matches!(&error, Error::MissingExport { name, .. } if name == "run"),
+        "{error}"
+    );
     let error = link("(func $run (result i64) (i64.const 0))", &Grants::new()).unwrap_err();
-    assert!(matches!(&error, Error::MissingExport { name, .. } if name == "run"), "{error}");
+    assert!(
+        matches!(&error, Error::MissingExport { name, .. } if name == "run"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -74,7 +90,8 @@ fn a_module_built_earlier_loads_and_a_foreign_one_is_refused() {
     let outcome = program.run(&tape_rt::Args::new()).unwrap();
     assert_eq!(outcome.result::<&str>(0).unwrap(), "built");
 
-    let foreign = wat::parse_str(r#"(module (func (export "run") (result i32) (i32.const 0)))"#).unwrap();
+    let foreign =
+        wat::parse_str(r#"(module (func (export "run") (result i32) (i32.const 0)))"#).unwrap();
     let error = engine().load(&foreign, &Grants::new()).unwrap_err();
     assert!(error.to_string().contains("no `tape` section"), "{error}");
 }

@@ -59,7 +59,10 @@ fn print_outcome(outcome: &Outcome) -> u8 {
         exit::SUCCESS
     } else {
         let name = tape_rt::status::name(outcome.status).unwrap_or("program-defined");
-        eprintln!("error: the program returned status {} ({name})", outcome.status);
+        eprintln!(
+            "error: the program returned status {} ({name})",
+            outcome.status
+        );
         exit::GUEST_STATUS
     }
 }
@@ -68,7 +71,8 @@ fn report(error: &Error) -> u8 {
     let text = match error {
         Error::Compile(tape_compiler_error) => match tape_compiler_error.diagnostics() {
             Some(diagnostics) => {
-                let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                let color =
+                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
                 diagnostics.render(color)
             }
             None => format!("error: {error}\n"),
@@ -79,9 +83,10 @@ fn report(error: &Error) -> u8 {
     match error {
         Error::Compile(e) if e.diagnostics().is_some() => exit::COMPILE,
         Error::Compile(_) => exit::INTERNAL,
-        Error::Trap { .. } | Error::BadPointer { .. } | Error::HostPanic { .. } | Error::Wire(_) => {
-            exit::TRAP
-        }
+        Error::Trap { .. }
+        | Error::BadPointer { .. }
+        | Error::HostPanic { .. }
+        | Error::Wire(_) => exit::TRAP,
         Error::OutOfFuel { .. }
         | Error::Timeout { .. }
         | Error::MemoryExhausted { .. }
