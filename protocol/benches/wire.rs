@@ -1,0 +1,192 @@
+//! Tape against bincode 1.3 and postcard on one representative message.
+//!
+//! Each group holds every format's serialise and deserialise for one message
+//! size, so criterion's report puts the numbers side by side. Deserialising
+//! is measured twice: into a type that borrows its strings from the input
+//! (all three formats support that, and it is what a host reading guest
+//! output does) and into the owned type.
+//!
+//! Quick run: `cargo bench -p tape-protocol -- --warm-up-time 1 --measurement-time 2`
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Message {
+    id: u64,
+    name: String,
+    tags: Vec<String>,
+    values: Vec<i32>,
+    inner: Inner,
+    maybe: Option<u32>,
+    kind: Kind,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Inner {
+    x: f64,
+    flag: bool,
+    label: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+enum Kind {
+    Ping,
+    Data(u32, u32),
+    Closed { code: u16, reason: String },
+}
+
+/// `Message` with every string borrowed from the input.
+#[derive(Deserialize, Debug, PartialEq)]
+struct MessageRef<'a> {
+    id: u64,
+    name: &'a str,
+    #[serde(borrow)]
+    tags: Vec<&'a str>,
+    values: Vec<i32>,
+    #[serde(borrow)]
+    inner: InnerRef<'a>,
+    maybe: Option<u32>,
+    #[serde(borrow)]
+    kind: KindRef<'a>,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+struct InnerRef<'a> {
+    x: f64,
+    flag: bool,
+    label: &'a str,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+enum KindRef<'a> {
+    Ping,
+    Data(u32, u32),
+    Closed { code: u16, reason: &'a str },
+}
+
+fn message(values: usize) -> Message {
+    Message {
+        id: 0x0123_4567_89ab_cdef,
+        name: "sensor-frontend".to_owned(),
+        tags: vec!["alpha".to_owned(), "beta".to_owned(), "gamma".to_owned()],
+        values: (0..values as i32).map(|i| i * 7 - 300).collect(),
+        inner: Inner {
+            x: 1.25,
+            flag: true,
+            label: "inner label".to_owned(),
+        },
+        maybe: Some(17),
+        kind: Kind::Closed {
+            code: 1000,
+            reason: "normal".to_owned(),
+        },
+    }
+}
+
+type Encode = fn(&Message) -> Vec<u8>;
+type DecodeRef = for<'a> fn(&'a [u8]) -> MessageRef<'a>;
+type DecodeOwned = fn(&[u8]) -> Message;
+
+struct Format {
+    name: &'static str,
+    encode: Encode,
+    decode_ref: DecodeRef,
+    decode_owned: DecodeOwned,
+}
+
+const FORMATS: [Format; 3] = [
+    Format {
+        name: "tape",
+        encode: |m| tape_protocol::to_vec(m).unwrap(),
+        decode_ref: |b| tape_protocol::from_bytes(b).unwrap(),
+        decode_owned: |b| tape_protocol::from_bytes(b).unwrap(),
+    },
+    Format {
+        name: "bincode",
+        encode: |m| bincode::serialize(m).unwrap(),
+        decode_ref: |b| bincode::deserialize(b).unwrap(),
+        decode_owned: |b| bincode::deserialize(b).unwrap(),
+    },
+    Format {
+        name: "postcard",
+        encode: |m| postcard::to_allocvec(m).unwrap(),
+        decode_ref: |b| postcard::from_bytes(b).unwrap(),
+        decode_owned: |b| postcard::from_bytes(b).unwrap(),
+    },
+];
+
+fn wire(c: &mut Criterion) {
+    for values in [8, 256] {
+        let msg = message(values);
+        let mut group = c.benchmark_group(format!("message/{values}_values"));
+        // One message per iteration, so the report reads as messages/s.
+        group.throughput(Throughput::Elements(1));
+
+        for format in &FORMATS {
+            let bytes = (format.encode)(&msg);
+            assert_eq!(
+                (format.decode_owned)(&bytes),
+                msg,
+                "{} round trip",
+                format.name
+            );
+            let borrowed = (format.decode_ref)(&bytes);
+            assert_eq!(
+                borrowed.name, msg.name,
+                "{} borrowed round trip",
+                format.name
+            );
+            eprintln!(
+                "{} encodes the {values}-value message in {} bytes",
+                format.name,
+                bytes.len()
+            );
+
+            group.bench_with_input(BenchmarkId::new("serialize", format.name), &msg, |b, m| {
+                b.iter(|| (format.encode)(black_box(m)));
+            });
+            group.bench_with_input(
+                BenchmarkId::new("deserialize_borrowed", format.name),
+                &bytes[..],
+                |b, bytes| b.iter(|| (format.decode_ref)(black_box(bytes))),
+            );
+            group.bench_with_input(
+                BenchmarkId::new("deserialize_owned", format.name),
+                &bytes[..],
+                |b, bytes| b.iter(|| (format.decode_owned)(black_box(bytes))),
+            );
+        }
+
+        // Reusing one buffer is how a host writes guest arguments; it takes
+        // the allocation out of the serialise cost.
+        let mut buffer = Vec::with_capacity(4096);
+        group.bench_function(BenchmarkId::new("serialize_reused", "tape"), |b| {
+            b.iter(|| {
+                buffer.clear();
+                tape_protocol::to_extend(black_box(&msg), &mut buffer).unwrap();
+                buffer.len()
+            });
+        });
+        group.bench_function(BenchmarkId::new("serialize_reused", "bincode"), |b| {
+            b.iter(|| {
+                buffer.clear();
+                bincode::serialize_into(&mut buffer, black_box(&msg)).unwrap();
+                buffer.len()
+            });
+        });
+        group.bench_function(BenchmarkId::new("serialize_reused", "postcard"), |b| {
+            b.iter(|| {
+                buffer.clear();
+                buffer = postcard::to_extend(black_box(&msg), std::mem::take(&mut buffer)).unwrap();
+                buffer.len()
+            });
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, wire);
+criterion_main!(benches);
