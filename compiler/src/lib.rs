@@ -100,6 +100,18 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     })
 }
 
+/// Preprocesses extended WebAssembly text into plain WebAssembly text, the
+/// input `wast` sees, without compiling it further (`tape expand`).
+///
+/// # Errors
+///
+/// [`Error::Source`] with every problem the preprocessor finds.
+pub fn expand_str(name: &str, source: &str, options: &Options) -> Result<String> {
+    preprocess::preprocess(source, &options.catalogue)
+        .map(|expanded| expanded.text)
+        .map_err(|items| Error::Source(Box::new(Diagnostics::new(name, Arc::from(source), items))))
+}
+
 /// Reads and compiles a file; see [`compile_str`].
 ///
 /// # Errors

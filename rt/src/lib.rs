@@ -45,7 +45,7 @@ pub use engine::{Config, Engine, Limits};
 pub use error::{Error, Result};
 pub use memory::WasmMemory;
 pub use program::{Args, Outcome, Program, Usage};
-pub use state::State;
+pub use state::{CapabilityUsage, State};
 
 /// wasmtime, re-exported so capability authors use the same version.
 pub use wasmtime;

@@ -7,6 +7,7 @@ use tape_compiler::{MEMORY_EXPORT, Metadata, RUN_EXPORT};
 use wasmtime::{ExternType, InstancePre, Linker, Module, Store, Trap, ValType, WasmBacktrace};
 
 use crate::caller::caller_write_raw;
+use crate::state::CapabilityUsage;
 use crate::{Capability, Engine, Error, Grants, Limits, Result, State, caps};
 
 /// A compiled module linked against its grants: each run is only an
@@ -15,10 +16,10 @@ use crate::{Capability, Engine, Error, Grants, Limits, Result, State, caps};
 /// Cheap to share between threads (`Program: Send + Sync`); runs are
 /// independent and see nothing of each other.
 pub struct Program {
-    engine: Engine,
-    pre: InstancePre<State>,
-    metadata: Metadata,
-    capabilities: Vec<Arc<dyn Capability>>,
+    pub(crate) engine: Engine,
+    pub(crate) pre: InstancePre<State>,
+    pub(crate) metadata: Metadata,
+    pub(crate) capabilities: Vec<Arc<dyn Capability>>,
 }
 
 impl std::fmt::Debug for Program {
@@ -86,7 +87,7 @@ pub struct Outcome {
 }
 
 /// Resources a run used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Usage {
     /// Fuel consumed.
     pub fuel: u64,
@@ -95,8 +96,10 @@ pub struct Usage {
     /// Size of the guest memory at the end, which is its peak: it never
     /// shrinks.
     pub peak_memory: u64,
-    /// Calls from the guest to host functions.
+    /// Calls from the guest to host functions, all capabilities together.
     pub host_calls: u64,
+    /// Per capability (other than `core`), in order of first use.
+    pub capabilities: Vec<(String, CapabilityUsage)>,
 }
 
 impl Outcome {
@@ -231,6 +234,11 @@ impl Program {
                 time,
                 peak_memory,
                 host_calls: state.host_calls,
+                capabilities: state
+                    .usage
+                    .into_iter()
+                    .map(|(name, usage)| (name.to_string(), usage))
+                    .collect(),
             },
         })
     }

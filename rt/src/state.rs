@@ -23,6 +23,22 @@ pub struct State {
     max_memory: u64,
     capabilities: Vec<(TypeId, Box<dyn Any + Send>)>,
     pub(crate) host_calls: u64,
+    /// Per-capability counters, in order of first use; few enough that a
+    /// linear scan beats hashing.
+    pub(crate) usage: Vec<(&'static str, CapabilityUsage)>,
+}
+
+/// What one capability did during a run: the usage report's line for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CapabilityUsage {
+    /// Calls to its functions.
+    pub calls: u64,
+    /// Bytes the guest handed to it (keys, values, request bodies…).
+    pub bytes_in: u64,
+    /// Bytes it handed back to the guest.
+    pub bytes_out: u64,
+    /// Model tokens spent, for capabilities that spend them.
+    pub tokens: u64,
 }
 
 impl std::fmt::Debug for State {
@@ -59,6 +75,7 @@ impl State {
             max_memory,
             capabilities: Vec::new(),
             host_calls: 0,
+            usage: Vec::new(),
         }
     }
 
@@ -85,6 +102,30 @@ impl State {
     /// Counts one host call; every host function calls this first.
     pub fn count_host_call(&mut self) {
         self.host_calls += 1;
+    }
+
+    /// Counts one call to a function of `capability` and returns its
+    /// counters, for the bytes and tokens the call moves. Capability host
+    /// functions call this instead of [`count_host_call`](Self::count_host_call)
+    /// (`core`, whose functions are called in tight loops, counts only the
+    /// total).
+    pub fn count_call(&mut self, capability: &'static str) -> &mut CapabilityUsage {
+        self.host_calls += 1;
+        let usage = self.usage_mut(capability);
+        usage.calls += 1;
+        usage
+    }
+
+    /// The counters of `capability`, to add bytes or tokens to.
+    pub fn usage_mut(&mut self, capability: &'static str) -> &mut CapabilityUsage {
+        let index = match self.usage.iter().position(|(name, _)| *name == capability) {
+            Some(index) => index,
+            None => {
+                self.usage.push((capability, CapabilityUsage::default()));
+                self.usage.len() - 1
+            }
+        };
+        &mut self.usage[index].1
     }
 
     /// The bump allocator.

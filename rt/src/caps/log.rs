@@ -164,11 +164,12 @@ impl Capability for Log {
             "log",
             "write",
             move |mut caller: Caller<'_, State>, level: i32, msg: i32| -> wasmtime::Result<i32> {
-                caller.data_mut().count_host_call();
+                caller.data_mut().count_call("log");
                 let Some(level) = Level::from_guest(level) else {
                     return Ok(status::INVALID_ARGUMENT);
                 };
                 let bytes = caller_read_bytes(&caller, msg as u32)?;
+                caller.data_mut().usage_mut("log").bytes_in += bytes.len() as u64;
                 let Some(state) = caller.data_mut().get::<LogState>() else {
                     return Ok(status::INVALID_ARGUMENT);
                 };

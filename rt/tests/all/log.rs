@@ -30,6 +30,9 @@ fn messages_reach_the_sink_at_their_level_with_control_characters_escaped() {
     .run(&Args::new())
     .unwrap();
     assert_eq!(outcome.status, status::INVALID_ARGUMENT);
+    let (name, usage) = &outcome.usage.capabilities[0];
+    assert_eq!(name, "log");
+    assert_eq!((usage.calls, usage.bytes_in), (3, 4 + 19));
     assert_eq!(
         *lines.lock().unwrap(),
         [
