@@ -11,7 +11,7 @@
 //!
 //! let mut catalogue = Catalogue::new();
 //! catalogue.insert("core", "result", "(param $ptr i32) (result i32)");
-//! let options = Options { catalogue };
+//! let options = Options { catalogue, ..Options::default() };
 //!
 //! let compiled = compile_str(
 //!     "hello.wat",
@@ -47,13 +47,24 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 pub use encode::{MEMORY_EXPORT, RUN_EXPORT};
 pub use error::{Error, Result};
 pub use metadata::{FORMAT_VERSION, Import, Literal, Metadata, SECTION_NAME};
-pub use preprocess::{MAX_NESTING, MAX_STATIC_DATA};
+pub use preprocess::{Library, MAX_NESTING, MAX_STATIC_DATA};
 
 /// How to compile.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Host functions a program may call without importing them.
     pub catalogue: Catalogue,
+    /// Functions pulled in when called: by default, the standard library.
+    pub library: Library,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            catalogue: Catalogue::default(),
+            library: Library::standard(),
+        }
+    }
 }
 
 /// A compiled module.
@@ -77,7 +88,8 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     let fail = |items: Vec<Diagnostic>| {
         Error::Source(Box::new(Diagnostics::new(name, Arc::from(source), items)))
     };
-    let expanded = preprocess::preprocess(source, &options.catalogue).map_err(fail)?;
+    let expanded =
+        preprocess::preprocess(source, &options.catalogue, &options.library).map_err(fail)?;
     let module = parse(&expanded.text).map_err(|(message, offset)| {
         let at = expanded.map.to_source(offset);
         fail(vec![Diagnostic::new(message).at(token_at(source, at))])
@@ -107,7 +119,7 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
 ///
 /// [`Error::Source`] with every problem the preprocessor finds.
 pub fn expand_str(name: &str, source: &str, options: &Options) -> Result<String> {
-    preprocess::preprocess(source, &options.catalogue)
+    preprocess::preprocess(source, &options.catalogue, &options.library)
         .map(|expanded| expanded.text)
         .map_err(|items| Error::Source(Box::new(Diagnostics::new(name, Arc::from(source), items))))
 }

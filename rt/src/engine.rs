@@ -130,6 +130,7 @@ impl Engine {
     pub fn compile_str(&self, name: &str, source: &str, grants: &Grants) -> Result<Program> {
         let options = tape_compiler::Options {
             catalogue: grants.catalogue(),
+            ..tape_compiler::Options::default()
         };
         let compiled = tape_compiler::compile_str(name, source, &options)?;
         Program::new(self, &compiled.wasm, compiled.metadata, grants)
@@ -144,6 +145,7 @@ impl Engine {
     pub fn compile_file(&self, path: impl AsRef<Path>, grants: &Grants) -> Result<Program> {
         let options = tape_compiler::Options {
             catalogue: grants.catalogue(),
+            ..tape_compiler::Options::default()
         };
         let compiled = tape_compiler::compile_file(path, &options)?;
         Program::new(self, &compiled.wasm, compiled.metadata, grants)

@@ -1,5 +1,9 @@
 //! Tape's standard library, written in WebAssembly text.
 //!
-//! Functions under the `$std.` prefix will live here and be linked into a
-//! program on demand by the compiler. The library is not written yet; this
-//! crate holds its place in the workspace.
+//! [`SOURCE`] is a list of `(func $std.… …)` fields. The compiler pulls a
+//! function into a program only when the program calls it (directly or
+//! through another library function), so a program pays for nothing it does
+//! not use. The functions are documented in this crate's README.
+
+/// The library's WAT source.
+pub const SOURCE: &str = include_str!("std.wat");

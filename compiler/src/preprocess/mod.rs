@@ -3,10 +3,12 @@
 //!
 //! It never builds a tree. A stack of open parentheses, each tagged with the
 //! keyword that opened it, is enough to know whether a string sits where an
-//! instruction may stand, which `$name`s are defined and which are called.
-//! Text between rewritten tokens is copied in bulk, so plain WAT costs a lex
-//! and a `memcpy`.
+//! instruction may stand, where a function's header ends, which `$name`s are
+//! defined and which are called. Text between rewritten tokens is copied in
+//! bulk, so plain WAT costs a lex and a `memcpy`.
 
+mod data;
+mod library;
 mod strings;
 
 use std::collections::{HashMap, HashSet};
@@ -14,21 +16,21 @@ use std::ops::Range;
 
 use logos::Logos;
 
+pub use self::data::MAX_STATIC_DATA;
+pub(crate) use self::data::{STATIC_BASE, StaticData};
+pub use self::library::Library;
 use crate::catalogue::Catalogue;
 use crate::diagnostic::{Diagnostic, line_col};
 use crate::lexer::Token;
-use crate::metadata::Literal;
 use crate::source_map::SourceMap;
 
 /// Parentheses nest at most this deep; deeper input is an error rather than
 /// a risk to the stack of the parser that follows.
 pub const MAX_NESTING: usize = 1024;
 
-/// Static data (every string literal) is at most this large.
-pub const MAX_STATIC_DATA: usize = 64 << 20;
-
-/// Offsets below this are never handed out, so pointer 0 is never data.
-pub(crate) const STATIC_BASE: usize = 8;
+/// The local that `check`, `resv` and `argv` keep a status in. Names
+/// starting with `$__tape_` are reserved.
+const STATUS_LOCAL: &str = "$__tape_status";
 
 /// The preprocessed program, ready for `wast`.
 #[derive(Debug)]
@@ -38,50 +40,6 @@ pub(crate) struct Expanded<'a> {
     pub data: StaticData,
     /// Where each named function is defined: the span of its `$name`.
     pub functions: HashMap<&'a str, Range<usize>>,
-}
-
-/// The static data image: eight zero bytes, then each distinct literal as
-/// `[u32 len][bytes]`, 4-byte aligned.
-#[derive(Debug)]
-pub(crate) struct StaticData {
-    pub image: Vec<u8>,
-    pub literals: Vec<Literal>,
-    index: HashMap<Vec<u8>, u32>,
-}
-
-impl StaticData {
-    fn new() -> Self {
-        StaticData {
-            image: vec![0; STATIC_BASE],
-            literals: Vec::new(),
-            index: HashMap::new(),
-        }
-    }
-
-    /// The offset of `value`'s `[len][bytes]`, added if it is new; `None` if
-    /// it would not fit within [`MAX_STATIC_DATA`].
-    fn intern(&mut self, value: Vec<u8>, line: u32) -> Option<u32> {
-        if let Some(&offset) = self.index.get(&value) {
-            return Some(offset);
-        }
-        let start = self.image.len().next_multiple_of(4);
-        let end = start + 4 + value.len();
-        if end > MAX_STATIC_DATA {
-            return None;
-        }
-        let offset = u32::try_from(start).ok()?;
-        let len = u32::try_from(value.len()).ok()?;
-        self.image.resize(start, 0);
-        self.image.extend_from_slice(&len.to_le_bytes());
-        self.image.extend_from_slice(&value);
-        self.literals.push(Literal {
-            offset,
-            value: value.clone(),
-            line,
-        });
-        self.index.insert(value, offset);
-        Some(offset)
-    }
 }
 
 /// What the keyword after a `(` tells about the list it opens.
@@ -96,13 +54,42 @@ enum Head {
     Names,
     /// `(@…)`: an annotation, whose contents are never code.
     Annotation,
+    /// `(local …)` in a function's header: stays where it is.
+    HeaderLocal,
+    /// `(local …)` among a function's instructions: moves to the header.
+    BodyLocal,
+    Macro(Macro),
     Other,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Tape's macros, for functions that return an `i32` status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Macro {
+    /// `(argv N $x)`: argument N into local `$x`, or return the status.
+    Argv,
+    /// `(check E)`: return `E` if it is non-zero.
+    Check,
+    /// `(resv P)`: hand the value at `P` over as a result, or return the
+    /// status.
+    Resv,
+}
+
+impl Macro {
+    fn name(self) -> &'static str {
+        match self {
+            Macro::Argv => "argv",
+            Macro::Check => "check",
+            Macro::Resv => "resv",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
 struct Frame {
     head: Head,
     open: usize,
+    /// Spans of the direct children, kept only for `local` and macro frames.
+    children: Vec<Range<usize>>,
 }
 
 /// What the previous token was, as far as the next one cares.
@@ -118,6 +105,21 @@ enum Prev {
     Other,
 }
 
+/// The function being read.
+#[derive(Debug, Default)]
+struct Function<'a> {
+    /// Source offset of its `(`.
+    open: usize,
+    /// Offset in the output where its header (name, type, params, results,
+    /// leading locals) ends and its instructions begin; hoisted locals go
+    /// there. `None` while still in the header.
+    header_end: Option<usize>,
+    /// Each named local: its type, and where it was declared.
+    locals: HashMap<&'a str, (String, Range<usize>)>,
+    /// Local declarations to insert at `header_end`, in order.
+    hoisted: Vec<String>,
+}
+
 struct Preprocessor<'a, 'c> {
     src: &'a str,
     catalogue: &'c Catalogue,
@@ -127,14 +129,20 @@ struct Preprocessor<'a, 'c> {
     copied_to: usize,
     data: StaticData,
     stack: Vec<Frame>,
+    /// Produce the module's fields only: no `(module …)` around them.
+    fragment: bool,
     /// The source has its own `(module …)` around the fields.
     wrapped: bool,
     /// Stack index of the enclosing `func`/`global` field, if any.
     code_frame: Option<usize>,
+    /// The enclosing `func` field, if any.
+    function: Option<Function<'a>>,
     /// Stack index of the outermost enclosing annotation, if any.
     annotation_frame: Option<usize>,
     /// Where in `out` automatic imports go: just inside `(module $name?`.
     import_point: usize,
+    /// Where in `out` library functions go: before the module's `)`.
+    module_end: usize,
     prev: Prev,
     /// The module's closing `)` has been seen.
     closed: bool,
@@ -151,6 +159,7 @@ struct Preprocessor<'a, 'c> {
 pub(crate) fn preprocess<'a>(
     src: &'a str,
     catalogue: &Catalogue,
+    library: &Library,
 ) -> Result<Expanded<'a>, Vec<Diagnostic>> {
     let keyword = first_keyword(src);
     if let Some(("component", span)) = keyword {
@@ -161,34 +170,9 @@ pub(crate) fn preprocess<'a>(
         ]);
     }
     let wrapped = matches!(keyword, Some(("module", _)));
-    let mut pp = Preprocessor {
-        src,
-        catalogue,
-        out: String::with_capacity(src.len() + src.len() / 8 + 64),
-        map: SourceMap::default(),
-        copied_to: 0,
-        data: StaticData::new(),
-        stack: Vec::new(),
-        wrapped,
-        code_frame: None,
-        annotation_frame: None,
-        import_point: 0,
-        prev: Prev::Other,
-        closed: false,
-        aborted: false,
-        defined: HashMap::new(),
-        calls: Vec::new(),
-        diagnostics: Vec::new(),
-    };
-    if !wrapped {
-        pp.map.generated(0, 0);
-        pp.out.push_str("(module");
-        pp.import_point = pp.out.len();
-        pp.out.push('\n');
-        pp.map.copied(pp.out.len(), 0);
-    }
+    let mut pp = Preprocessor::new(src, catalogue, StaticData::new(), wrapped, false);
     pp.run();
-    pp.finish()
+    pp.finish(library)
 }
 
 /// The keyword right after the first `(`, if the file starts with one.
@@ -206,7 +190,53 @@ fn first_keyword(src: &str) -> Option<(&str, Range<usize>)> {
     None
 }
 
-impl<'a> Preprocessor<'a, '_> {
+fn is_header_keyword(keyword: &str) -> bool {
+    matches!(
+        keyword,
+        "export" | "import" | "type" | "param" | "result" | "local"
+    ) || keyword.starts_with('@')
+}
+
+impl<'a, 'c> Preprocessor<'a, 'c> {
+    fn new(
+        src: &'a str,
+        catalogue: &'c Catalogue,
+        data: StaticData,
+        wrapped: bool,
+        fragment: bool,
+    ) -> Self {
+        let mut pp = Preprocessor {
+            src,
+            catalogue,
+            out: String::with_capacity(src.len() + src.len() / 8 + 64),
+            map: SourceMap::default(),
+            copied_to: 0,
+            data,
+            stack: Vec::new(),
+            fragment,
+            wrapped,
+            code_frame: None,
+            function: None,
+            annotation_frame: None,
+            import_point: 0,
+            module_end: 0,
+            prev: Prev::Other,
+            closed: false,
+            aborted: false,
+            defined: HashMap::new(),
+            calls: Vec::new(),
+            diagnostics: Vec::new(),
+        };
+        if !wrapped && !fragment {
+            pp.map.generated(0, 0);
+            pp.out.push_str("(module");
+            pp.import_point = pp.out.len();
+            pp.out.push('\n');
+            pp.map.copied(pp.out.len(), 0);
+        }
+        pp
+    }
+
     fn run(&mut self) {
         let mut any_token = false;
         for (token, span) in Token::lexer(self.src).spanned() {
@@ -247,9 +277,11 @@ impl<'a> Preprocessor<'a, '_> {
                         self.aborted = true;
                         return;
                     }
+                    self.child(&span);
                     self.stack.push(Frame {
                         head: Head::Pending,
                         open: span.start,
+                        children: Vec::new(),
                     });
                     self.prev = Prev::Open;
                 }
@@ -262,11 +294,12 @@ impl<'a> Preprocessor<'a, '_> {
                 Token::TripleString => self.string(span, 3),
                 Token::QuotedId | Token::BlockComment => {
                     self.settle_head();
+                    self.child(&span);
                     self.prev = Prev::Other;
                 }
             }
         }
-        if !any_token && self.diagnostics.is_empty() {
+        if !any_token && self.diagnostics.is_empty() && !self.fragment {
             self.diagnostics.push(
                 Diagnostic::new("the file has no code")
                     .help("a Tape program needs at least `(func $run (result i32) …)`"),
@@ -274,18 +307,70 @@ impl<'a> Preprocessor<'a, '_> {
         }
     }
 
+    /// Notes a direct child of the innermost list: frames that care record
+    /// its span, and the first instruction of a function ends its header.
+    fn child(&mut self, span: &Range<usize>) {
+        let Some(top) = self.stack.last_mut() else {
+            return;
+        };
+        if top.head == Head::Pending {
+            return;
+        }
+        if matches!(
+            top.head,
+            Head::BodyLocal | Head::HeaderLocal | Head::Macro(_)
+        ) {
+            top.children.push(span.clone());
+        }
+        // A `(` waits for its keyword to tell whether it is header.
+        let is_paren = self.src.as_bytes().get(span.start) == Some(&b'(');
+        if !is_paren && self.is_function_frame(self.stack.len() - 1) {
+            self.end_header(span.start);
+        }
+    }
+
+    fn is_function_frame(&self, index: usize) -> bool {
+        self.function.is_some() && self.code_frame == Some(index)
+    }
+
+    fn in_function_body(&self) -> bool {
+        self.function
+            .as_ref()
+            .is_some_and(|f| f.header_end.is_some())
+    }
+
+    /// The function's instructions start at source offset `at`.
+    fn end_header(&mut self, at: usize) {
+        if self
+            .function
+            .as_ref()
+            .is_some_and(|f| f.header_end.is_none())
+        {
+            self.flush(at);
+            let end = self.out.len();
+            if let Some(function) = &mut self.function {
+                function.header_end = Some(end);
+            }
+        }
+    }
+
     /// A `(` followed by something other than a keyword opens an ordinary
     /// list.
     fn settle_head(&mut self) {
+        let index = self.stack.len().wrapping_sub(1);
         if let Some(top) = self.stack.last_mut()
             && top.head == Head::Pending
         {
             top.head = Head::Other;
+            let open = top.open;
+            if index > 0 && self.is_function_frame(index - 1) {
+                self.end_header(open);
+            }
         }
     }
 
     fn close(&mut self, span: Range<usize>) {
-        let Some(_) = self.stack.pop() else {
+        let Some(frame) = self.stack.pop() else {
             self.diagnostics.push(
                 Diagnostic::new("unmatched `)`")
                     .at(span)
@@ -294,13 +379,24 @@ impl<'a> Preprocessor<'a, '_> {
             return;
         };
         let depth = self.stack.len();
+        match frame.head {
+            Head::BodyLocal => self.hoist_local(&frame, &span),
+            Head::HeaderLocal => self.record_header_local(&frame, &span),
+            Head::Macro(kind) => self.close_macro(kind, &frame, &span),
+            _ => {}
+        }
         if self.code_frame == Some(depth) {
             self.code_frame = None;
+            if let Some(function) = self.function.take() {
+                self.finish_function(function, span.start);
+            }
         }
         if self.annotation_frame == Some(depth) {
             self.annotation_frame = None;
         }
         if self.wrapped && depth == 0 {
+            self.flush(span.start);
+            self.module_end = self.out.len();
             self.closed = true;
         }
     }
@@ -319,31 +415,12 @@ impl<'a> Preprocessor<'a, '_> {
         if let Some(top) = self.stack.last()
             && top.head == Head::Pending
         {
-            let index = self.stack.len() - 1;
-            let head = match text {
-                "module" if index == 0 && self.wrapped => {
-                    self.prev = Prev::ModuleKeyword;
-                    self.import_point_after(span.end);
-                    Head::Module
-                }
-                "func" | "global" if self.at_field_level() => {
-                    self.code_frame = Some(index);
-                    Head::Code
-                }
-                "export" | "import" => Head::Names,
-                _ if text.starts_with('@') => {
-                    self.annotation_frame.get_or_insert(index);
-                    Head::Annotation
-                }
-                _ => Head::Other,
-            };
-            if let Some(top) = self.stack.last_mut() {
-                top.head = head;
-            }
-            if text == "func" {
-                self.prev = Prev::FuncKeyword;
-                return;
-            }
+            self.head(text, span);
+            return;
+        }
+        let is_function_name = prev == Prev::FuncKeyword && text.starts_with('$');
+        if !is_function_name {
+            self.child(&span);
         }
         if let Some(name) = text.strip_prefix('$') {
             match prev {
@@ -352,13 +429,60 @@ impl<'a> Preprocessor<'a, '_> {
                     self.defined.entry(name).or_insert(span);
                 }
                 Prev::CallKeyword => self.calls.push((name, span)),
-                Prev::Open | Prev::Other => {}
+                Prev::Open | Prev::Other => self.bare_name_in_macro(span),
             }
             return;
         }
         if matches!(text, "call" | "return_call" | "ref.func") {
             self.prev = Prev::CallKeyword;
         }
+    }
+
+    /// The keyword right after a `(` decides what the list is.
+    fn head(&mut self, text: &str, span: Range<usize>) {
+        let index = self.stack.len() - 1;
+        let open = self.stack[index].open;
+        let parent_is_function = index > 0 && self.is_function_frame(index - 1);
+        if parent_is_function && !is_header_keyword(text) {
+            self.end_header(open);
+        }
+        let head = match text {
+            "module" if index == 0 && self.wrapped => {
+                self.prev = Prev::ModuleKeyword;
+                self.import_point_after(span.end);
+                Head::Module
+            }
+            "func" | "global" if self.at_field_level() => {
+                self.code_frame = Some(index);
+                if text == "func" {
+                    self.function = Some(Function {
+                        open,
+                        ..Function::default()
+                    });
+                }
+                Head::Code
+            }
+            "export" | "import" => Head::Names,
+            "local" if self.in_function_body() => {
+                // Copy what precedes it now: the declaration itself is cut
+                // out when it closes.
+                self.flush(open);
+                Head::BodyLocal
+            }
+            "local" if parent_is_function => Head::HeaderLocal,
+            "argv" | "check" | "resv" => self.open_macro(text, open, &span),
+            _ if text.starts_with('@') => {
+                self.annotation_frame.get_or_insert(index);
+                Head::Annotation
+            }
+            _ => Head::Other,
+        };
+        if text == "func" {
+            self.prev = Prev::FuncKeyword;
+        } else if matches!(text, "call" | "return_call" | "ref.func") {
+            self.prev = Prev::CallKeyword;
+        }
+        self.stack[index].head = head;
     }
 
     fn import_point_after(&mut self, end: usize) {
@@ -375,11 +499,12 @@ impl<'a> Preprocessor<'a, '_> {
             && self
                 .stack
                 .last()
-                .is_some_and(|top| matches!(top.head, Head::Code | Head::Other))
+                .is_some_and(|top| matches!(top.head, Head::Code | Head::Other | Head::Macro(_)))
     }
 
     fn string(&mut self, span: Range<usize>, quote: usize) {
         self.settle_head();
+        self.child(&span);
         self.prev = Prev::Other;
         if !self.is_value_position() {
             if quote == 3 {
@@ -431,7 +556,212 @@ impl<'a> Preprocessor<'a, '_> {
         self.copied_to = span.end;
     }
 
-    fn finish(mut self) -> Result<Expanded<'a>, Vec<Diagnostic>> {
+    // ---- Locals -------------------------------------------------------
+
+    /// Declares a local of the current function; `text` is inserted in its
+    /// header unless the same declaration is already there.
+    fn declare_local(&mut self, name: Option<&'a str>, ty: &str, text: String, span: Range<usize>) {
+        let Some(function) = &mut self.function else {
+            return;
+        };
+        let ty = ty.split_whitespace().collect::<Vec<_>>().join(" ");
+        if let Some(name) = name {
+            if let Some((earlier, at)) = function.locals.get(name) {
+                if *earlier != ty {
+                    let (line, _) = line_col(self.src, at.start);
+                    self.diagnostics.push(
+                        Diagnostic::new(format!(
+                            "local `{name}` is declared as `{ty}` here, but as `{earlier}` on line {line}"
+                        ))
+                        .at(span)
+                        .help("a local has one type for the whole function; rename one of them"),
+                    );
+                }
+                return;
+            }
+            function.locals.insert(name, (ty, span));
+        }
+        function.hoisted.push(text);
+    }
+
+    /// The name (if any) and type text of a `(local …)` frame that closed
+    /// at `close`.
+    fn local_parts(&self, frame: &Frame, close: &Range<usize>) -> (Option<&'a str>, Range<usize>) {
+        let src = self.src;
+        let name = frame
+            .children
+            .first()
+            .map(|c| &src[c.clone()])
+            .filter(|t| t.starts_with('$'));
+        let ty_start = match name {
+            Some(_) => frame.children[0].end,
+            None => frame.children.first().map_or(close.start, |c| c.start),
+        };
+        (name, ty_start..close.start)
+    }
+
+    fn hoist_local(&mut self, frame: &Frame, close: &Range<usize>) {
+        let (name, ty) = self.local_parts(frame, close);
+        let whole = frame.open..close.end;
+        let text = self.src[whole.clone()].to_string();
+        let ty = self.src[ty].to_string();
+        self.declare_local(name, &ty, text, whole);
+        // Cut the declaration out of the instructions.
+        self.flush(frame.open);
+        self.copied_to = close.end;
+        self.map.copied(self.out.len(), close.end);
+    }
+
+    fn record_header_local(&mut self, frame: &Frame, close: &Range<usize>) {
+        let (name, ty) = self.local_parts(frame, close);
+        if let (Some(name), Some(function)) = (name, &mut self.function) {
+            let ty = self.src[ty]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            function
+                .locals
+                .entry(name)
+                .or_insert((ty, frame.open..close.end));
+        }
+    }
+
+    fn finish_function(&mut self, function: Function<'a>, close: usize) {
+        if function.hoisted.is_empty() {
+            return;
+        }
+        let at = match function.header_end {
+            Some(at) => at,
+            None => {
+                self.flush(close);
+                self.out.len()
+            }
+        };
+        let mut text = String::new();
+        for local in &function.hoisted {
+            text.push(' ');
+            text.push_str(local);
+        }
+        text.push(' ');
+        self.out.insert_str(at, &text);
+        self.map.insert_generated(at, text.len(), function.open);
+    }
+
+    // ---- Macros -------------------------------------------------------
+
+    fn open_macro(&mut self, name: &str, open: usize, span: &Range<usize>) -> Head {
+        let kind = match name {
+            "argv" => Macro::Argv,
+            "check" => Macro::Check,
+            _ => Macro::Resv,
+        };
+        if !self.in_function_body() {
+            self.diagnostics.push(
+                Diagnostic::new(format!(
+                    "`{name}` can only be used among a function's instructions"
+                ))
+                .at(span.clone())
+                .help("macros expand to instructions that return a status from the function"),
+            );
+            return Head::Other;
+        }
+        self.declare_local(
+            Some(STATUS_LOCAL),
+            "i32",
+            format!("(local {STATUS_LOCAL} i32)"),
+            span.clone(),
+        );
+        match kind {
+            // Rewritten whole when it closes.
+            Macro::Argv => self.flush(open),
+            Macro::Check => self.replace(open..span.end, &format!("(if (local.tee {STATUS_LOCAL}")),
+            Macro::Resv => {
+                self.calls.push(("core.result", span.clone()));
+                self.replace(
+                    open..span.end,
+                    &format!("(if (local.tee {STATUS_LOCAL} (call $core.result"),
+                );
+            }
+        }
+        Head::Macro(kind)
+    }
+
+    /// `(check $e)` and `(resv $p)` take a local's name for its value.
+    fn bare_name_in_macro(&mut self, span: Range<usize>) {
+        let Some(top) = self.stack.last() else {
+            return;
+        };
+        if matches!(top.head, Head::Macro(Macro::Check | Macro::Resv)) && top.children.len() == 1 {
+            let name = &self.src[span.clone()];
+            self.replace(span, &format!("(local.get {name})"));
+        }
+    }
+
+    fn close_macro(&mut self, kind: Macro, frame: &Frame, close: &Range<usize>) {
+        let whole = frame.open..close.end;
+        let usage = |this: &mut Self, message: String| {
+            this.diagnostics
+                .push(Diagnostic::new(message).at(whole.clone()).help(match kind {
+                    Macro::Argv => {
+                        "write `(argv 0 $name)`: an argument index, then a local to declare"
+                    }
+                    Macro::Check => "write `(check (call …))` or `(check $status)`",
+                    Macro::Resv => {
+                        "write `(resv $ptr)` or `(resv (call …))`: a pointer to a wire value"
+                    }
+                }));
+        };
+        if kind == Macro::Argv {
+            let src = self.src;
+            let args: Vec<&'a str> = frame.children.iter().map(|c| &src[c.clone()]).collect();
+            let [index, name] = args[..] else {
+                return usage(self, format!("`argv` takes 2 operands, not {}", args.len()));
+            };
+            if index.parse::<u32>().is_err() {
+                return usage(
+                    self,
+                    format!("`argv` needs an argument index, not `{index}`"),
+                );
+            }
+            if !name.starts_with('$') || name.len() < 2 {
+                return usage(self, format!("`argv` needs a local `$name`, not `{name}`"));
+            }
+            self.declare_local(
+                Some(name),
+                "i32",
+                format!("(local {name} i32)"),
+                frame.children[1].clone(),
+            );
+            self.calls
+                .push(("core.arg", frame.open..frame.children[0].start));
+            let s = STATUS_LOCAL;
+            self.replace(
+                whole.clone(),
+                &format!(
+                    "(call $core.arg (i32.const {index})) (local.set {s}) (local.set {name}) \
+                     (if (local.get {s}) (then (return (local.get {s}))))"
+                ),
+            );
+            return;
+        }
+        if frame.children.len() != 1 {
+            let name = kind.name();
+            return usage(
+                self,
+                format!("`{name}` takes 1 operand, not {}", frame.children.len()),
+            );
+        }
+        let s = STATUS_LOCAL;
+        let tail = match kind {
+            Macro::Resv => format!(")) (then (return (local.get {s}))))"),
+            _ => format!(") (then (return (local.get {s}))))"),
+        };
+        self.replace(close.clone(), &tail);
+    }
+
+    // ---- The end --------------------------------------------------------
+
+    fn finish(mut self, library: &Library) -> Result<Expanded<'a>, Vec<Diagnostic>> {
         if let Some(open) = self.stack.last().filter(|_| !self.aborted) {
             let message = if self.stack.len() == 1 && self.wrapped {
                 "the module is never closed"
@@ -444,22 +774,30 @@ impl<'a> Preprocessor<'a, '_> {
                     .label("this `(` has no matching `)`"),
             );
         }
-        let imports = self.automatic_imports();
+        let (library_text, library_calls) = self.link_library(library);
+        let library_call = library_text.as_ref().map_or(0, |(_, at)| *at);
+        let imports = self.automatic_imports(&library_calls, library_call);
         if !self.diagnostics.is_empty() {
             self.diagnostics
                 .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
             return Err(self.diagnostics);
         }
         self.flush(self.src.len());
-        if !self.wrapped {
+        if !self.wrapped && !self.fragment {
+            self.module_end = self.out.len();
             self.map.generated(self.out.len(), self.src.len());
             self.out.push_str("\n)");
         }
-        // Inserted last first, so they appear in call order.
+        // Later insertions first, so earlier offsets stay valid.
+        if let Some((text, source)) = library_text {
+            self.out.insert_str(self.module_end, &text);
+            self.map
+                .insert_generated(self.module_end, text.len(), source);
+        }
         for (text, source) in imports.iter().rev() {
             self.out.insert_str(self.import_point, text);
             self.map
-                .insert_generated(self.import_point, text.len(), *source);
+                .insert_generated(self.import_point, text.len(), source.start);
         }
         Ok(Expanded {
             text: self.out,
@@ -469,12 +807,82 @@ impl<'a> Preprocessor<'a, '_> {
         })
     }
 
-    /// An import for each `call $cap.fn` that the file does not define and
-    /// the catalogue knows, in order of first call.
-    fn automatic_imports(&mut self) -> Vec<(String, usize)> {
+    /// Preprocesses every library function the program needs, sharing the
+    /// program's static data. Returns their text with the source offset it
+    /// is attributed to (the first call into the library), and the names the
+    /// library code calls.
+    fn link_library(&mut self, library: &Library) -> (Option<(String, usize)>, Vec<String>) {
+        let defined: HashSet<&str> = self.defined.keys().copied().collect();
+        let mut roots: Vec<&str> = Vec::new();
+        for (name, span) in &self.calls {
+            if defined.contains(name) || roots.contains(name) {
+                continue;
+            }
+            if library.contains(name) {
+                roots.push(name);
+            } else if name.starts_with("std.") {
+                self.diagnostics.push(
+                    Diagnostic::new(format!("unknown standard library function `${name}`"))
+                        .at(span.clone())
+                        .help(
+                            "the standard library's functions are listed in stdlib-wat/README.md",
+                        ),
+                );
+            }
+        }
+        let Some(first_call) = self
+            .calls
+            .iter()
+            .find(|(name, _)| roots.contains(name))
+            .map(|(_, span)| span.start)
+        else {
+            return (None, Vec::new());
+        };
+        let mut text = String::new();
+        for (_, function) in library.closure(roots, &defined) {
+            text.push('\n');
+            text.push_str(function);
+        }
+        let data = std::mem::replace(&mut self.data, StaticData::new());
+        let mut lib = Preprocessor::new(&text, self.catalogue, data, false, true);
+        lib.run();
+        lib.flush(text.len());
+        self.data = std::mem::replace(&mut lib.data, StaticData::new());
+        for diagnostic in lib.diagnostics.drain(..) {
+            self.diagnostics.push(
+                Diagnostic::new(format!("in the standard library: {}", diagnostic.message))
+                    .at(first_call..first_call + 1),
+            );
+        }
+        let calls = lib
+            .calls
+            .iter()
+            .filter(|(name, _)| !lib.defined.contains_key(name))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        (Some((lib.out, first_call)), calls)
+    }
+
+    /// An import for each `call $cap.fn` that no function defines and the
+    /// catalogue knows, in order of first call; `library_calls` are
+    /// attributed to `library_call`.
+    fn automatic_imports(
+        &mut self,
+        library_calls: &[String],
+        library_call: usize,
+    ) -> Vec<(String, Range<usize>)> {
         let mut seen = HashSet::new();
         let mut imports = Vec::new();
-        for (name, span) in std::mem::take(&mut self.calls) {
+        let calls = std::mem::take(&mut self.calls);
+        let all = calls
+            .iter()
+            .map(|(name, span)| (*name, span.clone()))
+            .chain(
+                library_calls
+                    .iter()
+                    .map(|name| (name.as_str(), library_call..library_call + 1)),
+            );
+        for (name, span) in all {
             if self.defined.contains_key(name) || !seen.insert(name) {
                 continue;
             }
@@ -484,7 +892,7 @@ impl<'a> Preprocessor<'a, '_> {
             if let Some(signature) = self.catalogue.signature(module, field) {
                 imports.push((
                     format!("\n  (import \"{module}\" \"{field}\" (func ${name} {signature}))"),
-                    span.start,
+                    span,
                 ));
             } else if self.catalogue.has_module(module) {
                 let known: Vec<_> = self.catalogue.functions(module).collect();
@@ -516,11 +924,11 @@ mod tests {
     }
 
     fn expand(src: &str) -> Expanded<'_> {
-        preprocess(src, &catalogue()).unwrap_or_else(|d| panic!("{d:?}"))
+        preprocess(src, &catalogue(), &Library::new()).unwrap_or_else(|d| panic!("{d:?}"))
     }
 
     fn errors(src: &str) -> Vec<(String, Option<Range<usize>>)> {
-        preprocess(src, &catalogue())
+        preprocess(src, &catalogue(), &Library::new())
             .unwrap_err()
             .into_iter()
             .map(|d| (d.message, d.span))

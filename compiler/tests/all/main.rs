@@ -2,6 +2,7 @@
 
 mod diagnostics;
 mod encode;
+mod fixtures;
 
 use tape_compiler::{Catalogue, Compiled, Options};
 
@@ -14,7 +15,10 @@ pub fn options() -> Options {
         "write",
         "(param $level i32) (param $msg i32) (result i32)",
     );
-    Options { catalogue }
+    Options {
+        catalogue,
+        ..Options::default()
+    }
 }
 
 pub fn compile(source: &str) -> Compiled {

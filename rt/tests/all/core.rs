@@ -205,3 +205,38 @@ fn many_threads_share_one_engine_and_program() {
         thread.join().unwrap();
     }
 }
+
+/// The macros, run: `argv` loads arguments or returns `core.arg`'s status,
+/// `check` returns a non-zero status, `resv` hands a result over.
+#[test]
+fn macros_return_statuses_and_results() {
+    let program = program(
+        r#"(func $run (result i32)
+             (argv 0 $name)
+             (check (call $not_empty (local.get $name)))
+             (resv "hello")
+             (resv $name)
+             (local $extra i32)
+             (local.set $extra (i32.const 0))
+             (local.get $extra))
+
+           (func $not_empty (param $s i32) (result i32)
+             (if (result i32) (i32.load (local.get $s))
+               (then (i32.const 0))
+               (else (i32.const 42))))"#,
+        &Grants::new(),
+    );
+    let outcome = program.run(&Args::strings(["world"])).unwrap();
+    assert_eq!(outcome.status, 0);
+    assert_eq!(outcome.result::<&str>(0).unwrap(), "hello");
+    assert_eq!(outcome.result::<&str>(1).unwrap(), "world");
+
+    // `check` returns the helper's status before any result.
+    let outcome = program.run(&Args::strings([""])).unwrap();
+    assert_eq!(outcome.status, 42);
+    assert!(outcome.results.is_empty());
+
+    // `argv` returns core.arg's status when the argument is missing.
+    let outcome = program.run(&Args::new()).unwrap();
+    assert_eq!(outcome.status, status::NOT_FOUND);
+}

@@ -79,6 +79,7 @@ fn a_compile_error_keeps_its_diagnostics() {
 fn a_module_built_earlier_loads_and_a_foreign_one_is_refused() {
     let options = tape_compiler::Options {
         catalogue: Grants::new().catalogue(),
+        ..Default::default()
     };
     let compiled = tape_compiler::compile_str(
         "x.wat",

@@ -1,0 +1,246 @@
+//! Libraries of functions pulled into a program on demand: the standard
+//! library's `$std.…` functions.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, OnceLock};
+
+use logos::Logos;
+
+use crate::lexer::Token;
+
+/// A set of WAT functions, each pulled into a program only when the program
+/// calls it (directly, or through another pulled function).
+///
+/// The source is a list of `(func $name …)` fields. Their text goes through
+/// the same preprocessor as the program's, so library code may use string
+/// literals, macros and capability calls.
+///
+/// ```
+/// let library = tape_compiler::Library::parse(
+///     r#"(func $std.twice (param i32) (result i32)
+///          (i32.add (local.get 0) (call $std.once (local.get 0))))
+///        (func $std.once (param i32) (result i32) (local.get 0))"#,
+/// )?;
+/// assert_eq!(library.len(), 2);
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Library {
+    /// Shared: every compile's `Options` holds the standard library.
+    functions: Arc<HashMap<String, LibraryFunction>>,
+}
+
+#[derive(Debug, Clone)]
+struct LibraryFunction {
+    text: String,
+    /// Names of functions it calls, without the `$`.
+    calls: Vec<String>,
+}
+
+impl Library {
+    /// An empty library.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads a library: a list of named `(func $name …)` fields.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the byte offset, if the text is not a list of named
+    /// functions with balanced parentheses, or a name is defined twice.
+    pub fn parse(source: &str) -> Result<Library, String> {
+        let mut functions = HashMap::new();
+        let mut depth = 0usize;
+        let mut start = 0;
+        let mut name: Option<String> = None;
+        let mut calls = Vec::new();
+        let mut prev_call = false;
+        let mut expect = Expect::Open;
+        for (token, span) in Token::lexer(source).spanned() {
+            let token = token.map_err(|e| format!("{} at byte {}", e.message(), span.start))?;
+            let text = &source[span.clone()];
+            match (token, expect) {
+                (Token::BlockComment, _) => continue,
+                (Token::LParen, Expect::Open) => {
+                    start = span.start;
+                    expect = Expect::Func;
+                    depth = 1;
+                }
+                (Token::Atom, Expect::Func) if text == "func" => expect = Expect::Name,
+                (Token::Atom, Expect::Name) if text.starts_with('$') => {
+                    name = Some(text[1..].to_string());
+                    expect = Expect::Body;
+                }
+                (Token::LParen, Expect::Body) => depth += 1,
+                (Token::RParen, Expect::Body) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        let name = name.take().unwrap_or_default();
+                        let function = LibraryFunction {
+                            text: source[start..span.end].to_string(),
+                            calls: std::mem::take(&mut calls),
+                        };
+                        if functions.insert(name.clone(), function).is_some() {
+                            return Err(format!("`${name}` is defined twice"));
+                        }
+                        expect = Expect::Open;
+                    }
+                }
+                (Token::Atom, Expect::Body) => {
+                    if prev_call && let Some(callee) = text.strip_prefix('$') {
+                        calls.push(callee.to_string());
+                    }
+                    prev_call = matches!(text, "call" | "return_call" | "ref.func");
+                    continue;
+                }
+                (_, Expect::Body) => {}
+                _ => {
+                    return Err(format!(
+                        "expected a `(func $name …)` field at byte {}",
+                        span.start
+                    ));
+                }
+            }
+            prev_call = false;
+        }
+        if expect != Expect::Open {
+            return Err("the last function is not closed".into());
+        }
+        Ok(Library {
+            functions: Arc::new(functions),
+        })
+    }
+
+    /// Tape's standard library (the `tape-stdlib` crate), read once.
+    pub fn standard() -> Library {
+        static STANDARD: OnceLock<Library> = OnceLock::new();
+        STANDARD
+            .get_or_init(|| {
+                // The standard library is tested to parse; an error here is
+                // a bug in this build, and an empty library the safe answer.
+                Library::parse(tape_stdlib::SOURCE).unwrap_or_default()
+            })
+            .clone()
+    }
+
+    /// How many functions it holds.
+    pub fn len(&self) -> usize {
+        self.functions.len()
+    }
+
+    /// Whether it holds no function.
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty()
+    }
+
+    /// Whether it defines `name` (without the `$`).
+    pub fn contains(&self, name: &str) -> bool {
+        self.functions.contains_key(name)
+    }
+
+    /// The text of each function `roots` needs, roots first, then what they
+    /// call, breadth first, each once; names it does not define are skipped
+    /// (and left for the caller to report).
+    pub(crate) fn closure<'a>(
+        &self,
+        roots: impl IntoIterator<Item = &'a str>,
+        defined: &HashSet<&str>,
+    ) -> Vec<(&str, &str)> {
+        let mut seen = HashSet::new();
+        let mut queue: VecDeque<&str> = VecDeque::new();
+        let mut out = Vec::new();
+        for root in roots {
+            if let Some((name, _)) = self.functions.get_key_value(root)
+                && seen.insert(name.as_str())
+            {
+                queue.push_back(name);
+            }
+        }
+        while let Some(name) = queue.pop_front() {
+            let function = &self.functions[name];
+            out.push((name, function.text.as_str()));
+            for callee in &function.calls {
+                if defined.contains(callee.as_str()) {
+                    continue;
+                }
+                if let Some((callee, _)) = self.functions.get_key_value(callee.as_str())
+                    && seen.insert(callee.as_str())
+                {
+                    queue.push_back(callee);
+                }
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Open,
+    Func,
+    Name,
+    Body,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIB: &str = r#"
+        ;; a fixture library
+        (func $std.a (call $std.b) (call $std.c))
+        (func $std.b (call $std.c))
+        (func $std.c (call $log.write (i32.const 0) "c"))
+        (func $std.unused (call $std.a))
+    "#;
+
+    #[test]
+    fn closure_takes_what_is_called_and_nothing_else() {
+        let lib = Library::parse(LIB).unwrap();
+        let names: Vec<_> = lib
+            .closure(["std.a"], &HashSet::new())
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["std.a", "std.b", "std.c"]);
+        let names: Vec<_> = lib
+            .closure(["std.c", "std.nope"], &HashSet::new())
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["std.c"]);
+    }
+
+    #[test]
+    fn a_definition_in_the_program_replaces_the_library_one() {
+        let lib = Library::parse(LIB).unwrap();
+        let defined = HashSet::from(["std.b"]);
+        let names: Vec<_> = lib
+            .closure(["std.a"], &defined)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["std.a", "std.c"]);
+    }
+
+    #[test]
+    fn malformed_libraries_are_refused() {
+        assert!(
+            Library::parse("(func $a) (func $a)")
+                .unwrap_err()
+                .contains("defined twice")
+        );
+        assert!(
+            Library::parse("(global i32)")
+                .unwrap_err()
+                .contains("expected a `(func $name")
+        );
+        assert!(
+            Library::parse("(func $a (block)")
+                .unwrap_err()
+                .contains("not closed")
+        );
+        assert!(Library::parse("(func (nop))").is_err());
+    }
+}

@@ -1,0 +1,6 @@
+(func $run (result i32)
+  (local $x i32)
+  (i32.const 0)
+  (local $x i64)
+  (drop)
+  (i32.const 0))

@@ -1,0 +1,3 @@
+(func $run (result i32)
+  (drop (call $std.nope))
+  (call $log.wirte (i32.const 1) "x"))
