@@ -32,6 +32,12 @@ pub const MAX_NESTING: usize = 1024;
 /// starting with `$__tape_` are reserved.
 const STATUS_LOCAL: &str = "$__tape_status";
 
+// The macros' fixed text, spelled out so expanding one costs no formatting.
+const CHECK_OPEN: &str = "(if (local.tee $__tape_status";
+const CHECK_CLOSE: &str = ") (then (return (local.get $__tape_status))))";
+const RESV_OPEN: &str = "(if (local.tee $__tape_status (call $core.result";
+const RESV_CLOSE: &str = ")) (then (return (local.get $__tape_status))))";
+
 /// The preprocessed program, ready for `wast`.
 #[derive(Debug)]
 pub(crate) struct Expanded<'a> {
@@ -114,8 +120,9 @@ struct Function<'a> {
     /// leading locals) ends and its instructions begin; hoisted locals go
     /// there. `None` while still in the header.
     header_end: Option<usize>,
-    /// Each named local: its type, and where it was declared.
-    locals: HashMap<&'a str, (String, Range<usize>)>,
+    /// Each named local: its type, and where it was declared. Functions
+    /// have few locals, so a list beats a hash map.
+    locals: Vec<(&'a str, String, Range<usize>)>,
     /// Local declarations to insert at `header_end`, in order.
     hoisted: Vec<String>,
 }
@@ -152,6 +159,9 @@ struct Preprocessor<'a, 'c> {
     defined: HashMap<&'a str, Range<usize>>,
     calls: Vec<(&'a str, Range<usize>)>,
     diagnostics: Vec<Diagnostic>,
+    /// A source offset and its 1-based line, moved forward as literals are
+    /// met, so numbering lines costs one pass over the text in all.
+    line_cursor: (usize, u32),
 }
 
 /// Rewrites `src` into plain WebAssembly text, or says everything that is
@@ -226,6 +236,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             defined: HashMap::new(),
             calls: Vec::new(),
             diagnostics: Vec::new(),
+            line_cursor: (0, 1),
         };
         if !wrapped && !fragment {
             pp.map.generated(0, 0);
@@ -526,7 +537,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                 return;
             }
         };
-        let line = line_col(self.src, span.start).0 as u32;
+        let line = self.line_at(span.start);
         let Some(offset) = self.data.intern(value, line) else {
             self.diagnostics.push(
                 Diagnostic::new(format!(
@@ -537,7 +548,21 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             );
             return;
         };
-        self.replace(span, &format!("(i32.const {offset})"));
+        let mut text = itoa_buffer();
+        self.replace(span, const_i32(&mut text, offset));
+    }
+
+    /// The 1-based line of source offset `at`, which is never before the
+    /// previous one asked for.
+    fn line_at(&mut self, at: usize) -> u32 {
+        let (from, line) = self.line_cursor;
+        let newlines = self.src.as_bytes()[from..at]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        let line = line + newlines as u32;
+        self.line_cursor = (at, line);
+        line
     }
 
     /// Copies the source up to `end` into the output.
@@ -564,9 +589,9 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
         let Some(function) = &mut self.function else {
             return;
         };
-        let ty = ty.split_whitespace().collect::<Vec<_>>().join(" ");
+        let ty = normalize_type(ty);
         if let Some(name) = name {
-            if let Some((earlier, at)) = function.locals.get(name) {
+            if let Some((_, earlier, at)) = function.locals.iter().find(|(n, ..)| *n == name) {
                 if *earlier != ty {
                     let (line, _) = line_col(self.src, at.start);
                     self.diagnostics.push(
@@ -579,7 +604,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                 }
                 return;
             }
-            function.locals.insert(name, (ty, span));
+            function.locals.push((name, ty, span));
         }
         function.hoisted.push(text);
     }
@@ -614,15 +639,11 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
 
     fn record_header_local(&mut self, frame: &Frame, close: &Range<usize>) {
         let (name, ty) = self.local_parts(frame, close);
-        if let (Some(name), Some(function)) = (name, &mut self.function) {
-            let ty = self.src[ty]
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
-            function
-                .locals
-                .entry(name)
-                .or_insert((ty, frame.open..close.end));
+        if let (Some(name), Some(function)) = (name, &mut self.function)
+            && !function.locals.iter().any(|(n, ..)| *n == name)
+        {
+            let ty = normalize_type(&self.src[ty]);
+            function.locals.push((name, ty, frame.open..close.end));
         }
     }
 
@@ -665,22 +686,25 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             );
             return Head::Other;
         }
-        self.declare_local(
-            Some(STATUS_LOCAL),
-            "i32",
-            format!("(local {STATUS_LOCAL} i32)"),
-            span.clone(),
-        );
+        let declared = self
+            .function
+            .as_ref()
+            .is_some_and(|f| f.locals.iter().any(|(n, ..)| *n == STATUS_LOCAL));
+        if !declared {
+            self.declare_local(
+                Some(STATUS_LOCAL),
+                "i32",
+                format!("(local {STATUS_LOCAL} i32)"),
+                span.clone(),
+            );
+        }
         match kind {
             // Rewritten whole when it closes.
             Macro::Argv => self.flush(open),
-            Macro::Check => self.replace(open..span.end, &format!("(if (local.tee {STATUS_LOCAL}")),
+            Macro::Check => self.replace(open..span.end, CHECK_OPEN),
             Macro::Resv => {
                 self.calls.push(("core.result", span.clone()));
-                self.replace(
-                    open..span.end,
-                    &format!("(if (local.tee {STATUS_LOCAL} (call $core.result"),
-                );
+                self.replace(open..span.end, RESV_OPEN);
             }
         }
         Head::Macro(kind)
@@ -751,12 +775,11 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                 format!("`{name}` takes 1 operand, not {}", frame.children.len()),
             );
         }
-        let s = STATUS_LOCAL;
         let tail = match kind {
-            Macro::Resv => format!(")) (then (return (local.get {s}))))"),
-            _ => format!(") (then (return (local.get {s}))))"),
+            Macro::Resv => RESV_CLOSE,
+            _ => CHECK_CLOSE,
         };
-        self.replace(close.clone(), &tail);
+        self.replace(close.clone(), tail);
     }
 
     // ---- The end --------------------------------------------------------
@@ -908,6 +931,47 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
     }
 }
 
+/// Room for `(i32.const 4294967295)`.
+fn itoa_buffer() -> [u8; 24] {
+    [0; 24]
+}
+
+/// Writes `(i32.const N)` into `buf` without going through `fmt`, which
+/// costs more than the rest of rewriting a literal.
+fn const_i32(buf: &mut [u8; 24], value: u32) -> &str {
+    const PREFIX: &[u8] = b"(i32.const ";
+    buf[..PREFIX.len()].copy_from_slice(PREFIX);
+    let mut digits = [0u8; 10];
+    let mut n = value;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut at = PREFIX.len();
+    for &d in digits[..len].iter().rev() {
+        buf[at] = d;
+        at += 1;
+    }
+    buf[at] = b')';
+    // Only ASCII was written.
+    std::str::from_utf8(&buf[..=at]).unwrap_or_default()
+}
+
+/// A type's text with runs of whitespace made single spaces, so
+/// `(ref  null $t)` and `(ref null $t)` compare equal.
+fn normalize_type(ty: &str) -> String {
+    let ty = ty.trim();
+    if !ty.contains(char::is_whitespace) {
+        return ty.to_string();
+    }
+    ty.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1050,6 +1114,18 @@ mod tests {
                 .collect::<Vec<_>>(),
             [Some(7..9), Some(17..25)]
         );
+    }
+
+    #[test]
+    fn const_i32_writes_every_width() {
+        for value in [0, 7, 10, 4096, u32::MAX] {
+            assert_eq!(
+                const_i32(&mut itoa_buffer(), value),
+                format!("(i32.const {value})")
+            );
+        }
+        assert_eq!(normalize_type(" (ref  null\t$t) "), "(ref null $t)");
+        assert!(CHECK_OPEN.contains(STATUS_LOCAL) && RESV_CLOSE.contains(STATUS_LOCAL));
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub(crate) struct StringError {
 pub(crate) fn decode(token: &str, quote: usize) -> Result<Vec<u8>, StringError> {
     let body = &token[quote..token.len() - quote];
     let triple = quote == 3;
+    // Most literals have no escapes and no control characters: one copy.
+    if !body.bytes().any(|b| b == b'\\' || b < 0x20 || b == 0x7f) {
+        return Ok(body.as_bytes().to_vec());
+    }
     let mut out = Vec::with_capacity(body.len());
     let mut chars = body.char_indices().peekable();
     let at = |i: usize, len: usize| quote + i..quote + i + len;
