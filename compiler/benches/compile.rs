@@ -39,6 +39,13 @@ fn compile(c: &mut Criterion) {
     group.bench_function("tape", |b| {
         b.iter(|| tape_compiler::compile_str("plain.wat", &plain, &options).unwrap())
     });
+    let no_lines = Options {
+        line_table: false,
+        ..options.clone()
+    };
+    group.bench_function("tape without line table", |b| {
+        b.iter(|| tape_compiler::compile_str("plain.wat", &plain, &no_lines).unwrap())
+    });
     group.finish();
 
     let mut group = c.benchmark_group("compile/extended");

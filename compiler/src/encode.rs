@@ -17,7 +17,7 @@ use wasmparser::{
     DataKind, ExternalKind, KnownCustom, Name, Operator, Parser, Payload, TypeRef, Validator,
 };
 
-use crate::metadata::{FORMAT_VERSION, Import, Metadata, SECTION_NAME};
+use crate::metadata::{FORMAT_VERSION, Import, LineEntry, Metadata, SECTION_NAME};
 use crate::preprocess::{STATIC_BASE, StaticData};
 
 /// The name the guest's memory is exported under.
@@ -32,6 +32,8 @@ pub(crate) struct EncodeError {
     pub message: String,
     /// The function the problem is in, by name if it has one.
     pub function: Option<String>,
+    /// The source line and column of the instruction, if known.
+    pub position: Option<(u32, u32)>,
 }
 
 impl EncodeError {
@@ -39,6 +41,7 @@ impl EncodeError {
         EncodeError {
             message: message.into(),
             function: None,
+            position: None,
         }
     }
 }
@@ -63,6 +66,9 @@ struct Survey<'a> {
     user_data_end: u64,
     /// Names from the `name` section, by function index.
     function_names: Vec<(u32, &'a str)>,
+    /// The DWARF sections `wast` wrote, by name; they describe the expanded
+    /// text, so they are read here and not copied.
+    dwarf: Vec<(&'a str, &'a [u8])>,
 }
 
 pub(crate) struct Encoded {
@@ -70,8 +76,18 @@ pub(crate) struct Encoded {
     pub metadata: Metadata,
 }
 
-pub(crate) fn encode(wasm: &[u8], data: &StaticData) -> Result<Encoded, EncodeError> {
+/// Maps a position in the expanded text (DWARF line and byte column) to
+/// the user's source (line and character column).
+pub(crate) type Locate<'a> = dyn FnMut(u64, u64) -> Option<(u32, u32)> + 'a;
+
+pub(crate) fn encode(
+    wasm: &[u8],
+    data: &StaticData,
+    file: &str,
+    locate: &mut Locate<'_>,
+) -> Result<Encoded, EncodeError> {
     let survey = survey(wasm)?;
+    let rows = line_rows(&survey.dwarf);
     let has_literals = data.image.len() > STATIC_BASE;
     let literals_end = data.image.len() as u64;
     let initial_top = literals_end
@@ -85,11 +101,13 @@ pub(crate) fn encode(wasm: &[u8], data: &StaticData) -> Result<Encoded, EncodeEr
     let memory = plan_memory(&survey, literals_end)?;
     let exports = plan_exports(&survey)?;
 
-    let metadata = Metadata {
+    let mut metadata = Metadata {
         version: FORMAT_VERSION,
         initial_top,
         imports: survey.imports.clone(),
         literals: data.literals.clone(),
+        file: file.to_string(),
+        lines: Vec::new(),
     };
 
     let mut module = Module::new();
@@ -130,6 +148,14 @@ pub(crate) fn encode(wasm: &[u8], data: &StaticData) -> Result<Encoded, EncodeEr
             flush_pending(&mut module, &mut pending, order(id));
         }
         match id {
+            CUSTOM if is_dwarf(contents) => {}
+            CODE => {
+                // The body offsets DWARF gives are relative to the start of
+                // the code section's contents, after its id and size.
+                let start = module.as_slice().len() + 1 + leb128_len(contents.len());
+                metadata.lines = line_table(&rows, start, locate);
+                module.section(&RawSection { id, data: contents });
+            }
             MEMORY => match &memory {
                 MemoryPlan::Raise { minimum } => {
                     let reader = wasmparser::MemorySectionReader::new(
@@ -200,7 +226,7 @@ pub(crate) fn encode(wasm: &[u8], data: &StaticData) -> Result<Encoded, EncodeEr
         data: metadata.encode().into(),
     });
     let wasm_out = module.finish();
-    validate(&wasm_out, &survey)?;
+    validate(&wasm_out, &survey, &metadata)?;
     Ok(Encoded {
         wasm: wasm_out,
         metadata,
@@ -208,6 +234,7 @@ pub(crate) fn encode(wasm: &[u8], data: &StaticData) -> Result<Encoded, EncodeEr
 }
 
 const CUSTOM: u8 = 0;
+const CODE: u8 = 10;
 const MEMORY: u8 = 5;
 const EXPORT: u8 = 7;
 const DATA: u8 = 11;
@@ -325,6 +352,9 @@ fn survey(wasm: &[u8]) -> Result<Survey<'_>, EncodeError> {
                         }
                     }
                 }
+                _ if section.name().starts_with(".debug_") => {
+                    s.dwarf.push((section.name(), section.data()));
+                }
                 _ if section.name() == SECTION_NAME => {
                     return Err(EncodeError::new(format!(
                         "the custom section name `{SECTION_NAME}` is reserved for Tape's metadata"
@@ -336,6 +366,82 @@ fn survey(wasm: &[u8]) -> Result<Survey<'_>, EncodeError> {
         }
     }
     Ok(s)
+}
+
+/// Whether a custom section's contents (name included) are DWARF.
+fn is_dwarf(contents: &[u8]) -> bool {
+    // A custom section starts with its name: a LEB128 length, then bytes.
+    contents.get(1..8) == Some(b".debug_".as_slice()) && contents.first().is_some_and(|&n| n < 0x80)
+}
+
+fn leb128_len(mut value: usize) -> usize {
+    let mut len = 1;
+    while value >= 0x80 {
+        value >>= 7;
+        len += 1;
+    }
+    len
+}
+
+/// `(address, line, column)` of every row of the DWARF line program, with
+/// addresses relative to the code section's contents. Missing or unreadable
+/// DWARF gives no rows: the module is still fine, only less well located.
+fn line_rows(dwarf: &[(&str, &[u8])]) -> Vec<(u64, u64, u64)> {
+    use gimli::{ColumnType, DebugLine, DebugLineOffset, LittleEndian};
+    let section = |name: &str| {
+        dwarf
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(&[][..], |(_, data)| *data)
+    };
+    let debug_line = DebugLine::new(section(".debug_line"), LittleEndian);
+    let Ok(program) = debug_line.program(DebugLineOffset(0), 4, None, None) else {
+        return Vec::new();
+    };
+    let mut rows = program.rows();
+    let mut out = Vec::new();
+    while let Ok(Some((_, row))) = rows.next_row() {
+        if row.end_sequence() {
+            continue;
+        }
+        let (Some(line), ColumnType::Column(column)) = (row.line(), row.column()) else {
+            continue;
+        };
+        out.push((row.address(), line.get(), column.get()));
+    }
+    out
+}
+
+/// The line table for the metadata: each row moved to its offset in the
+/// final module and located in the user's source; rows that locate to the
+/// same place as the one before are merged.
+fn line_table(
+    rows: &[(u64, u64, u64)],
+    code_start: usize,
+    locate: &mut Locate<'_>,
+) -> Vec<LineEntry> {
+    let mut table: Vec<LineEntry> = Vec::with_capacity(rows.len());
+    for &(address, line, column) in rows {
+        let Some((line, column)) = locate(line, column) else {
+            continue;
+        };
+        let Ok(offset) = u32::try_from(code_start as u64 + address) else {
+            continue;
+        };
+        if table
+            .last()
+            .is_some_and(|last| (last.line, last.column) == (line, column))
+        {
+            continue;
+        }
+        table.push(LineEntry {
+            offset,
+            line,
+            column,
+        });
+    }
+    table.sort_by_key(|entry| entry.offset);
+    table
 }
 
 /// The value of an offset expression that is a single constant.
@@ -439,7 +545,7 @@ fn plan_exports<'a>(s: &Survey<'a>) -> Result<Vec<(&'static str, ExportKind, u32
     Ok(added)
 }
 
-fn validate(wasm: &[u8], survey: &Survey<'_>) -> Result<(), EncodeError> {
+fn validate(wasm: &[u8], survey: &Survey<'_>, metadata: &Metadata) -> Result<(), EncodeError> {
     let mut validator = Validator::new_with_features(wasmparser::WasmFeatures::default());
     validator.validate_all(wasm).map(drop).map_err(|error| {
         // The final module's code section is a byte copy of the one `wast`
@@ -459,6 +565,9 @@ fn validate(wasm: &[u8], survey: &Survey<'_>) -> Result<(), EncodeError> {
         EncodeError {
             message: error.message().to_string(),
             function,
+            position: u32::try_from(error.offset())
+                .ok()
+                .and_then(|offset| metadata.location(offset)),
         }
     })
 }

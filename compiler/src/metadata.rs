@@ -25,6 +25,23 @@ pub struct Metadata {
     pub imports: Vec<Import>,
     /// Every string literal placed in static data.
     pub literals: Vec<Literal>,
+    /// The source file's name, as diagnostics show it.
+    pub file: String,
+    /// Where each instruction came from in the source, by its offset in the
+    /// module, sorted; what traps and validation errors are located with.
+    pub lines: Vec<LineEntry>,
+}
+
+/// One row of the line table: the instructions from `offset` on (up to the
+/// next row) were written at `line`:`column` of the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineEntry {
+    /// Byte offset in the module binary.
+    pub offset: u32,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in characters.
+    pub column: u32,
 }
 
 /// An imported host function.
@@ -71,6 +88,14 @@ impl Metadata {
             }
         }
         Ok(found)
+    }
+
+    /// The source line and column of the instruction at byte `offset` of
+    /// the module (a trap's or a validation error's), if it is code.
+    pub fn location(&self, offset: u32) -> Option<(u32, u32)> {
+        let after = self.lines.partition_point(|entry| entry.offset <= offset);
+        let entry = self.lines.get(after.checked_sub(1)?)?;
+        Some((entry.line, entry.column))
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {

@@ -156,3 +156,122 @@ mod tests {
         assert_eq!(map.to_source(11), 1);
     }
 }
+
+/// Line starts of a text, for turning offsets into lines and back.
+#[derive(Debug, Clone)]
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        LineIndex { starts }
+    }
+
+    /// The offset of 1-based `line` and 1-based byte `column`.
+    pub(crate) fn offset(&self, line: u64, column: u64) -> Option<usize> {
+        let start = *self
+            .starts
+            .get(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        start.checked_add(usize::try_from(column).ok()?.checked_sub(1)?)
+    }
+
+    /// The 1-based line and character column of `offset` in `text`.
+    pub(crate) fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.starts[line - 1];
+        let column = text
+            .get(start..offset.min(text.len()))
+            .map_or(0, |s| s.chars().count());
+        (line as u32, column as u32 + 1)
+    }
+
+    /// The offset of 1-based `line` and 1-based character `column`.
+    pub(crate) fn char_offset(&self, text: &str, line: u32, column: u32) -> Option<usize> {
+        let start = *self.starts.get((line as usize).checked_sub(1)?)?;
+        let rest = text.get(start..)?;
+        let skip = column.checked_sub(1)? as usize;
+        Some(start + rest.char_indices().nth(skip).map_or(rest.len(), |(i, _)| i))
+    }
+}
+
+/// Turns positions in the expanded text into the user's line and column,
+/// for a stream of positions that mostly move forward (the rows of a line
+/// table): it remembers the last answer and counts on from it.
+pub(crate) struct Locator<'a> {
+    source: &'a str,
+    source_lines: LineIndex,
+    expanded_lines: &'a LineIndex,
+    map: &'a SourceMap,
+    /// The last source offset located, and its line, line start and column.
+    last: (usize, u32, usize, u32),
+}
+
+impl<'a> Locator<'a> {
+    pub(crate) fn new(source: &'a str, expanded_lines: &'a LineIndex, map: &'a SourceMap) -> Self {
+        Locator {
+            source,
+            source_lines: LineIndex::new(source),
+            expanded_lines,
+            map,
+            last: (0, 1, 0, 1),
+        }
+    }
+
+    /// The source line and character column of DWARF `line` and byte
+    /// `column` in the expanded text.
+    pub(crate) fn locate(&mut self, line: u64, column: u64) -> Option<(u32, u32)> {
+        let at = self
+            .map
+            .to_source(self.expanded_lines.offset(line, column)?);
+        let (last, line, start, col) = self.last;
+        let next_line = self.source_lines.starts.get(line as usize).copied();
+        let found = if at >= last && next_line.is_none_or(|next| at < next) {
+            // Same line, further on: count only the characters between.
+            let more = self.source.get(last..at).map_or(0, |s| s.chars().count());
+            (line, start, col + more as u32)
+        } else {
+            let (line, col) = self.source_lines.line_col(self.source, at);
+            (line, self.source_lines.starts[line as usize - 1], col)
+        };
+        self.last = (at, found.0, found.1, found.2);
+        Some((found.0, found.2))
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::LineIndex;
+
+    #[test]
+    fn offsets_lines_and_columns_round_trip() {
+        let text = "ab\ncé d\n\nx";
+        let index = LineIndex::new(text);
+        assert_eq!(index.offset(2, 1), Some(3));
+        assert_eq!(index.offset(4, 1), Some(10));
+        assert_eq!(index.offset(0, 1), None);
+        assert_eq!(index.line_col(text, 7), (2, 4));
+        assert_eq!(index.char_offset(text, 2, 4), Some(7));
+        assert_eq!(index.line_col(text, 0), (1, 1));
+    }
+
+    #[test]
+    fn the_locator_agrees_with_the_index_forwards_and_backwards() {
+        let text = "ab\ncé d\n\nxyz";
+        let index = LineIndex::new(text);
+        let mut map = super::SourceMap::default();
+        map.copied(0, 0);
+        let mut locator = super::Locator::new(text, &index, &map);
+        // Forwards on one line, onto the next, then back.
+        for (line, column) in [(2, 1), (2, 2), (2, 5), (4, 2), (1, 2), (2, 4)] {
+            let at = index.offset(line, column).unwrap();
+            assert_eq!(
+                locator.locate(line, column),
+                Some(index.line_col(text, at)),
+                "{line}:{column}"
+            );
+        }
+    }
+}

@@ -24,8 +24,43 @@ fn an_error_after_automatic_imports_points_at_the_original_line() {
 fn a_validation_error_names_and_points_at_the_function() {
     let err = compile_error("(func $ok)\n(func $bad (result i32)\n  (i64.const 1))");
     assert!(err.contains("type mismatch"), "{err}");
-    assert!(err.contains("test.wat:2:7"), "{err}");
+    assert!(err.contains("test.wat:3:4"), "{err}");
+    assert!(err.contains("(i64.const 1)"), "{err}");
     assert!(err.contains("in `$bad`"), "{err}");
+}
+
+#[test]
+fn a_validation_error_after_rewritten_text_points_at_the_instruction() {
+    // A literal and a macro on the same line shift the expanded text; the
+    // bad instruction is still found where the user wrote it.
+    let err = compile_error(
+        "(func $run (result i32)\n  (drop \"long enough literal\") (check (i32.const 1)) (f32.add (i32.const 1) (i32.const 2)))",
+    );
+    assert!(err.contains("type mismatch"), "{err}");
+    assert!(err.contains("test.wat:2:55"), "{err}");
+    assert!(err.contains("^^^^^^^ in `$run`"), "{err}");
+}
+
+#[test]
+fn every_instruction_has_a_source_line_in_the_metadata() {
+    let compiled = crate::compile("(func $run (result i32)\n  (drop \"x\")\n  (i32.const 7))");
+    let lines = &compiled.metadata.lines;
+    assert!(!lines.is_empty());
+    assert!(lines.windows(2).all(|w| w[0].offset < w[1].offset));
+    let on_line_3 = lines
+        .iter()
+        .find(|e| e.line == 3)
+        .expect("a row for line 3");
+    assert_eq!(on_line_3.column, 4);
+    assert_eq!(compiled.metadata.location(on_line_3.offset), Some((3, 4)));
+    assert_eq!(compiled.metadata.file, "test.wat");
+    // The DWARF that `wast` wrote describes the expanded text: it is not kept.
+    let debug_sections = wasmparser::Parser::new(0)
+        .parse_all(&compiled.wasm)
+        .filter_map(Result::ok)
+        .filter(|p| matches!(p, wasmparser::Payload::CustomSection(c) if c.name().starts_with(".debug")))
+        .count();
+    assert_eq!(debug_sections, 0);
 }
 
 #[test]
@@ -65,4 +100,27 @@ fn non_utf8_files_are_reported_at_the_first_bad_byte() {
 fn a_missing_file_is_a_read_error() {
     let err = tape_compiler::compile_file("/nonexistent/x.wat", &crate::options()).unwrap_err();
     assert!(matches!(err, tape_compiler::Error::Read { .. }), "{err}");
+}
+
+#[test]
+fn without_a_line_table_validation_errors_are_still_located() {
+    let options = tape_compiler::Options {
+        line_table: false,
+        ..crate::options()
+    };
+    let ok = tape_compiler::compile_str(
+        "test.wat",
+        "(func $run (result i32) (i32.const 0))",
+        &options,
+    )
+    .unwrap();
+    assert!(ok.metadata.lines.is_empty());
+    let err = tape_compiler::compile_str(
+        "test.wat",
+        "(func $bad (result i32)\n  (drop \"x\")\n  (i64.const 1))",
+        &options,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("test.wat:3:4"), "{err}");
 }
