@@ -3,6 +3,8 @@
 mod diagnostics;
 mod encode;
 mod fixtures;
+mod passthrough;
+mod smoke;
 
 use tape_compiler::{Catalogue, Compiled, Options};
 
