@@ -41,7 +41,8 @@ use crate::{Capability, Error, Result, State, status};
 /// atomically: it writes a temporary file beside it and renames it over the
 /// target, so a reader sees the old bytes or the new ones, never a mix.
 /// (It does not `fsync`; a crash right after a write may lose it.) A
-/// symlink at the target itself is replaced by the new file.
+/// symlink at the target that stays inside the directory is replaced by
+/// the new file, not followed.
 ///
 /// ```wat
 /// ;; Copy notes.txt to backup/notes.txt.
@@ -235,6 +236,14 @@ impl Fs {
     }
 
     fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), i32> {
+        // The rename below would replace a symlink at `path` rather than
+        // follow it, so one leading out does no harm; it is refused all
+        // the same, as reading it is.
+        if let Err(error) = self.dir.metadata(path)
+            && error.kind() == io::ErrorKind::PermissionDenied
+        {
+            return Err(status::ACCESS_DENIED);
+        }
         let parent = path.parent().unwrap_or(Path::new(""));
         if !parent.as_os_str().is_empty() {
             self.dir.create_dir_all(parent).map_err(io_status)?;

@@ -3,9 +3,11 @@
 
 mod capability;
 mod core;
+mod kv;
 mod limits;
 mod linking;
 mod log;
+mod wat_prelude;
 
 use std::sync::OnceLock;
 
