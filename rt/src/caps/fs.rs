@@ -51,7 +51,7 @@ use crate::{Capability, Error, Result, State, status};
 ///   (call $fs.read "notes.txt")
 ///   (local.set $status)
 ///   (local.set $bytes)
-///   (check (local.get $status))
+///   (if (local.get $status) (then (return (local.get $status))))
 ///   (call $fs.write "backup/notes.txt" (local.get $bytes)))
 /// ```
 ///

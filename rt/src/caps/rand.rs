@@ -34,7 +34,7 @@ use crate::{Capability, Error, State, status};
 ///   (call $rand.bytes (i32.const 16))
 ///   (local.set $status)
 ///   (local.set $bytes)
-///   (check (local.get $status))
+///   (if (local.get $status) (then (return (local.get $status))))
 ///   (call $core.result (local.get $bytes)))
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

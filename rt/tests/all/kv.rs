@@ -116,7 +116,9 @@ fn a_database_file_is_open_once_and_says_so() {
     assert!(error.to_string().contains("state.redb"), "{error}");
     let error = Kv::open(dir.path().join("missing/state.redb")).unwrap_err();
     assert!(
-        error.to_string().contains("cannot open the key-value store"),
+        error
+            .to_string()
+            .contains("cannot open the key-value store"),
         "{error}"
     );
 }
@@ -194,14 +196,23 @@ fn a_run_sees_its_own_writes_merged_with_the_store() {
     );
     assert_eq!(outcome.result::<(i32,)>(4).unwrap().0, status::NOT_FOUND);
     // Committed as the run saw it.
-    assert_eq!(ops.list(""), (vec!["k1".into(), "k3".into(), "k5".into(), "other".into()], 0));
+    assert_eq!(
+        ops.list(""),
+        (
+            vec!["k1".into(), "k3".into(), "k5".into(), "other".into()],
+            0
+        )
+    );
     assert_eq!(ops.get("k3").as_deref(), Ok("changed"));
 
     let (name, usage) = &outcome.usage.capabilities[0];
     assert_eq!(name, "kv");
     assert_eq!(usage.calls, 10);
     // Keys and values in; the list's strings and two values out.
-    assert_eq!(usage.bytes_in, 2 + 3 + 2 + 7 + 2 + 2 + 4 + 2 + 1 + 2 + 2 + 2 + 2);
+    assert_eq!(
+        usage.bytes_in,
+        2 + 3 + 2 + 7 + 2 + 2 + 4 + 2 + 1 + 2 + 2 + 2 + 2
+    );
     assert_eq!(usage.bytes_out, 3 * 6 + 3 + 7);
 }
 
@@ -242,7 +253,10 @@ fn every_cap_is_enforced_with_too_large() {
     for key in ["c", "a", "b"] {
         assert_eq!(ops.set(key, "x"), 0);
     }
-    assert_eq!(ops.list(""), (vec!["a".into(), "b".into()], status::TOO_LARGE));
+    assert_eq!(
+        ops.list(""),
+        (vec!["a".into(), "b".into()], status::TOO_LARGE)
+    );
     assert_eq!(ops.list("c"), (vec!["c".into()], 0));
 
     // A run buffers at most `max_run_bytes` of keys and values; writing a
@@ -437,7 +451,11 @@ fn the_key_cap_is_checked_again_at_commit_and_a_run_past_it_fails_whole() {
         "{error}"
     );
     assert_eq!(ops.list(""), (vec!["fast".into(), "first".into()], 0));
-    assert_eq!(ops.get("first").as_deref(), Ok("0"), "nothing of it committed");
+    assert_eq!(
+        ops.get("first").as_deref(),
+        Ok("0"),
+        "nothing of it committed"
+    );
 }
 
 #[test]

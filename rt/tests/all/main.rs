@@ -3,6 +3,7 @@
 
 mod capability;
 mod core;
+mod fs;
 mod kv;
 mod limits;
 mod linking;
