@@ -67,41 +67,58 @@ use crate::{Capability, Error, State, status};
 /// array, `i64` of `1.5`) or a non-finite `f64`;
 /// [`NOT_FOUND`](status::NOT_FOUND) for a path, index or member that does
 /// not exist; [`TOO_LARGE`](status::TOO_LARGE) past a limit, for an `i64`
-/// outside its range, and for nesting deeper than 128. A bad handle is
+/// outside its range, and for arrays and objects nested more than 127
+/// deep (parsed or built). A bad handle is
 /// never a trap; a pointer outside memory is.
 ///
 /// ```wat
-/// ;; {"user": {"name": "Ada"}, "tags": ["x", "y"]} → "Ada has 2 tags"
+/// ;; Argument 0 is {"user": {"name": "Ada"}, …}: return the user's name.
 /// (func $run (result i32)
-///   (local $doc i32) (local $name i32) (local $n i32) (local $status i32)
+///   (local $doc i32) (local $name i32) (local $status i32)
 ///   (call $core.arg (i32.const 0))
 ///   (local.set $status) (local.set $doc)
+///   (if (local.get $status) (then (return (local.get $status))))
 ///   (call $json.parse (local.get $doc))
 ///   (local.set $status) (local.set $doc)
-///   (check (local.get $status))
+///   (if (local.get $status) (then (return (local.get $status))))
 ///   (call $json.str (local.get $doc) "/user/name")
 ///   (local.set $status) (local.set $name)
-///   (check (local.get $status))
-///   (call $json.len (local.get $doc) "/tags")
-///   (local.set $status) (local.set $n)
-///   (check (local.get $status))
-///   ;; … format the reply …
-///   (i32.const 0))
+///   (if (local.get $status) (then (return (local.get $status))))
+///   (call $core.result (local.get $name)))
+/// ```
+///
+/// ```wat
+/// ;; Return {"model":"m","n":2,"tags":["a"]} as text. (Each status
+/// ;; should be checked; these calls cannot fail within the limits.)
+/// (func $run (result i32)
+///   (local $body i32) (local $tags i32) (local $text i32) (local $status i32)
+///   (call $json.object) (drop) (local.set $body)
+///   (drop (call $json.set_str (local.get $body) "model" "m"))
+///   (drop (call $json.set_i64 (local.get $body) "n" (i64.const 2)))
+///   (call $json.array) (drop) (local.set $tags)
+///   (drop (call $json.push_str (local.get $tags) "a"))
+///   (drop (call $json.set (local.get $body) "tags" (local.get $tags)))
+///   (call $json.stringify (local.get $body))
+///   (local.set $status) (local.set $text)
+///   (if (local.get $status) (then (return (local.get $status))))
+///   (call $core.result (local.get $text)))
 /// ```
 ///
 /// # Limits
 ///
 /// Each is a builder method: [`max_handles`](Json::max_handles) live at
 /// once (1,024), [`max_document_bytes`](Json::max_document_bytes) for text
-/// parsed or produced and for each document as it is built (1 MiB,
-/// estimated from its JSON text while building), and
-/// [`max_run_bytes`](Json::max_run_bytes) of JSON a run may parse and build
-/// in all (16 MiB; freeing does not give any back).
+/// parsed or serialised and for each document as it is built (1 MiB), and
+/// [`max_total_bytes`](Json::max_total_bytes) the run's documents may hold
+/// together (16 MiB). A document's size is its JSON text: the text it was
+/// parsed from, then estimated as it changes (exactly but for escapes and
+/// numbers, which count 24 bytes). Freeing a document gives its bytes
+/// back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Json {
     max_handles: usize,
     max_document_bytes: u64,
-    max_run_bytes: u64,
+    max_total_bytes: u64,
 }
 
 impl Default for Json {
@@ -110,9 +127,10 @@ impl Default for Json {
     }
 }
 
-/// Deepest nesting of arrays and objects: serde_json's own parse limit, so
-/// whatever a run builds it could also parse back.
-const MAX_DEPTH: usize = 128;
+/// Deepest nesting of arrays and objects: serde_json's own parse limit
+/// (its 128th level is an error), so whatever a run builds it could also
+/// parse back.
+const MAX_DEPTH: usize = 127;
 
 type Status = i32;
 
@@ -122,7 +140,7 @@ impl Json {
         Json {
             max_handles: 1024,
             max_document_bytes: 1 << 20,
-            max_run_bytes: 16 << 20,
+            max_total_bytes: 16 << 20,
         }
     }
 
@@ -139,9 +157,10 @@ impl Json {
         self
     }
 
-    /// Bytes of JSON a run may parse and build in all (default 16 MiB).
-    pub fn max_run_bytes(mut self, max: u64) -> Self {
-        self.max_run_bytes = max;
+    /// Bytes of JSON the run's live documents may hold together (default
+    /// 16 MiB).
+    pub fn max_total_bytes(mut self, max: u64) -> Self {
+        self.max_total_bytes = max;
         self
     }
 }
@@ -169,8 +188,8 @@ struct JsonRun {
     /// The last handle handed out; handles are never reused, so a freed
     /// one stays invalid.
     last: u32,
-    /// JSON parsed and built so far.
-    bytes: u64,
+    /// The sizes of the live documents, added up.
+    held: u64,
 }
 
 /// Parses a JSON Pointer.
@@ -338,7 +357,7 @@ impl JsonRun {
     fn parse(&mut self, json: &Json, text: &[u8]) -> Result<i32, Status> {
         let size = text.len() as u64;
         if size > json.max_document_bytes
-            || self.bytes + size > json.max_run_bytes
+            || self.held + size > json.max_total_bytes
             || self.slots.len() >= json.max_handles
         {
             return Err(status::TOO_LARGE);
@@ -351,8 +370,9 @@ impl JsonRun {
                 status::INVALID_ARGUMENT
             }
         })?;
-        self.bytes += size;
-        self.add(json, Slot::Root { value, size })
+        let handle = self.add(json, Slot::Root { value, size })?;
+        self.held += size;
+        Ok(handle)
     }
 
     /// Sets member `key` of the object at `handle` to `value`, or with no
@@ -366,16 +386,20 @@ impl JsonRun {
     ) -> Result<(), Status> {
         let (root, path) = self.locate(handle)?;
         let path = path.to_vec();
-        match (self.find(handle, &[])?, &key) {
-            (Value::Object(_), Some(_)) | (Value::Array(_), None) => {}
+        // What a member takes in the text: `"key":value,`.
+        let member = |key: &str, value: &Value| key.len() as u64 + 4 + measure(value).0;
+        let replaced = match (self.find(handle, &[])?, &key) {
+            (Value::Object(map), Some(key)) => map.get(key).map_or(0, |old| member(key, old)),
+            (Value::Array(_), None) => 0,
             _ => return Err(status::INVALID_ARGUMENT),
-        }
+        };
         let (value_size, value_depth) = measure(&value);
         let added = value_size + 1 + key.as_ref().map_or(0, |k| k.len() as u64 + 3);
         // The target container sits at depth `path.len() + 1`.
-        if path.len() + 1 + value_depth > MAX_DEPTH || self.bytes + added > json.max_run_bytes {
+        if path.len() + 1 + value_depth > MAX_DEPTH {
             return Err(status::TOO_LARGE);
         }
+        let held = (self.held + added).saturating_sub(replaced);
         let Some(Slot::Root {
             value: document,
             size,
@@ -383,7 +407,8 @@ impl JsonRun {
         else {
             return Err(status::INVALID_ARGUMENT);
         };
-        if *size + added > json.max_document_bytes {
+        let new_size = (*size + added).saturating_sub(replaced);
+        if new_size > json.max_document_bytes || held > json.max_total_bytes {
             return Err(status::TOO_LARGE);
         }
         let mut target = document;
@@ -395,17 +420,19 @@ impl JsonRun {
             (Value::Array(items), None) => items.push(value),
             _ => return Err(status::INVALID_ARGUMENT),
         }
-        *size += added;
-        self.bytes += added;
+        *size = new_size;
+        self.held = held;
         Ok(())
     }
 
     fn free(&mut self, handle: i32) -> Result<(), Status> {
         let id = u32::try_from(handle).map_err(|_| status::INVALID_ARGUMENT)?;
-        self.slots
-            .remove(&id)
-            .map(drop)
-            .ok_or(status::INVALID_ARGUMENT)
+        match self.slots.remove(&id) {
+            Some(Slot::Root { size, .. }) => self.held = self.held.saturating_sub(size),
+            Some(Slot::View { .. }) => {}
+            None => return Err(status::INVALID_ARGUMENT),
+        }
+        Ok(())
     }
 }
 
@@ -688,7 +715,7 @@ impl Capability for Json {
             linker.func_wrap(NAME, name, move |mut c: C<'_>| {
                 c.data_mut().count_call(NAME);
                 let run = run_state(&mut c)?;
-                let made = if run.bytes + 2 > json.max_run_bytes {
+                let made = if run.held + 2 > json.max_total_bytes {
                     Err(status::TOO_LARGE)
                 } else {
                     run.add(
@@ -698,7 +725,7 @@ impl Capability for Json {
                             size: 2,
                         },
                     )
-                    .inspect(|_| run.bytes += 2)
+                    .inspect(|_| run.held += 2)
                 };
                 wasmtime::Result::Ok(reply(made))
             })?;
