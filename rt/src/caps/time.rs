@@ -21,12 +21,12 @@ use crate::{Capability, Error, State};
 /// `start + n × step` from `now` and `n × step` from `monotonic`.
 ///
 /// ```wat
-/// ;; Time some work and return how long it took, in nanoseconds.
+/// ;; Time some work, in nanoseconds.
 /// (func $run (result i32)
-///   (local $start i64)
+///   (local $start i64) (local $took i64)
 ///   (local.set $start (call $time.monotonic))
 ///   ;; … work …
-///   (i64.store (i32.const 0) (i64.sub (call $time.monotonic) (local.get $start)))
+///   (local.set $took (i64.sub (call $time.monotonic) (local.get $start)))
 ///   (i32.const 0))
 /// ```
 ///

@@ -2,7 +2,7 @@
 //! it takes: `$ok` keeps the value of a `(value, status)` pair and traps on
 //! any status but 0; `$st` keeps only the status; `$must` traps on a
 //! non-zero status; `$emit…` hand a number over as a result, and `$out`
-//! the value at a pointer.
+//! the value at a pointer. Also: the capability docs' examples compile.
 
 use tape_rt::{Grants, Outcome, Program};
 
@@ -55,4 +55,33 @@ pub fn emitted(outcome: &Outcome) -> Vec<i32> {
     (0..outcome.results.len())
         .map(|i| outcome.result::<(i32,)>(i).unwrap().0)
         .collect()
+}
+
+/// Every WAT example in the `kv`, `fs`, `json`, `time` and `rand` sections
+/// of `docs/capabilities.md` compiles and links.
+#[test]
+fn the_examples_in_the_capability_docs_compile() {
+    let docs = include_str!("../../../docs/capabilities.md");
+    let dir = tempfile::tempdir().unwrap();
+    let grants = Grants::new()
+        .grant(tape_rt::Kv::in_memory().unwrap())
+        .grant(tape_rt::Fs::read_write(dir.path()).unwrap())
+        .grant(tape_rt::Json::new())
+        .grant(tape_rt::Time::system())
+        .grant(tape_rt::Rand::os());
+    let mut compiled = Vec::new();
+    for section in docs.split("\n## ").skip(1) {
+        let name = section.lines().next().unwrap();
+        if !["kv", "fs", "json", "time", "rand"].contains(&name) {
+            continue;
+        }
+        for block in section.split("```wat\n").skip(1) {
+            let source = block.split("```").next().unwrap();
+            crate::engine()
+                .compile_str(&format!("{name}.wat"), source, &grants)
+                .unwrap_or_else(|e| panic!("the {name} example does not compile: {e}"));
+            compiled.push(name);
+        }
+    }
+    assert_eq!(compiled, ["kv", "fs", "json", "json", "time", "rand"]);
 }
