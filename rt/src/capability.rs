@@ -39,6 +39,21 @@ pub trait Capability: Send + Sync + 'static {
     /// Prepares this capability's state for a new run, with
     /// [`State::insert`].
     fn begin_run(&self, _state: &mut State) {}
+
+    /// Finishes this capability's part of a run, after the guest's `run`
+    /// returned (`completed`: it returned a status) or failed (a trap,
+    /// timeout, fuel or memory exhaustion, a host error). A capability that
+    /// buffers effects commits them here when `completed`, and drops them
+    /// otherwise, so a failed run leaves nothing half done.
+    ///
+    /// # Errors
+    ///
+    /// A failure to commit; when `completed`, it becomes the run's error
+    /// (prefer an [`Error`](crate::Error) that says what was lost). Errors
+    /// are ignored when the run failed already.
+    fn end_run(&self, _state: &mut State, _completed: bool) -> wasmtime::Result<()> {
+        Ok(())
+    }
 }
 
 /// A host function in a capability's catalogue entry.

@@ -209,6 +209,7 @@ impl Program {
         let start = Instant::now();
         let called = catch_unwind(AssertUnwindSafe(|| self.call_run(&mut store)));
         let time = start.elapsed();
+        self.end_run(&mut store, matches!(called, Ok(Ok(_))))?;
 
         let status = match called {
             Ok(Ok(status)) => status,
@@ -241,6 +242,38 @@ impl Program {
                     .collect(),
             },
         })
+    }
+
+    /// Lets every capability finish the run: commit buffered effects if it
+    /// `completed`, discard them if not. Only a completed run's failure to
+    /// commit is an error (a failed run already has one); the capabilities
+    /// after a failed commit discard theirs, so the run's effects are
+    /// committed by all or by none of the ones that come after.
+    fn end_run(&self, store: &mut Store<State>, completed: bool) -> Result<()> {
+        let mut failure = None;
+        for capability in &self.capabilities {
+            let commit = completed && failure.is_none();
+            let ended = catch_unwind(AssertUnwindSafe(|| {
+                capability.end_run(store.data_mut(), commit)
+            }));
+            let error = match ended {
+                Ok(Ok(())) => continue,
+                Ok(Err(error)) => match error.downcast::<Error>() {
+                    Ok(error) => error,
+                    Err(error) => Error::Host(format!(
+                        "the `{}` capability failed to finish the run: {error:#}",
+                        capability.name()
+                    )),
+                },
+                Err(panic) => Error::HostPanic {
+                    message: panic_message(&*panic),
+                },
+            };
+            if commit {
+                failure = Some(error);
+            }
+        }
+        failure.map_or(Ok(()), Err)
     }
 
     fn call_run(&self, store: &mut Store<State>) -> wasmtime::Result<i32> {

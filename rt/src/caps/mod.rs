@@ -1,18 +1,48 @@
 //! The built-in capabilities.
 
 mod core;
+mod fs;
+mod json;
+mod kv;
+mod listed;
 mod log;
+mod rand;
+mod reply;
+mod time;
 
 use std::sync::Arc;
 
 pub use self::core::Core;
+pub use self::fs::Fs;
+pub use self::json::Json;
+pub use self::kv::Kv;
 pub use self::log::{Level, Log};
+pub use self::rand::Rand;
+pub use self::time::Time;
 
+use self::listed::Listed;
 use crate::Capability;
 
-/// Every built-in capability with its default settings: the catalogue the
+/// Every built-in capability with its default settings, or as a catalogue
+/// entry when it needs the host's configuration to exist: the catalogue the
 /// compiler sees, and the names the linker recognises as "exists but not
 /// granted".
 pub(crate) fn builtin() -> Vec<Arc<dyn Capability>> {
-    vec![Arc::new(Core), Arc::new(Log::new())]
+    vec![
+        Arc::new(Core),
+        Arc::new(Log::new()),
+        Arc::new(Json::new()),
+        Arc::new(Time::system()),
+        Arc::new(Rand::os()),
+        Arc::new(Listed {
+            name: kv::NAME,
+            description: kv::DESCRIPTION,
+            functions: kv::FUNCTIONS,
+        }),
+        Arc::new(Listed {
+            name: fs::NAME,
+            description: fs::DESCRIPTION,
+            functions: fs::FUNCTIONS,
+        }),
+    ]
 }

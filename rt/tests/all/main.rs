@@ -3,9 +3,14 @@
 
 mod capability;
 mod core;
+mod fs;
+mod json;
+mod kv;
 mod limits;
 mod linking;
 mod log;
+mod time_rand;
+mod wat_prelude;
 
 use std::sync::OnceLock;
 

@@ -1,0 +1,590 @@
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::backends::InMemoryBackend;
+use redb::{
+    Database, ReadOnlyTable, ReadableDatabase, ReadableTableMetadata, TableDefinition, TableError,
+};
+use wasmtime::{Caller, Linker};
+
+use super::reply::{write_bytes, write_strings};
+use crate::caller::caller_read_bytes;
+use crate::capability::Function;
+use crate::{Capability, Error, Result, State, status};
+
+/// A persistent key-value store for the guest: UTF-8 keys, byte values, one
+/// namespace per grant.
+///
+/// | import | signature | reply | statuses |
+/// |---|---|---|---|
+/// | `kv.get` | `(param $key i32) (result i32 i32)` | the value, `[len][bytes]` | `NOT_FOUND` if absent |
+/// | `kv.set` | `(param $key i32) (param $value i32) (result i32)` | — | `TOO_LARGE` past a cap |
+/// | `kv.delete` | `(param $key i32) (result i32)` | — | `OK` also when absent |
+/// | `kv.list` | `(param $prefix i32) (result i32 i32)` | keys starting with `prefix`, sorted, as a wire sequence of strings `[total][len][key][len][key]…` | `TOO_LARGE` with the first [`max_list`](Kv::max_list) keys when more match |
+///
+/// `$key`, `$value` and `$prefix` point at `[len][bytes]`, as a string
+/// literal does. Every function returns [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT)
+/// for a key that is empty or not UTF-8, [`TOO_LARGE`](status::TOO_LARGE)
+/// for a key, value or run's writes over their cap, and
+/// [`IO_FAILURE`](status::IO_FAILURE) if the database fails. Each element
+/// of a `list` reply is a string the guest can hand straight back to
+/// `kv.get`.
+///
+/// ```wat
+/// ;; Count this program's runs in the 4-byte value of key "runs".
+/// (func $run (result i32)
+///   (local $value i32) (local $status i32) (local $n i32)
+///   (call $kv.get "runs")
+///   (local.set $status)
+///   (local.set $value)
+///   (if (i32.eqz (local.get $status))
+///     (then (local.set $n (i32.load offset=4 (local.get $value)))))
+///   (local.set $value (call $core.alloc (i32.const 8)))
+///   (i32.store (local.get $value) (i32.const 4))
+///   (i32.store offset=4 (local.get $value) (i32.add (local.get $n) (i32.const 1)))
+///   (call $kv.set "runs" (local.get $value)))
+/// ```
+///
+/// # Transactions
+///
+/// A run sees a snapshot of its namespace taken at its first `kv` call,
+/// plus its own writes. Its writes are buffered and committed in one
+/// transaction when `run` returns (whatever status it returns); a run that
+/// traps, times out or fails in any other way commits nothing. Runs on one
+/// store may overlap: their commits apply in turn, the last writer of a key
+/// winning. The key-count cap is checked again at commit, and a run whose
+/// writes would pass it — because concurrent runs added keys meanwhile —
+/// fails with an error and commits nothing.
+///
+/// # Limits
+///
+/// Each is a builder method: [`max_key_bytes`](Kv::max_key_bytes) (1 KiB),
+/// [`max_value_bytes`](Kv::max_value_bytes) (1 MiB),
+/// [`max_keys`](Kv::max_keys) per namespace (100,000),
+/// [`max_list`](Kv::max_list) keys per `list` reply (1,000) and
+/// [`max_run_bytes`](Kv::max_run_bytes) of keys and values a run may buffer
+/// (16 MiB).
+///
+/// ```no_run
+/// use tape_rt::{Grants, Kv};
+///
+/// let kv = Kv::open("state.redb")?.namespace("app");
+/// let grants = Grants::new().grant(kv);
+/// # Ok::<(), tape_rt::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Kv {
+    db: Arc<Database>,
+    namespace: Arc<str>,
+    /// The redb table that holds the namespace: `tape.kv/<namespace>`.
+    table: Arc<str>,
+    max_key_bytes: usize,
+    max_value_bytes: usize,
+    max_keys: u64,
+    max_list: usize,
+    max_run_bytes: usize,
+}
+
+impl fmt::Debug for Kv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kv")
+            .field("namespace", &self.namespace)
+            .field("max_key_bytes", &self.max_key_bytes)
+            .field("max_value_bytes", &self.max_value_bytes)
+            .field("max_keys", &self.max_keys)
+            .field("max_list", &self.max_list)
+            .field("max_run_bytes", &self.max_run_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+type Table = ReadOnlyTable<&'static str, &'static [u8]>;
+
+const DEFAULT_NAMESPACE: &str = "default";
+
+impl Kv {
+    /// A store in the redb database file at `path`, created if it does not
+    /// exist, with the namespace `"default"` and default limits.
+    ///
+    /// A database file can be open once per process: to grant several
+    /// namespaces of one file, clone this `Kv` and call
+    /// [`namespace`](Kv::namespace) on each clone.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Host`] if the file cannot be created or opened, is not a
+    /// redb database, or is already open.
+    pub fn open(path: impl AsRef<Path>) -> Result<Kv> {
+        let path = path.as_ref();
+        let db = Database::create(path).map_err(|e| {
+            Error::Host(format!(
+                "cannot open the key-value store `{}`: {e}",
+                path.display()
+            ))
+        })?;
+        Ok(Kv::with_database(db))
+    }
+
+    /// A store that lives in memory and is gone when the last clone of this
+    /// `Kv` (and every program granted it) is dropped: for tests, and for
+    /// embedders that keep state only while they run. It behaves exactly
+    /// as a file would, transactions included.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Host`] if the database cannot be set up in memory.
+    pub fn in_memory() -> Result<Kv> {
+        let db = Database::builder()
+            .create_with_backend(InMemoryBackend::new())
+            .map_err(|e| Error::Host(format!("cannot create an in-memory key-value store: {e}")))?;
+        Ok(Kv::with_database(db))
+    }
+
+    fn with_database(db: Database) -> Kv {
+        Kv {
+            db: Arc::new(db),
+            namespace: DEFAULT_NAMESPACE.into(),
+            table: table_name(DEFAULT_NAMESPACE).into(),
+            max_key_bytes: 1024,
+            max_value_bytes: 1 << 20,
+            max_keys: 100_000,
+            max_list: 1000,
+            max_run_bytes: 16 << 20,
+        }
+    }
+
+    /// Keys of this grant live in `namespace` (by default `"default"`);
+    /// keys of other namespaces are invisible to it.
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.namespace = namespace.into();
+        self.table = table_name(namespace).into();
+        self
+    }
+
+    /// Longest key, in bytes (default 1 KiB). Also bounds `list`'s prefix.
+    pub fn max_key_bytes(mut self, max: usize) -> Self {
+        self.max_key_bytes = max;
+        self
+    }
+
+    /// Largest value, in bytes (default 1 MiB).
+    pub fn max_value_bytes(mut self, max: usize) -> Self {
+        self.max_value_bytes = max;
+        self
+    }
+
+    /// Most keys the namespace may hold (default 100,000).
+    pub fn max_keys(mut self, max: u64) -> Self {
+        self.max_keys = max;
+        self
+    }
+
+    /// Most keys one `list` reply holds (default 1,000).
+    pub fn max_list(mut self, max: usize) -> Self {
+        self.max_list = max;
+        self
+    }
+
+    /// Bytes of keys and values one run may buffer for its commit (default
+    /// 16 MiB). Writing a key again replaces its buffered value; a deletion
+    /// counts its key.
+    pub fn max_run_bytes(mut self, max: usize) -> Self {
+        self.max_run_bytes = max;
+        self
+    }
+
+    fn definition(&self) -> TableDefinition<'_, &'static str, &'static [u8]> {
+        TableDefinition::new(&self.table)
+    }
+
+    /// A read snapshot of the namespace; `None` when nothing was ever
+    /// written to it.
+    fn snapshot(&self) -> Result<Option<Table>, redb::Error> {
+        let txn = self.db.begin_read()?;
+        match txn.open_table(self.definition()) {
+            Ok(table) => Ok(Some(table)),
+            Err(TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Applies a run's writes in one transaction. `Ok(Err(count))` if the
+    /// namespace would hold `count` keys, past the cap, and nothing was
+    /// written.
+    fn commit(&self, pending: &Pending) -> Result<Result<(), u64>, redb::Error> {
+        let txn = self.db.begin_write()?;
+        let over = {
+            let mut table = txn.open_table(self.definition())?;
+            let before = table.len()?;
+            for (key, value) in pending {
+                match value {
+                    Some(value) => drop(table.insert(key.as_str(), value.as_slice())?),
+                    None => drop(table.remove(key.as_str())?),
+                }
+            }
+            let after = table.len()?;
+            (after > self.max_keys && after > before).then_some(after)
+        };
+        match over {
+            Some(count) => {
+                txn.abort()?;
+                Ok(Err(count))
+            }
+            None => {
+                txn.commit()?;
+                Ok(Ok(()))
+            }
+        }
+    }
+
+    /// The key at `bytes`, or the status that refuses it.
+    fn key(&self, bytes: Vec<u8>) -> Result<String, i32> {
+        if bytes.len() > self.max_key_bytes {
+            return Err(status::TOO_LARGE);
+        }
+        match String::from_utf8(bytes) {
+            Ok(key) if !key.is_empty() => Ok(key),
+            _ => Err(status::INVALID_ARGUMENT),
+        }
+    }
+}
+
+fn table_name(namespace: &str) -> String {
+    format!("tape.kv/{namespace}")
+}
+
+/// A run's writes: `None` deletes.
+type Pending = BTreeMap<String, Option<Vec<u8>>>;
+
+/// One run's view of the store.
+#[derive(Default)]
+struct KvRun {
+    /// `None` until the first call; then `Some(None)` if the namespace is
+    /// empty.
+    snapshot: Option<Option<Table>>,
+    pending: Pending,
+    /// Bytes of keys and values in `pending`.
+    pending_bytes: usize,
+    /// Keys in this run's view minus keys in the snapshot.
+    added: i64,
+}
+
+/// Logs a storage failure for the host and tells the guest only that I/O
+/// failed.
+fn io_failure(kv: &Kv, error: impl Into<redb::Error>) -> i32 {
+    let error = error.into();
+    tracing::warn!(target: "tape::kv", namespace = %kv.namespace, "key-value store failed: {error}");
+    status::IO_FAILURE
+}
+
+impl KvRun {
+    fn snapshot(&mut self, kv: &Kv) -> Result<Option<&Table>, i32> {
+        if self.snapshot.is_none() {
+            self.snapshot = Some(kv.snapshot().map_err(|e| io_failure(kv, e))?);
+        }
+        Ok(self.snapshot.as_ref().and_then(Option::as_ref))
+    }
+
+    fn get(&mut self, kv: &Kv, key: &str) -> Result<Option<Vec<u8>>, i32> {
+        if let Some(value) = self.pending.get(key) {
+            return Ok(value.clone());
+        }
+        let Some(table) = self.snapshot(kv)? else {
+            return Ok(None);
+        };
+        let value = table.get(key).map_err(|e| io_failure(kv, e))?;
+        Ok(value.map(|v| v.value().to_vec()))
+    }
+
+    fn contains(&mut self, kv: &Kv, key: &str) -> Result<bool, i32> {
+        if let Some(value) = self.pending.get(key) {
+            return Ok(value.is_some());
+        }
+        let Some(table) = self.snapshot(kv)? else {
+            return Ok(false);
+        };
+        let value = table.get(key).map_err(|e| io_failure(kv, e))?;
+        Ok(value.is_some())
+    }
+
+    /// Buffers `key = value` (`None` deletes), within the run's byte cap.
+    fn write(&mut self, kv: &Kv, key: String, value: Option<Vec<u8>>) -> Result<(), i32> {
+        let size = key.len() + value.as_ref().map_or(0, Vec::len);
+        let replaced = self
+            .pending
+            .get(&key)
+            .map_or(0, |old| key.len() + old.as_ref().map_or(0, Vec::len));
+        let bytes = self.pending_bytes - replaced + size;
+        if bytes > kv.max_run_bytes {
+            return Err(status::TOO_LARGE);
+        }
+        self.pending_bytes = bytes;
+        self.pending.insert(key, value);
+        Ok(())
+    }
+
+    fn set(&mut self, kv: &Kv, key: String, value: Vec<u8>) -> Result<(), i32> {
+        if value.len() > kv.max_value_bytes {
+            return Err(status::TOO_LARGE);
+        }
+        let exists = self.contains(kv, &key)?;
+        if !exists {
+            let stored = match self.snapshot(kv)? {
+                Some(table) => table.len().map_err(|e| io_failure(kv, e))?,
+                None => 0,
+            };
+            if stored as i64 + self.added + 1 > kv.max_keys as i64 {
+                return Err(status::TOO_LARGE);
+            }
+        }
+        self.write(kv, key, Some(value))?;
+        if !exists {
+            self.added += 1;
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, kv: &Kv, key: String) -> Result<(), i32> {
+        if !self.contains(kv, &key)? {
+            return Ok(());
+        }
+        self.write(kv, key, None)?;
+        self.added -= 1;
+        Ok(())
+    }
+
+    /// Keys with `prefix`, sorted: the snapshot's merged with the run's
+    /// writes. `bool`: more matched than `max_list`.
+    fn list(&mut self, kv: &Kv, prefix: &str) -> Result<(Vec<String>, bool), i32> {
+        let mut stored = match self.snapshot(kv)? {
+            Some(table) => Some(table.range(prefix..).map_err(|e| io_failure(kv, e))?),
+            None => None,
+        };
+        let mut next_stored = || -> Result<Option<String>, i32> {
+            let Some(range) = stored.as_mut() else {
+                return Ok(None);
+            };
+            match range.next() {
+                Some(Ok((key, _))) if key.value().starts_with(prefix) => {
+                    Ok(Some(key.value().to_string()))
+                }
+                Some(Err(e)) => Err(io_failure(kv, e)),
+                _ => Ok(None),
+            }
+        };
+        let mut pending = self
+            .pending
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .peekable();
+        let mut keys = Vec::new();
+        let mut stored_key = next_stored()?;
+        loop {
+            // Take the smaller of the next stored and next buffered key; a
+            // buffered write to a stored key decides whether it is listed.
+            let key = match (&stored_key, pending.peek()) {
+                (None, None) => break,
+                (Some(s), Some((p, _))) if s.as_str() < p.as_str() => {
+                    stored_key.take().map(|s| (s, true))
+                }
+                (Some(_), None) => stored_key.take().map(|s| (s, true)),
+                (Some(s), Some((p, _))) => {
+                    if s == *p {
+                        stored_key = None;
+                    }
+                    pending.next().map(|(k, v)| (k.clone(), v.is_some()))
+                }
+                (None, Some(_)) => pending.next().map(|(k, v)| (k.clone(), v.is_some())),
+            };
+            if stored_key.is_none() {
+                stored_key = next_stored()?;
+            }
+            match key {
+                Some((key, true)) => {
+                    if keys.len() == kv.max_list {
+                        return Ok((keys, true));
+                    }
+                    keys.push(key);
+                }
+                _ => continue,
+            }
+        }
+        Ok((keys, false))
+    }
+}
+
+pub(crate) const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "get",
+        signature: "(param $key i32) (result i32 i32)",
+    },
+    Function {
+        name: "set",
+        signature: "(param $key i32) (param $value i32) (result i32)",
+    },
+    Function {
+        name: "delete",
+        signature: "(param $key i32) (result i32)",
+    },
+    Function {
+        name: "list",
+        signature: "(param $prefix i32) (result i32 i32)",
+    },
+];
+
+pub(crate) const NAME: &str = "kv";
+pub(crate) const DESCRIPTION: &str =
+    "a persistent key-value store: get, set, delete and list keys by prefix, in one namespace";
+
+/// This run's [`KvRun`]; it exists from `begin_run` on.
+fn run_state<'a>(caller: &'a mut Caller<'_, State>) -> wasmtime::Result<&'a mut KvRun> {
+    caller
+        .data_mut()
+        .get::<KvRun>()
+        .ok_or_else(|| Error::Host("the `kv` capability has no state for this run".into()).into())
+}
+
+impl Kv {
+    fn read_key(
+        &self,
+        caller: &mut Caller<'_, State>,
+        ptr: i32,
+    ) -> wasmtime::Result<Result<String, i32>> {
+        let bytes = caller_read_bytes(&*caller, ptr as u32)?;
+        caller.data_mut().usage_mut(NAME).bytes_in += bytes.len() as u64;
+        Ok(self.key(bytes))
+    }
+}
+
+impl Capability for Kv {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn description(&self) -> &str {
+        DESCRIPTION
+    }
+
+    fn functions(&self) -> &[Function] {
+        FUNCTIONS
+    }
+
+    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        let this = self.clone();
+        linker.func_wrap(
+            NAME,
+            "get",
+            move |mut caller: Caller<'_, State>, key: i32| -> wasmtime::Result<(i32, i32)> {
+                caller.data_mut().count_call(NAME);
+                let key = match this.read_key(&mut caller, key)? {
+                    Ok(key) => key,
+                    Err(status) => return Ok((0, status)),
+                };
+                let value = match run_state(&mut caller)?.get(&this, &key) {
+                    Ok(Some(value)) => value,
+                    Ok(None) => return Ok((0, status::NOT_FOUND)),
+                    Err(status) => return Ok((0, status)),
+                };
+                let ptr = write_bytes(&mut caller, &value)?;
+                caller.data_mut().usage_mut(NAME).bytes_out += value.len() as u64;
+                Ok((ptr as i32, status::OK))
+            },
+        )?;
+        let this = self.clone();
+        linker.func_wrap(
+            NAME,
+            "set",
+            move |mut caller: Caller<'_, State>, key: i32, value: i32| -> wasmtime::Result<i32> {
+                caller.data_mut().count_call(NAME);
+                let key = this.read_key(&mut caller, key)?;
+                let value = caller_read_bytes(&caller, value as u32)?;
+                caller.data_mut().usage_mut(NAME).bytes_in += value.len() as u64;
+                let key = match key {
+                    Ok(key) => key,
+                    Err(status) => return Ok(status),
+                };
+                Ok(match run_state(&mut caller)?.set(&this, key, value) {
+                    Ok(()) => status::OK,
+                    Err(status) => status,
+                })
+            },
+        )?;
+        let this = self.clone();
+        linker.func_wrap(
+            NAME,
+            "delete",
+            move |mut caller: Caller<'_, State>, key: i32| -> wasmtime::Result<i32> {
+                caller.data_mut().count_call(NAME);
+                let key = match this.read_key(&mut caller, key)? {
+                    Ok(key) => key,
+                    Err(status) => return Ok(status),
+                };
+                Ok(match run_state(&mut caller)?.delete(&this, key) {
+                    Ok(()) => status::OK,
+                    Err(status) => status,
+                })
+            },
+        )?;
+        let this = self.clone();
+        linker.func_wrap(
+            NAME,
+            "list",
+            move |mut caller: Caller<'_, State>, prefix: i32| -> wasmtime::Result<(i32, i32)> {
+                caller.data_mut().count_call(NAME);
+                let prefix = caller_read_bytes(&caller, prefix as u32)?;
+                caller.data_mut().usage_mut(NAME).bytes_in += prefix.len() as u64;
+                if prefix.len() > this.max_key_bytes {
+                    return Ok((0, status::TOO_LARGE));
+                }
+                let Ok(prefix) = String::from_utf8(prefix) else {
+                    return Ok((0, status::INVALID_ARGUMENT));
+                };
+                let (keys, truncated) = match run_state(&mut caller)?.list(&this, &prefix) {
+                    Ok(listed) => listed,
+                    Err(status) => return Ok((0, status)),
+                };
+                let ptr = write_strings(&mut caller, &keys)?;
+                let bytes: usize = keys.iter().map(|k| 4 + k.len()).sum();
+                caller.data_mut().usage_mut(NAME).bytes_out += bytes as u64;
+                let status = if truncated {
+                    status::TOO_LARGE
+                } else {
+                    status::OK
+                };
+                Ok((ptr as i32, status))
+            },
+        )?;
+        Ok(())
+    }
+
+    fn begin_run(&self, state: &mut State) {
+        state.insert(KvRun::default());
+    }
+
+    fn end_run(&self, state: &mut State, completed: bool) -> wasmtime::Result<()> {
+        let Some(run) = state.get::<KvRun>() else {
+            return Ok(());
+        };
+        // Dropping the snapshot ends its read transaction.
+        let KvRun { pending, .. } = std::mem::take(run);
+        if !completed || pending.is_empty() {
+            return Ok(());
+        }
+        match self.commit(&pending) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(count)) => Err(Error::Host(format!(
+                "the run's key-value writes were not committed: namespace `{}` would hold {count} keys, past its cap of {} (other runs added keys meanwhile)",
+                self.namespace, self.max_keys
+            ))
+            .into()),
+            Err(e) => Err(Error::Host(format!(
+                "the run's key-value writes were not committed to namespace `{}`: {e}",
+                self.namespace
+            ))
+            .into()),
+        }
+    }
+}
