@@ -205,12 +205,11 @@ fn run(args: &[String], stdin: Option<&str>, dir: &Path) -> Output {
         .spawn()
         .expect("run tape");
     if let Some(stdin) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
+        // `tape` may exit without reading its input (a usage error, say).
+        let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        if let Err(e) = written {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+        }
     }
     child.wait_with_output().unwrap()
 }
@@ -323,4 +322,43 @@ fn a_built_module_runs_and_the_build_leaves_no_temporary_files() {
     assert_eq!(names, ["hello.wasm"]);
     let output = tape().arg("run").arg(&module).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout), "hello, world\n");
+}
+
+/// On a terminal, diagnostics are colored unless `NO_COLOR` is set to
+/// something (<https://no-color.org>). util-linux `script` gives `tape` a
+/// terminal.
+#[test]
+fn a_terminal_gets_color_unless_no_color_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.wat"),
+        "(func $run (result i32)\n  (i32.bogus))",
+    )
+    .unwrap();
+    let on_terminal = |no_color: Option<&str>| {
+        let command = format!("'{}' run bad.wat", env!("CARGO_BIN_EXE_tape"));
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir.path())
+            .env_remove("NO_COLOR")
+            .env("TERM", "xterm")
+            .stdin(Stdio::null());
+        if let Some(value) = no_color {
+            script.env("NO_COLOR", value);
+        }
+        let output = script.output().expect("util-linux `script` runs");
+        assert_eq!(output.status.code(), Some(3));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let colored = on_terminal(None);
+    assert!(colored.contains("bad.wat:2:4"), "{colored}");
+    assert!(colored.contains("\x1b["), "{colored}");
+    assert!(
+        on_terminal(Some("")).contains("\x1b["),
+        "an empty NO_COLOR is unset"
+    );
+    let plain = on_terminal(Some("1"));
+    assert!(plain.contains("bad.wat:2:4"), "{plain}");
+    assert!(!plain.contains("\x1b["), "{plain}");
 }

@@ -8,7 +8,7 @@ use tape_compiler::Options;
 
 use crate::failure::Failure;
 use crate::grants;
-use crate::input::Input;
+use crate::input::{Input, display_name};
 use crate::output::{Output, OutputOpts};
 
 const AFTER_HELP: &str = "\
@@ -50,7 +50,7 @@ pub fn run(opts: Opts) -> u8 {
     let out = Output::new("build", &opts.output_opts);
     match execute(&opts, out) {
         Ok(body) => out.finish(Some(&body), None),
-        Err(failure) => out.fail(failure),
+        Err(failure) => out.fail(&display_name(&opts.file), failure),
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use tape_compiler::Options;
 
 use crate::grants;
-use crate::input::Input;
+use crate::input::{Input, display_name};
 use crate::output::{Output, OutputOpts};
 
 const AFTER_HELP: &str = "\
@@ -39,7 +39,7 @@ pub fn run(opts: Opts) -> u8 {
     let out = Output::new("check", &opts.output);
     let input = match Input::read(&opts.file) {
         Ok(input) => input,
-        Err(failure) => return out.fail(failure),
+        Err(failure) => return out.fail(&display_name(&opts.file), failure),
     };
     let body = Body {
         file: input.name.clone(),

@@ -7,7 +7,7 @@ use tape_compiler::Options;
 
 use crate::failure::Failure;
 use crate::grants;
-use crate::input::Input;
+use crate::input::{Input, display_name};
 use crate::output::{Output, OutputOpts};
 
 const AFTER_HELP: &str = "\
@@ -52,7 +52,7 @@ pub fn run(opts: Opts) -> u8 {
             }
             out.finish(Some(&body), None)
         }
-        Err(failure) => out.fail(failure),
+        Err(failure) => out.fail(&display_name(&opts.file), failure),
     }
 }
 

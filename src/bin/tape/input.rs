@@ -18,6 +18,15 @@ pub struct Input {
     pub bytes: Vec<u8>,
 }
 
+/// The name shown for `path`: itself, or `<stdin>` for `-`.
+pub fn display_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
 impl Input {
     /// Reads `path`, or standard input if it is `-`.
     pub fn read(path: &Path) -> Result<Input, Failure> {
@@ -27,7 +36,7 @@ impl Input {
                 .read_to_end(&mut bytes)
                 .map_err(|e| Failure::io(format!("cannot read standard input: {e}")))?;
             return Ok(Input {
-                name: "<stdin>".into(),
+                name: display_name(path),
                 path: None,
                 bytes,
             });
@@ -35,7 +44,7 @@ impl Input {
         let bytes = std::fs::read(path)
             .map_err(|e| Failure::io(format!("cannot read `{}`: {e}", path.display())))?;
         Ok(Input {
-            name: path.display().to_string(),
+            name: display_name(path),
             path: Some(path.to_path_buf()),
             bytes,
         })

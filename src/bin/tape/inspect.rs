@@ -9,7 +9,7 @@ use wasmparser::{CompositeInnerType, Validator};
 
 use crate::failure::{Failure, Kind};
 use crate::grants::{self, DEFAULT_GRANTS};
-use crate::input::Input;
+use crate::input::{Input, display_name};
 use crate::output::{NOTE, Output, OutputOpts, Shown, Styles};
 
 const AFTER_HELP: &str = "\
@@ -104,7 +104,7 @@ pub fn run(opts: Opts) -> u8 {
             }
             out.finish(Some(&body), None)
         }
-        Err(failure) => out.fail(failure),
+        Err(failure) => out.fail(&display_name(&opts.file), failure),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod arg;
 mod build;
@@ -88,21 +88,16 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let command = Cli::command();
-    let names: Vec<String> = command
-        .get_subcommands()
-        .map(|c| c.get_name().to_string())
-        .collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let cli = command
-        .try_get_matches_from(std::env::args_os())
-        .and_then(|matches| Cli::from_arg_matches(&matches));
-    let cli = match cli {
+    let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) => return ExitCode::from(output::clap_error(&error, &args, &names)),
+        Err(error) => {
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let command = Cli::command();
+            let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+            return ExitCode::from(output::clap_error(&error, &args, &names));
+        }
     };
     let code = match cli.command {
         Command::Run(opts) => run::run(opts),

@@ -108,8 +108,10 @@ impl Output {
         code
     }
 
-    pub fn fail(&self, failure: Failure) -> u8 {
-        self.finish::<()>(None, Some(failure))
+    /// Ends a command that failed before it had anything but the name of
+    /// its file to report.
+    pub fn fail(&self, file: &str, failure: Failure) -> u8 {
+        self.finish(Some(&json!({ "file": file })), Some(failure))
     }
 }
 
@@ -253,7 +255,10 @@ pub fn clap_error(error: &clap::Error, args: &[String], commands: &[&str]) -> u8
         .trim()
         .trim_start_matches("error: ");
     let mut failure = Failure::new(Kind::Usage, message);
-    failure.details.help = Some("see `tape --help`".into());
+    failure.details.help = Some(match command {
+        Some(command) => format!("see `tape {command} --help`"),
+        None => "see `tape --help`".into(),
+    });
     print_json(&envelope(command, code, None, Some(&failure)));
     code
 }

@@ -10,7 +10,7 @@ use tape_rt::{Args, Config, Engine, Limits, Outcome, Program};
 use crate::arg::Arg;
 use crate::failure::{Failure, Kind};
 use crate::grants::GrantOpts;
-use crate::input::Input;
+use crate::input::{Input, display_name};
 use crate::limits::{LimitOpts, show_size};
 use crate::output::{NOTE, Output, OutputOpts, Shown, Styles};
 
@@ -75,7 +75,10 @@ pub fn run(opts: Opts) -> u8 {
     let out = Output::new("run", &opts.output);
     match execute(&opts, out) {
         Ok((body, failure)) => out.finish(Some(&body), failure),
-        Err(failure) => out.fail(failure),
+        Err(failure) => {
+            let file = opts.program_and_args.first().map(Path::new);
+            out.fail(&file.map(display_name).unwrap_or_default(), failure)
+        }
     }
 }
 
