@@ -362,3 +362,40 @@ fn a_terminal_gets_color_unless_no_color_is_set() {
     assert!(plain.contains("bad.wat:2:4"), "{plain}");
     assert!(!plain.contains("\x1b["), "{plain}");
 }
+
+/// What fixtures cannot hold: a source that is not UTF-8, which is a
+/// compile error located at the bad byte.
+#[test]
+fn a_source_that_is_not_utf8_is_a_located_compile_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("latin1.wat"),
+        b"(func $run (result i32)\n  (call $core.result \"caf\xe9\"))\n",
+    )
+    .unwrap();
+    let output = tape()
+        .args(["check", "latin1.wat"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: `latin1.wat` is not valid UTF-8: byte 0xe9\n  --> latin1.wat:2:26\n\
+         help: WebAssembly text is UTF-8; write other bytes as `\\hh` escapes in strings\n"
+    );
+    let output = tape()
+        .args(["run", "--json", "-"])
+        .current_dir(dir.path())
+        .stdin(std::fs::File::open(dir.path().join("latin1.wat")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(
+            r#""diagnostics":[{"severity":"error","file":"<stdin>","line":2,"column":26,"#
+        ),
+        "{stdout}"
+    );
+}

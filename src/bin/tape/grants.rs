@@ -8,7 +8,7 @@ use tape_compiler::Catalogue;
 use tape_rt::{Grants, Level, Log};
 
 use crate::failure::Failure;
-use crate::output::{ERROR, HELP, NOTE, Styles, WARNING};
+use crate::output::{ERROR, HELP, NOTE, Styles, WARNING, print_stderr};
 
 /// Capabilities `tape run` grants with no flags.
 pub const DEFAULT_GRANTS: &[&str] = &["core", "log"];
@@ -31,7 +31,8 @@ impl GrantOpts {
                 Level::Info => HELP,
                 Level::Debug | Level::Trace => NOTE,
             };
-            eprintln!("[{}] {message}", styles.paint(style, level.as_str()));
+            let level = styles.paint(style, level.as_str());
+            print_stderr(&format!("[{level}] {message}\n"));
         });
         Ok(Grants::new().grant(log))
     }

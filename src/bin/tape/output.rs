@@ -103,7 +103,7 @@ impl Output {
             let body = body.map(|b| serde_json::to_value(b).unwrap_or(Value::Null));
             print_json(&envelope(Some(self.command), code, body, failure.as_ref()));
         } else if let Some(failure) = &failure {
-            eprint!("{}", render_failure(failure, self.styles));
+            print_stderr(&render_failure(failure, self.styles));
         }
         code
     }
@@ -301,11 +301,19 @@ pub fn hex(bytes: &[u8]) -> String {
     text
 }
 
-/// Writes `text` to standard output, ignoring a closed pipe.
+/// Writes `text` to standard output. A closed pipe (`tape … | head`) is the
+/// reader's choice, not a failure, so write errors are ignored rather than
+/// panicking as `print!` would.
 pub fn print_stdout(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+}
+
+/// Writes `text` to standard error, ignoring errors as [`print_stdout`]
+/// does (`eprint!` would panic on a closed standard error).
+pub fn print_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 #[cfg(test)]

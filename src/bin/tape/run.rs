@@ -165,7 +165,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         }
         crate::output::print_stdout(&text);
         if let Some(report) = &report {
-            eprint!("{}", render_report(report, &outcome, out.styles));
+            crate::output::print_stderr(&render_report(report, &outcome, out.styles));
         }
     }
     let status_name = tape_rt::status::name(outcome.status);
