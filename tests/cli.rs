@@ -1,46 +1,60 @@
 //! The `tape` command line, run as a process.
+//!
+//! Two runners: every `examples/*.wat` against its `x.wat.out`, and every
+//! case in `tests/cli/*.toml` (a command line with its expected standard
+//! output, standard error and exit code). `BLESS=1` rewrites the
+//! expectations of both from what `tape` does now.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
-fn tape(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tape"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tape")
+use toml_edit::{DocumentMut, Item, Table, value};
+
+fn tape() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tape"));
+    // Plain text whatever the terminal, and help wrapped the same way on
+    // every machine.
+    command.env("NO_COLOR", "1").env("COLUMNS", "100");
+    command
 }
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every `examples/*.wat` with an expected output beside it
-/// (`x.wat.out`) runs and prints exactly that. `BLESS=1` rewrites the
-/// expectations.
-#[test]
-fn every_example_prints_its_expected_output() {
-    let mut examples: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+fn blessing() -> bool {
+    std::env::var_os("BLESS").is_some()
+}
+
+fn sorted_files(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
         .collect();
-    examples.sort();
+    files.sort();
+    files
+}
+
+/// Every `examples/*.wat` with an expected output beside it
+/// (`x.wat.out`) runs and prints exactly that.
+#[test]
+fn every_example_prints_its_expected_output() {
+    let examples = sorted_files(&root().join("examples"), "wat");
     assert!(!examples.is_empty());
-    let bless = std::env::var_os("BLESS").is_some();
     let mut failures = Vec::new();
     for example in &examples {
         let expected_path = example.with_extension("wat.out");
         let relative = example.strip_prefix(root()).unwrap();
-        let output = Command::new(env!("CARGO_BIN_EXE_tape"))
+        let output = tape()
             .arg("run")
             .arg(relative)
             .current_dir(root())
-            .env("NO_COLOR", "1")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
-        if bless {
+        if blessing() {
             std::fs::write(&expected_path, stdout.as_bytes()).unwrap();
             continue;
         }
@@ -59,71 +73,329 @@ fn every_example_prints_its_expected_output() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-fn write_temp(name: &str, source: &str) -> (tempfile::TempDir, PathBuf) {
+/// One `tests/cli/*.toml` case:
+///
+/// ```toml
+/// # What the case shows.
+/// args = ["run", "echo.wat", "a"]   # the command line after `tape`
+/// stdin = "…"                       # optional; otherwise none
+/// before = [["build", "x.wat"]]     # optional; commands that must succeed first
+/// status = 0                        # the exit code
+/// stdout = "a\n"
+/// stderr = ""
+///
+/// [files]                           # optional; written before the run
+/// "x.wat" = "…"
+/// ```
+///
+/// Each case runs in a fresh directory holding `tests/cli/programs/*` and
+/// its `[files]`. In `stdout` and `stderr`, `[..]` stands for any text
+/// within a line (timings, say); blessing keeps an expectation that still
+/// matches, so the patterns survive it.
+#[test]
+fn every_cli_case_prints_its_expected_output_and_exit_code() {
+    let dir = root().join("tests/cli");
+    let cases = sorted_files(&dir, "toml");
+    assert!(!cases.is_empty());
+    let failures: Vec<String> = cases.iter().filter_map(|case| run_case(case)).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed (BLESS=1 accepts what tape does now)\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Runs one case; a description of what differs, if anything does.
+fn run_case(path: &Path) -> Option<String> {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut doc: DocumentMut = text
+        .parse()
+        .unwrap_or_else(|e| panic!("{name} is not valid TOML: {e}"));
+
+    let work = tempfile::tempdir().unwrap();
+    for program in std::fs::read_dir(root().join("tests/cli/programs")).unwrap() {
+        let program = program.unwrap().path();
+        std::fs::copy(&program, work.path().join(program.file_name().unwrap())).unwrap();
+    }
+    if let Some(files) = doc.get("files").and_then(Item::as_table_like) {
+        for (file, contents) in files.iter() {
+            let contents = contents
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: files.{file} is not a string"));
+            let target = work.path().join(file);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, contents).unwrap();
+        }
+    }
+    for before in doc
+        .get("before")
+        .and_then(Item::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let args = strings(before, &name);
+        let output = run(&args, None, work.path());
+        if !output.status.success() {
+            return Some(format!(
+                "{name}: `tape {}` (before) failed:\n{}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    let args = strings(
+        doc.get("args")
+            .and_then(Item::as_value)
+            .unwrap_or_else(|| panic!("{name} has no `args`")),
+        &name,
+    );
+    let stdin = doc.get("stdin").and_then(Item::as_str).map(str::to_string);
+    let output = run(&args, stdin.as_deref(), work.path());
+
+    let status = i64::from(output.status.code().unwrap_or(-1));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let mut differences = Vec::new();
+    if doc.get("status").and_then(Item::as_integer) != Some(status) {
+        differences.push(format!(
+            "exit code: expected {:?}, got {status}",
+            doc.get("status").and_then(Item::as_integer)
+        ));
+        doc["status"] = value(status);
+    }
+    for (key, actual) in [("stdout", &stdout), ("stderr", &stderr)] {
+        let wanted = doc.get(key).and_then(Item::as_str).map(str::to_string);
+        if !wanted.as_deref().is_some_and(|w| matches(w, actual)) {
+            differences.push(format!(
+                "{key}:\n--- expected\n{}\n--- got\n{actual}\n---",
+                wanted.as_deref().unwrap_or("(nothing given)")
+            ));
+            doc[key] = value(actual.as_str());
+        }
+    }
+    if differences.is_empty() {
+        return None;
+    }
+    if blessing() {
+        order_keys(doc.as_table_mut());
+        std::fs::write(path, doc.to_string()).unwrap();
+        return None;
+    }
+    Some(format!(
+        "{name}: `tape {}`\n{}\n",
+        args.join(" "),
+        differences.join("\n")
+    ))
+}
+
+fn run(args: &[String], stdin: Option<&str>, dir: &Path) -> Output {
+    let mut child = tape()
+        .args(args)
+        .current_dir(dir)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tape");
+    if let Some(stdin) = stdin {
+        // `tape` may exit without reading its input (a usage error, say).
+        let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        if let Err(e) = written {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn strings(value: &toml_edit::Value, name: &str) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("{name}: expected an array of strings"))
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .unwrap_or_else(|| panic!("{name}: expected strings"))
+                .to_string()
+        })
+        .collect()
+}
+
+/// Keeps keys a blessing added in the usual order: after `args`, `stdin`
+/// and `before`, then `status`, `stdout`, `stderr`.
+fn order_keys(table: &mut Table) {
+    let rank = |key: &str| match key {
+        "args" => 0,
+        "stdin" => 1,
+        "before" => 2,
+        "status" => 3,
+        "stdout" => 4,
+        "stderr" => 5,
+        _ => 6,
+    };
+    table.sort_values_by(|a, _, b, _| rank(a.get()).cmp(&rank(b.get())));
+}
+
+/// Whether `actual` is `expected`, where `[..]` in `expected` stands for
+/// any text within one line.
+fn matches(expected: &str, actual: &str) -> bool {
+    let expected: Vec<&str> = expected.split('\n').collect();
+    let actual: Vec<&str> = actual.split('\n').collect();
+    expected.len() == actual.len()
+        && expected
+            .iter()
+            .zip(&actual)
+            .all(|(pattern, line)| line_matches(pattern, line))
+}
+
+fn line_matches(pattern: &str, line: &str) -> bool {
+    let mut parts = pattern.split("[..]");
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = line.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[test]
+fn patterns_match_any_text_within_a_line_only() {
+    assert!(matches("a\nb\n", "a\nb\n"));
+    assert!(!matches("a\n", "a\nb\n"));
+    assert!(matches("time [..]µs\n", "time 12.5µs\n"));
+    assert!(matches("[..] of [..]\n", "3 of 10\n"));
+    assert!(matches("x[..]", "x"));
+    assert!(!matches("x[..]y", "xy\ny"));
+    assert!(matches("a[..]ba", "aba"), "`[..]` may be empty");
+    assert!(!matches("ab[..]ba", "aba"), "the parts may not overlap");
+    assert!(!matches("time [..]µs", "time 12ms"));
+}
+
+/// What fixtures cannot hold: a binary module on standard output.
+#[test]
+fn build_writes_a_module_to_standard_output_with_dash() {
+    let output = tape()
+        .args(["build", "tests/cli/programs/hello.wat", "-o", "-"])
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(output.stdout.starts_with(b"\0asm\x01\0\0\0"));
+    assert!(output.stderr.is_empty());
+}
+
+/// A module built by `tape build` runs as its source does, and `build`
+/// leaves nothing but the module behind.
+#[test]
+fn a_built_module_runs_and_the_build_leaves_no_temporary_files() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(name);
-    std::fs::write(&path, source).unwrap();
-    (dir, path)
+    let module = dir.path().join("hello.wasm");
+    let source = root().join("tests/cli/programs/hello.wat");
+    let status = tape()
+        .arg("build")
+        .arg(&source)
+        .arg("-o")
+        .arg(&module)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["hello.wasm"]);
+    let output = tape().arg("run").arg(&module).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "hello, world\n");
 }
 
+/// On a terminal, diagnostics are colored unless `NO_COLOR` is set to
+/// something (<https://no-color.org>). util-linux `script` gives `tape` a
+/// terminal.
 #[test]
-fn arguments_reach_the_program_and_results_print_one_per_line() {
-    let (_dir, path) = write_temp(
-        "echo.wat",
-        r#"(func $run (result i32)
-             (call $core.arg (i32.const 1)) (drop) (drop (call $core.result))
-             (call $core.arg (i32.const 0)) (drop) (call $core.result))"#,
+fn a_terminal_gets_color_unless_no_color_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.wat"),
+        "(func $run (result i32)\n  (i32.bogus))",
+    )
+    .unwrap();
+    let on_terminal = |no_color: Option<&str>| {
+        let command = format!("'{}' run bad.wat", env!("CARGO_BIN_EXE_tape"));
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir.path())
+            .env_remove("NO_COLOR")
+            .env("TERM", "xterm")
+            .stdin(Stdio::null());
+        if let Some(value) = no_color {
+            script.env("NO_COLOR", value);
+        }
+        let output = script.output().expect("util-linux `script` runs");
+        assert_eq!(output.status.code(), Some(3));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let colored = on_terminal(None);
+    assert!(colored.contains("bad.wat:2:4"), "{colored}");
+    assert!(colored.contains("\x1b["), "{colored}");
+    assert!(
+        on_terminal(Some("")).contains("\x1b["),
+        "an empty NO_COLOR is unset"
     );
-    let out = tape(&["run", path.to_str().unwrap(), "first", "--second"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "--second\nfirst\n");
-    assert_eq!(out.status.code(), Some(0));
+    let plain = on_terminal(Some("1"));
+    assert!(plain.contains("bad.wat:2:4"), "{plain}");
+    assert!(!plain.contains("\x1b["), "{plain}");
 }
 
+/// What fixtures cannot hold: a source that is not UTF-8, which is a
+/// compile error located at the bad byte.
 #[test]
-fn a_compile_error_exits_3_with_a_located_diagnostic() {
-    let (_dir, path) = write_temp("bad.wat", "(func $run (result i32)\n  (i32.bogus))");
-    let out = tape(&["run", path.to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("bad.wat:2:4"), "{stderr}");
-    assert!(!stderr.contains("\x1b["), "NO_COLOR is respected: {stderr}");
-}
-
-#[test]
-fn a_non_zero_status_exits_1_and_logs_go_to_stderr() {
-    let (_dir, path) = write_temp(
-        "fail.wat",
-        r#"(func $run (result i32) (drop (call $log.write (i32.const 1) "careful")) (i32.const 3))"#,
-    );
-    let out = tape(&["run", path.to_str().unwrap()]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("[warn] careful"), "{stderr}");
-    assert!(stderr.contains("status 3 (not found)"), "{stderr}");
-    assert!(out.stdout.is_empty());
-}
-
-#[test]
-fn a_trap_exits_4_and_a_missing_file_70() {
-    let (_dir, path) = write_temp("trap.wat", "(func $run (result i32) unreachable)");
-    let out = tape(&["run", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unreachable"));
-
-    let out = tape(&["run", "/nonexistent/x.wat"]);
-    assert_eq!(out.status.code(), Some(70));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read `/nonexistent/x.wat`"));
-}
-
-#[test]
-fn a_missing_import_exits_6_and_usage_errors_2() {
-    let (_dir, path) = write_temp(
-        "env.wat",
-        r#"(module (import "env" "f" (func)) (func $run (result i32) (i32.const 0)))"#,
-    );
+fn a_source_that_is_not_utf8_is_a_located_compile_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("latin1.wat"),
+        b"(func $run (result i32)\n  (call $core.result \"caf\xe9\"))\n",
+    )
+    .unwrap();
+    let output = tape()
+        .args(["check", "latin1.wat"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
     assert_eq!(
-        tape(&["run", path.to_str().unwrap()]).status.code(),
-        Some(6)
+        String::from_utf8_lossy(&output.stderr),
+        "error: `latin1.wat` is not valid UTF-8: byte 0xe9\n  --> latin1.wat:2:26\n\
+         help: WebAssembly text is UTF-8; write other bytes as `\\hh` escapes in strings\n"
     );
-    assert_eq!(tape(&["frobnicate"]).status.code(), Some(2));
+    let output = tape()
+        .args(["run", "--json", "-"])
+        .current_dir(dir.path())
+        .stdin(std::fs::File::open(dir.path().join("latin1.wat")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(
+            r#""diagnostics":[{"severity":"error","file":"<stdin>","line":2,"column":26,"#
+        ),
+        "{stdout}"
+    );
 }

@@ -1,98 +1,279 @@
 //! `tape run`: compile a program and run it.
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::Duration;
 
-use tape_rt::{Args, Config, Engine, Error, Grants, Log, Outcome};
+use serde::Serialize;
+use tape_rt::{Args, Config, Engine, Limits, Outcome, Program};
 
-use crate::exit;
+use crate::arg::Arg;
+use crate::failure::{Failure, Kind};
+use crate::grants::GrantOpts;
+use crate::input::{Input, display_name};
+use crate::limits::{LimitOpts, show_size};
+use crate::output::{NOTE, Output, OutputOpts, Shown, Styles};
 
-/// Compile FILE and run it, printing its results.
-///
-/// Each argument is passed to the program as a string. Each result is
-/// printed on its own line: as text if it is UTF-8, as hex otherwise.
-/// Log messages go to standard error.
-///
-/// Exit codes: 0 success; 1 the program returned a non-zero status;
-/// 2 usage error; 3 compile error; 4 trap; 5 a limit was exceeded;
-/// 6 a capability was not granted; 70 internal error.
+const AFTER_HELP: &str = "\
+Program arguments:
+  Each argument is a string unless it starts with a type prefix:
+    i32:N  i64:N  u32:N  u64:N   an integer, little-endian at its width
+    f32:X  f64:X                 a float, little-endian at its width
+    json:VALUE                   a JSON value in the wire format
+    @FILE                        the bytes of a file, as [len][bytes]
+    str:TEXT                     the string TEXT, even if it has a prefix
+  Options for tape go before FILE; everything after FILE is the program's.
+
+Results:
+  Each result prints on its own line: as text if it is UTF-8 with no control
+  characters but tab, newline and carriage return; as hex otherwise.
+  The program's log messages go to standard error.
+
+Examples:
+  tape run hello.wat
+  tape run greet.wat world i32:3 'json:{\"x\":1}' @photo.jpg
+  tape run --fuel 1000000 --timeout 500ms --max-memory 16MiB loop.wat
+  tape run --json --report hello.wat
+  echo '(func $run (result i32) (i32.const 0))' | tape run -
+
+Exit codes: 0 success, 1 non-zero status, 2 usage, 3 compile error, 4 trap,
+5 limit exceeded, 6 capability not granted, 70 internal error.";
+
+/// Compile a program and run it, printing its results.
 #[derive(clap::Args)]
+#[command(
+    after_help = AFTER_HELP,
+    override_usage = "tape run [OPTIONS] <FILE> [ARGS]..."
+)]
 pub struct Opts {
-    /// The program: a `.wat` file.
-    file: PathBuf,
-    /// Arguments for the program, each passed as a string.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<String>,
+    /// Print fuel, time, peak memory and host calls after the run (on
+    /// standard error; with --json, in the JSON)
+    #[arg(long)]
+    report: bool,
+    #[command(flatten)]
+    limits: LimitOpts,
+    #[command(flatten)]
+    grants: GrantOpts,
+    #[command(flatten)]
+    output: OutputOpts,
+    /// The program — a `.wat` file, a module from `tape build`, or `-` for
+    /// standard input — then its arguments: strings, or typed by a prefix
+    /// (below). Everything after FILE is the program's, even `--json`.
+    // One list, as wasmtime does: clap stops looking for options at its
+    // first value, so options after FILE reach the program.
+    #[arg(
+        help_heading = "Arguments",
+        value_name = "FILE",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true
+    )]
+    program_and_args: Vec<OsString>,
 }
 
 pub fn run(opts: Opts) -> u8 {
-    let engine = match Engine::new(Config::default()) {
-        Ok(engine) => engine,
-        Err(error) => return report(&error),
-    };
-    let grants = Grants::new().grant(Log::new().sink(|level, message| {
-        eprintln!("[{level}] {message}");
-    }));
-    let program = match engine.compile_file(&opts.file, &grants) {
-        Ok(program) => program,
-        Err(error) => return report(&error),
-    };
-    match program.run(&Args::strings(&opts.args)) {
-        Ok(outcome) => print_outcome(&outcome),
-        Err(error) => report(&error),
+    let out = Output::new("run", &opts.output);
+    match execute(&opts, out) {
+        Ok((body, failure)) => out.finish(Some(&body), failure),
+        Err(failure) => {
+            let file = opts.program_and_args.first().map(Path::new);
+            out.fail(&file.map(display_name).unwrap_or_default(), failure)
+        }
     }
 }
 
-fn print_outcome(outcome: &Outcome) -> u8 {
-    let mut stdout = std::io::stdout().lock();
-    for result in &outcome.results {
-        // A result is `[len][payload]`; the payload is what the user sees.
-        let payload = result.get(4..).unwrap_or_default();
-        let line = match std::str::from_utf8(payload) {
-            Ok(text) => text.to_string(),
-            Err(_) => payload.iter().map(|b| format!("{b:02x}")).collect(),
-        };
-        // A closed stdout (`tape run … | head`) is not the program's fault.
-        let _ = writeln!(stdout, "{line}");
+/// What `--json` adds to the envelope.
+#[derive(Serialize)]
+struct Body {
+    file: String,
+    status: i32,
+    status_name: Option<&'static str>,
+    results: Vec<Shown>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<Report>,
+}
+
+/// `--report`.
+#[derive(Serialize)]
+struct Report {
+    fuel: u64,
+    time_us: u64,
+    peak_memory: u64,
+    host_calls: u64,
+    capabilities: serde_json::Map<String, serde_json::Value>,
+    limits: LimitsJson,
+}
+
+#[derive(Serialize)]
+struct LimitsJson {
+    fuel: Option<u64>,
+    timeout_ms: Option<u64>,
+    max_memory: u64,
+}
+
+fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure> {
+    let (file, args) = opts
+        .program_and_args
+        .split_first()
+        .ok_or_else(|| Failure::usage("give the program to run"))?;
+    // Arguments first: a typo in one should not wait for a compilation.
+    let parsed = args
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            let text = text.to_str().ok_or_else(|| {
+                Failure::usage(format!("argument {index} is not valid UTF-8"))
+                    .help("pass bytes that are not text with `@FILE`")
+            })?;
+            Arg::parse(text).map_err(|e| {
+                let failure = Failure::usage(format!("argument {index} (`{text}`): {}", e.message));
+                match e.help {
+                    Some(help) => failure.help(help),
+                    None => failure,
+                }
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let input = Input::read(Path::new(file))?;
+    let mut args = Args::new();
+    for (index, arg) in parsed.into_iter().enumerate() {
+        args = args.push_raw(arg.into_wire(index)?);
     }
-    if outcome.is_success() {
-        exit::SUCCESS
+
+    let engine = Engine::new(Config::default())?;
+    let limits = opts.limits.apply(engine.config().limits.clone());
+    let grants = opts.grants.grants(out.styles)?;
+    let program: Program = if input.is_module() {
+        engine.load(&input.bytes, &grants)?
     } else {
-        let name = tape_rt::status::name(outcome.status).unwrap_or("program-defined");
-        eprintln!(
-            "error: the program returned status {} ({name})",
-            outcome.status
-        );
-        exit::GUEST_STATUS
+        engine.compile_str(&input.name, input.text()?, &grants)?
+    };
+    let outcome = program.run_with(&args, &limits)?;
+
+    let results: Vec<Shown> = outcome
+        .results
+        .iter()
+        // A result is `[len][payload]`; the payload is what the user sees.
+        .map(|r| Shown::new(r.get(4..).unwrap_or_default()))
+        .collect();
+    let report = opts.report.then(|| report(&outcome, &limits));
+    if !out.json {
+        let mut text = String::new();
+        for result in &results {
+            text.push_str(&result.value);
+            text.push('\n');
+        }
+        crate::output::print_stdout(&text);
+        if let Some(report) = &report {
+            crate::output::print_stderr(&render_report(report, &outcome, out.styles));
+        }
+    }
+    let status_name = tape_rt::status::name(outcome.status);
+    let failure = (!outcome.is_success()).then(|| {
+        Failure::new(
+            Kind::Status,
+            format!(
+                "the program returned status {} ({})",
+                outcome.status,
+                status_name.unwrap_or("program-defined")
+            ),
+        )
+    });
+    let body = Body {
+        file: input.name,
+        status: outcome.status,
+        status_name,
+        results,
+        report,
+    };
+    Ok((body, failure))
+}
+
+fn report(outcome: &Outcome, limits: &Limits) -> Report {
+    let usage = &outcome.usage;
+    let capabilities = usage
+        .capabilities
+        .iter()
+        .map(|(name, use_)| {
+            let value = serde_json::json!({
+                "calls": use_.calls,
+                "bytes_in": use_.bytes_in,
+                "bytes_out": use_.bytes_out,
+                "tokens": use_.tokens,
+            });
+            (name.clone(), value)
+        })
+        .collect();
+    Report {
+        fuel: usage.fuel,
+        time_us: u64::try_from(usage.time.as_micros()).unwrap_or(u64::MAX),
+        peak_memory: usage.peak_memory,
+        host_calls: usage.host_calls,
+        capabilities,
+        limits: LimitsJson {
+            fuel: limits.fuel,
+            timeout_ms: limits
+                .timeout
+                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+            max_memory: limits.max_memory,
+        },
     }
 }
 
-fn report(error: &Error) -> u8 {
-    let text = match error {
-        Error::Compile(tape_compiler_error) => match tape_compiler_error.diagnostics() {
-            Some(diagnostics) => {
-                let color =
-                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-                diagnostics.render(color)
-            }
-            None => format!("error: {error}\n"),
-        },
-        _ => format!("error: {error}\n"),
+fn render_report(report: &Report, outcome: &Outcome, styles: Styles) -> String {
+    let limits = &report.limits;
+    let of = |limit: Option<String>| match limit {
+        Some(limit) => format!(" of {limit}"),
+        None => " (no limit)".to_string(),
     };
-    eprint!("{text}");
-    match error {
-        Error::Compile(e) if e.diagnostics().is_some() => exit::COMPILE,
-        Error::Compile(_) => exit::INTERNAL,
-        Error::Trap { .. }
-        | Error::BadPointer { .. }
-        | Error::HostPanic { .. }
-        | Error::Wire(_) => exit::TRAP,
-        Error::OutOfFuel { .. }
-        | Error::Timeout { .. }
-        | Error::MemoryExhausted { .. }
-        | Error::StackOverflow => exit::LIMIT,
-        Error::NotGranted { .. } | Error::MissingImport { .. } => exit::DENIED,
-        Error::Module { .. } | Error::MissingExport { .. } => exit::COMPILE,
-        _ => exit::INTERNAL,
+    let mut rows = vec![
+        (
+            "fuel".to_string(),
+            format!("{}{}", report.fuel, of(limits.fuel.map(|f| f.to_string()))),
+        ),
+        (
+            "time".to_string(),
+            format!(
+                "{:.2?}{}",
+                outcome.usage.time,
+                of(limits
+                    .timeout_ms
+                    .map(|t| format!("{:?}", Duration::from_millis(t))))
+            ),
+        ),
+        (
+            "peak memory".to_string(),
+            format!(
+                "{}{}",
+                show_size(report.peak_memory),
+                of(Some(show_size(limits.max_memory)))
+            ),
+        ),
+        ("host calls".to_string(), report.host_calls.to_string()),
+    ];
+    for (name, usage) in &outcome.usage.capabilities {
+        let mut parts = vec![
+            plural(usage.calls, "call"),
+            format!("{} in", plural(usage.bytes_in, "byte")),
+            format!("{} out", plural(usage.bytes_out, "byte")),
+        ];
+        if usage.tokens > 0 {
+            parts.push(plural(usage.tokens, "token"));
+        }
+        rows.push((name.clone(), parts.join(", ")));
+    }
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut text = format!("{}\n", styles.paint(NOTE, "report:"));
+    for (key, value) in rows {
+        text.push_str(&format!("  {key:width$}  {value}\n"));
+    }
+    text
+}
+
+fn plural(n: u64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
     }
 }

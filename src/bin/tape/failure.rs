@@ -1,0 +1,266 @@
+//! Why a command failed: a kind (which fixes the exit code and the JSON
+//! `error.kind`), a message, and what else helps act on it.
+
+use tape_compiler::Diagnostics;
+
+use crate::exit;
+
+/// What went wrong, in the words `--json` uses (`error.kind`). The names
+/// are part of the stable JSON schema in `docs/cli.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The program returned a non-zero status.
+    Status,
+    /// The command line was wrong.
+    Usage,
+    /// The source has errors.
+    Compile,
+    /// The bytes are not a module Tape can load.
+    InvalidModule,
+    /// The module lacks `run` or `mem.tape`.
+    MissingExport,
+    /// The program trapped.
+    Trap,
+    /// The program handed the host a pointer outside its memory.
+    BadPointer,
+    /// The program handed the host data that is not valid wire data.
+    BadWireData,
+    /// A host function panicked.
+    HostPanic,
+    /// The run used all its fuel.
+    OutOfFuel,
+    /// The run went past its timeout.
+    Timeout,
+    /// Guest memory would grow past its cap.
+    OutOfMemory,
+    /// The guest's stack grew past its cap.
+    StackOverflow,
+    /// The module imports a capability that was not granted.
+    NotGranted,
+    /// The module imports something no capability provides.
+    MissingImport,
+    /// A file could not be read or written.
+    Io,
+    /// Tape itself failed.
+    Internal,
+}
+
+impl Kind {
+    /// The name `--json` reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Status => "status",
+            Kind::Usage => "usage",
+            Kind::Compile => "compile",
+            Kind::InvalidModule => "invalid-module",
+            Kind::MissingExport => "missing-export",
+            Kind::Trap => "trap",
+            Kind::BadPointer => "bad-pointer",
+            Kind::BadWireData => "bad-wire-data",
+            Kind::HostPanic => "host-panic",
+            Kind::OutOfFuel => "out-of-fuel",
+            Kind::Timeout => "timeout",
+            Kind::OutOfMemory => "out-of-memory",
+            Kind::StackOverflow => "stack-overflow",
+            Kind::NotGranted => "not-granted",
+            Kind::MissingImport => "missing-import",
+            Kind::Io => "io",
+            Kind::Internal => "internal",
+        }
+    }
+
+    /// The process exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Kind::Status => exit::GUEST_STATUS,
+            Kind::Usage => exit::USAGE,
+            Kind::Compile | Kind::InvalidModule | Kind::MissingExport => exit::COMPILE,
+            Kind::Trap | Kind::BadPointer | Kind::BadWireData | Kind::HostPanic => exit::TRAP,
+            Kind::OutOfFuel | Kind::Timeout | Kind::OutOfMemory | Kind::StackOverflow => {
+                exit::LIMIT
+            }
+            Kind::NotGranted | Kind::MissingImport => exit::DENIED,
+            Kind::Io | Kind::Internal => exit::INTERNAL,
+        }
+    }
+}
+
+/// A place in a file, 1-based, for a problem found outside the compiler
+/// (a source that is not UTF-8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A failed command.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: Kind,
+    /// One line.
+    pub message: String,
+    /// What else is known; boxed, as it is rarely all there, to keep
+    /// `Result<_, Failure>` small.
+    pub details: Box<Details>,
+}
+
+/// What helps act on a [`Failure`], beyond its message.
+#[derive(Debug, Default)]
+pub struct Details {
+    /// What to do about it.
+    pub help: Option<String>,
+    /// For [`Kind::Compile`]: every diagnostic, with the source to show.
+    pub diagnostics: Option<Box<Diagnostics>>,
+    /// Where, when the problem has a place but no compiler diagnostics.
+    pub location: Option<Location>,
+    /// For [`Kind::NotGranted`] and [`Kind::MissingImport`]: the import.
+    pub import: Option<(String, String)>,
+    /// For [`Kind::Trap`]: the guest's frames, innermost first
+    /// (`$f at module offset 0x2a`).
+    pub backtrace: Vec<String>,
+}
+
+impl Failure {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            message: message.into(),
+            details: Box::default(),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure::new(Kind::Usage, message)
+    }
+
+    pub fn io(message: impl Into<String>) -> Failure {
+        Failure::new(Kind::Io, message)
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Failure {
+        self.details.help = Some(help.into());
+        self
+    }
+
+    pub fn at(mut self, location: Location) -> Failure {
+        self.details.location = Some(location);
+        self
+    }
+
+    fn import(mut self, module: &str, name: &str) -> Failure {
+        self.details.import = Some((module.to_string(), name.to_string()));
+        self
+    }
+
+    fn compile(diagnostics: Box<Diagnostics>) -> Failure {
+        let count = diagnostics.items().len();
+        let mut failure = Failure::new(
+            Kind::Compile,
+            format!(
+                "could not compile `{}` ({count} error{})",
+                diagnostics.file(),
+                if count == 1 { "" } else { "s" }
+            ),
+        );
+        failure.details.diagnostics = Some(diagnostics);
+        failure
+    }
+}
+
+impl From<tape_compiler::Error> for Failure {
+    fn from(error: tape_compiler::Error) -> Failure {
+        use tape_compiler::Error;
+        match error {
+            Error::Source(diagnostics) => Failure::compile(diagnostics),
+            Error::Read { .. } => Failure::io(error.to_string()),
+            Error::InvalidModule(_) | Error::Metadata(_) => {
+                Failure::new(Kind::InvalidModule, error.to_string())
+            }
+        }
+    }
+}
+
+impl From<tape_rt::Error> for Failure {
+    fn from(error: tape_rt::Error) -> Failure {
+        use tape_rt::Error;
+        let error = match error {
+            Error::Compile(inner) => return inner.into(),
+            other => other,
+        };
+        let kind = match &error {
+            Error::Module { .. } => Kind::InvalidModule,
+            Error::MissingExport { .. } => Kind::MissingExport,
+            Error::NotGranted { module, function } => {
+                return Failure::new(Kind::NotGranted, error.to_string()).import(module, function);
+            }
+            Error::MissingImport { module, name, .. } => {
+                return Failure::new(Kind::MissingImport, error.to_string())
+                    .import(module, name)
+                    .help(
+                        "a program may import only the functions of capabilities; \
+                         `tape inspect` lists what a module imports",
+                    );
+            }
+            Error::Trap { message, backtrace } => {
+                let mut failure =
+                    Failure::new(Kind::Trap, format!("the program trapped: {message}"));
+                failure.details.backtrace = backtrace
+                    .lines()
+                    .map(|line| line.trim().trim_start_matches("in ").to_string())
+                    .filter(|line| !line.is_empty())
+                    .collect();
+                return failure;
+            }
+            Error::BadPointer { .. } => Kind::BadPointer,
+            Error::Wire(_) => Kind::BadWireData,
+            Error::HostPanic { .. } => Kind::HostPanic,
+            Error::OutOfFuel { .. } => {
+                return Failure::new(Kind::OutOfFuel, error.to_string())
+                    .help("give the run more with `--fuel N`, or `--fuel none`");
+            }
+            Error::Timeout { .. } => {
+                return Failure::new(Kind::Timeout, error.to_string())
+                    .help("give the run more time with `--timeout DURATION`, or `--timeout none`");
+            }
+            Error::MemoryExhausted { .. } => {
+                return Failure::new(Kind::OutOfMemory, error.to_string())
+                    .help("raise the cap with `--max-memory SIZE`");
+            }
+            Error::StackOverflow => Kind::StackOverflow,
+            _ => Kind::Internal,
+        };
+        Failure::new(kind, error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_documented_exit_code() {
+        let expected = [
+            (Kind::Status, 1),
+            (Kind::Usage, 2),
+            (Kind::Compile, 3),
+            (Kind::InvalidModule, 3),
+            (Kind::MissingExport, 3),
+            (Kind::Trap, 4),
+            (Kind::BadPointer, 4),
+            (Kind::BadWireData, 4),
+            (Kind::HostPanic, 4),
+            (Kind::OutOfFuel, 5),
+            (Kind::Timeout, 5),
+            (Kind::OutOfMemory, 5),
+            (Kind::StackOverflow, 5),
+            (Kind::NotGranted, 6),
+            (Kind::MissingImport, 6),
+            (Kind::Io, 70),
+            (Kind::Internal, 70),
+        ];
+        for (kind, code) in expected {
+            assert_eq!(kind.exit_code(), code, "{}", kind.name());
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Reading the file a command works on: a path, or `-` for standard input.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::failure::{Failure, Kind, Location};
+
+/// The first bytes of every binary WebAssembly module (and component).
+const WASM_MAGIC: &[u8] = b"\0asm";
+
+/// A file's bytes and the name to show for it.
+#[derive(Debug)]
+pub struct Input {
+    /// The path as given, or `<stdin>`.
+    pub name: String,
+    /// The path, unless the input is standard input.
+    pub path: Option<PathBuf>,
+    pub bytes: Vec<u8>,
+}
+
+/// The name shown for `path`: itself, or `<stdin>` for `-`.
+pub fn display_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+impl Input {
+    /// Reads `path`, or standard input if it is `-`.
+    pub fn read(path: &Path) -> Result<Input, Failure> {
+        if path == Path::new("-") {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|e| Failure::io(format!("cannot read standard input: {e}")))?;
+            return Ok(Input {
+                name: display_name(path),
+                path: None,
+                bytes,
+            });
+        }
+        let bytes = std::fs::read(path)
+            .map_err(|e| Failure::io(format!("cannot read `{}`: {e}", path.display())))?;
+        Ok(Input {
+            name: display_name(path),
+            path: Some(path.to_path_buf()),
+            bytes,
+        })
+    }
+
+    /// Whether this is a binary module rather than text.
+    pub fn is_module(&self) -> bool {
+        self.bytes.starts_with(WASM_MAGIC)
+    }
+
+    /// The text, which must be UTF-8.
+    pub fn text(&self) -> Result<&str, Failure> {
+        std::str::from_utf8(&self.bytes).map_err(|error| {
+            let valid = &self.bytes[..error.valid_up_to()];
+            // Valid up to here, so counting is exact.
+            let valid = std::str::from_utf8(valid).unwrap_or_default();
+            let line = valid.matches('\n').count() + 1;
+            let column = valid
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1;
+            let byte = self.bytes[error.valid_up_to()];
+            Failure::new(
+                Kind::Compile,
+                format!("`{}` is not valid UTF-8: byte {byte:#04x}", self.name),
+            )
+            .at(Location {
+                file: self.name.clone(),
+                line,
+                column,
+            })
+            .help("WebAssembly text is UTF-8; write other bytes as `\\hh` escapes in strings")
+        })
+    }
+
+    /// The text, refusing a binary module with a pointer to what reads one.
+    pub fn source(&self, command: &str) -> Result<&str, Failure> {
+        if self.is_module() {
+            return Err(Failure::usage(format!(
+                "`{}` is a binary WebAssembly module; `tape {command}` reads WebAssembly text",
+                self.name
+            ))
+            .help("`tape inspect` shows what a module holds, and `tape run` runs it"));
+        }
+        self.text()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_utf8_is_located_at_its_line_and_column() {
+        let input = Input {
+            name: "x.wat".into(),
+            path: None,
+            bytes: b"(func)\n  \"\xff\"".to_vec(),
+        };
+        let failure = input.text().unwrap_err();
+        assert_eq!(failure.kind, Kind::Compile);
+        assert_eq!(
+            failure.details.location,
+            Some(Location {
+                file: "x.wat".into(),
+                line: 2,
+                column: 4
+            })
+        );
+        assert!(failure.message.contains("0xff"), "{}", failure.message);
+    }
+}

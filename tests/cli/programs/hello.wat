@@ -1,0 +1,3 @@
+;; Hands the host one string.
+(func $run (result i32)
+  (call $core.result "hello, world"))

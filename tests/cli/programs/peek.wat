@@ -1,0 +1,17 @@
+;; Hands back the first N bytes of argument 1, where N is argument 0 (an
+;; i32): shows exactly the bytes a typed argument puts in guest memory.
+(func $run (result i32)
+  (local $n i32) (local $src i32) (local $out i32) (local $status i32)
+  (call $core.arg (i32.const 0))
+  (local.set $status)
+  (local.set $n)
+  (if (local.get $status) (then (return (local.get $status))))
+  (local.set $n (i32.load (local.get $n)))
+  (call $core.arg (i32.const 1))
+  (local.set $status)
+  (local.set $src)
+  (if (local.get $status) (then (return (local.get $status))))
+  (local.set $out (call $core.alloc (i32.add (local.get $n) (i32.const 4))))
+  (i32.store (local.get $out) (local.get $n))
+  (memory.copy (i32.add (local.get $out) (i32.const 4)) (local.get $src) (local.get $n))
+  (call $core.result (local.get $out)))
