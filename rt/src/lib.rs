@@ -40,7 +40,7 @@ pub mod status;
 
 pub use caller::{caller_alloc, caller_read_bytes, caller_write_raw};
 pub use capability::{Capability, Function, Grants};
-pub use caps::{Core, Level, Log};
+pub use caps::{Ai, Core, Http, Level, Log};
 pub use engine::{Config, Engine, Limits};
 pub use error::{Error, Result};
 pub use memory::WasmMemory;

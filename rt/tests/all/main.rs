@@ -1,11 +1,14 @@
 //! The runtime's integration tests: one binary, one module per topic. Every
 //! test compiles and runs a real WAT program.
 
+mod ai;
 mod capability;
 mod core;
+mod http;
 mod limits;
 mod linking;
 mod log;
+mod server;
 
 use std::sync::OnceLock;
 
