@@ -173,40 +173,42 @@ impl Ai {
         self
     }
 
-    /// Sets the tokens a run may spend, prompts and replies together.
+    /// Sets the tokens a run may spend, prompts and replies together
+    /// (default 100,000).
     pub fn max_tokens(mut self, tokens: u64) -> Self {
         self.max_tokens = tokens;
         self
     }
 
-    /// Sets the tokens one reply may use.
+    /// Sets the tokens one reply may use (default 4096).
     pub fn max_reply_tokens(mut self, tokens: u32) -> Self {
         self.max_reply_tokens = tokens;
         self
     }
 
     /// Sets the bytes of prompt text (`chat`'s prompt, `chat_messages`'
-    /// JSON) a run may send.
+    /// JSON) a run may send (default 1 MiB).
     pub fn max_prompt_bytes(mut self, bytes: usize) -> Self {
         self.max_prompt_bytes = bytes;
         self
     }
 
-    /// Sets the bytes of response bodies a run may receive.
+    /// Sets the bytes of response bodies a run may receive (default
+    /// 1 MiB).
     pub fn max_reply_bytes(mut self, bytes: usize) -> Self {
         self.max_reply_bytes = bytes;
         self
     }
 
-    /// Sets the time one completion may take. The run's own timeout cuts
-    /// it further.
+    /// Sets the time one completion may take (default 60 s). The run's own
+    /// timeout cuts it further.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// Whether the endpoint's host name may resolve to a loopback or
-    /// private address (a local model server).
+    /// private address, for a local model server (default no).
     pub fn allow_private(mut self, allow: bool) -> Self {
         self.allow_private = allow;
         self

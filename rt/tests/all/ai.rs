@@ -352,3 +352,17 @@ fn an_endpoint_named_by_a_private_host_name_needs_allow_private() {
     );
     assert_eq!(outcome.result::<&str>(0).unwrap(), "ih");
 }
+
+#[test]
+fn the_documented_example_runs() {
+    let server = stub(5);
+    let examples = crate::http::documented_examples("ai");
+    assert_eq!(examples.len(), 1);
+    let program = program(&examples[0], &Grants::new().grant(ai(&server)));
+    let outcome = program.run(&Args::new()).unwrap();
+    assert_eq!(
+        outcome.result::<&str>(0).unwrap(),
+        ".ylno stigid ,eno rehtonA"
+    );
+    assert_eq!(sent(&server, 0)["messages"].as_array().unwrap().len(), 3);
+}

@@ -154,7 +154,7 @@ fn post_sends_the_body_and_headers() {
     let outcome = post(
         http,
         &server.url("/items"),
-        "Content-Type: application/json",
+        "Content-Type: application/json\nX-Tag: a\nX-Tag: b",
         body,
     );
     let reply = reply(&outcome);
@@ -167,6 +167,13 @@ fn post_sends_the_body_and_headers() {
     );
     assert_eq!(seen.header("content-type"), Some("application/json"));
     assert_eq!(seen.header("content-length"), Some("28"));
+    let tags: Vec<&str> = seen
+        .headers
+        .iter()
+        .filter(|(name, _)| name == "x-tag")
+        .map(|(_, value)| value.as_str())
+        .collect();
+    assert_eq!(tags, ["a", "b"]);
     assert_eq!(seen.body, body.as_bytes());
 }
 
@@ -622,4 +629,33 @@ fn a_malformed_allow_list_entry_fails_the_link_and_names_it() {
         error.to_string().contains("`htp://typo.example`"),
         "{error}"
     );
+}
+
+/// The WAT examples of the `http` and `ai` sections of
+/// `docs/capabilities.md`.
+pub fn documented_examples(section: &str) -> Vec<String> {
+    let docs = include_str!("../../../docs/capabilities.md");
+    let start = docs
+        .find(&format!("\n## {section}\n"))
+        .unwrap_or_else(|| panic!("no `## {section}` section"));
+    let rest = &docs[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
+    rest[..end]
+        .split("```wat\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_documented_examples_compile_and_are_refused_without_a_grant_for_their_host() {
+    let examples = documented_examples("http");
+    assert_eq!(examples.len(), 2);
+    for example in examples {
+        let program = program(&example, &Grants::new().grant(Http::new()));
+        assert_eq!(
+            program.run(&Args::new()).unwrap().status,
+            status::ACCESS_DENIED
+        );
+    }
 }

@@ -230,7 +230,7 @@ impl Client {
             .method(method.clone())
             .uri(uri.clone());
         if let Some(map) = builder.headers_mut() {
-            map.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+            map.clone_from(headers);
         }
         let result = if *method == Method::GET {
             let request = builder.body(()).map_err(invalid)?;

@@ -95,8 +95,9 @@ const RESERVED_HEADERS: &[&str] = &[
 ///
 /// - **Allow-list, empty by default.** [`allow`](Http::allow) adds an
 ///   origin: `https://api.example.com`, `http://127.0.0.1:8080`,
-///   `https://*.example.com` (any subdomain, not the name itself) or
-///   `https://*` (any host). The port defaults to the scheme's. Only `http`
+///   `https://*.example.com` (any subdomain, not the name itself),
+///   `https://*` (any host) or `http://127.0.0.1:*` (any port). The port
+///   defaults to the scheme's. Only `http`
 ///   and `https` exist; URLs with user info (`user@host`) and numeric hosts
 ///   other than dotted-quad IPv4 (`2130706433`, `0x7f000001`, `127.1`) are
 ///   refused.
@@ -201,7 +202,8 @@ impl Http {
     }
 
     /// Allows requests to `origin`: `scheme://host[:port]`, where host may
-    /// be `*.domain` (any subdomain) or `*` (any host).
+    /// be `*.domain` (any subdomain) or `*` (any host), and port `*` (any
+    /// port; without one, the scheme's default).
     ///
     /// A malformed entry makes linking a program with this grant fail with
     /// a message naming it, rather than being ignored.
@@ -214,40 +216,40 @@ impl Http {
     }
 
     /// Whether loopback, private, link-local and similar addresses may be
-    /// reached through allowed origins (metadata addresses still need an
-    /// entry naming them).
+    /// reached through allowed origins (default no; metadata addresses
+    /// still need an entry naming them).
     pub fn allow_private(mut self, allow: bool) -> Self {
         self.allow_private = allow;
         self
     }
 
-    /// Sets the largest response body a request accepts.
+    /// Sets the largest response body a request accepts (default 4 MiB).
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
         self.max_response_bytes = bytes;
         self
     }
 
-    /// Sets the largest request body a guest may send.
+    /// Sets the largest request body a guest may send (default 1 MiB).
     pub fn max_request_bytes(mut self, bytes: usize) -> Self {
         self.max_request_bytes = bytes;
         self
     }
 
-    /// Sets how many redirects a request follows; 0 returns 3xx responses
-    /// to the guest.
+    /// Sets how many redirects a request follows (default 5); 0 returns
+    /// 3xx responses to the guest.
     pub fn max_redirects(mut self, redirects: u32) -> Self {
         self.max_redirects = redirects;
         self
     }
 
-    /// Sets how many requests one run may send.
+    /// Sets how many requests one run may send (default 100).
     pub fn max_requests(mut self, requests: u32) -> Self {
         self.max_requests = requests;
         self
     }
 
-    /// Sets the time one request may take, redirects included. The run's
-    /// own timeout cuts it further.
+    /// Sets the time one request may take, redirects included (default
+    /// 30 s). The run's own timeout cuts it further.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
