@@ -593,6 +593,12 @@ fn network_and_protocol_failures_are_io_failures() {
         status::IO_FAILURE
     );
 
+    // TLS is set up (a misconfigured provider would panic here) and a
+    // server that does not speak it is a failure, not a crash.
+    let tls = format!("https://127.0.0.1:{}", server.port());
+    let outcome = get(Http::new().allow(&tls), &format!("{tls}/garbage"), "");
+    assert_eq!(outcome.status, status::IO_FAILURE);
+
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let origin = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
