@@ -40,7 +40,7 @@ pub mod status;
 
 pub use caller::{caller_alloc, caller_read_bytes, caller_write_raw};
 pub use capability::{Capability, Function, Grants};
-pub use caps::{Core, Fs, Json, Kv, Level, Log, Rand, Time};
+pub use caps::{Ai, Core, Fs, Http, Json, Kv, Level, Log, Rand, Time};
 pub use engine::{Config, Engine, Limits};
 pub use error::{Error, Result};
 pub use memory::WasmMemory;

@@ -202,6 +202,7 @@ impl Program {
             Some(timeout) => (timeout.as_nanos() / tick.as_nanos().max(1)) as u64 + 1,
             None => u64::MAX / 2,
         });
+        store.data_mut().deadline = limits.timeout.map(|timeout| Instant::now() + timeout);
         for capability in &self.capabilities {
             capability.begin_run(store.data_mut());
         }

@@ -1,4 +1,5 @@
 use std::any::{Any, TypeId};
+use std::time::Instant;
 
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
@@ -26,6 +27,8 @@ pub struct State {
     /// Per-capability counters, in order of first use; few enough that a
     /// linear scan beats hashing.
     pub(crate) usage: Vec<(&'static str, CapabilityUsage)>,
+    /// When the run's timeout expires, if it has one.
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// What one capability did during a run: the usage report's line for it.
@@ -76,6 +79,7 @@ impl State {
             capabilities: Vec::new(),
             host_calls: 0,
             usage: Vec::new(),
+            deadline: None,
         }
     }
 
@@ -126,6 +130,14 @@ impl State {
             }
         };
         &mut self.usage[index].1
+    }
+
+    /// When the run's timeout ([`Limits::timeout`](crate::Limits::timeout))
+    /// expires, or `None` without one. The epoch interrupt stops only guest
+    /// code, so a host function that blocks (on the network, say) bounds
+    /// its wait by this itself.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// The bump allocator.

@@ -1,7 +1,9 @@
 //! The built-in capabilities.
 
+mod ai;
 mod core;
 mod fs;
+mod http;
 mod json;
 mod kv;
 mod listed;
@@ -12,8 +14,10 @@ mod time;
 
 use std::sync::Arc;
 
+pub use self::ai::Ai;
 pub use self::core::Core;
 pub use self::fs::Fs;
+pub use self::http::Http;
 pub use self::json::Json;
 pub use self::kv::Kv;
 pub use self::log::{Level, Log};
@@ -44,5 +48,7 @@ pub(crate) fn builtin() -> Vec<Arc<dyn Capability>> {
             description: fs::DESCRIPTION,
             functions: fs::FUNCTIONS,
         }),
+        Arc::new(Http::new()),
+        Arc::new(Ai::new("", "")),
     ]
 }

@@ -1,14 +1,17 @@
 //! The runtime's integration tests: one binary, one module per topic. Every
 //! test compiles and runs a real WAT program.
 
+mod ai;
 mod capability;
 mod core;
 mod fs;
+mod http;
 mod json;
 mod kv;
 mod limits;
 mod linking;
 mod log;
+mod server;
 mod time_rand;
 mod wat_prelude;
 
