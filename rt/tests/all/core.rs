@@ -153,12 +153,23 @@ fn a_guest_trap_is_an_error_with_a_backtrace() {
         "(func $inner unreachable)\n(func $run (result i32) (call $inner) (i32.const 0))",
         &Grants::new(),
     );
-    let Error::Trap { message, backtrace } = &error else {
+    let Error::Trap { message, stack } = &error else {
         panic!("{error}")
     };
     assert!(message.contains("unreachable"), "{message}");
-    assert!(backtrace.contains("in $inner"), "{backtrace}");
-    assert!(backtrace.contains("in $run"), "{backtrace}");
+    let names: Vec<_> = stack
+        .frames
+        .iter()
+        .map(|f| f.func_name.as_deref())
+        .collect();
+    assert_eq!(names, [Some("inner"), Some("run")]);
+    assert!(stack.frames.iter().all(|f| f.module_offset.is_some()));
+    let text = error.to_string();
+    assert!(
+        text.contains("unreachable") && text.contains("\n  in $inner at module offset 0x"),
+        "{text}"
+    );
+    assert!(text.contains("\n  in $run at module offset 0x"), "{text}");
 }
 
 #[test]
