@@ -50,7 +50,7 @@ fn alloc_limits() -> Limits {
 fn tape_config(pooling: bool) -> Config {
     Config {
         cache_dir: None,
-        pooling: pooling.then(|| Pooling { instances: 64 }),
+        pooling: pooling.then_some(Pooling { instances: 64 }),
         limits: alloc_limits(),
         ..Config::default()
     }
