@@ -4,9 +4,13 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tape_compiler::{MEMORY_EXPORT, Metadata, RUN_EXPORT};
-use wasmtime::{ExternType, InstancePre, Linker, Module, Store, Trap, ValType, WasmBacktrace};
+use wasmtime::{
+    CallHook, Extern, ExternType, Instance, InstancePre, Linker, Module, ModuleExport,
+    PoolConcurrencyLimitError, Store, Trap, UpdateDeadline, Val, ValType, WasmBacktrace,
+};
 
 use crate::caller::caller_write_raw;
+use crate::error::{CallStack, Frame, LinkProblem, SourceLocation};
 use crate::state::CapabilityUsage;
 use crate::{Capability, Engine, Error, Grants, Limits, Result, State, caps};
 
@@ -16,10 +20,18 @@ use crate::{Capability, Engine, Error, Grants, Limits, Result, State, caps};
 /// Cheap to share between threads (`Program: Send + Sync`); runs are
 /// independent and see nothing of each other.
 pub struct Program {
-    pub(crate) engine: Engine,
-    pub(crate) pre: InstancePre<State>,
-    pub(crate) metadata: Metadata,
-    pub(crate) capabilities: Vec<Arc<dyn Capability>>,
+    engine: Engine,
+    pre: InstancePre<State>,
+    metadata: Metadata,
+    /// The granted capabilities the module imports from: only these get
+    /// [`Capability::begin_run`].
+    capabilities: Vec<Arc<dyn Capability>>,
+    /// Exports looked up once, so a run finds them without hashing names.
+    memory_export: ModuleExport,
+    run_export: Option<ModuleExport>,
+    /// Whether the module imports from capabilities other than `core`: only
+    /// then is the call hook that times host calls installed.
+    time_host_calls: bool,
 }
 
 impl std::fmt::Debug for Program {
@@ -98,6 +110,10 @@ pub struct Usage {
     pub peak_memory: u64,
     /// Calls from the guest to host functions, all capabilities together.
     pub host_calls: u64,
+    /// Time spent in host functions of capabilities other than `core`
+    /// (those that count their calls with [`State::count_call`]); `core`'s
+    /// calls take nanoseconds and are not timed.
+    pub host_time: Duration,
     /// Per capability (other than `core`), in order of first use.
     pub capabilities: Vec<(String, CapabilityUsage)>,
 }
@@ -126,7 +142,15 @@ impl Outcome {
         })?;
         Ok(tape_protocol::from_bytes(bytes)?)
     }
+
+    /// The payload of result `index`, its bytes after the length prefix:
+    /// the text of a string, the raw bytes of a byte string.
+    pub fn payload(&self, index: usize) -> Option<&[u8]> {
+        self.results.get(index)?.get(4..)
+    }
 }
+
+const RUN_TYPE: &str = "of type `(func (result i32))`; define `(func $run (result i32) …)`";
 
 impl Program {
     pub(crate) fn new(
@@ -135,29 +159,49 @@ impl Program {
         metadata: Metadata,
         grants: &Grants,
     ) -> Result<Program> {
-        let module = Module::new(engine.wasmtime(), wasm).map_err(|e| Error::Module {
-            message: format!("{e:#}"),
-        })?;
-        check_exports(&module)?;
-        let capabilities = grants.all();
-        check_imports(&module, &capabilities)?;
+        let module = engine.module(wasm)?;
+        let (memory_export, run_export) = check_exports(&module)?;
+        let granted = grants.all();
         let mut linker = Linker::new(engine.wasmtime());
-        for capability in &capabilities {
+        for capability in &granted {
             capability.register(&mut linker).map_err(|e| {
                 Error::Host(format!(
-                    "the `{}` capability failed to register: {e}",
+                    "the `{}` capability failed to register: {e:#}",
                     capability.name()
                 ))
             })?;
         }
-        let pre = linker.instantiate_pre(&module).map_err(|e| Error::Module {
-            message: format!("{e:#}"),
-        })?;
+        let problems = check_imports(&module, &granted);
+        if !problems.is_empty() {
+            return Err(link_error(problems));
+        }
+        let pre = match linker.instantiate_pre(&module) {
+            Ok(pre) => pre,
+            // Names all resolve, so a type is wrong; list every such import.
+            Err(error) => {
+                let problems = check_types(engine, &module, &linker);
+                return Err(if problems.is_empty() {
+                    Error::Module {
+                        message: format!("{error:#}"),
+                    }
+                } else {
+                    link_error(problems)
+                });
+            }
+        };
+        let capabilities: Vec<_> = granted
+            .into_iter()
+            .filter(|c| module.imports().any(|i| i.module() == c.name()))
+            .collect();
+        let time_host_calls = capabilities.iter().any(|c| c.name() != "core");
         Ok(Program {
             engine: engine.clone(),
             pre,
             metadata,
             capabilities,
+            memory_export,
+            run_export,
+            time_host_calls,
         })
     }
 
@@ -171,8 +215,9 @@ impl Program {
     /// # Errors
     ///
     /// A trap, fuel exhaustion, timeout, memory exhaustion, bad pointer or a
-    /// panicking host function, each as its own [`Error`] variant. A
-    /// non-zero status is not an error: see [`Outcome::status`].
+    /// panicking host function, each as its own [`Error`] variant;
+    /// [`Error::MissingExport`] if the module has no `run`. A non-zero
+    /// status is not an error: see [`Outcome::status`].
     pub fn run(&self, args: &Args) -> Result<Outcome> {
         self.run_with(args, &self.engine.config().limits)
     }
@@ -183,66 +228,109 @@ impl Program {
     ///
     /// As [`Program::run`].
     pub fn run_with(&self, args: &Args, limits: &Limits) -> Result<Outcome> {
-        let state = State::new(
-            self.metadata.initial_top,
-            limits.max_memory,
-            limits.max_result_bytes,
-            args.values.clone(),
-        );
-        let mut store = Store::new(self.engine.wasmtime(), state);
-        store.limiter(|state| state);
-        let fuel = limits.fuel.unwrap_or(u64::MAX);
-        store
-            .set_fuel(fuel)
-            .map_err(|e| Error::Host(e.to_string()))?;
-        let tick = self.engine.config().epoch_tick;
-        store.set_epoch_deadline(match limits.timeout {
-            // One tick more than the timeout holds, so a run is never cut
-            // short; it stops at most one tick late.
-            Some(timeout) => (timeout.as_nanos() / tick.as_nanos().max(1)) as u64 + 1,
-            None => u64::MAX / 2,
-        });
-        store.data_mut().deadline = limits.timeout.map(|timeout| Instant::now() + timeout);
-        for capability in &self.capabilities {
-            capability.begin_run(store.data_mut());
-        }
-
-        let start = Instant::now();
-        let called = catch_unwind(AssertUnwindSafe(|| self.call_run(&mut store)));
-        let time = start.elapsed();
-        self.end_run(&mut store, matches!(called, Ok(Ok(_))))?;
-
-        let status = match called {
-            Ok(Ok(status)) => status,
-            Ok(Err(error)) => return Err(classify(error, fuel, limits)),
-            Err(panic) => {
-                return Err(Error::HostPanic {
-                    message: panic_message(&*panic),
-                });
-            }
-        };
-        let peak_memory = store
-            .data()
-            .memory
-            .handle
-            .map_or(0, |m| m.data_size(&store) as u64);
-        let used = fuel - store.get_fuel().unwrap_or(fuel);
-        let state = store.into_data();
+        let run = self
+            .run_export
+            .as_ref()
+            .ok_or_else(|| missing_export(RUN_EXPORT, RUN_TYPE))?;
+        let (status, results, usage) = self.execute(&args.values, limits, |store, instance| {
+            let func = instance
+                .get_module_export(&mut *store, run)
+                .and_then(Extern::into_func)
+                .ok_or_else(|| missing_export(RUN_EXPORT, RUN_TYPE))?;
+            func.typed::<(), i32>(&*store)?.call(&mut *store, ())
+        })?;
         Ok(Outcome {
             status,
-            results: state.results,
-            usage: Usage {
+            results,
+            usage,
+        })
+    }
+
+    /// Calls the exported function `name` with `params` instead of `run`,
+    /// in a fresh instance with no arguments, and returns what it returned.
+    /// Results it hands over with `core.result` are dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingExport`] if there is no such exported function;
+    /// [`Error::Invoke`] if `params` do not match its parameters in number
+    /// and type (only numbers can be passed); otherwise as [`Program::run`].
+    pub fn invoke(&self, name: &str, params: &[Val], limits: &Limits) -> Result<(Vec<Val>, Usage)> {
+        let module = self.pre.module();
+        let Some(ExternType::Func(ty)) = module.get_export(name) else {
+            return Err(missing_export(name, "that is a function"));
+        };
+        let export = module
+            .get_export_index(name)
+            .ok_or_else(|| missing_export(name, "that is a function"))?;
+        check_params(name, &ty, params)?;
+        let mut results = vec![Val::I32(0); ty.results().len()];
+        let ((), _, usage) = self.execute(&[], limits, |store, instance| {
+            let func = instance
+                .get_module_export(&mut *store, &export)
+                .and_then(Extern::into_func)
+                .ok_or_else(|| missing_export(name, "that is a function"))?;
+            func.call(&mut *store, params, &mut results)
+        })?;
+        Ok((results, usage))
+    }
+
+    /// One run: a fresh store with `limits`, each capability's
+    /// `begin_run`, instantiation, the arguments written, then `call`.
+    /// Everything in it that panics — a host function, `begin_run`, a
+    /// start function's imports — becomes [`Error::HostPanic`] for this run
+    /// only.
+    fn execute<R>(
+        &self,
+        args: &[Vec<u8>],
+        limits: &Limits,
+        call: impl FnOnce(&mut Store<State>, Instance) -> wasmtime::Result<R>,
+    ) -> Result<(R, Vec<Vec<u8>>, Usage)> {
+        let fuel = limits.fuel.unwrap_or(u64::MAX);
+        let run = AssertUnwindSafe(|| {
+            let mut store = self.store(limits, fuel)?;
+            let start = Instant::now();
+            let returned = self
+                .instantiate(&mut store, args)
+                .map_err(|e| classify(e, fuel, limits, &self.metadata))
+                .and_then(|instance| {
+                    call(&mut store, instance)
+                        .map_err(|e| classify(e, fuel, limits, &self.metadata))
+                });
+            let time = start.elapsed();
+            // Capabilities commit what a completed run did, or drop it.
+            let ended = self.end_run(&mut store, returned.is_ok());
+            let returned = returned?;
+            ended?;
+            let peak_memory = store
+                .data()
+                .memory
+                .handle
+                .map_or(0, |m| m.data_size(&store) as u64);
+            let used = fuel - store.get_fuel().unwrap_or(fuel);
+            let state = store.into_data();
+            let usage = Usage {
                 fuel: used,
                 time,
                 peak_memory,
                 host_calls: state.host_calls,
+                host_time: state.host_time,
                 capabilities: state
                     .usage
-                    .into_iter()
-                    .map(|(name, usage)| (name.to_string(), usage))
+                    .iter()
+                    .map(|(name, usage)| (name.to_string(), *usage))
                     .collect(),
-            },
-        })
+            };
+            // The state, and each capability's part of it, is dropped in
+            // here too, where a panicking `Drop` is still contained.
+            Ok((returned, state.results, usage))
+        });
+        match catch_unwind(run) {
+            Ok(result) => result,
+            Err(panic) => Err(Error::HostPanic {
+                message: panic_message(&*panic),
+            }),
+        }
     }
 
     /// Lets every capability finish the run: commit buffered effects if it
@@ -277,19 +365,69 @@ impl Program {
         failure.map_or(Ok(()), Err)
     }
 
-    fn call_run(&self, store: &mut Store<State>) -> wasmtime::Result<i32> {
+    /// A store for one run, with its fuel, deadline, limits and each
+    /// capability's fresh state.
+    fn store(&self, limits: &Limits, fuel: u64) -> Result<Store<State>> {
+        let tick = self.engine.config().epoch_tick;
+        let deadline = limits.timeout.map(|timeout| Instant::now() + timeout);
+        let state = State::new(
+            self.metadata.initial_top,
+            self.engine.memory_cap(limits),
+            limits.max_result_bytes,
+            deadline,
+        );
+        let mut store = Store::new(self.engine.wasmtime(), state);
+        store.limiter(|state| state);
+        store
+            .set_fuel(fuel)
+            .map_err(|e| Error::Host(format!("cannot set the fuel: {e:#}")))?;
+        match limits.timeout {
+            Some(timeout) => {
+                // Sleep through the ticks that surely come before the
+                // deadline, then check the clock at each tick: a run stops
+                // at most one tick late, however the ticks fall.
+                let ticks = (timeout.as_nanos() / tick.as_nanos().max(1)).max(1);
+                store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX / 2));
+                store.epoch_deadline_callback(|store| {
+                    Ok(match store.data().deadline {
+                        Some(deadline) if Instant::now() < deadline => UpdateDeadline::Continue(1),
+                        _ => UpdateDeadline::Interrupt,
+                    })
+                });
+            }
+            None => store.set_epoch_deadline(u64::MAX / 2),
+        }
+        if self.time_host_calls {
+            store.call_hook(|mut store, hook| {
+                if let CallHook::ReturningFromHost = hook {
+                    store.data_mut().end_timed_call();
+                }
+                Ok(())
+            });
+        }
+        for capability in &self.capabilities {
+            capability.begin_run(store.data_mut());
+        }
+        Ok(store)
+    }
+
+    /// Instantiates the module and writes the arguments into its memory.
+    fn instantiate(
+        &self,
+        store: &mut Store<State>,
+        args: &[Vec<u8>],
+    ) -> wasmtime::Result<Instance> {
         let instance = self.pre.instantiate(&mut *store)?;
         let memory = instance
-            .get_memory(&mut *store, MEMORY_EXPORT)
-            .ok_or_else(|| missing_export(MEMORY_EXPORT, "(a memory)"))?;
+            .get_module_export(&mut *store, &self.memory_export)
+            .and_then(Extern::into_memory)
+            .ok_or_else(|| missing_export(MEMORY_EXPORT, "that is a 32-bit memory"))?;
         store.data_mut().memory.handle = Some(memory);
-        let args = std::mem::take(&mut store.data_mut().args);
-        for arg in &args {
+        for arg in args {
             let ptr = caller_write_raw(&mut *store, arg)?;
             store.data_mut().arg_ptrs.push(ptr);
         }
-        let run = instance.get_typed_func::<(), i32>(&mut *store, RUN_EXPORT)?;
-        run.call(&mut *store, ())
+        Ok(instance)
     }
 }
 
@@ -300,65 +438,177 @@ fn missing_export(name: &str, expected: &str) -> Error {
     }
 }
 
-fn check_exports(module: &Module) -> Result<()> {
-    match module.get_export(RUN_EXPORT) {
+/// `mem.tape` must be a 32-bit memory; `run`, if there is one, a
+/// `(func (result i32))`. A module without `run` links: it can still be
+/// [invoked](Program::invoke).
+fn check_exports(module: &Module) -> Result<(ModuleExport, Option<ModuleExport>)> {
+    let memory = match module.get_export(MEMORY_EXPORT) {
+        Some(ExternType::Memory(ty)) if !ty.is_64() => module.get_export_index(MEMORY_EXPORT),
+        _ => None,
+    }
+    .ok_or_else(|| missing_export(MEMORY_EXPORT, "that is a 32-bit memory"))?;
+    let run = match module.get_export(RUN_EXPORT) {
+        None => None,
         Some(ExternType::Func(ty))
-            if ty.params().len() == 0 && {
-                let results: Vec<_> = ty.results().collect();
-                results.len() == 1 && matches!(results[0], ValType::I32)
-            } => {}
-        _ => {
-            return Err(missing_export(
-                RUN_EXPORT,
-                "of type `(func (result i32))`; define `(func $run (result i32) …)`",
-            ));
+            if ty.params().len() == 0
+                && ty.results().len() == 1
+                && ty.results().all(|r| matches!(r, ValType::I32)) =>
+        {
+            module.get_export_index(RUN_EXPORT)
+        }
+        Some(_) => return Err(missing_export(RUN_EXPORT, RUN_TYPE)),
+    };
+    Ok((memory, run))
+}
+
+/// Every import must be a function of a granted capability; returns every
+/// one that is not.
+fn check_imports(module: &Module, granted: &[Arc<dyn Capability>]) -> Vec<LinkProblem> {
+    let builtin = caps::builtin();
+    let mut problems = Vec::new();
+    for import in module.imports() {
+        let (module_name, name) = (import.module().to_string(), import.name().to_string());
+        let kind = match import.ty() {
+            ExternType::Func(_) => None,
+            ExternType::Memory(_) => Some("memory"),
+            ExternType::Table(_) => Some("table"),
+            ExternType::Global(_) => Some("global"),
+            ExternType::Tag(_) => Some("tag"),
+        };
+        if let Some(kind) = kind {
+            problems.push(LinkProblem::NotAFunction {
+                module: module_name,
+                name,
+                kind,
+            });
+        } else if let Some(capability) = granted.iter().find(|c| c.name() == module_name) {
+            if !capability.functions().iter().any(|f| f.name == name) {
+                problems.push(LinkProblem::UnknownFunction {
+                    available: capability
+                        .functions()
+                        .iter()
+                        .map(|f| f.name.to_string())
+                        .collect(),
+                    module: module_name,
+                    name,
+                });
+            }
+        } else if builtin.iter().any(|c| c.name() == module_name) {
+            problems.push(LinkProblem::NotGranted {
+                module: module_name,
+                function: name,
+            });
+        } else {
+            let mut known: Vec<String> = builtin.iter().map(|c| c.name().to_string()).collect();
+            for capability in granted {
+                if !known.iter().any(|k| k == capability.name()) {
+                    known.push(capability.name().to_string());
+                }
+            }
+            problems.push(LinkProblem::UnknownCapability {
+                module: module_name,
+                name,
+                known,
+            });
         }
     }
-    match module.get_export(MEMORY_EXPORT) {
-        Some(ExternType::Memory(ty)) if !ty.is_64() => Ok(()),
-        _ => Err(missing_export(MEMORY_EXPORT, "that is a 32-bit memory")),
+    problems
+}
+
+/// Every function import whose type differs from the capability's
+/// definition. Needs a store to look definitions up in, so it runs only
+/// once linking has failed.
+fn check_types(engine: &Engine, module: &Module, linker: &Linker<State>) -> Vec<LinkProblem> {
+    let mut store = Store::new(engine.wasmtime(), State::new(0, 0, 0, None));
+    let mut problems = Vec::new();
+    for import in module.imports() {
+        let ExternType::Func(wanted) = import.ty() else {
+            continue;
+        };
+        let Some(Extern::Func(func)) = linker.get_by_import(&mut store, &import) else {
+            continue;
+        };
+        let defined = func.ty(&store);
+        if !defined.matches(&wanted) {
+            problems.push(LinkProblem::WrongType {
+                module: import.module().into(),
+                name: import.name().into(),
+                expected: func_type(&defined),
+                found: func_type(&wanted),
+            });
+        }
+    }
+    problems
+}
+
+/// A function type as the WAT a capability's catalogue uses:
+/// `(param i32) (result i32 i32)`.
+fn func_type(ty: &wasmtime::FuncType) -> String {
+    let list = |kind: &str, types: &mut dyn ExactSizeIterator<Item = ValType>| {
+        if types.len() == 0 {
+            return String::new();
+        }
+        let names: Vec<String> = types.map(|t| t.to_string()).collect();
+        format!("({kind} {})", names.join(" "))
+    };
+    let params = list("param", &mut ty.params());
+    let results = list("result", &mut ty.results());
+    match (params.is_empty(), results.is_empty()) {
+        (true, true) => "(func)".into(),
+        (false, false) => format!("{params} {results}"),
+        _ => params + &results,
     }
 }
 
-/// Every import must be a function of a granted capability.
-fn check_imports(module: &Module, granted: &[Arc<dyn Capability>]) -> Result<()> {
-    for import in module.imports() {
-        let (module_name, name) = (import.module(), import.name());
-        let missing = |reason: String| Error::MissingImport {
-            module: module_name.into(),
-            name: name.into(),
-            reason,
+fn link_error(problems: Vec<LinkProblem>) -> Error {
+    if problems
+        .iter()
+        .all(|p| matches!(p, LinkProblem::NotGranted { .. }))
+    {
+        Error::NotGranted { problems }
+    } else {
+        Error::MissingImport { problems }
+    }
+}
+
+/// Numbers of the right types, one per parameter.
+fn check_params(name: &str, ty: &wasmtime::FuncType, params: &[Val]) -> Result<()> {
+    let wrong = |message: String| Error::Invoke {
+        function: name.into(),
+        message,
+    };
+    if ty.params().len() != params.len() {
+        return Err(wrong(format!(
+            "it takes {} parameters {}, and {} were given",
+            ty.params().len(),
+            func_type(ty),
+            params.len()
+        )));
+    }
+    for (index, (expected, given)) in ty.params().zip(params).enumerate() {
+        let given_type = match given {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            _ => return Err(wrong(format!("parameter {index} is not a number"))),
         };
-        if !matches!(import.ty(), ExternType::Func(_)) {
-            return Err(missing(
-                "is not a function; capabilities provide only functions".into(),
-            ));
-        }
-        if let Some(capability) = granted.iter().find(|c| c.name() == module_name) {
-            if !capability.functions().iter().any(|f| f.name == name) {
-                let known: Vec<_> = capability.functions().iter().map(|f| f.name).collect();
-                return Err(missing(format!(
-                    "the `{module_name}` capability does not have (it has: {})",
-                    known.join(", ")
-                )));
-            }
-        } else if caps::builtin().iter().any(|c| c.name() == module_name) {
-            return Err(Error::NotGranted {
-                module: module_name.into(),
-                function: name.into(),
-            });
-        } else {
-            return Err(missing("no capability provides".into()));
+        if !ValType::eq(&expected, &given_type) {
+            return Err(wrong(format!(
+                "parameter {index} is {expected}, and {given_type} was given"
+            )));
         }
     }
     Ok(())
 }
 
-/// Turns a failed call into the error that says what happened.
-fn classify(error: wasmtime::Error, fuel: u64, limits: &Limits) -> Error {
-    let backtrace = error
+/// Turns a failed instantiation or call into the error that says what
+/// happened.
+fn classify(error: wasmtime::Error, fuel: u64, limits: &Limits, metadata: &Metadata) -> Error {
+    let stack = error
         .downcast_ref::<WasmBacktrace>()
-        .map(format_backtrace)
+        .map(|backtrace| to_stack(backtrace, metadata))
         .unwrap_or_default();
     if let Some(trap) = error.downcast_ref::<Trap>() {
         return match trap {
@@ -369,32 +619,54 @@ fn classify(error: wasmtime::Error, fuel: u64, limits: &Limits) -> Error {
             Trap::StackOverflow => Error::StackOverflow,
             other => Error::Trap {
                 message: other.to_string(),
-                backtrace,
+                stack,
             },
         };
     }
-    match error.downcast::<Error>() {
-        Ok(error) => error,
+    if let Some(pool) = error.downcast_ref::<PoolConcurrencyLimitError>() {
+        return Error::Host(format!(
+            "cannot start the run: {pool}; wait for runs to finish or raise `Pooling::instances`"
+        ));
+    }
+    let error = match error.downcast::<Error>() {
+        Ok(error) => return error,
+        Err(error) => error,
+    };
+    match error.downcast::<tape_protocol::Error>() {
+        Ok(error) => Error::Wire(error),
         Err(error) => Error::Trap {
             message: format!("{error:#}"),
-            backtrace,
+            stack,
         },
     }
 }
 
-fn format_backtrace(backtrace: &WasmBacktrace) -> String {
-    let mut text = String::new();
-    for frame in backtrace.frames() {
-        let name = frame.func_name().map_or_else(
-            || format!("function {}", frame.func_index()),
-            |n| format!("${n}"),
-        );
-        text.push_str(&format!("\n  in {name}"));
-        if let Some(offset) = frame.module_offset() {
-            text.push_str(&format!(" at module offset {offset:#x}"));
-        }
+/// The frames of a trap, each located in the user's source through the
+/// compiler's line table when the module has one.
+fn to_stack(backtrace: &WasmBacktrace, metadata: &Metadata) -> CallStack {
+    CallStack {
+        frames: backtrace
+            .frames()
+            .iter()
+            .map(|frame| {
+                let source = frame
+                    .module_offset()
+                    .and_then(|offset| u32::try_from(offset).ok())
+                    .and_then(|offset| metadata.location(offset))
+                    .map(|(line, column)| SourceLocation {
+                        file: metadata.file.clone(),
+                        line,
+                        column,
+                    });
+                Frame {
+                    func_index: frame.func_index(),
+                    func_name: frame.func_name().map(str::to_string),
+                    module_offset: frame.module_offset(),
+                    source,
+                }
+            })
+            .collect(),
     }
-    text
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -1,5 +1,5 @@
 use std::any::{Any, TypeId};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
@@ -12,8 +12,6 @@ use crate::memory::WasmMemory;
 /// `Caller`.
 pub struct State {
     pub(crate) memory: WasmMemory,
-    /// Each argument as a wire value, until it is written into the guest.
-    pub(crate) args: Vec<Vec<u8>>,
     /// Guest pointers of the arguments, once written.
     pub(crate) arg_ptrs: Vec<u32>,
     /// Each result as a whole wire value, `[len][payload]`.
@@ -27,8 +25,13 @@ pub struct State {
     /// Per-capability counters, in order of first use; few enough that a
     /// linear scan beats hashing.
     pub(crate) usage: Vec<(&'static str, CapabilityUsage)>,
-    /// When the run's timeout expires, if it has one.
+    /// When the run's timeout expires.
     pub(crate) deadline: Option<Instant>,
+    /// The host call being timed: when it started, and the index of its
+    /// capability in `usage`. Set by `count_call`, closed by the store's
+    /// call hook when the host function returns to the guest.
+    timing: Option<(Instant, usize)>,
+    pub(crate) host_time: Duration,
 }
 
 /// What one capability did during a run: the usage report's line for it.
@@ -42,13 +45,16 @@ pub struct CapabilityUsage {
     pub bytes_out: u64,
     /// Model tokens spent, for capabilities that spend them.
     pub tokens: u64,
+    /// Time spent in its host functions, from
+    /// [`State::count_call`] to the return to the guest.
+    pub time: Duration,
 }
 
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("State")
             .field("memory", &self.memory)
-            .field("args", &self.args.len())
+            .field("args", &self.arg_ptrs.len())
             .field("results", &self.results.len())
             .field("host_calls", &self.host_calls)
             .finish_non_exhaustive()
@@ -60,12 +66,11 @@ impl State {
         initial_top: u32,
         max_memory: u64,
         max_result_bytes: usize,
-        args: Vec<Vec<u8>>,
+        deadline: Option<Instant>,
     ) -> State {
         let max = usize::try_from(max_memory).unwrap_or(usize::MAX);
         State {
             memory: WasmMemory::new(initial_top, max_memory),
-            args,
             arg_ptrs: Vec::new(),
             results: Vec::new(),
             result_bytes: 0,
@@ -79,8 +84,18 @@ impl State {
             capabilities: Vec::new(),
             host_calls: 0,
             usage: Vec::new(),
-            deadline: None,
+            deadline,
+            timing: None,
+            host_time: Duration::ZERO,
         }
+    }
+
+    /// When this run's timeout expires, if it has one. A host function that
+    /// waits (on the network, a lock, a child process) must give up by
+    /// then, returning [`TIMED_OUT`](crate::status::TIMED_OUT): the timeout
+    /// interrupts only wasm code.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// This run's state of type `T`, which a capability put here in
@@ -108,36 +123,50 @@ impl State {
         self.host_calls += 1;
     }
 
-    /// Counts one call to a function of `capability` and returns its
-    /// counters, for the bytes and tokens the call moves. Capability host
-    /// functions call this instead of [`count_host_call`](Self::count_host_call)
-    /// (`core`, whose functions are called in tight loops, counts only the
-    /// total).
+    /// Counts one call to a function of `capability`, starts timing it,
+    /// and returns its counters, for the bytes and tokens the call moves.
+    /// Capability host functions call this first, instead of
+    /// [`count_host_call`](Self::count_host_call).
+    ///
+    /// The call's time, until it returns to the guest, is added to the
+    /// capability's [`CapabilityUsage::time`] and the run's
+    /// [`Usage::host_time`](crate::Usage::host_time). `core`, whose
+    /// functions are called in tight loops and take nanoseconds, counts
+    /// only the total and is not timed: reading the clock would double its
+    /// cost.
     pub fn count_call(&mut self, capability: &'static str) -> &mut CapabilityUsage {
         self.host_calls += 1;
-        let usage = self.usage_mut(capability);
+        let index = self.usage_index(capability);
+        self.timing = Some((Instant::now(), index));
+        let usage = &mut self.usage[index].1;
         usage.calls += 1;
         usage
     }
 
     /// The counters of `capability`, to add bytes or tokens to.
     pub fn usage_mut(&mut self, capability: &'static str) -> &mut CapabilityUsage {
-        let index = match self.usage.iter().position(|(name, _)| *name == capability) {
+        let index = self.usage_index(capability);
+        &mut self.usage[index].1
+    }
+
+    fn usage_index(&mut self, capability: &'static str) -> usize {
+        match self.usage.iter().position(|(name, _)| *name == capability) {
             Some(index) => index,
             None => {
                 self.usage.push((capability, CapabilityUsage::default()));
                 self.usage.len() - 1
             }
-        };
-        &mut self.usage[index].1
+        }
     }
 
-    /// When the run's timeout ([`Limits::timeout`](crate::Limits::timeout))
-    /// expires, or `None` without one. The epoch interrupt stops only guest
-    /// code, so a host function that blocks (on the network, say) bounds
-    /// its wait by this itself.
-    pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+    /// Closes the timed host call, if one is open: the host function is
+    /// returning to the guest.
+    pub(crate) fn end_timed_call(&mut self) {
+        if let Some((start, index)) = self.timing.take() {
+            let elapsed = start.elapsed();
+            self.usage[index].1.time += elapsed;
+            self.host_time += elapsed;
+        }
     }
 
     /// The bump allocator.

@@ -153,12 +153,23 @@ fn a_guest_trap_is_an_error_with_a_backtrace() {
         "(func $inner unreachable)\n(func $run (result i32) (call $inner) (i32.const 0))",
         &Grants::new(),
     );
-    let Error::Trap { message, backtrace } = &error else {
+    let Error::Trap { message, stack } = &error else {
         panic!("{error}")
     };
     assert!(message.contains("unreachable"), "{message}");
-    assert!(backtrace.contains("in $inner"), "{backtrace}");
-    assert!(backtrace.contains("in $run"), "{backtrace}");
+    let names: Vec<_> = stack
+        .frames
+        .iter()
+        .map(|f| f.func_name.as_deref())
+        .collect();
+    assert_eq!(names, [Some("inner"), Some("run")]);
+    assert!(stack.frames.iter().all(|f| f.module_offset.is_some()));
+    let text = error.to_string();
+    assert!(
+        text.contains("unreachable") && text.contains("\n  in $inner at test.wat:1:"),
+        "{text}"
+    );
+    assert!(text.contains("\n  in $run at test.wat:2:"), "{text}");
 }
 
 #[test]
@@ -239,4 +250,34 @@ fn macros_return_statuses_and_results() {
     // `argv` returns core.arg's status when the argument is missing.
     let outcome = program.run(&Args::new()).unwrap();
     assert_eq!(outcome.status, status::NOT_FOUND);
+}
+
+#[test]
+fn a_trap_names_the_source_line_of_each_frame() {
+    let error = run_err(
+        "(func $inner\n  (drop \"a literal first\")\n  unreachable)\n(func $run (result i32)\n  (call $inner)\n  (i32.const 0))",
+        &Grants::new(),
+    );
+    let Error::Trap { stack, .. } = &error else {
+        panic!("{error}")
+    };
+    let located: Vec<_> = stack
+        .frames
+        .iter()
+        .map(|f| {
+            (
+                f.func_name.clone().unwrap_or_default(),
+                f.source.clone().map(|s| (s.line, s.column)),
+            )
+        })
+        .collect();
+    assert_eq!(
+        located,
+        [
+            ("inner".to_string(), Some((3, 3))),
+            ("run".to_string(), Some((5, 4)))
+        ]
+    );
+    let text = error.to_string();
+    assert!(text.contains("in $inner at test.wat:3:3"), "{text}");
 }

@@ -468,7 +468,7 @@ fn an_ungranted_kv_is_refused_naming_the_grant() {
         )
         .unwrap_err();
     assert!(
-        matches!(&error, Error::NotGranted { module, .. } if module == "kv"),
+        matches!(&error, Error::NotGranted { problems } if problems.len() == 1 && problems[0].module() == "kv"),
         "{error}"
     );
 }

@@ -92,3 +92,151 @@ fn unbounded_recursion_is_a_stack_overflow() {
         0
     );
 }
+
+#[test]
+fn a_timeout_between_ticks_is_kept_to_within_one_tick() {
+    // 100 ms ticks and a 150 ms timeout: counting whole ticks alone would
+    // stop the run after 100 or 200 ms.
+    let engine = tape_rt::Engine::new(tape_rt::Config {
+        cache_dir: None,
+        epoch_tick: Duration::from_millis(100),
+        ..tape_rt::Config::default()
+    })
+    .unwrap();
+    let program = engine
+        .compile_str("spin.wat", SPIN, &Grants::new())
+        .unwrap();
+    let limits = Limits {
+        fuel: None,
+        timeout: Some(Duration::from_millis(150)),
+        ..Limits::default()
+    };
+    for _ in 0..3 {
+        let start = Instant::now();
+        let error = program.run_with(&Args::new(), &limits).unwrap_err();
+        let took = start.elapsed();
+        assert!(
+            matches!(error, Error::Timeout { timeout } if timeout == Duration::from_millis(150)),
+            "{error}"
+        );
+        assert!(took >= Duration::from_millis(150), "{took:?}");
+        assert!(took < Duration::from_millis(150 + 100 + 300), "{took:?}");
+    }
+}
+
+#[test]
+fn a_guest_calling_the_host_in_a_loop_still_times_out() {
+    let limits = Limits {
+        fuel: None,
+        timeout: Some(Duration::from_millis(100)),
+        ..Limits::default()
+    };
+    let error = program(
+        r#"(func $run (result i32)
+             (loop $l (drop (call $core.argc)) (br $l))
+             (i32.const 0))"#,
+        &Grants::new(),
+    )
+    .run_with(&Args::new(), &limits)
+    .unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error}");
+}
+
+#[test]
+fn fuel_used_is_reported_and_bounded_by_the_limit() {
+    let program = program(
+        r#"(func $run (result i32)
+             (local $i i32)
+             (loop $l
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $l (i32.lt_u (local.get $i) (i32.const 1000))))
+             (i32.const 0))"#,
+        &Grants::new(),
+    );
+    let used = program.run(&Args::new()).unwrap().usage.fuel;
+    assert!((1000..100_000).contains(&used), "{used}");
+    let exact = Limits {
+        fuel: Some(used),
+        ..Limits::default()
+    };
+    assert_eq!(
+        program.run_with(&Args::new(), &exact).unwrap().usage.fuel,
+        used
+    );
+    let short = Limits {
+        fuel: Some(used / 2),
+        ..Limits::default()
+    };
+    let error = program.run_with(&Args::new(), &short).unwrap_err();
+    assert!(matches!(error, Error::OutOfFuel { .. }), "{error}");
+}
+
+#[test]
+fn a_module_declaring_more_memory_than_the_cap_fails_to_start() {
+    let error = program(
+        "(module (memory 32) (func $run (result i32) (i32.const 0)))",
+        &Grants::new(),
+    )
+    .run_with(
+        &Args::new(),
+        &Limits {
+            max_memory: 1 << 20,
+            ..Limits::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::MemoryExhausted {
+                requested: 0x20_0000,
+                limit: 0x10_0000
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn with_pooling_a_run_gets_no_more_memory_than_a_slot() {
+    let engine = tape_rt::Engine::new(tape_rt::Config {
+        cache_dir: None,
+        limits: Limits {
+            max_memory: 2 << 20,
+            ..Limits::default()
+        },
+        pooling: Some(tape_rt::Pooling { instances: 4 }),
+        ..tape_rt::Config::default()
+    })
+    .unwrap();
+    let program = engine
+        .compile_str(
+            "grow.wat",
+            "(func $run (result i32) (drop (call $core.alloc (i32.const 3000000))) (i32.const 0))",
+            &Grants::new(),
+        )
+        .unwrap();
+    let generous = Limits {
+        max_memory: 64 << 20,
+        ..Limits::default()
+    };
+    let error = program.run_with(&Args::new(), &generous).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::MemoryExhausted {
+                limit: 0x20_0000,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let program = engine
+        .compile_str(
+            "grow.wat",
+            "(func $run (result i32) (drop (call $core.alloc (i32.const 1000000))) (i32.const 0))",
+            &Grants::new(),
+        )
+        .unwrap();
+    assert_eq!(program.run_with(&Args::new(), &generous).unwrap().status, 0);
+}

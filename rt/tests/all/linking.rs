@@ -1,6 +1,6 @@
 //! Linking against grants: what is missing is reported before any run.
 
-use tape_rt::{Error, Grants, Log};
+use tape_rt::{Args, Error, Grants, LinkProblem, Log};
 
 use crate::engine;
 
@@ -12,14 +12,19 @@ fn link(source: &str, grants: &Grants) -> Result<tape_rt::Program, Error> {
 fn an_ungranted_capability_is_refused_naming_the_grant() {
     let source = r#"(func $run (result i32) (call $log.write (i32.const 2) "x"))"#;
     let error = link(source, &Grants::new()).unwrap_err();
-    assert!(
-        matches!(&error, Error::NotGranted { module, function } if module == "log" && function == "write"),
-        "{error}"
+    let Error::NotGranted { problems } = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(
+        problems,
+        &[LinkProblem::NotGranted {
+            module: "log".into(),
+            function: "write".into()
+        }]
     );
-    assert!(
-        error
-            .to_string()
-            .contains("`log` capability, which is not granted")
+    assert_eq!(
+        error.to_string(),
+        "cannot link the module: `log.write` belongs to the `log` capability, which is not granted; grant `log` to run this program"
     );
     assert!(link(source, &Grants::new().grant(Log::new())).is_ok());
 }
@@ -31,11 +36,15 @@ fn an_import_no_capability_provides_is_missing() {
         &Grants::new(),
     )
     .unwrap_err();
-    assert!(matches!(error, Error::MissingImport { .. }), "{error}");
     assert!(
-        error
-            .to_string()
-            .contains("`env.f`, which no capability provides")
+        matches!(&error, Error::MissingImport { problems } if problems.len() == 1),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains(
+            "`env.f`: no capability provides it; there is no capability `env` (known: core, log"
+        ),
+        "{error}"
     );
 
     let error = link(
@@ -44,24 +53,128 @@ fn an_import_no_capability_provides_is_missing() {
     )
     .unwrap_err();
     assert!(
-        error
-            .to_string()
-            .contains("does not have (it has: argc, arg, result, alloc)"),
+        error.to_string().contains(
+            "the `core` capability does not have `exit` (it has: argc, arg, result, alloc)"
+        ),
         "{error}"
     );
 }
 
 #[test]
-fn a_program_without_run_is_refused() {
-    let error = link("(func $main (result i32) (i32.const 0))", &Grants::new()).unwrap_err();
-    assert!(
-        matches!(&error, Error::MissingExport { name, .. } if name == "run"),
+fn every_link_problem_is_reported_at_once() {
+    let error = link(
+        r#"(module
+             (import "env" "f" (func))
+             (import "core" "exit" (func (param i32)))
+             (import "core" "alloc" (func (param i64) (result i32)))
+             (import "env" "g" (global i32))
+             (func $run (result i32)
+               (drop (call $log.write (i32.const 2) "x"))
+               (i32.const 0)))"#,
+        &Grants::new(),
+    )
+    .unwrap_err();
+    let Error::MissingImport { problems } = &error else {
+        panic!("{error}")
+    };
+    let names: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}.{}", p.module(), p.name()))
+        .collect();
+    // In import order: the compiler puts the imports it adds (`log.write`)
+    // first. A wrong type is looked for only once every name resolves, so
+    // `core.alloc` is not among these.
+    assert_eq!(
+        names,
+        ["log.write", "env.f", "core.exit", "env.g"],
         "{error}"
     );
+    let text = error.to_string();
+    assert!(
+        text.starts_with("cannot link the module: 4 problems (grant: log)\n  - `log.write`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n  - `env.g` is imported as a global; capabilities provide only functions")
+    );
+    assert!(text.contains("\n  - `log.write` belongs to the `log` capability"));
+}
+
+#[test]
+fn every_wrongly_typed_import_is_reported() {
+    let error = link(
+        r#"(module
+             (import "core" "alloc" (func (param i64) (result i32)))
+             (import "core" "argc" (func (result i64)))
+             (import "core" "result" (func (param i32) (result i32)))
+             (func $run (result i32) (i32.const 0)))"#,
+        &Grants::new(),
+    )
+    .unwrap_err();
+    let Error::MissingImport { problems } = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(
+        problems,
+        &[
+            LinkProblem::WrongType {
+                module: "core".into(),
+                name: "alloc".into(),
+                expected: "(param i32) (result i32)".into(),
+                found: "(param i64) (result i32)".into(),
+            },
+            LinkProblem::WrongType {
+                module: "core".into(),
+                name: "argc".into(),
+                expected: "(result i32)".into(),
+                found: "(result i64)".into(),
+            },
+        ]
+    );
+    assert!(error.to_string().contains(
+        "`core.alloc` is imported as `(param i64) (result i32)`, but the `core` capability defines it as `(param i32) (result i32)`"
+    ));
+}
+
+#[test]
+fn several_ungranted_capabilities_are_named_once_each() {
+    let error = link(
+        r#"(func $run (result i32)
+             (drop (call $log.write (i32.const 2) "x"))
+             (call $log.write (i32.const 3) "y"))"#,
+        &Grants::new(),
+    )
+    .unwrap_err();
+    let Error::NotGranted { problems } = &error else {
+        panic!("{error}")
+    };
+    // One import, however often it is called.
+    assert_eq!(problems.len(), 1);
+}
+
+#[test]
+fn run_of_the_wrong_type_is_refused_and_a_missing_run_is_reported_by_run() {
     let error = link("(func $run (result i64) (i64.const 0))", &Grants::new()).unwrap_err();
     assert!(
         matches!(&error, Error::MissingExport { name, .. } if name == "run"),
         "{error}"
+    );
+    // Without `run` a module links (its exports can be invoked), and `run`
+    // says what is missing.
+    let program = link(
+        r#"(func $main (export "main") (result i32) (i32.const 0))"#,
+        &Grants::new(),
+    )
+    .unwrap();
+    let error = program.run(&Args::new()).unwrap_err();
+    assert!(
+        matches!(&error, Error::MissingExport { name, .. } if name == "run"),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("define `(func $run (result i32)")
     );
 }
 
@@ -88,11 +201,40 @@ fn a_module_built_earlier_loads_and_a_foreign_one_is_refused() {
     )
     .unwrap();
     let program = engine().load(&compiled.wasm, &Grants::new()).unwrap();
-    let outcome = program.run(&tape_rt::Args::new()).unwrap();
+    let outcome = program.run(&Args::new()).unwrap();
     assert_eq!(outcome.result::<&str>(0).unwrap(), "built");
 
     let foreign =
         wat::parse_str(r#"(module (func (export "run") (result i32) (i32.const 0)))"#).unwrap();
     let error = engine().load(&foreign, &Grants::new()).unwrap_err();
     assert!(error.to_string().contains("no `tape` section"), "{error}");
+}
+
+#[test]
+fn a_module_wasmtime_rejects_is_a_module_error() {
+    let options = tape_compiler::Options {
+        catalogue: Grants::new().catalogue(),
+        ..Default::default()
+    };
+    let mut wasm = tape_compiler::compile_str(
+        "x.wat",
+        "(func $run (result i32) (i32.const 1234567))",
+        &options,
+    )
+    .unwrap()
+    .wasm;
+    // `i32.const 1234567` (0x41 and its LEB128) becomes `i64.const`: the
+    // function now returns the wrong type, which only validation sees.
+    let leb = [0x87, 0xad, 0xcb, 0x00];
+    let at = wasm
+        .windows(5)
+        .position(|w| w[0] == 0x41 && w[1..] == leb)
+        .unwrap();
+    wasm[at] = 0x42;
+    let error = engine().load(&wasm, &Grants::new()).unwrap_err();
+    assert!(matches!(error, Error::Module { .. }), "{error}");
+    assert!(
+        error.to_string().starts_with("cannot compile the module: "),
+        "{error}"
+    );
 }

@@ -191,24 +191,40 @@ impl From<tape_rt::Error> for Failure {
         let kind = match &error {
             Error::Module { .. } => Kind::InvalidModule,
             Error::MissingExport { .. } => Kind::MissingExport,
-            Error::NotGranted { module, function } => {
-                return Failure::new(Kind::NotGranted, error.to_string()).import(module, function);
+            Error::NotGranted { problems } => {
+                let mut failure = Failure::new(Kind::NotGranted, error.to_string());
+                if let Some(first) = problems.first() {
+                    failure = failure.import(first.module(), first.name());
+                }
+                return failure;
             }
-            Error::MissingImport { module, name, .. } => {
-                return Failure::new(Kind::MissingImport, error.to_string())
-                    .import(module, name)
-                    .help(
-                        "a program may import only the functions of capabilities; \
-                         `tape inspect` lists what a module imports",
-                    );
+            Error::MissingImport { problems } => {
+                let mut failure = Failure::new(Kind::MissingImport, error.to_string()).help(
+                    "a program may import only the functions of capabilities; \
+                     `tape inspect` lists what a module imports",
+                );
+                if let Some(first) = problems.first() {
+                    failure = failure.import(first.module(), first.name());
+                }
+                return failure;
             }
-            Error::Trap { message, backtrace } => {
+            Error::Trap { message, stack } => {
                 let mut failure =
                     Failure::new(Kind::Trap, format!("the program trapped: {message}"));
-                failure.details.backtrace = backtrace
-                    .lines()
-                    .map(|line| line.trim().trim_start_matches("in ").to_string())
-                    .filter(|line| !line.is_empty())
+                failure.details.backtrace = stack
+                    .frames
+                    .iter()
+                    .map(|frame| {
+                        let name = frame.func_name.as_ref().map_or_else(
+                            || format!("function {}", frame.func_index),
+                            |n| format!("${n}"),
+                        );
+                        match (&frame.source, frame.module_offset) {
+                            (Some(source), _) => format!("{name} at {source}"),
+                            (None, Some(offset)) => format!("{name} at module offset {offset:#x}"),
+                            (None, None) => name,
+                        }
+                    })
                     .collect();
                 return failure;
             }

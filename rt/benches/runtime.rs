@@ -1,0 +1,320 @@
+//! tape-rt against raw wasmtime on the same modules, in the same run.
+//!
+//! - `instantiate`: a trivial program run through [`Program::run`] against
+//!   raw `InstancePre::instantiate` plus a typed call of `run`, on an engine
+//!   with the same settings (fuel, epochs; on-demand or pooling).
+//! - `host_calls`: a guest loop calling `core.alloc(1)` ten million times
+//!   against the same loop importing a raw `Func::wrap` that does the same
+//!   bump (and memory growth) in its own host state.
+//! - `start`: loading a program and running it, its machine code compiled
+//!   from scratch, from the on-disk cache, or from the memory cache.
+//!
+//! After a `cargo bench` run it prints each ratio to raw wasmtime (or to
+//! compiling) from criterion's medians, with the target where there is one.
+//!
+//! Quick run: `cargo bench -p tape-rt -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{BenchmarkId, Criterion, criterion_group};
+use tape_rt::wasmtime::{
+    self, Caller, InstancePre, Linker, Memory, Module, PoolingAllocationConfig, Store,
+};
+use tape_rt::{Args, Config, Engine, Grants, Limits, Pooling, Program};
+
+const TRIVIAL: &str = "(func $run (result i32) (i32.const 0))";
+
+const ALLOC_CALLS: u32 = 10_000_000;
+
+fn alloc_loop() -> String {
+    format!(
+        r#"(func $run (result i32)
+             (local $i i32)
+             (loop $next
+               (drop (call $core.alloc (i32.const 1)))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $next (i32.lt_u (local.get $i) (i32.const {ALLOC_CALLS}))))
+             (i32.const 0))"#
+    )
+}
+
+/// Enough memory for ten million 8-byte blocks.
+fn alloc_limits() -> Limits {
+    Limits {
+        max_memory: 128 << 20,
+        ..Limits::default()
+    }
+}
+
+fn tape_config(pooling: bool) -> Config {
+    Config {
+        cache_dir: None,
+        pooling: pooling.then_some(Pooling { instances: 64 }),
+        limits: alloc_limits(),
+        ..Config::default()
+    }
+}
+
+/// A raw wasmtime engine with the settings tape-rt uses.
+fn raw_engine(pooling: bool) -> wasmtime::Engine {
+    let mut config = wasmtime::Config::new();
+    config
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(512 << 10);
+    if pooling {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_core_instances(64)
+            .total_memories(64)
+            .total_tables(64)
+            .total_gc_heaps(64)
+            .max_memories_per_module(1)
+            .max_memory_size(128 << 20)
+            .linear_memory_keep_resident(64 << 10)
+            .pagemap_scan(wasmtime::Enabled::Auto);
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    }
+    wasmtime::Engine::new(&config).unwrap()
+}
+
+fn compile_wasm(source: &str) -> Vec<u8> {
+    let options = tape_compiler::Options {
+        catalogue: Grants::new().catalogue(),
+        ..Default::default()
+    };
+    tape_compiler::compile_str("bench.wat", source, &options)
+        .unwrap()
+        .wasm
+}
+
+/// What the raw host keeps per store: the bump allocator's top and the
+/// memory handle.
+struct RawState {
+    top: u64,
+    memory: Option<Memory>,
+}
+
+fn raw_pre(engine: &wasmtime::Engine, wasm: &[u8]) -> InstancePre<RawState> {
+    let module = Module::new(engine, wasm).unwrap();
+    let mut linker = Linker::new(engine);
+    linker
+        .func_wrap(
+            "core",
+            "alloc",
+            |mut caller: Caller<'_, RawState>, size: i32| -> i32 {
+                let memory = caller.data().memory.unwrap();
+                let start = caller.data().top;
+                let end = start + u64::from(size as u32);
+                let current = memory.data_size(&caller) as u64;
+                if end > current {
+                    memory
+                        .grow(&mut caller, (end - current).div_ceil(65536))
+                        .unwrap();
+                }
+                caller.data_mut().top = end.next_multiple_of(8);
+                start as i32
+            },
+        )
+        .unwrap();
+    linker.instantiate_pre(&module).unwrap()
+}
+
+/// One raw run: a store with fuel and a deadline, an instance, the memory
+/// handle kept, `run` looked up and called.
+fn raw_run(engine: &wasmtime::Engine, pre: &InstancePre<RawState>) -> i32 {
+    let mut store = Store::new(
+        engine,
+        RawState {
+            top: 1024,
+            memory: None,
+        },
+    );
+    store.set_fuel(u64::MAX).unwrap();
+    store.set_epoch_deadline(u64::MAX / 2);
+    let instance = pre.instantiate(&mut store).unwrap();
+    store.data_mut().memory = instance.get_memory(&mut store, "mem.tape");
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    run.call(&mut store, ()).unwrap()
+}
+
+fn tape_program(pooling: bool, source: &str) -> Program {
+    Engine::new(tape_config(pooling))
+        .unwrap()
+        .compile_str("bench.wat", source, &Grants::new())
+        .unwrap()
+}
+
+fn instantiate(c: &mut Criterion) {
+    let wasm = compile_wasm(TRIVIAL);
+    let mut group = c.benchmark_group("instantiate");
+    for (pooling, name) in [(false, "on-demand"), (true, "pooling")] {
+        let program = tape_program(pooling, TRIVIAL);
+        let args = Args::new();
+        group.bench_function(BenchmarkId::new("rt", name), |b| {
+            b.iter(|| black_box(program.run(&args).unwrap().status))
+        });
+        let engine = raw_engine(pooling);
+        let pre = raw_pre(&engine, &wasm);
+        group.bench_function(BenchmarkId::new("raw", name), |b| {
+            b.iter(|| black_box(raw_run(&engine, &pre)))
+        });
+    }
+    group.finish();
+}
+
+fn host_calls(c: &mut Criterion) {
+    let source = alloc_loop();
+    let wasm = compile_wasm(&source);
+    let mut group = c.benchmark_group("host_calls");
+    group.sample_size(10);
+    let program = tape_program(false, &source);
+    let limits = alloc_limits();
+    group.bench_function(BenchmarkId::new("rt", "core.alloc"), |b| {
+        b.iter(|| black_box(program.run_with(&Args::new(), &limits).unwrap().status))
+    });
+    let engine = raw_engine(false);
+    let pre = raw_pre(&engine, &wasm);
+    group.bench_function(BenchmarkId::new("raw", "core.alloc"), |b| {
+        b.iter(|| black_box(raw_run(&engine, &pre)))
+    });
+    group.finish();
+}
+
+/// A program of some size: forty functions with a loop each.
+fn sizable_program() -> String {
+    let mut source = String::new();
+    for i in 0..40 {
+        source.push_str(&format!(
+            r#"(func $f{i} (param $n i32) (result i32)
+                 (local $acc i32)
+                 (loop $l
+                   (local.set $acc (i32.add (local.get $acc)
+                     (i32.mul (local.get $n) (i32.const {k}))))
+                   (local.set $acc (i32.xor (local.get $acc) (i32.shr_u (local.get $acc) (i32.const 3))))
+                   (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                   (br_if $l (i32.gt_s (local.get $n) (i32.const 0))))
+                 (local.get $acc))
+"#,
+            k = i * 7 + 3
+        ));
+    }
+    source.push_str("(func $run (result i32) (drop (call $f0 (i32.const 10))) (i32.const 0))");
+    source
+}
+
+fn start(c: &mut Criterion) {
+    let wasm = compile_wasm(&sizable_program());
+    let grants = Grants::new();
+    let dir = tempfile::tempdir().unwrap();
+    let engine_with = |cache_dir: Option<PathBuf>, memory_cache: usize| {
+        Engine::new(Config {
+            cache_dir,
+            memory_cache,
+            ..Config::default()
+        })
+        .unwrap()
+    };
+    let mut group = c.benchmark_group("start");
+    group.sample_size(20);
+    for (name, engine) in [
+        ("compile", engine_with(None, 0)),
+        ("disk", engine_with(Some(dir.path().to_path_buf()), 0)),
+        ("memory", engine_with(None, 8)),
+    ] {
+        // Fill the cache this engine reads.
+        engine.load(&wasm, &grants).unwrap();
+        group.bench_function(BenchmarkId::new("load_and_run", name), |b| {
+            b.iter(|| {
+                let program = engine.load(&wasm, &grants).unwrap();
+                black_box(program.run(&Args::new()).unwrap().status)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, instantiate, host_calls, start);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    // Only a real measurement (`cargo bench`) has medians worth comparing;
+    // `cargo test --benches` runs each benchmark once.
+    if std::env::args().any(|a| a == "--bench") {
+        report();
+    }
+}
+
+/// Prints each ratio from the medians criterion saved.
+fn report() {
+    let ratios = [
+        ("instantiate", "rt/on-demand", "raw/on-demand", Some(1.5)),
+        ("instantiate", "rt/pooling", "raw/pooling", Some(1.5)),
+        ("instantiate", "rt/pooling", "rt/on-demand", None),
+        ("host_calls", "rt/core.alloc", "raw/core.alloc", Some(2.0)),
+        ("start", "load_and_run/disk", "load_and_run/compile", None),
+        ("start", "load_and_run/memory", "load_and_run/compile", None),
+    ];
+    println!("\nratios of medians:");
+    for (group, a, b, target) in ratios {
+        let (Some(x), Some(y)) = (median_ns(group, a), median_ns(group, b)) else {
+            println!("  {group}: {a} / {b}: not measured in this run");
+            continue;
+        };
+        let target = target.map_or(String::new(), |t| format!(" (target ≤ {t}×)"));
+        println!(
+            "  {group}: {a} {} / {b} {} = {:.2}×{target}",
+            human(x),
+            human(y),
+            x / y
+        );
+    }
+    let per_call = |id| median_ns("host_calls", id).map(|ns| ns / f64::from(ALLOC_CALLS));
+    if let (Some(rt), Some(raw)) = (per_call("rt/core.alloc"), per_call("raw/core.alloc")) {
+        println!("  host_calls per call: rt {rt:.2} ns, raw {raw:.2} ns");
+    }
+}
+
+fn human(ns: f64) -> String {
+    match ns {
+        ns if ns >= 1e6 => format!("{:.2} ms", ns / 1e6),
+        ns if ns >= 1e3 => format!("{:.2} µs", ns / 1e3),
+        ns => format!("{ns:.0} ns"),
+    }
+}
+
+/// The median criterion saved for `group/id` in this run, in nanoseconds.
+fn median_ns(group: &str, id: &str) -> Option<f64> {
+    let path = criterion_home()
+        .join(group)
+        .join(id)
+        .join("new/estimates.json");
+    let estimates: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    estimates["median"]["point_estimate"].as_f64()
+}
+
+/// Where criterion writes, by its own rules.
+fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(target).join("criterion");
+    }
+    let metadata = std::env::var_os("CARGO").and_then(|cargo| {
+        std::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .output()
+            .ok()
+    });
+    metadata
+        .and_then(|out| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok())
+        .and_then(|m| m["target_directory"].as_str().map(PathBuf::from))
+        .map_or_else(
+            || PathBuf::from("target/criterion"),
+            |t| t.join("criterion"),
+        )
+}

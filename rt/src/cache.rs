@@ -1,0 +1,494 @@
+//! The module cache: compiled modules kept in memory and on disk, so a
+//! program compiled once starts from its machine code the next time.
+//!
+//! Both levels are keyed by the SHA-256 of the module's bytes. The disk key
+//! also covers the engine — wasmtime's version and every setting that
+//! changes the machine code ([`wasmtime::Engine::precompile_compatibility_hash`])
+//! — and this cache's own format version, so an entry of another version or
+//! configuration is never even looked at.
+//!
+//! An entry on disk is a small header and the bytes of
+//! [`Module::serialize`]:
+//!
+//! ```text
+//! 0   8   magic "TAPEMOD\x01"
+//! 8   32  the entry's key (it must match the file name's)
+//! 40  32  SHA-256 of the payload
+//! 72  8   payload length, u64 little-endian
+//! 80  …   payload
+//! ```
+//!
+//! Entries are written to a temporary file in the same directory and
+//! renamed into place, so a reader sees a whole entry or none, and
+//! concurrent writers (threads or processes) of the same entry each leave a
+//! whole, valid one. An entry that is truncated, corrupt, of another
+//! version, or that wasmtime refuses is counted as rejected, recompiled and
+//! rewritten: never trusted.
+//!
+//! The hash detects corruption and torn writes, not a hostile writer: a
+//! process that can write the cache directory can put machine code in it,
+//! just as it could replace the program that reads it. The directory is
+//! created readable by its owner only.
+
+use std::collections::HashMap;
+use std::hash::Hasher;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Module;
+
+use crate::{Error, Result};
+
+type Hash = [u8; 32];
+
+const MAGIC: &[u8; 8] = b"TAPEMOD\x01";
+const HEADER: usize = 8 + 32 + 32 + 8;
+
+/// How often the module cache was used, since the engine was created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Modules found in memory.
+    pub memory_hits: u64,
+    /// Modules loaded from disk.
+    pub disk_hits: u64,
+    /// Modules compiled because no usable entry existed.
+    pub compiled: u64,
+    /// Disk entries found unusable (truncated, corrupt, another version,
+    /// refused by wasmtime) and replaced.
+    pub rejected: u64,
+    /// Disk entries written.
+    pub written: u64,
+    /// Disk entries that could not be written (the run goes on; the next
+    /// start compiles again).
+    pub write_failures: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    memory_hits: AtomicU64,
+    disk_hits: AtomicU64,
+    compiled: AtomicU64,
+    rejected: AtomicU64,
+    written: AtomicU64,
+    write_failures: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The cache of one engine.
+pub(crate) struct ModuleCache {
+    memory: Option<Mutex<MemoryCache>>,
+    /// `<cache dir>/modules`, if the disk cache is on.
+    dir: Option<PathBuf>,
+    /// Everything besides the module's bytes that decides its machine code.
+    engine_key: Hash,
+    counters: Counters,
+}
+
+impl ModuleCache {
+    pub(crate) fn new(
+        engine: &wasmtime::Engine,
+        cache_dir: Option<&Path>,
+        memory_entries: usize,
+    ) -> Self {
+        let mut hasher = Sha256Hasher(Sha256::new());
+        hasher.write(b"tape module cache\0");
+        hasher.write(env!("CARGO_PKG_VERSION").as_bytes());
+        std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+        ModuleCache {
+            memory: (memory_entries > 0).then(|| Mutex::new(MemoryCache::new(memory_entries))),
+            dir: cache_dir.map(|dir| dir.join("modules")),
+            engine_key: hasher.0.finalize().into(),
+            counters: Counters::default(),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        let c = &self.counters;
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        CacheStats {
+            memory_hits: get(&c.memory_hits),
+            disk_hits: get(&c.disk_hits),
+            compiled: get(&c.compiled),
+            rejected: get(&c.rejected),
+            written: get(&c.written),
+            write_failures: get(&c.write_failures),
+        }
+    }
+
+    /// The compiled module for `wasm`: from memory, from disk, or compiled
+    /// now (and then stored in both).
+    pub(crate) fn module(&self, engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Module> {
+        if self.memory.is_none() && self.dir.is_none() {
+            bump(&self.counters.compiled);
+            return compile(engine, wasm);
+        }
+        let hash: Hash = Sha256::digest(wasm).into();
+        if let Some(module) = self.memory_get(&hash) {
+            bump(&self.counters.memory_hits);
+            return Ok(module);
+        }
+        let disk = self.dir.as_ref().map(|dir| {
+            let key = self.disk_key(&hash);
+            (dir.join(hex(&key)), key)
+        });
+        if let Some((path, key)) = &disk
+            && let Some(module) = self.disk_get(engine, path, key)
+        {
+            bump(&self.counters.disk_hits);
+            self.memory_put(hash, &module);
+            return Ok(module);
+        }
+        let module = compile(engine, wasm)?;
+        bump(&self.counters.compiled);
+        if let Some((path, key)) = &disk {
+            match write_entry(path, key, &module) {
+                Ok(()) => bump(&self.counters.written),
+                Err(error) => {
+                    bump(&self.counters.write_failures);
+                    tracing::warn!(
+                        target: "tape::cache",
+                        "cannot write the module cache entry {}: {error}",
+                        path.display()
+                    );
+                }
+            }
+        }
+        self.memory_put(hash, &module);
+        Ok(module)
+    }
+
+    fn disk_key(&self, module_hash: &Hash) -> Hash {
+        let mut hasher = Sha256::new();
+        hasher.update(self.engine_key);
+        hasher.update(module_hash);
+        hasher.finalize().into()
+    }
+
+    fn memory_get(&self, hash: &Hash) -> Option<Module> {
+        let mut memory = self.memory.as_ref()?.lock().ok()?;
+        memory.get(hash)
+    }
+
+    fn memory_put(&self, hash: Hash, module: &Module) {
+        if let Some(mut memory) = self.memory.as_ref().and_then(|m| m.lock().ok()) {
+            memory.put(hash, module.clone());
+        }
+    }
+
+    /// The entry at `path`, if it exists and is sound. An unsound one is
+    /// counted and left for the caller to overwrite.
+    fn disk_get(&self, engine: &wasmtime::Engine, path: &Path, key: &Hash) -> Option<Module> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(error) => {
+                tracing::warn!(target: "tape::cache", "cannot read {}: {error}", path.display());
+                return None;
+            }
+        };
+        let loaded = verify(&bytes, key).and_then(|payload| {
+            deserialize(engine, payload).map_err(|e| format!("wasmtime refused it: {e}"))
+        });
+        match loaded {
+            Ok(module) => Some(module),
+            Err(reason) => {
+                bump(&self.counters.rejected);
+                tracing::warn!(
+                    target: "tape::cache",
+                    "ignoring the module cache entry {}: {reason}; recompiling",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+}
+
+fn compile(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Module> {
+    Module::new(engine, wasm).map_err(|e| Error::Module {
+        message: format!("{e:#}"),
+    })
+}
+
+/// The payload of an entry, if its header holds: magic, key, length and
+/// hash.
+fn verify<'a>(entry: &'a [u8], key: &Hash) -> Result<&'a [u8], String> {
+    if entry.len() < HEADER {
+        return Err(format!(
+            "it is {} bytes, shorter than a header",
+            entry.len()
+        ));
+    }
+    let (header, payload) = entry.split_at(HEADER);
+    if &header[..8] != MAGIC {
+        return Err("it does not start with the cache's magic number".into());
+    }
+    if &header[8..40] != key {
+        return Err("it holds another module's key".into());
+    }
+    let mut len = [0; 8];
+    len.copy_from_slice(&header[72..80]);
+    if u64::from_le_bytes(len) != payload.len() as u64 {
+        return Err(format!(
+            "its header says {} payload bytes but it has {}",
+            u64::from_le_bytes(len),
+            payload.len()
+        ));
+    }
+    if header[40..72] != Sha256::digest(payload)[..] {
+        return Err("its payload does not match its checksum".into());
+    }
+    Ok(payload)
+}
+
+/// Loads machine code that [`verify`] vouched for.
+#[allow(unsafe_code)]
+fn deserialize(engine: &wasmtime::Engine, payload: &[u8]) -> wasmtime::Result<Module> {
+    // SAFETY: `Module::deserialize` runs the machine code it is given, so
+    // the bytes must come from `Module::serialize`. These did: `verify`
+    // checked that their SHA-256 is the one written beside them by
+    // `write_entry`, under a key that covers the engine's configuration and
+    // version (and wasmtime checks those again itself). What the hash cannot
+    // tell apart — a hostile writer of the cache directory — could equally
+    // replace this program; see the module docs.
+    unsafe { Module::deserialize(engine, payload) }
+}
+
+fn write_entry(path: &Path, key: &Hash, module: &Module) -> std::io::Result<()> {
+    let payload = module.serialize().map_err(std::io::Error::other)?;
+    let dir = path.parent().expect("an entry path has a directory");
+    create_private_dir(dir)?;
+    let mut file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    file.write_all(MAGIC)?;
+    file.write_all(key)?;
+    file.write_all(&Sha256::digest(&payload))?;
+    file.write_all(&(payload.len() as u64).to_le_bytes())?;
+    file.write_all(&payload)?;
+    // Atomic on the same file system: readers see the old entry or this
+    // whole one, and the last of several writers wins with a valid entry.
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Feeds `std::hash::Hash` values (wasmtime's compatibility hash) into
+/// SHA-256.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        unreachable!("only the SHA-256 digest is used")
+    }
+}
+
+/// A bounded map of compiled modules; the least recently used goes first.
+/// A `Module` is a reference-counted handle, so a hit is a clone of a
+/// pointer.
+struct MemoryCache {
+    capacity: usize,
+    clock: u64,
+    entries: HashMap<Hash, (Module, u64)>,
+}
+
+impl MemoryCache {
+    fn new(capacity: usize) -> Self {
+        MemoryCache {
+            capacity,
+            clock: 0,
+            entries: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, hash: &Hash) -> Option<Module> {
+        self.clock += 1;
+        let (module, used) = self.entries.get_mut(hash)?;
+        *used = self.clock;
+        Some(module.clone())
+    }
+
+    fn put(&mut self, hash: Hash, module: Module) {
+        self.clock += 1;
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&hash) {
+            // A scan of a few dozen entries, only when a new module arrives.
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(hash, _)| *hash);
+            if let Some(oldest) = oldest {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.entries.insert(hash, (module, self.clock));
+    }
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/tape`, else
+/// `~/.cache/tape` (`%LOCALAPPDATA%\tape` on Windows); `None` if none of
+/// these variables is set.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    cache_dir_from(|name| std::env::var_os(name))
+}
+
+fn cache_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let non_empty = |name| var(name).filter(|v| !v.is_empty());
+    if let Some(dir) = non_empty("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(dir).join("tape"));
+    }
+    if cfg!(windows)
+        && let Some(dir) = non_empty("LOCALAPPDATA")
+    {
+        return Some(PathBuf::from(dir).join("tape"));
+    }
+    non_empty("HOME").map(|home| PathBuf::from(home).join(".cache").join("tape"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> wasmtime::Engine {
+        wasmtime::Engine::default()
+    }
+
+    const WAT: &str = r#"(module (func (export "f") (result i32) (i32.const 7)))"#;
+
+    fn call_f(engine: &wasmtime::Engine, module: &Module) -> i32 {
+        let mut store = wasmtime::Store::new(engine, ());
+        let instance = wasmtime::Instance::new(&mut store, module, &[]).unwrap();
+        let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+        f.call(&mut store, ()).unwrap()
+    }
+
+    /// The one entry file in `dir/modules`.
+    fn entry(dir: &Path) -> PathBuf {
+        let mut files: Vec<_> = std::fs::read_dir(dir.join("modules"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files.pop().unwrap()
+    }
+
+    #[test]
+    fn an_entry_of_another_wasmtime_version_is_refused_and_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine();
+        let wasm = wat::parse_str(WAT).unwrap();
+        ModuleCache::new(&engine, Some(dir.path()), 0)
+            .module(&engine, &wasm)
+            .unwrap();
+        let path = entry(dir.path());
+
+        // The same entry with wasmtime's version changed, and a header that
+        // vouches for it: only wasmtime's own check is left to catch it.
+        // Its engine section starts with a format byte (0), the version's
+        // length and the version, wasmtime's major number.
+        let good = std::fs::read(&path).unwrap();
+        let mut payload = good[HEADER..].to_vec();
+        let version = [0, 2, b'4', b'8'];
+        let at = payload
+            .windows(version.len())
+            .position(|w| w == version)
+            .expect("the payload names its wasmtime version");
+        payload[at + 2..at + 4].copy_from_slice(b"47");
+        let mut forged = good[..40].to_vec();
+        forged.extend_from_slice(&Sha256::digest(&payload));
+        forged.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        forged.extend_from_slice(&payload);
+        std::fs::write(&path, &forged).unwrap();
+
+        let cache = ModuleCache::new(&engine, Some(dir.path()), 0);
+        let module = cache.module(&engine, &wasm).unwrap();
+        assert_eq!(call_f(&engine, &module), 7);
+        let stats = cache.stats();
+        assert_eq!((stats.rejected, stats.compiled, stats.written), (1, 1, 1));
+        assert_eq!(std::fs::read(&path).unwrap(), good);
+    }
+
+    #[test]
+    fn another_configuration_uses_another_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = wat::parse_str(WAT).unwrap();
+        let plain = engine();
+        let fueled = wasmtime::Engine::new(wasmtime::Config::new().consume_fuel(true)).unwrap();
+        for engine in [&plain, &fueled] {
+            ModuleCache::new(engine, Some(dir.path()), 0)
+                .module(engine, &wasm)
+                .unwrap();
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("modules"))
+                .unwrap()
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn the_memory_cache_evicts_the_least_recently_used() {
+        let engine = engine();
+        let cache = ModuleCache::new(&engine, None, 2);
+        let wasm: Vec<Vec<u8>> = (0..3)
+            .map(|i| {
+                wat::parse_str(format!(
+                    r#"(module (func (export "f") (result i32) (i32.const {i})))"#
+                ))
+                .unwrap()
+            })
+            .collect();
+        cache.module(&engine, &wasm[0]).unwrap();
+        cache.module(&engine, &wasm[1]).unwrap();
+        cache.module(&engine, &wasm[0]).unwrap(); // 1 is now the oldest
+        cache.module(&engine, &wasm[2]).unwrap(); // evicts 1
+        cache.module(&engine, &wasm[0]).unwrap();
+        cache.module(&engine, &wasm[1]).unwrap();
+        let stats = cache.stats();
+        assert_eq!((stats.memory_hits, stats.compiled), (2, 4));
+    }
+
+    #[test]
+    fn the_default_dir_follows_xdg_then_home() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        assert_eq!(
+            cache_dir_from(env(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/h")])),
+            Some(PathBuf::from("/x/tape"))
+        );
+        assert_eq!(
+            cache_dir_from(env(&[("XDG_CACHE_HOME", ""), ("HOME", "/h")])),
+            Some(PathBuf::from("/h/.cache/tape"))
+        );
+        assert_eq!(cache_dir_from(env(&[])), None);
+    }
+}

@@ -1,0 +1,238 @@
+//! The module cache, in memory and on disk, in temporary directories: hits,
+//! corrupt and foreign entries, concurrent writers, and turning it off.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+
+use tape_rt::{Args, CacheStats, Config, Engine, Grants};
+
+const SOURCE: &str = r#"(func $run (result i32) (call $core.result "cached"))"#;
+
+fn engine_in(dir: Option<&Path>, memory_cache: usize) -> Engine {
+    Engine::new(Config {
+        cache_dir: dir.map(Path::to_path_buf),
+        memory_cache,
+        ..Config::default()
+    })
+    .unwrap()
+}
+
+/// Compiles `source` on `engine`, runs it and checks its one result.
+fn compile_and_run(engine: &Engine, source: &str, expected: &str) {
+    let program = engine
+        .compile_str("cached.wat", source, &Grants::new())
+        .unwrap();
+    let outcome = program.run(&Args::new()).unwrap();
+    assert_eq!(outcome.result::<&str>(0).unwrap(), expected);
+}
+
+/// Every file in the cache's `modules` folder.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<_> = match std::fs::read_dir(dir.join("modules")) {
+        Ok(read) => read.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    };
+    files.sort();
+    files
+}
+
+fn stats(
+    memory_hits: u64,
+    disk_hits: u64,
+    compiled: u64,
+    rejected: u64,
+    written: u64,
+) -> CacheStats {
+    CacheStats {
+        memory_hits,
+        disk_hits,
+        compiled,
+        rejected,
+        written,
+        write_failures: 0,
+    }
+}
+
+#[test]
+fn a_second_compile_is_a_memory_hit() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(Some(dir.path()), 8);
+    compile_and_run(&engine, SOURCE, "cached");
+    compile_and_run(&engine, SOURCE, "cached");
+    assert_eq!(engine.cache_stats(), stats(1, 0, 1, 0, 1));
+    assert_eq!(entries(dir.path()).len(), 1);
+}
+
+#[test]
+fn a_fresh_engine_loads_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    compile_and_run(&engine_in(Some(dir.path()), 8), SOURCE, "cached");
+    let fresh = engine_in(Some(dir.path()), 8);
+    compile_and_run(&fresh, SOURCE, "cached");
+    assert_eq!(fresh.cache_stats(), stats(0, 1, 0, 0, 0));
+    // And a module loaded with `load` shares the entry.
+    let wasm = tape_compiler::compile_str(
+        "cached.wat",
+        SOURCE,
+        &tape_compiler::Options {
+            catalogue: Grants::new().catalogue(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .wasm;
+    let fresh = engine_in(Some(dir.path()), 8);
+    let outcome = fresh
+        .load(&wasm, &Grants::new())
+        .unwrap()
+        .run(&Args::new())
+        .unwrap();
+    assert_eq!(outcome.result::<&str>(0).unwrap(), "cached");
+    assert_eq!(fresh.cache_stats(), stats(0, 1, 0, 0, 0));
+}
+
+#[test]
+fn a_corrupt_entry_is_recompiled_and_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    compile_and_run(&engine_in(Some(dir.path()), 8), SOURCE, "cached");
+    let [path] = &entries(dir.path())[..] else {
+        panic!("one entry")
+    };
+    let good = std::fs::read(path).unwrap();
+    let corruptions: Vec<(&str, Vec<u8>)> = vec![
+        ("a flipped payload byte", {
+            let mut bad = good.clone();
+            let middle = 80 + (bad.len() - 80) / 2;
+            bad[middle] ^= 0x01;
+            bad
+        }),
+        ("a flipped magic byte", {
+            let mut bad = good.clone();
+            bad[0] ^= 0x80;
+            bad
+        }),
+        ("a flipped checksum byte", {
+            let mut bad = good.clone();
+            bad[50] ^= 0x01;
+            bad
+        }),
+        ("a wrong length", {
+            let mut bad = good.clone();
+            bad[72] ^= 0x01;
+            bad
+        }),
+        ("truncated to half", good[..good.len() / 2].to_vec()),
+        ("truncated inside the header", good[..20].to_vec()),
+        ("empty", Vec::new()),
+        (
+            "garbage",
+            (0..good.len()).map(|i| (i * 31 % 251) as u8).collect(),
+        ),
+        ("garbage behind a good header", {
+            let mut bad = good[..80].to_vec();
+            bad.extend((0..good.len() - 80).map(|i| (i * 7 % 256) as u8));
+            bad
+        }),
+    ];
+    for (what, bad) in corruptions {
+        std::fs::write(path, &bad).unwrap();
+        let engine = engine_in(Some(dir.path()), 8);
+        compile_and_run(&engine, SOURCE, "cached");
+        assert_eq!(engine.cache_stats(), stats(0, 0, 1, 1, 1), "{what}");
+        assert_eq!(std::fs::read(path).unwrap(), good, "{what}: rewritten");
+        assert_eq!(
+            entries(dir.path()).len(),
+            1,
+            "{what}: no temporary files left"
+        );
+    }
+}
+
+#[test]
+fn another_modules_entry_under_this_modules_name_is_never_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = r#"(func $run (result i32) (call $core.result "other"))"#;
+    compile_and_run(&engine_in(Some(dir.path()), 0), SOURCE, "cached");
+    let [this] = &entries(dir.path())[..] else {
+        panic!("one entry")
+    };
+    let this = this.clone();
+    compile_and_run(&engine_in(Some(dir.path()), 0), other, "other");
+    let other_entry = entries(dir.path())
+        .into_iter()
+        .find(|p| *p != this)
+        .unwrap();
+    // A whole, valid entry — of the other module — where this one's
+    // belongs.
+    std::fs::copy(&other_entry, &this).unwrap();
+    let engine = engine_in(Some(dir.path()), 0);
+    compile_and_run(&engine, SOURCE, "cached");
+    assert_eq!(engine.cache_stats(), stats(0, 0, 1, 1, 1));
+}
+
+#[test]
+fn concurrent_writers_of_one_entry_all_succeed_and_leave_one_valid_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let threads = 6;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let barrier = barrier.clone();
+            let dir = dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                let engine = engine_in(Some(&dir), 8);
+                barrier.wait();
+                compile_and_run(&engine, SOURCE, "cached");
+                engine.cache_stats()
+            })
+        })
+        .collect();
+    let all: Vec<CacheStats> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(
+        all.iter().all(|s| s.rejected == 0 && s.write_failures == 0),
+        "{all:?}"
+    );
+    assert!(all.iter().all(|s| s.compiled + s.disk_hits == 1), "{all:?}");
+    assert_eq!(
+        entries(dir.path()).len(),
+        1,
+        "one entry, no temporary files"
+    );
+    let fresh = engine_in(Some(dir.path()), 8);
+    compile_and_run(&fresh, SOURCE, "cached");
+    assert_eq!(fresh.cache_stats(), stats(0, 1, 0, 0, 0));
+}
+
+#[test]
+fn a_disabled_cache_compiles_every_time_and_writes_nothing() {
+    let engine = engine_in(None, 0);
+    compile_and_run(&engine, SOURCE, "cached");
+    compile_and_run(&engine, SOURCE, "cached");
+    assert_eq!(engine.cache_stats(), stats(0, 0, 2, 0, 0));
+
+    // Memory only: nothing on disk, whatever the default directory is.
+    let engine = engine_in(None, 8);
+    compile_and_run(&engine, SOURCE, "cached");
+    compile_and_run(&engine, SOURCE, "cached");
+    assert_eq!(engine.cache_stats(), stats(1, 0, 1, 0, 0));
+}
+
+#[test]
+fn an_unwritable_cache_directory_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the `modules` folder should be.
+    std::fs::write(dir.path().join("modules"), b"in the way").unwrap();
+    let engine = engine_in(Some(dir.path()), 0);
+    compile_and_run(&engine, SOURCE, "cached");
+    let stats = engine.cache_stats();
+    assert_eq!(
+        (stats.compiled, stats.written, stats.write_failures),
+        (1, 0, 1)
+    );
+}
+
+#[test]
+fn the_default_configuration_caches_under_the_default_directory() {
+    assert_eq!(Config::default().cache_dir, tape_rt::default_cache_dir());
+    assert!(Config::default().memory_cache > 0);
+}

@@ -1,0 +1,315 @@
+//! The run API: results as bytes, usage reports, `invoke`, and the errors a
+//! capability raises from guest data.
+
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tape_rt::wasmtime::{self, Caller, Linker, Val};
+use tape_rt::{
+    Args, Capability, Config, Engine, Error, Function, Grants, Limits, Pooling, State,
+    caller_read_bytes,
+};
+
+use crate::program;
+
+#[test]
+fn results_come_out_typed_and_as_raw_payloads() {
+    let outcome = crate::run(
+        r#"(func $run (result i32)
+             (drop (call $core.result "text"))
+             (call $core.result "\00\ff"))"#,
+    );
+    assert_eq!(outcome.result::<&str>(0).unwrap(), "text");
+    assert_eq!(outcome.payload(0), Some(&b"text"[..]));
+    assert_eq!(outcome.payload(1), Some(&[0, 0xff][..]));
+    assert_eq!(outcome.payload(2), None);
+    // Four bytes of text cannot hold an eight-byte element.
+    assert!(matches!(outcome.result::<Vec<u64>>(0), Err(Error::Wire(_))));
+    assert!(matches!(outcome.result::<&str>(5), Err(Error::Wire(_))));
+}
+
+/// `slow.wait(ms)` sleeps, then reports whether the run's deadline is
+/// still ahead; `slow.decode(ptr)` decodes a `(u32, String)` the guest
+/// wrote.
+struct Slow;
+
+impl Capability for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+
+    fn description(&self) -> &str {
+        "takes its time"
+    }
+
+    fn functions(&self) -> &[Function] {
+        &[
+            Function {
+                name: "wait",
+                signature: "(param $ms i32) (result i32)",
+            },
+            Function {
+                name: "decode",
+                signature: "(param $ptr i32) (result i32)",
+            },
+        ]
+    }
+
+    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        linker.func_wrap("slow", "wait", |mut caller: Caller<'_, State>, ms: i32| {
+            caller.data_mut().count_call("slow");
+            std::thread::sleep(Duration::from_millis(ms as u64));
+            let ahead = caller.data().deadline().is_some_and(|d| d > Instant::now());
+            i32::from(ahead)
+        })?;
+        linker.func_wrap(
+            "slow",
+            "decode",
+            |mut caller: Caller<'_, State>, ptr: i32| -> wasmtime::Result<i32> {
+                caller.data_mut().count_call("slow");
+                #[derive(Deserialize)]
+                struct Pair(u32, String);
+                // The helper gives the payload; the decoder wants the whole
+                // value, prefix included.
+                let payload = caller_read_bytes(&caller, ptr as u32)?;
+                let mut value = (payload.len() as u32).to_le_bytes().to_vec();
+                value.extend(payload);
+                let Pair(n, text) = tape_protocol::from_bytes(&value)?;
+                Ok(n as i32 + text.len() as i32)
+            },
+        )?;
+        Ok(())
+    }
+}
+
+#[test]
+fn host_time_counts_capability_calls_and_the_deadline_is_visible_to_them() {
+    let grants = Grants::new().grant(Slow);
+    let outcome = program(
+        r#"(func $run (result i32)
+             (drop (call $core.alloc (i32.const 8)))
+             (drop (call $slow.wait (i32.const 30)))
+             (call $slow.wait (i32.const 20)))"#,
+        &grants,
+    )
+    .run(&Args::new())
+    .unwrap();
+    assert_eq!(outcome.status, 1, "the 10 s deadline is ahead");
+    let usage = &outcome.usage;
+    assert_eq!(usage.host_calls, 3);
+    let (name, slow) = &usage.capabilities[0];
+    assert_eq!((name.as_str(), slow.calls), ("slow", 2));
+    assert!(slow.time >= Duration::from_millis(50), "{:?}", slow.time);
+    assert_eq!(usage.host_time, slow.time);
+    assert!(usage.time >= usage.host_time);
+
+    // Without a timeout there is no deadline.
+    let outcome = program(
+        "(func $run (result i32) (call $slow.wait (i32.const 0)))",
+        &grants,
+    )
+    .run_with(
+        &Args::new(),
+        &Limits {
+            timeout: None,
+            ..Limits::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(outcome.status, 0);
+
+    // `core` calls alone are not timed.
+    let outcome = crate::run(r#"(func $run (result i32) (call $core.result "x"))"#);
+    assert_eq!(outcome.usage.host_time, Duration::ZERO);
+}
+
+#[test]
+fn bad_wire_data_from_the_guest_is_a_wire_error() {
+    let grants = Grants::new().grant(Slow);
+    // A `(u32, String)` whose string is cut short.
+    let source = r#"(module (memory 1)
+        (data (i32.const 64) "\0a\00\00\00" "\07\00\00\00" "\09\00\00\00" "ab")
+        (func $run (result i32) (call $slow.decode (i32.const 64))))"#;
+    let error = crate::run_err(source, &grants);
+    assert!(matches!(error, Error::Wire(_)), "{error}");
+    assert!(error.to_string().starts_with("bad wire data: "), "{error}");
+}
+
+const LIBRARY: &str = r#"(module
+    (func $add (export "add") (param $a i32) (param $b i64) (result i64)
+      (i64.add (i64.extend_i32_s (local.get $a)) (local.get $b)))
+    (func $half (export "half") (param f64) (result f64 f32)
+      (f64.div (local.get 0) (f64.const 2)) (f32.const 1.5))
+    (func $spin (export "spin") (loop $l (br $l)))
+    (func $trap (export "trap") (result i32) unreachable)
+    (func $alloc (export "alloc_twice") (result i32)
+      (drop (call $core.alloc (i32.const 1)))
+      (call $core.alloc (i32.const 1))))"#;
+
+#[test]
+fn invoke_calls_any_export_with_numbers() {
+    let program = program(LIBRARY, &Grants::new());
+    let limits = Limits::default();
+    let (results, usage) = program
+        .invoke("add", &[Val::I32(-5), Val::I64(1 << 40)], &limits)
+        .unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].unwrap_i64(), (1 << 40) - 5);
+    assert!(usage.fuel > 0);
+
+    let (results, _) = program
+        .invoke("half", &[Val::F64(3.0f64.to_bits())], &limits)
+        .unwrap();
+    assert_eq!(results[0].unwrap_f64(), 1.5);
+    assert_eq!(results[1].unwrap_f32(), 1.5);
+
+    // Host calls work and each invocation is a fresh instance.
+    for _ in 0..2 {
+        let (results, usage) = program.invoke("alloc_twice", &[], &limits).unwrap();
+        assert_eq!(usage.host_calls, 2);
+        assert_eq!(results[0].unwrap_i32() % 8, 0);
+    }
+}
+
+#[test]
+fn invoke_refuses_wrong_parameters_and_keeps_every_limit() {
+    let program = program(LIBRARY, &Grants::new());
+    let limits = Limits::default();
+    let error = program.invoke("add", &[Val::I32(1)], &limits).unwrap_err();
+    assert!(
+        matches!(&error, Error::Invoke { function, .. } if function == "add"),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "cannot call `add`: it takes 2 parameters (param i32 i64) (result i64), and 1 were given"
+    );
+    let error = program
+        .invoke("add", &[Val::I64(1), Val::I64(2)], &limits)
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot call `add`: parameter 0 is i32, and i64 was given"
+    );
+    let error = program.invoke("nope", &[], &limits).unwrap_err();
+    assert!(
+        matches!(&error, Error::MissingExport { name, .. } if name == "nope"),
+        "{error}"
+    );
+    let error = program.invoke("mem.tape", &[], &limits).unwrap_err();
+    assert!(matches!(error, Error::MissingExport { .. }), "{error}");
+
+    let error = program
+        .invoke(
+            "spin",
+            &[],
+            &Limits {
+                fuel: Some(10_000),
+                ..limits.clone()
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::OutOfFuel { fuel: 10_000 }),
+        "{error}"
+    );
+    let error = program
+        .invoke(
+            "spin",
+            &[],
+            &Limits {
+                fuel: None,
+                timeout: Some(Duration::from_millis(50)),
+                ..limits.clone()
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error}");
+    let error = program.invoke("trap", &[], &limits).unwrap_err();
+    assert!(
+        matches!(&error, Error::Trap { stack, .. } if stack.frames[0].func_name.as_deref() == Some("trap")),
+        "{error}"
+    );
+}
+
+/// `gate.wait()` tells the test it is inside a run, then blocks until the
+/// test opens the gate.
+struct Gate {
+    entered: mpsc::Sender<()>,
+    open: Arc<Mutex<mpsc::Receiver<()>>>,
+}
+
+impl Capability for Gate {
+    fn name(&self) -> &str {
+        "gate"
+    }
+
+    fn description(&self) -> &str {
+        "blocks until the test opens it"
+    }
+
+    fn functions(&self) -> &[Function] {
+        &[Function {
+            name: "wait",
+            signature: "(result i32)",
+        }]
+    }
+
+    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        let (entered, open) = (self.entered.clone(), self.open.clone());
+        linker.func_wrap("gate", "wait", move |mut caller: Caller<'_, State>| {
+            caller.data_mut().count_call("gate");
+            entered.send(()).unwrap();
+            let opened = open.lock().unwrap().recv_timeout(Duration::from_secs(10));
+            i32::from(opened.is_err())
+        })?;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_full_pool_refuses_a_run_until_a_slot_frees_up() {
+    let engine = Engine::new(Config {
+        cache_dir: None,
+        pooling: Some(Pooling { instances: 1 }),
+        ..Config::default()
+    })
+    .unwrap();
+    let (entered, entered_rx) = mpsc::channel();
+    let (open_tx, open) = mpsc::channel();
+    let grants = Grants::new().grant(Gate {
+        entered,
+        open: Arc::new(Mutex::new(open)),
+    });
+    let blocking = Arc::new(
+        engine
+            .compile_str(
+                "gate.wat",
+                "(func $run (result i32) (call $gate.wait))",
+                &grants,
+            )
+            .unwrap(),
+    );
+    let quick = engine
+        .compile_str(
+            "quick.wat",
+            "(func $run (result i32) (i32.const 5))",
+            &grants,
+        )
+        .unwrap();
+    let holder = {
+        let blocking = blocking.clone();
+        std::thread::spawn(move || blocking.run(&Args::new()).unwrap().status)
+    };
+    entered_rx.recv().unwrap();
+    let error = quick.run(&Args::new()).unwrap_err();
+    assert!(matches!(error, Error::Host(_)), "{error}");
+    assert!(
+        error.to_string().contains("raise `Pooling::instances`"),
+        "{error}"
+    );
+    open_tx.send(()).unwrap();
+    assert_eq!(holder.join().unwrap(), 0, "the gate opened");
+    assert_eq!(quick.run(&Args::new()).unwrap().status, 5);
+}
