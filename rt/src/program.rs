@@ -335,9 +335,8 @@ impl Program {
 
     /// Lets every capability finish the run: commit buffered effects if it
     /// `completed`, discard them if not. Only a completed run's failure to
-    /// commit is an error (a failed run already has one); the capabilities
-    /// after a failed commit discard theirs, so the run's effects are
-    /// committed by all or by none of the ones that come after.
+    /// commit is an error (a failed run already has one), and once one
+    /// capability failed to commit, those after it discard theirs.
     fn end_run(&self, store: &mut Store<State>, completed: bool) -> Result<()> {
         let mut failure = None;
         for capability in &self.capabilities {

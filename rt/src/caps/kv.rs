@@ -336,7 +336,8 @@ impl KvRun {
                 Some(table) => table.len().map_err(|e| io_failure(kv, e))?,
                 None => 0,
             };
-            if stored as i64 + self.added + 1 > kv.max_keys as i64 {
+            let max = i64::try_from(kv.max_keys).unwrap_or(i64::MAX);
+            if (stored as i64).saturating_add(self.added) >= max {
                 return Err(status::TOO_LARGE);
             }
         }
