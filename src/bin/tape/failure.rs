@@ -195,6 +195,14 @@ impl From<tape_rt::Error> for Failure {
                 let mut failure = Failure::new(Kind::NotGranted, error.to_string());
                 if let Some(first) = problems.first() {
                     failure = failure.import(first.module(), first.name());
+                    let mut flags: Vec<&str> = problems
+                        .iter()
+                        .filter_map(|p| crate::grants::flag_for(p.module()))
+                        .collect();
+                    flags.dedup();
+                    if !flags.is_empty() {
+                        failure = failure.help(format!("grant it with {}", flags.join(", and ")));
+                    }
                 }
                 return failure;
             }

@@ -1,0 +1,17 @@
+;; Count runs in kv: each run adds one and prints the count.
+(func $run (result i32)
+  (local $ptr i32) (local $status i32) (local $n i32) (local $buf i32)
+  (call $kv.get "count")
+  (local.set $status)
+  (local.set $ptr)
+  (if (i32.eqz (local.get $status))
+    (then (local.set $n (i32.load8_u offset=4 (local.get $ptr)))))
+  (local.set $n (i32.add (local.get $n) (i32.const 1)))
+  ;; The count as a one-byte value, then as a one-digit string.
+  (local.set $buf (call $core.alloc (i32.const 5)))
+  (i32.store (local.get $buf) (i32.const 1))
+  (i32.store8 offset=4 (local.get $buf) (local.get $n))
+  (check (call $kv.set "count" (local.get $buf)))
+  (i32.store8 offset=4 (local.get $buf) (i32.add (i32.const 48) (local.get $n)))
+  (resv $buf)
+  (i32.const 0))
