@@ -256,21 +256,28 @@ impl fmt::Display for SourceLocation {
 }
 
 impl fmt::Display for CallStack {
-    /// One `\n  in $name at file:line:col` line per frame (the module
-    /// offset where the source is unknown; nothing for an empty backtrace),
-    /// so it reads well after a message.
+    /// One `\n  in $name at file:line:col` line per frame (nothing for an
+    /// empty backtrace), so it reads well after a message.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for frame in &self.frames {
-            match &frame.func_name {
-                Some(name) => write!(f, "\n  in ${name}")?,
-                None => write!(f, "\n  in function {}", frame.func_index)?,
-            }
-            match (&frame.source, frame.module_offset) {
-                (Some(source), _) => write!(f, " at {source}")?,
-                (None, Some(offset)) => write!(f, " at module offset {offset:#x}")?,
-                (None, None) => {}
-            }
+            write!(f, "\n  in {frame}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Frame {
+    /// `$name at file:line:col`, or at its module offset where the source
+    /// is unknown; `function N` for a function without a name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.func_name {
+            Some(name) => write!(f, "${name}")?,
+            None => write!(f, "function {}", self.func_index)?,
+        }
+        match (&self.source, self.module_offset) {
+            (Some(source), _) => write!(f, " at {source}"),
+            (None, Some(offset)) => write!(f, " at module offset {offset:#x}"),
+            (None, None) => Ok(()),
+        }
     }
 }

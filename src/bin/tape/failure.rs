@@ -219,21 +219,7 @@ impl From<tape_rt::Error> for Failure {
             Error::Trap { message, stack } => {
                 let mut failure =
                     Failure::new(Kind::Trap, format!("the program trapped: {message}"));
-                failure.details.backtrace = stack
-                    .frames
-                    .iter()
-                    .map(|frame| {
-                        let name = frame.func_name.as_ref().map_or_else(
-                            || format!("function {}", frame.func_index),
-                            |n| format!("${n}"),
-                        );
-                        match (&frame.source, frame.module_offset) {
-                            (Some(source), _) => format!("{name} at {source}"),
-                            (None, Some(offset)) => format!("{name} at module offset {offset:#x}"),
-                            (None, None) => name,
-                        }
-                    })
-                    .collect();
+                failure.details.backtrace = stack.frames.iter().map(ToString::to_string).collect();
                 return failure;
             }
             Error::BadPointer { .. } => Kind::BadPointer,
