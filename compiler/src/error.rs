@@ -25,6 +25,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// The problems in `source`, a file shown as `name`.
+    pub(crate) fn source(name: &str, source: &str, items: Vec<crate::Diagnostic>) -> Error {
+        Error::Source(Box::new(Diagnostics::new(name, source.into(), items)))
+    }
+
     /// The diagnostics, if this is an error in the source text.
     pub fn diagnostics(&self) -> Option<&Diagnostics> {
         match self {

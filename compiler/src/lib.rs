@@ -42,7 +42,6 @@ use source_map::{LineIndex, Locator};
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Arc;
 
 pub use catalogue::Catalogue;
 pub use diagnostic::{Diagnostic, Diagnostics};
@@ -92,9 +91,7 @@ pub struct Compiled {
 ///
 /// [`Error::Source`] with every problem found, each located in `source`.
 pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compiled> {
-    let fail = |items: Vec<Diagnostic>| {
-        Error::Source(Box::new(Diagnostics::new(name, Arc::from(source), items)))
-    };
+    let fail = |items: Vec<Diagnostic>| Error::source(name, source, items);
     let expanded =
         preprocess::preprocess(source, &options.catalogue, &options.library).map_err(fail)?;
     let module = parse(name, &expanded.text, options.line_table).map_err(|(message, offset)| {
@@ -161,7 +158,7 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
 pub fn expand_str(name: &str, source: &str, options: &Options) -> Result<String> {
     preprocess::preprocess(source, &options.catalogue, &options.library)
         .map(|expanded| expanded.text)
-        .map_err(|items| Error::Source(Box::new(Diagnostics::new(name, Arc::from(source), items))))
+        .map_err(|items| Error::source(name, source, items))
 }
 
 /// Reads and compiles a file; see [`compile_str`].
@@ -183,15 +180,15 @@ pub fn compile_file(path: impl AsRef<Path>, options: &Options) -> Result<Compile
             let at = error.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(error.as_bytes());
             // The lossy text has the same offsets up to the first bad byte.
-            Err(Error::Source(Box::new(Diagnostics::new(
+            Err(Error::source(
                 &name,
-                Arc::from(text.as_ref()),
+                &text,
                 vec![
                     Diagnostic::new("the file is not valid UTF-8")
                         .at(at..at + 1)
                         .help("WebAssembly text is UTF-8; write other bytes as `\\hh` escapes in strings"),
                 ],
-            ))))
+            ))
         }
     }
 }
