@@ -11,6 +11,15 @@ pub enum Error {
     /// The source did not compile; the diagnostics point into it.
     #[error(transparent)]
     Compile(#[from] tape_compiler::Error),
+    /// A `tape.toml` is malformed, has a field the format does not have,
+    /// or a value of the wrong form.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Manifest {
+        path: std::path::PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// wasmtime rejected the module.
     #[error("cannot compile the module: {message}")]
     Module { message: String },

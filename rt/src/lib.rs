@@ -60,6 +60,7 @@ mod capability;
 mod caps;
 mod engine;
 mod error;
+mod manifest;
 mod memory;
 mod program;
 mod state;
@@ -71,6 +72,10 @@ pub use capability::{Capability, Function, Grants};
 pub use caps::{Ai, Core, Fs, Http, Json, Kv, Level, Log, Rand, Time};
 pub use engine::{Config, Engine, Limits, Pooling};
 pub use error::{CallStack, Error, Frame, LinkProblem, Result, SourceLocation};
+pub use manifest::{
+    AiGrant, DETERMINISTIC_START, FsGrant, HttpGrant, JsonGrant, KvGrant, LimitsTable, LogGrant,
+    MANIFEST_NAME, Manifest, RandGrant, TimeGrant,
+};
 pub use memory::WasmMemory;
 pub use program::{Args, Outcome, Program, Usage};
 pub use state::{CapabilityUsage, State};

@@ -13,6 +13,7 @@ mod kv;
 mod limits;
 mod linking;
 mod log;
+mod manifest;
 mod panics;
 mod run_api;
 mod server;

@@ -13,6 +13,8 @@ pub enum Kind {
     Status,
     /// The command line was wrong.
     Usage,
+    /// The `tape.toml` is malformed or has a field the format lacks.
+    Manifest,
     /// The source has errors.
     Compile,
     /// The bytes are not a module Tape can load.
@@ -51,6 +53,7 @@ impl Kind {
         match self {
             Kind::Status => "status",
             Kind::Usage => "usage",
+            Kind::Manifest => "manifest",
             Kind::Compile => "compile",
             Kind::InvalidModule => "invalid-module",
             Kind::MissingExport => "missing-export",
@@ -73,7 +76,7 @@ impl Kind {
     pub fn exit_code(self) -> u8 {
         match self {
             Kind::Status => exit::GUEST_STATUS,
-            Kind::Usage => exit::USAGE,
+            Kind::Usage | Kind::Manifest => exit::USAGE,
             Kind::Compile | Kind::InvalidModule | Kind::MissingExport => exit::COMPILE,
             Kind::Trap | Kind::BadPointer | Kind::BadWireData | Kind::HostPanic => exit::TRAP,
             Kind::OutOfFuel | Kind::Timeout | Kind::OutOfMemory | Kind::StackOverflow => {
@@ -190,6 +193,20 @@ impl From<tape_rt::Error> for Failure {
         };
         let kind = match &error {
             Error::Module { .. } => Kind::InvalidModule,
+            Error::Manifest {
+                path,
+                line,
+                column,
+                message,
+            } => {
+                return Failure::new(Kind::Manifest, message.clone())
+                    .at(Location {
+                        file: path.display().to_string(),
+                        line: *line,
+                        column: *column,
+                    })
+                    .help("docs/manifest.md describes every table and field of tape.toml");
+            }
             Error::MissingExport { .. } => Kind::MissingExport,
             Error::NotGranted { problems } => {
                 let mut failure = Failure::new(Kind::NotGranted, error.to_string());

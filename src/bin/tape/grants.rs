@@ -1,15 +1,17 @@
-//! Which capabilities a program is granted.
+//! Which capabilities a program is granted, from the `tape.toml` beside it
+//! and the flags over it.
 //!
 //! `core` is always granted. `tape run` also grants what cannot reach
 //! outside the run: `log` (to standard error), `json`, `time` and `rand`.
 //! Everything that touches the host's data or network — `kv`, `fs`,
-//! `http` — needs a flag.
+//! `http`, `ai` — needs a flag or a table in `tape.toml`. A flag wins over
+//! the manifest for what it sets and keeps the rest of the manifest's table
+//! (its limits); `--allow-http` adds to the manifest's allow-list.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
 use tape_compiler::Catalogue;
-use tape_rt::{Fs, Grants, Http, Json, Kv, Level, Log, Rand, Time};
+use tape_rt::{AiGrant, Grants, Http, Level, MANIFEST_NAME, Manifest};
 
 use crate::failure::Failure;
 use crate::output::{ERROR, HELP, NOTE, Styles, WARNING, print_stderr};
@@ -17,12 +19,18 @@ use crate::output::{ERROR, HELP, NOTE, Styles, WARNING, print_stderr};
 /// Capabilities `tape run` grants with no flags.
 pub const DEFAULT_GRANTS: &[&str] = &["core", "log", "json", "time", "rand"];
 
-/// The flag that grants `capability`, for messages about missing grants.
+/// How to grant `capability`, for messages about missing grants: the flag,
+/// and the `tape.toml` table.
 pub fn flag_for(capability: &str) -> Option<&'static str> {
     Some(match capability {
-        "kv" => "--kv PATH",
-        "fs" => "--dir PATH (read-only) or --dir-rw PATH",
-        "http" => "--allow-http ORIGIN",
+        "kv" => "--kv PATH (or a [kv] table in tape.toml)",
+        "fs" => {
+            "--dir PATH (read-only) or --dir-rw PATH (or an [fs] table with `dir` in tape.toml)"
+        }
+        "http" => "--allow-http ORIGIN (or an [http] table with `allow` in tape.toml)",
+        "ai" => {
+            "--ai URL --ai-model NAME (or an [ai] table with `base-url` and `model` in tape.toml)"
+        }
         _ => return None,
     })
 }
@@ -31,6 +39,13 @@ pub fn flag_for(capability: &str) -> Option<&'static str> {
 #[derive(clap::Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Grants")]
 pub struct GrantOpts {
+    /// Read grants and limits from this manifest instead of the
+    /// `tape.toml` beside FILE
+    #[arg(long, value_name = "PATH", conflicts_with = "no_manifest")]
+    manifest: Option<PathBuf>,
+    /// Ignore the `tape.toml` beside FILE: grants come from flags only
+    #[arg(long = "no-manifest")]
+    no_manifest: bool,
     /// Grant `kv`, stored in this database file (created if missing)
     #[arg(long, value_name = "PATH")]
     kv: Option<PathBuf>,
@@ -45,19 +60,65 @@ pub struct GrantOpts {
     /// Loopback and private addresses are reached only when named exactly
     #[arg(long = "allow-http", value_name = "ORIGIN")]
     allow_http: Vec<String>,
+    /// Grant `ai`: chat completions from this OpenAI-compatible endpoint,
+    /// the part before `/chat/completions` (e.g. `https://api.openai.com/v1`)
+    #[arg(long, value_name = "URL")]
+    ai: Option<String>,
+    /// The model `ai` asks
+    #[arg(long = "ai-model", value_name = "NAME")]
+    ai_model: Option<String>,
+    /// The environment variable holding the `ai` endpoint's API key
+    #[arg(long = "ai-key-env", value_name = "VAR")]
+    ai_key_env: Option<String>,
     /// A fixed clock and a seeded random generator, so runs repeat exactly
     #[arg(long)]
     deterministic: bool,
 }
 
 impl GrantOpts {
-    /// The grants for a run: the defaults and whatever the flags add. Log
-    /// messages go to standard error as `[level] message`.
+    /// The manifest for the program at `file`: `--manifest`, else the
+    /// `tape.toml` beside the file (none for standard input or with
+    /// `--no-manifest`).
+    pub fn manifest(&self, file: &Path) -> Result<Option<(PathBuf, Manifest)>, Failure> {
+        let path = match &self.manifest {
+            Some(path) => path.clone(),
+            None if self.no_manifest || file == Path::new("-") => return Ok(None),
+            None => {
+                let path = file.parent().unwrap_or(Path::new("")).join(MANIFEST_NAME);
+                if !path.is_file() {
+                    return Ok(None);
+                }
+                path
+            }
+        };
+        match Manifest::load(&path) {
+            Ok(manifest) => Ok(Some((path, manifest))),
+            Err(error @ tape_rt::Error::Manifest { .. }) => Err(error.into()),
+            // It exists but cannot be read, or `--manifest` names nothing.
+            Err(other) => Err(Failure::usage(other.to_string())),
+        }
+    }
+
+    /// The grants for a run: the defaults, the manifest's tables, and the
+    /// flags over them. Log messages go to standard error as
+    /// `[level] message`.
     ///
-    /// A flag whose value is wrong (a directory that does not exist, say)
-    /// is a [`Failure`] here.
-    pub fn grants(&self, styles: Styles) -> Result<Grants, Failure> {
-        let log = Log::new().sink(move |level, message| {
+    /// A flag or table whose value is wrong (a directory that does not
+    /// exist, say) is a [`Failure`] here, naming it.
+    pub fn grants(
+        &self,
+        manifest: Option<&(PathBuf, Manifest)>,
+        styles: Styles,
+    ) -> Result<Grants, Failure> {
+        let manifest_path = manifest.map(|(path, _)| path.display().to_string());
+        let in_manifest = |table: &str, error: tape_rt::Error| {
+            let path = manifest_path.as_deref().unwrap_or(MANIFEST_NAME);
+            Failure::usage(format!("{path}, [{table}]: {error}"))
+                .help("fix the table in tape.toml, or override it with a flag")
+        };
+        let mut manifest = manifest.map(|(_, m)| m.clone()).unwrap_or_default();
+        manifest.deterministic |= self.deterministic;
+        let sink = move |level: Level, message: &str| {
             let style = match level {
                 Level::Error => ERROR,
                 Level::Warn => WARNING,
@@ -66,51 +127,87 @@ impl GrantOpts {
             };
             let level = styles.paint(style, level.as_str());
             print_stderr(&format!("[{level}] {message}\n"));
-        });
-        let mut grants = Grants::new().grant(log).grant(Json::new());
-        grants = if self.deterministic {
-            // 2000-01-01T00:00:00Z, advancing a millisecond per reading.
-            grants
-                .grant(Time::fixed(
-                    946_684_800_000_000_000,
-                    Duration::from_millis(1),
-                ))
-                .grant(Rand::seeded(0))
-        } else {
-            grants.grant(Time::system()).grant(Rand::os())
         };
+        let deterministic = manifest.deterministic;
+        let mut grants = Grants::new()
+            .grant(manifest.log.take().unwrap_or_default().log().sink(sink))
+            .grant(manifest.json.take().unwrap_or_default().json())
+            .grant(manifest.time.take().unwrap_or_default().time(deterministic))
+            .grant(manifest.rand.take().unwrap_or_default().rand(deterministic));
+
         if let Some(path) = &self.kv {
-            let kv = Kv::open(path).map_err(|e| {
+            let mut kv = manifest.kv.take().unwrap_or_default();
+            kv.path = Some(path.clone());
+            grants = grants.grant(kv.kv().map_err(|e| {
                 Failure::usage(format!("--kv {}: {e}", path.display()))
                     .help("give a database file to create or open, in a directory that exists")
-            })?;
-            grants = grants.grant(kv);
+            })?);
+        } else if let Some(kv) = manifest.kv.take() {
+            grants = grants.grant(kv.kv().map_err(|e| in_manifest("kv", e))?);
         }
-        let dir = match (&self.dir, &self.dir_rw) {
-            (Some(path), _) => Some((path, Fs::read_only(path), "--dir")),
-            (None, Some(path)) => Some((path, Fs::read_write(path), "--dir-rw")),
+
+        let flag_dir = match (&self.dir, &self.dir_rw) {
+            (Some(path), _) => Some((path, false, "--dir")),
+            (None, Some(path)) => Some((path, true, "--dir-rw")),
             (None, None) => None,
         };
-        if let Some((path, fs, flag)) = dir {
-            let fs = fs.map_err(|e| {
+        if let Some((path, write, flag)) = flag_dir {
+            let mut fs = manifest.fs.take().unwrap_or_default();
+            fs.dir = path.clone();
+            fs.write = write;
+            grants = grants.grant(fs.fs().map_err(|e| {
                 Failure::usage(format!("{flag} {}: {e}", path.display()))
                     .help("give a directory that exists")
-            })?;
-            grants = grants.grant(fs);
+            })?);
+        } else if let Some(fs) = manifest.fs.take() {
+            grants = grants.grant(fs.fs().map_err(|e| in_manifest("fs", e))?);
         }
-        if !self.allow_http.is_empty() {
-            let mut http = Http::new();
+
+        if !self.allow_http.is_empty() || manifest.http.is_some() {
+            let mut http = manifest.http.take().unwrap_or_default();
             for origin in &self.allow_http {
                 let origin = if origin.contains("://") {
                     origin.clone()
                 } else {
                     format!("https://{origin}")
                 };
-                http = http.allow(&origin);
+                Http::check_origin(&origin).map_err(|e| {
+                    Failure::usage(format!("--allow-http: {e}")).help(
+                        "give an origin: `https://host`, `http://host:port`, \
+                         `https://*.example.com`",
+                    )
+                })?;
+                http.allow.push(origin);
             }
-            grants = grants.grant(http);
+            grants = grants.grant(http.http());
+        }
+
+        if let Some(ai) = self.ai_grant(manifest.ai.take())? {
+            grants = grants.grant(ai.ai());
         }
         Ok(grants)
+    }
+
+    /// `[ai]` with the `--ai…` flags over it.
+    fn ai_grant(&self, table: Option<AiGrant>) -> Result<Option<AiGrant>, Failure> {
+        let flags_given = self.ai.is_some() || self.ai_model.is_some() || self.ai_key_env.is_some();
+        let Some(mut ai) = table.or_else(|| flags_given.then(AiGrant::default)) else {
+            return Ok(None);
+        };
+        if let Some(url) = &self.ai {
+            ai.base_url.clone_from(url);
+        }
+        if let Some(model) = &self.ai_model {
+            ai.model.clone_from(model);
+        }
+        if let Some(var) = &self.ai_key_env {
+            ai.api_key_env = Some(var.clone());
+        }
+        if ai.base_url.is_empty() || ai.model.is_empty() {
+            return Err(Failure::usage("granting `ai` needs both an endpoint and a model")
+                .help("pass --ai URL and --ai-model NAME, or put `base-url` and `model` in the [ai] table of tape.toml"));
+        }
+        Ok(Some(ai))
     }
 }
 

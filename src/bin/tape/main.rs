@@ -60,7 +60,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    Run(run::Opts),
+    Run(Box<run::Opts>),
     Build(build::Opts),
     Check(check::Opts),
     Expand(expand::Opts),
@@ -100,7 +100,7 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Run(opts) => run::run(opts),
+        Command::Run(opts) => run::run(*opts),
         Command::Build(opts) => build::run(opts),
         Command::Check(opts) => check::run(opts),
         Command::Expand(opts) => expand::run(opts),

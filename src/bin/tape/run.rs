@@ -29,6 +29,12 @@ Results:
   characters but tab, newline and carriage return; as hex otherwise.
   The program's log messages go to standard error.
 
+Grants and limits:
+  Grants and limits come from the tape.toml beside FILE, if there is one
+  (docs/manifest.md), with the flags above over it. Without either, a
+  program gets log, json, time and rand, and nothing that reaches files,
+  the network or a database.
+
 Examples:
   tape run hello.wat
   tape run greet.wat world i32:3 'json:{\"x\":1}' @photo.jpg
@@ -86,6 +92,9 @@ pub fn run(opts: Opts) -> u8 {
 #[derive(Serialize)]
 struct Body {
     file: String,
+    /// The `tape.toml` the grants and limits came from, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifest: Option<String>,
     status: i32,
     status_name: Option<&'static str>,
     results: Vec<Shown>,
@@ -134,6 +143,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let manifest = opts.grants.manifest(Path::new(file))?;
     let input = Input::read(Path::new(file))?;
     let mut args = Args::new();
     for (index, arg) in parsed.into_iter().enumerate() {
@@ -141,8 +151,12 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     }
 
     let engine = Engine::new(Config::default())?;
-    let limits = opts.limits.apply(engine.config().limits.clone());
-    let grants = opts.grants.grants(out.styles)?;
+    let mut limits = engine.config().limits.clone();
+    if let Some((_, manifest)) = &manifest {
+        limits = manifest.limits(limits);
+    }
+    let limits = opts.limits.apply(limits);
+    let grants = opts.grants.grants(manifest.as_ref(), out.styles)?;
     let program: Program = if input.is_module() {
         engine.load(&input.bytes, &grants)?
     } else {
@@ -181,6 +195,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     });
     let body = Body {
         file: input.name,
+        manifest: manifest.map(|(path, _)| path.display().to_string()),
         status: outcome.status,
         status_name,
         results,

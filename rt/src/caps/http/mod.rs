@@ -179,6 +179,12 @@ impl fmt::Debug for Http {
     }
 }
 
+/// Checks an allow-list entry as [`Http::allow`] would, for a manifest to
+/// report a bad entry where it is written.
+pub(crate) fn check_origin(origin: &str) -> Result<(), String> {
+    Origin::parse(origin).map(drop)
+}
+
 impl Default for Http {
     fn default() -> Self {
         Self::new()
@@ -213,6 +219,16 @@ impl Http {
             Err(message) => self.bad_entries.push(message),
         }
         self
+    }
+
+    /// Checks an allow-list entry as [`allow`](Http::allow) would, so a host
+    /// can refuse a bad one where the user wrote it.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the entry and what is wrong with it.
+    pub fn check_origin(origin: &str) -> Result<(), String> {
+        check_origin(origin)
     }
 
     /// Whether loopback, private, link-local and similar addresses may be
