@@ -616,10 +616,18 @@ fn classify(error: wasmtime::Error, fuel: u64, limits: &Limits, metadata: &Metad
                 timeout: limits.timeout.unwrap_or_default(),
             },
             Trap::StackOverflow => Error::StackOverflow,
-            other => Error::Trap {
-                message: other.to_string(),
-                stack,
-            },
+            other => {
+                // wasmtime says "wasm trap: …"; our message already says
+                // the program trapped.
+                let message = other.to_string();
+                Error::Trap {
+                    message: message
+                        .strip_prefix("wasm trap: ")
+                        .unwrap_or(&message)
+                        .to_string(),
+                    stack,
+                }
+            }
         };
     }
     if let Some(pool) = error.downcast_ref::<PoolConcurrencyLimitError>() {
