@@ -25,6 +25,13 @@
 //! version, or that wasmtime refuses is counted as rejected, recompiled and
 //! rewritten: never trusted.
 //!
+//! The folder is bounded ([`Config::cache_max_bytes`](crate::Config)):
+//! after each write, if its entries add up to more, the least recently used
+//! are deleted until they fill three quarters of it (so a full cache is not
+//! pruned on every write). A hit marks its entry used by touching its
+//! modification time. Temporary files an interrupted writer left behind are
+//! deleted once they are an hour old.
+//!
 //! The hash detects corruption and torn writes, not a hostile writer: a
 //! process that can write the cache directory can put machine code in it,
 //! just as it could replace the program that reads it. The directory is
@@ -64,6 +71,8 @@ pub struct CacheStats {
     /// Disk entries that could not be written (the run goes on; the next
     /// start compiles again).
     pub write_failures: u64,
+    /// Disk entries deleted to keep the folder within its bound.
+    pub pruned: u64,
 }
 
 #[derive(Default)]
@@ -74,6 +83,7 @@ struct Counters {
     rejected: AtomicU64,
     written: AtomicU64,
     write_failures: AtomicU64,
+    pruned: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -87,6 +97,8 @@ pub(crate) struct ModuleCache {
     dir: Option<PathBuf>,
     /// Everything besides the module's bytes that decides its machine code.
     engine_key: Hash,
+    /// The bound on the bytes of `dir`'s entries.
+    max_bytes: u64,
     counters: Counters,
 }
 
@@ -94,6 +106,7 @@ impl ModuleCache {
     pub(crate) fn new(
         engine: &wasmtime::Engine,
         cache_dir: Option<&Path>,
+        max_bytes: u64,
         memory_entries: usize,
     ) -> Self {
         let mut hasher = Sha256Hasher(Sha256::new());
@@ -104,6 +117,7 @@ impl ModuleCache {
             memory: (memory_entries > 0).then(|| Mutex::new(MemoryCache::new(memory_entries))),
             dir: cache_dir.map(|dir| dir.join("modules")),
             engine_key: hasher.0.finalize().into(),
+            max_bytes,
             counters: Counters::default(),
         }
     }
@@ -118,6 +132,7 @@ impl ModuleCache {
             rejected: get(&c.rejected),
             written: get(&c.written),
             write_failures: get(&c.write_failures),
+            pruned: get(&c.pruned),
         }
     }
 
@@ -148,7 +163,11 @@ impl ModuleCache {
         bump(&self.counters.compiled);
         if let Some((path, key)) = &disk {
             match write_entry(path, key, &module) {
-                Ok(()) => bump(&self.counters.written),
+                Ok(()) => {
+                    bump(&self.counters.written);
+                    let pruned = prune(path, self.max_bytes);
+                    self.counters.pruned.fetch_add(pruned, Ordering::Relaxed);
+                }
                 Err(error) => {
                     bump(&self.counters.write_failures);
                     tracing::warn!(
@@ -196,7 +215,10 @@ impl ModuleCache {
             deserialize(engine, payload).map_err(|e| format!("wasmtime refused it: {e}"))
         });
         match loaded {
-            Ok(module) => Some(module),
+            Ok(module) => {
+                mark_used(path);
+                Some(module)
+            }
             Err(reason) => {
                 bump(&self.counters.rejected);
                 tracing::warn!(
@@ -274,6 +296,78 @@ fn write_entry(path: &Path, key: &Hash, module: &Module) -> std::io::Result<()> 
     // whole one, and the last of several writers wins with a valid entry.
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Marks the entry at `path` as just used, for [`prune`]. Failing is
+/// harmless: the entry may only be pruned a little early.
+fn mark_used(path: &Path) {
+    let touched = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+    if let Err(error) = touched {
+        tracing::debug!(target: "tape::cache", "cannot touch {}: {error}", path.display());
+    }
+}
+
+/// Keeps the entries in the folder of `written` (just written, and never
+/// deleted here) within `max_bytes`: when they add up to more, deletes the
+/// least recently used until they fill three quarters of it. Also deletes
+/// temporary files an interrupted writer left more than an hour ago.
+/// Returns how many entries it deleted.
+fn prune(written: &Path, max_bytes: u64) -> u64 {
+    const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(3600);
+    let Some(dir) = written.parent() else {
+        return 0;
+    };
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut entries = Vec::new();
+    let mut total = 0u64;
+    for entry in read.flatten() {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        let used = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".tmp-") {
+            if now
+                .duration_since(used)
+                .is_ok_and(|age| age > STALE_TEMPORARY)
+            {
+                let _ = std::fs::remove_file(&path);
+            }
+            continue;
+        }
+        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue; // not ours
+        }
+        total += meta.len();
+        if path != written {
+            entries.push((used, meta.len(), path));
+        }
+    }
+    if total <= max_bytes {
+        return 0;
+    }
+    entries.sort_by_key(|(used, _, _)| *used);
+    let target = max_bytes / 4 * 3;
+    let mut pruned = 0;
+    for (_, len, path) in entries {
+        if total <= target {
+            break;
+        }
+        // Another process may have deleted it already: it is gone either way.
+        match std::fs::remove_file(&path) {
+            Ok(()) => pruned += 1,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => continue,
+        }
+        total -= len;
+    }
+    pruned
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -400,7 +494,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine();
         let wasm = wat::parse_str(WAT).unwrap();
-        ModuleCache::new(&engine, Some(dir.path()), 0)
+        ModuleCache::new(&engine, Some(dir.path()), u64::MAX, 0)
             .module(&engine, &wasm)
             .unwrap();
         let path = entry(dir.path());
@@ -423,7 +517,7 @@ mod tests {
         forged.extend_from_slice(&payload);
         std::fs::write(&path, &forged).unwrap();
 
-        let cache = ModuleCache::new(&engine, Some(dir.path()), 0);
+        let cache = ModuleCache::new(&engine, Some(dir.path()), u64::MAX, 0);
         let module = cache.module(&engine, &wasm).unwrap();
         assert_eq!(call_f(&engine, &module), 7);
         let stats = cache.stats();
@@ -438,7 +532,7 @@ mod tests {
         let plain = engine();
         let fueled = wasmtime::Engine::new(wasmtime::Config::new().consume_fuel(true)).unwrap();
         for engine in [&plain, &fueled] {
-            ModuleCache::new(engine, Some(dir.path()), 0)
+            ModuleCache::new(engine, Some(dir.path()), u64::MAX, 0)
                 .module(engine, &wasm)
                 .unwrap();
         }
@@ -453,7 +547,7 @@ mod tests {
     #[test]
     fn the_memory_cache_evicts_the_least_recently_used() {
         let engine = engine();
-        let cache = ModuleCache::new(&engine, None, 2);
+        let cache = ModuleCache::new(&engine, None, u64::MAX, 2);
         let wasm: Vec<Vec<u8>> = (0..3)
             .map(|i| {
                 wat::parse_str(format!(

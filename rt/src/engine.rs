@@ -55,6 +55,10 @@ pub struct Config {
     /// folder); `None` turns the disk cache off. Defaults to
     /// [`default_cache_dir`].
     pub cache_dir: Option<PathBuf>,
+    /// Bytes the disk cache may hold; past this, the least recently used
+    /// entries are deleted. Default 512 MiB (a module's entry is often
+    /// tens or hundreds of KiB).
+    pub cache_max_bytes: u64,
     /// How many compiled modules to keep in memory, the least recently
     /// used leaving first; 0 turns the memory cache off.
     pub memory_cache: usize,
@@ -72,6 +76,7 @@ impl Default for Config {
             max_wasm_stack: 512 << 10,
             epoch_tick: Duration::from_millis(10),
             cache_dir: default_cache_dir(),
+            cache_max_bytes: 512 << 20,
             memory_cache: 64,
             pooling: None,
         }
@@ -174,7 +179,12 @@ impl Engine {
         }
         let wasmtime = wasmtime::Engine::new(&wasm)
             .map_err(|e| Error::Host(format!("cannot create the engine: {e:#}")))?;
-        let cache = ModuleCache::new(&wasmtime, config.cache_dir.as_deref(), config.memory_cache);
+        let cache = ModuleCache::new(
+            &wasmtime,
+            config.cache_dir.as_deref(),
+            config.cache_max_bytes,
+            config.memory_cache,
+        );
         let stop_ticker = Arc::new(AtomicBool::new(false));
         spawn_ticker(wasmtime.clone(), config.epoch_tick, stop_ticker.clone())?;
         Ok(Engine {

@@ -50,6 +50,7 @@ fn stats(
         rejected,
         written,
         write_failures: 0,
+        pruned: 0,
     }
 }
 
@@ -235,4 +236,82 @@ fn an_unwritable_cache_directory_is_not_an_error() {
 fn the_default_configuration_caches_under_the_default_directory() {
     assert_eq!(Config::default().cache_dir, tape_rt::default_cache_dir());
     assert!(Config::default().memory_cache > 0);
+}
+
+#[test]
+fn the_disk_cache_stays_within_its_bound_dropping_the_least_recently_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = |n: usize| format!(r#"(func $run (result i32) (call $core.result "module {n}"))"#);
+    let engine = |max_bytes: u64| {
+        Engine::new(Config {
+            cache_dir: Some(dir.path().to_path_buf()),
+            cache_max_bytes: max_bytes,
+            memory_cache: 0,
+            ..Config::default()
+        })
+        .unwrap()
+    };
+    // Measure one entry, then allow about four.
+    compile_and_run(&engine(u64::MAX), &source(0), "module 0");
+    let one = std::fs::metadata(&entries(dir.path())[0]).unwrap().len();
+    let bounded = engine(one * 4 + one / 2);
+    for n in 1..=3 {
+        // Distinct modification times, coarse on some file systems.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        compile_and_run(&bounded, &source(n), &format!("module {n}"));
+    }
+    // Module 1 is used again, so module 0 is now the least recently used.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    compile_and_run(&bounded, &source(1), "module 1");
+    assert_eq!(bounded.cache_stats().disk_hits, 1);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    compile_and_run(&bounded, &source(4), "module 4");
+
+    let stats = bounded.cache_stats();
+    // Five entries passed the bound: the oldest go until three quarters of
+    // it are left: 0, then 2.
+    assert_eq!(stats.pruned, 2, "{stats:?}");
+    let left = entries(dir.path());
+    let total: u64 = left
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(
+        total <= one * 4 + one / 2,
+        "{total} bytes in {} entries",
+        left.len()
+    );
+    // What is left is what was used last: 3, 1 (just hit) and 4 (just
+    // written).
+    let fresh = engine(u64::MAX);
+    compile_and_run(&fresh, &source(4), "module 4");
+    compile_and_run(&fresh, &source(1), "module 1");
+    assert_eq!(fresh.cache_stats().disk_hits, 2, "4 and 1 were kept");
+    compile_and_run(&fresh, &source(0), "module 0");
+    assert_eq!(fresh.cache_stats().compiled, 1, "0 was pruned");
+}
+
+#[test]
+fn a_temporary_file_left_by_an_interrupted_writer_is_deleted_once_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let modules = dir.path().join("modules");
+    std::fs::create_dir_all(&modules).unwrap();
+    let stale = modules.join(".tmp-interrupted");
+    let recent = modules.join(".tmp-in-progress");
+    for path in [&stale, &recent] {
+        std::fs::write(path, b"half an entry").unwrap();
+    }
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    compile_and_run(&engine_in(Some(dir.path()), 0), SOURCE, "cached");
+    assert!(!stale.exists(), "an hour-old temporary file is deleted");
+    assert!(
+        recent.exists(),
+        "a writer may still be writing a recent one"
+    );
 }
