@@ -12,7 +12,9 @@ use crate::output::{Output, OutputOpts};
 const AFTER_HELP: &str = "\
 Prints nothing and exits 0 when the program compiles; otherwise prints
 every error the compiler found, each at its file, line and column, and
-exits 3. With --json, the errors are in `error.diagnostics`.
+exits 3. With --json, the errors are in `error.diagnostics`. When the
+program compiles, the tape.toml beside it (if any) is checked too: a
+malformed one is reported at its line, with exit code 2.
 
 Examples:
   tape check hello.wat
@@ -50,6 +52,7 @@ pub fn run(opts: Opts) -> u8 {
     };
     let checked = input
         .source("check")
-        .and_then(|source| Ok(tape_compiler::compile_str(&input.name, source, &options)?));
+        .and_then(|source| Ok(tape_compiler::compile_str(&input.name, source, &options)?))
+        .and_then(|_| grants::GrantOpts::default().manifest(&opts.file));
     out.finish(Some(&body), checked.err())
 }

@@ -95,6 +95,8 @@ pub struct Location {
     pub file: String,
     pub line: usize,
     pub column: usize,
+    /// The text of that line, to show under the place.
+    pub text: Option<String>,
 }
 
 /// A failed command.
@@ -204,6 +206,11 @@ impl From<tape_rt::Error> for Failure {
                         file: path.display().to_string(),
                         line: *line,
                         column: *column,
+                        // Manifests are small; the error came from reading
+                        // this very file a moment ago.
+                        text: std::fs::read_to_string(path).ok().and_then(|text| {
+                            text.lines().nth(line.saturating_sub(1)).map(str::to_owned)
+                        }),
                     })
                     .help("docs/manifest.md describes every table and field of tape.toml");
             }

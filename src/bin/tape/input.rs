@@ -78,6 +78,7 @@ impl Input {
                 file: self.name.clone(),
                 line,
                 column,
+                text: None,
             })
             .help("WebAssembly text is UTF-8; write other bytes as `\\hh` escapes in strings")
         })
@@ -114,7 +115,8 @@ mod tests {
             Some(Location {
                 file: "x.wat".into(),
                 line: 2,
-                column: 4
+                column: 4,
+                text: None,
             })
         );
         assert!(failure.message.contains("0xff"), "{}", failure.message);

@@ -224,6 +224,24 @@ pub fn render_failure(failure: &Failure, styles: Styles) -> String {
     }
     if let Some(at) = &failure.details.location {
         text.push_str(&format!("  --> {}:{}:{}\n", at.file, at.line, at.column));
+        if let Some(line) = &at.text {
+            // As the compiler's diagnostics show a place: the line, and a
+            // caret under the column.
+            let number = at.line.to_string();
+            let gutter = " ".repeat(number.len());
+            let pad: String = line
+                .chars()
+                .take(at.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let bar = styles.paint(NOTE, "|");
+            text.push_str(&format!("{gutter} {bar}\n"));
+            text.push_str(&format!("{} {bar} {line}\n", styles.paint(NOTE, &number)));
+            text.push_str(&format!(
+                "{gutter} {bar} {pad}{}\n",
+                styles.paint(ERROR, "^")
+            ));
+        }
     }
     if let Some(help) = &failure.details.help {
         text.push_str(&format!("{}: {help}\n", styles.paint(HELP, "help")));
