@@ -172,6 +172,9 @@ pub struct HttpGrant {
     /// Whether allowed names may resolve to private addresses.
     #[serde(default)]
     pub allow_private: bool,
+    /// A PEM file of root certificates to verify HTTPS servers against
+    /// instead of Mozilla's, relative to the manifest.
+    pub root_certificates: Option<PathBuf>,
     /// Largest response body.
     #[serde(default, deserialize_with = "size")]
     pub max_response_bytes: Option<u64>,
@@ -295,6 +298,9 @@ impl Manifest {
         if let Some(fs) = &mut manifest.fs {
             fs.dir = base.join(&fs.dir);
         }
+        if let Some(http) = &mut manifest.http {
+            http.root_certificates = http.root_certificates.take().map(|p| base.join(p));
+        }
         Ok(manifest)
     }
 
@@ -362,7 +368,7 @@ impl Manifest {
             grants = grants.grant(fs.fs().map_err(|e| in_table("fs", e))?);
         }
         if let Some(http) = &self.http {
-            grants = grants.grant(http.http());
+            grants = grants.grant(http.http().map_err(|e| in_table("http", e))?);
         }
         if let Some(json) = &self.json {
             grants = grants.grant(json.json());
@@ -476,8 +482,21 @@ impl FsGrant {
 
 impl HttpGrant {
     /// The capability, allowing the listed origins.
-    pub fn http(&self) -> Http {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Host`] if the `root_certificates` file cannot be read.
+    pub fn http(&self) -> Result<Http> {
         let mut http = Http::new().allow_private(self.allow_private);
+        if let Some(path) = &self.root_certificates {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::Host(format!(
+                    "cannot read the root certificates `{}`: {e}",
+                    path.display()
+                ))
+            })?;
+            http = http.root_certificates(&pem);
+        }
         for origin in &self.allow {
             http = http.allow(origin);
         }
@@ -496,7 +515,7 @@ impl HttpGrant {
         if let Some(timeout) = self.timeout {
             http = http.timeout(timeout);
         }
-        http
+        Ok(http)
     }
 }
 

@@ -256,7 +256,7 @@ impl Ai {
         Ok(Endpoint {
             uri,
             headers,
-            client: Client::new(policy),
+            client: Client::new(policy, None),
         })
     }
 }

@@ -665,3 +665,56 @@ fn the_documented_examples_compile_and_are_refused_without_a_grant_for_their_hos
         );
     }
 }
+
+#[test]
+fn https_reaches_a_server_whose_certificate_chains_to_a_trusted_root() {
+    let (server, ca) = Server::start_tls(|request| Reply::ok(format!("secure {}", request.path)));
+    assert!(server.origin().starts_with("https://127.0.0.1:"));
+    // By address: the certificate names 127.0.0.1.
+    let http = Http::new()
+        .allow(&server.origin())
+        .root_certificates(ca.as_bytes());
+    let outcome = get(http, &server.url("/a"), "");
+    assert_eq!(reply(&outcome).2, b"secure /a");
+    // By name, over a verified connection.
+    let origin = format!("https://localhost:{}", server.port());
+    let http = Http::new()
+        .allow(&origin)
+        .allow_private(true)
+        .root_certificates(ca.as_bytes());
+    let outcome = get(http, &format!("{origin}/b"), "");
+    assert_eq!(reply(&outcome).2, b"secure /b");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn https_refuses_a_server_that_does_not_chain_to_a_trusted_root() {
+    let (server, _ca) = Server::start_tls(|_| Reply::ok("must not be read"));
+    // Mozilla's roots, the default, do not know this authority.
+    let outcome = get(Http::new().allow(&server.origin()), &server.url("/"), "");
+    assert_eq!(outcome.status, status::IO_FAILURE, "{outcome:?}");
+    // Nor does another authority's certificate.
+    let (_other, other_ca) = Server::start_tls(|_| Reply::ok("other"));
+    let http = Http::new()
+        .allow(&server.origin())
+        .root_certificates(other_ca.as_bytes());
+    let outcome = get(http, &server.url("/"), "");
+    assert_eq!(outcome.status, status::IO_FAILURE, "{outcome:?}");
+    assert!(server.requests().is_empty(), "no request got through");
+}
+
+#[test]
+fn root_certificates_that_are_not_certificates_fail_at_link() {
+    for pem in [
+        &b"not pem at all"[..],
+        b"-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----\n",
+    ] {
+        let http = Http::new()
+            .allow("https://example.com")
+            .root_certificates(pem);
+        let error = crate::engine()
+            .compile_str("t.wat", GET, &Grants::new().grant(http))
+            .expect_err("bad roots");
+        assert!(error.to_string().contains("root certificates"), "{error}");
+    }
+}

@@ -239,7 +239,7 @@ fn an_http_grant_reaches_only_its_origins() {
     let http = manifest.http.as_ref().unwrap();
     assert_eq!(http.allow, ["https://api.example.com"]);
     assert_eq!(http.max_requests, Some(3));
-    let http = http.http();
+    let http = http.http().unwrap();
     assert!(http.refusal("https://api.example.com/v1").is_none());
     assert!(http.refusal("https://evil.example.com/").is_some());
 }
@@ -275,4 +275,34 @@ fn the_manifests_in_the_docs_parse() {
         }
     }
     assert_eq!(parsed, 2);
+}
+
+#[test]
+fn root_certificates_come_from_a_pem_file_beside_the_manifest() {
+    let (server, ca) = crate::server::Server::start_tls(|_| crate::server::Reply::ok("tls"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("certs")).unwrap();
+    std::fs::write(dir.path().join("certs/ca.pem"), ca).unwrap();
+    let text = format!(
+        "[http]\nallow = [\"{}\"]\nroot-certificates = \"certs/ca.pem\"\n",
+        server.origin()
+    );
+    let manifest = Manifest::parse(&text, dir.path().join("tape.toml")).unwrap();
+    let source = r#"(func $run (result i32)
+        (call $out (call $ok (call $http.get_body (call $arg (i32.const 0)))))
+        (i32.const 0))"#;
+    let outcome = guest(source, &manifest.grants().unwrap())
+        .run(&Args::strings([server.url("/")]))
+        .unwrap();
+    assert_eq!(outcome.result::<&str>(0).unwrap(), "tls");
+
+    let missing = Manifest::parse(
+        "[http]\nroot-certificates = \"nowhere.pem\"\n",
+        dir.path().join("tape.toml"),
+    )
+    .unwrap()
+    .grants()
+    .unwrap_err();
+    assert!(missing.to_string().starts_with("[http]: "), "{missing}");
+    assert!(missing.to_string().contains("nowhere.pem"), "{missing}");
 }

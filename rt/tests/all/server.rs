@@ -1,7 +1,9 @@
 //! A small HTTP/1.1 server on loopback for the `http` and `ai` tests: it
 //! records every request and answers with what the test's handler says,
 //! including answers no real server would give (stalls, broken framing).
-//! It serves one request per connection and stops when dropped.
+//! It serves one request per connection and stops when dropped. With
+//! [`Server::start_tls`] it speaks HTTPS, with a certificate from a
+//! certificate authority made for it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -77,6 +79,7 @@ type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 
 pub struct Server {
     addr: SocketAddr,
+    scheme: &'static str,
     requests: Arc<Mutex<Vec<Request>>>,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
@@ -93,11 +96,52 @@ impl Server {
         addr: &str,
         handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> Option<Server> {
+        Server::listen(addr, None, handler)
+    }
+
+    /// An HTTPS server on 127.0.0.1 with a free port, whose certificate
+    /// names `localhost` and 127.0.0.1; also the PEM of the certificate
+    /// authority that signed it, for the client to trust.
+    pub fn start_tls(
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> (Server, String) {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+        let key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+        let server = Server::listen("127.0.0.1:0", Some(Arc::new(config)), handler).unwrap();
+        (server, ca.pem())
+    }
+
+    fn listen(
+        addr: &str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> Option<Server> {
         let listener = TcpListener::bind(addr).ok()?;
         let addr = listener.local_addr().ok()?;
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let handler: Arc<Handler> = Arc::new(handler);
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let accept = {
             let (requests, stop) = (requests.clone(), stop.clone());
             std::thread::spawn(move || {
@@ -108,12 +152,26 @@ impl Server {
                     let Ok(stream) = stream else { continue };
                     let (requests, stop, handler) =
                         (requests.clone(), stop.clone(), handler.clone());
-                    std::thread::spawn(move || serve(stream, &requests, &stop, &*handler));
+                    let tls = tls.clone();
+                    std::thread::spawn(move || {
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                        match tls {
+                            None => serve(stream, &requests, &stop, &*handler),
+                            Some(config) => {
+                                let Ok(connection) = rustls::ServerConnection::new(config) else {
+                                    return;
+                                };
+                                let stream = rustls::StreamOwned::new(connection, stream);
+                                serve(stream, &requests, &stop, &*handler);
+                            }
+                        }
+                    });
                 }
             })
         };
         Some(Server {
             addr,
+            scheme,
             requests,
             stop,
             accept: Some(accept),
@@ -124,9 +182,9 @@ impl Server {
         self.addr.port()
     }
 
-    /// `http://127.0.0.1:PORT` (or `http://[::1]:PORT`).
+    /// `http://127.0.0.1:PORT` (or `http://[::1]:PORT`, or `https://…`).
     pub fn origin(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// `origin` + `path`.
@@ -151,13 +209,16 @@ impl Drop for Server {
     }
 }
 
-fn serve(stream: TcpStream, requests: &Mutex<Vec<Request>>, stop: &AtomicBool, handler: &Handler) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let Some(request) = read_request(&stream) else {
+fn serve(
+    mut stream: impl Read + Write,
+    requests: &Mutex<Vec<Request>>,
+    stop: &AtomicBool,
+    handler: &Handler,
+) {
+    let Some(request) = read_request(&mut stream) else {
         return;
     };
     requests.lock().unwrap().push(request.clone());
-    let mut stream = stream;
     match handler(&request) {
         Reply::Http {
             status,
@@ -188,7 +249,7 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Request>>, stop: &AtomicBool, h
     let _ = stream.flush();
 }
 
-fn read_request(stream: &TcpStream) -> Option<Request> {
+fn read_request(stream: &mut impl Read) -> Option<Request> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;

@@ -179,7 +179,7 @@ impl GrantOpts {
                 })?;
                 http.allow.push(origin);
             }
-            grants = grants.grant(http.http());
+            grants = grants.grant(http.http().map_err(|e| in_manifest("http", e))?);
         }
 
         if let Some(ai) = self.ai_grant(manifest.ai.take())? {

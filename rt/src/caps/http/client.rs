@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use ureq::config::Config;
 use ureq::http::header::{AUTHORIZATION, CONTENT_LENGTH, COOKIE, LOCATION, PROXY_AUTHORIZATION};
 use ureq::http::{self, HeaderMap, Method, Uri};
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Agent, Error as UreqError};
@@ -125,8 +126,12 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub(crate) fn new(policy: Policy) -> Client {
+    /// A client for `policy`; TLS servers are verified against `roots`, or
+    /// Mozilla's roots when there are none.
+    pub(crate) fn new(policy: Policy, roots: Option<Arc<Vec<Certificate<'static>>>>) -> Client {
+        let roots = roots.map_or(RootCerts::WebPki, RootCerts::Specific);
         let config = Agent::config_builder()
+            .tls_config(TlsConfig::builder().root_certs(roots).build())
             // Statuses are the guest's to read; redirects are followed by
             // `send`, which checks each hop; proxy variables in the host's
             // environment must not reroute guest traffic.

@@ -4,10 +4,12 @@ mod client;
 mod policy;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::http::header::{HeaderName, HeaderValue};
 use ureq::http::{HeaderMap, Method, Uri};
+use ureq::tls::{Certificate, PemItem};
 use wasmtime::{Caller, Linker};
 
 pub(crate) use self::client::{Client, Exchange, Failure, Reply, time_budget};
@@ -156,6 +158,7 @@ const RESERVED_HEADERS: &[&str] = &[
 pub struct Http {
     allow: Vec<Origin>,
     bad_entries: Vec<String>,
+    roots: Option<Arc<Vec<Certificate<'static>>>>,
     allow_private: bool,
     max_response_bytes: u64,
     max_request_bytes: usize,
@@ -170,6 +173,7 @@ impl fmt::Debug for Http {
         f.debug_struct("Http")
             .field("allow", &allow)
             .field("allow_private", &self.allow_private)
+            .field("roots", &self.roots.as_ref().map(|roots| roots.len()))
             .field("max_response_bytes", &self.max_response_bytes)
             .field("max_request_bytes", &self.max_request_bytes)
             .field("max_redirects", &self.max_redirects)
@@ -198,6 +202,7 @@ impl Http {
         Http {
             allow: Vec::new(),
             bad_entries: Vec::new(),
+            roots: None,
             allow_private: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
@@ -229,6 +234,36 @@ impl Http {
     /// A message naming the entry and what is wrong with it.
     pub fn check_origin(origin: &str) -> Result<(), String> {
         check_origin(origin)
+    }
+
+    /// Verifies HTTPS servers against the certificates in `pem` (one or
+    /// more `BEGIN CERTIFICATE` blocks) instead of Mozilla's root
+    /// certificates, which are used otherwise: for a private certificate
+    /// authority. Called again, it adds to the certificates.
+    ///
+    /// PEM that holds no certificate, or a malformed one, makes linking a
+    /// program with this grant fail with a message saying so.
+    pub fn root_certificates(mut self, pem: &[u8]) -> Self {
+        let mut certificates: Vec<Certificate<'static>> =
+            self.roots.as_deref().cloned().unwrap_or_default();
+        let before = certificates.len();
+        for item in ureq::tls::parse_pem(pem) {
+            match item {
+                Ok(PemItem::Certificate(certificate)) => certificates.push(certificate),
+                Ok(_) => {}
+                Err(e) => {
+                    self.bad_entries
+                        .push(format!("cannot read the root certificates: {e}"));
+                    return self;
+                }
+            }
+        }
+        if certificates.len() == before {
+            self.bad_entries
+                .push("the root certificates hold no `BEGIN CERTIFICATE` block".to_string());
+        }
+        self.roots = Some(Arc::new(certificates));
+        self
     }
 
     /// Whether loopback, private, link-local and similar addresses may be
@@ -338,7 +373,7 @@ impl Capability for Http {
         if !self.bad_entries.is_empty() {
             return Err(wasmtime::Error::msg(self.bad_entries.join("; ")));
         }
-        let http = std::sync::Arc::new((self.clone(), Client::new(self.policy())));
+        let http = Arc::new((self.clone(), Client::new(self.policy(), self.roots.clone())));
         let this = http.clone();
         linker.func_wrap(
             "http",
