@@ -4,6 +4,7 @@
 
 mod library;
 mod readme;
+mod sizes;
 mod wat;
 mod wire;
 

@@ -20,7 +20,9 @@ const PRELUDE: &str = include_str!("prelude.wat");
 /// Every test passed: how many there were. Otherwise every failure,
 /// described, one paragraph each.
 fn run_file(file: &str) -> Result<usize, Vec<String>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wat").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/wat")
+        .join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     run_source(&format!("tests/wat/{file}"), &text)

@@ -113,12 +113,20 @@
 ;; A huge push into a builder with room fails cleanly, without wrapping.
 (func (export "test_builder_huge_pushes")
   (local $b i32)
+  (local $fake i32)
   (local.set $b (call $std.wire.begin (i32.const 16)))
   (call $assert_i32 (call $std.wire.push_u8 (local.get $b) (i32.const 1)) (i32.const 0))
   (call $assert_i32 (call $std.wire.push_raw (local.get $b) (i32.const 8) (i32.const -1)) (i32.const 4))
   (call $assert_i32 (call $std.wire.push_raw (local.get $b) (i32.const 8) (i32.const -2147483648)) (i32.const 4))
   (call $assert_i32 (call $std.wire.reserve (local.get $b) (i32.const 16)) (i32.const 0))
   (call $assert_i32 (call $std.wire.reserve (local.get $b) (i32.const -1)) (i32.const 0))
+  ;; A value whose prefix claims nearly 4 GiB: prefix and payload would wrap
+  ;; to a few bytes.
+  (local.set $fake (call $core.alloc (i32.const 4)))
+  (i32.store (local.get $fake) (i32.const -1))
+  (call $assert_i32 (call $std.wire.push_value (local.get $b) (local.get $fake)) (i32.const 4))
+  (i32.store (local.get $fake) (i32.const -4))
+  (call $assert_i32 (call $std.wire.push_value (local.get $b) (local.get $fake)) (i32.const 4))
   (call $assert_bytes (call $std.wire.finish (local.get $b)) (i32.const 5) "\01\00\00\00\01"))
 
 (func (export "test_reserve")
