@@ -171,17 +171,17 @@ fn failures_are_reported_with_their_line_and_values() {
     assert_eq!(failures.len(), 4, "{failures:#?}");
     assert_eq!(
         failures[0],
-        "broken.wat:5:4: test_wrong_string: trapped: wasm trap: wasm `unreachable` instruction executed\n    \
+        "broken.wat:5:4: test_wrong_string: trapped: wasm `unreachable` instruction executed\n    \
          got:  \"ab\"\n    want: \"abc\""
     );
     assert_eq!(
         failures[1],
-        "broken.wat:7:4: test_wrong_number: trapped: wasm trap: wasm `unreachable` instruction executed\n    \
+        "broken.wat:7:4: test_wrong_number: trapped: wasm `unreachable` instruction executed\n    \
          got:  -9223372036854775808\n    want: 42"
     );
     assert_eq!(
         failures[2],
-        "broken.wat:9:4: test_wrong_pair: trapped: wasm trap: wasm `unreachable` instruction executed\n    \
+        "broken.wat:9:4: test_wrong_pair: trapped: wasm `unreachable` instruction executed\n    \
          got:  (null, -1)\n    want: (\"\", -1)"
     );
     assert!(
