@@ -1,0 +1,359 @@
+//! The gallery in `examples/`: every example runs as `examples/README.md`
+//! says and prints what is stored beside it.
+//!
+//! An example is a directory `examples/NAME/` holding `NAME.wat`, its
+//! `tape.toml` and what `tape run` prints:
+//!
+//! - `NAME.out`: standard output (required);
+//! - `NAME.err`: standard error, if it is not empty;
+//! - `NAME.exit`: the exit code, if it is not 0;
+//! - `NAME.again.out`: standard output of a second run, for an example
+//!   that keeps state from one run to the next.
+//!
+//! The command is the one in the example's row of the README's table, so
+//! the README cannot drift from what works. Each example runs in a fresh
+//! copy of its directory (without `*.redb` files an earlier run left), laid
+//! out as in the repository so paths print the same: the repository is
+//! never written, and the current directory does not matter.
+//!
+//! Examples that need a server get a real one on a free port of 127.0.0.1,
+//! and flags that point the example at it (flags win over `tape.toml`):
+//! one with an `[http]` table gets a file server for its `site/`
+//! directory in place of `127.0.0.1:8000`, and `--allow-http` for it; one
+//! with an `[ai]` table gets `examples/ai_stub.rs` in place of
+//! `127.0.0.1:8001`, with `--ai`.
+//!
+//! `BLESS=1` rewrites the expected files from what `tape` does now.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use toml_edit::DocumentMut;
+
+#[path = "../examples/ai_stub.rs"]
+#[allow(dead_code)] // its `main`
+mod ai_stub;
+
+/// The origin the `[http]` examples' `tape.toml` allow, and the README
+/// serves their `site/` on.
+const SITE: &str = "127.0.0.1:8000";
+/// The endpoint the `[ai]` examples' `tape.toml` name: `ai_stub`'s.
+const AI: &str = "127.0.0.1:8001";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn examples_dir() -> PathBuf {
+    root().join("examples")
+}
+
+fn blessing() -> bool {
+    std::env::var_os("BLESS").is_some()
+}
+
+#[test]
+fn every_example_runs_as_the_readme_says_and_prints_its_expected_output() {
+    let commands = readme_commands();
+    let names = example_names();
+    assert!(names.len() >= 12, "the gallery has {} examples", names.len());
+    let mut failures = Vec::new();
+    for name in commands.keys() {
+        if !names.contains(name) {
+            failures.push(format!(
+                "{name}: examples/README.md runs it, but there is no examples/{name}/{name}.wat"
+            ));
+        }
+    }
+    for name in &names {
+        match commands.get(name) {
+            None => failures.push(format!(
+                "{name}: no row of the table in examples/README.md runs it"
+            )),
+            Some(command) => failures.extend(run_example(name, command)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} examples failed (BLESS=1 accepts what tape does now)\n\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Every directory in `examples/`: each must be an example.
+fn example_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(examples_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Each example's command, as words, from its row of the README's table:
+/// the first `tape run …` in backticks on a line starting with `|`.
+fn readme_commands() -> BTreeMap<String, Vec<String>> {
+    let readme = std::fs::read_to_string(examples_dir().join("README.md")).unwrap();
+    let mut commands = BTreeMap::new();
+    for line in readme.lines().filter(|line| line.starts_with('|')) {
+        let Some(command) = line
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .find(|span| span.starts_with("tape run "))
+        else {
+            continue;
+        };
+        let words = shlex::split(command)
+            .unwrap_or_else(|| panic!("examples/README.md: cannot split `{command}` into words"));
+        let name = words
+            .iter()
+            .find_map(|word| {
+                let rest = word.strip_prefix("examples/")?.strip_suffix(".wat")?;
+                let (dir, file) = rest.split_once('/')?;
+                (dir == file).then(|| dir.to_string())
+            })
+            .unwrap_or_else(|| {
+                panic!("examples/README.md: `{command}` runs no examples/NAME/NAME.wat")
+            });
+        let previous = commands.insert(name.clone(), words);
+        assert!(
+            previous.is_none(),
+            "examples/README.md: two rows run {name}"
+        );
+    }
+    commands
+}
+
+/// Runs one example as `command` says; what differs from its expected
+/// files, if anything does.
+fn run_example(name: &str, command: &[String]) -> Vec<String> {
+    let source = examples_dir().join(name);
+    if !source.join(format!("{name}.wat")).is_file() {
+        return vec![format!("{name}: examples/{name} has no {name}.wat")];
+    }
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("examples").join(name);
+    copy_dir(&source, &dir);
+
+    let manifest: DocumentMut = std::fs::read_to_string(dir.join("tape.toml"))
+        .unwrap_or_else(|_| panic!("examples/{name} has no tape.toml"))
+        .parse()
+        .unwrap_or_else(|e| panic!("examples/{name}/tape.toml: {e}"));
+    let mut args: Vec<String> = command[1..].to_vec();
+    assert_eq!(
+        (command[0].as_str(), args[0].as_str()),
+        ("tape", "run"),
+        "{name}: the README's command is not `tape run …`"
+    );
+    let mut flags = Vec::new();
+    let mut servers = Vec::new();
+    if manifest.contains_key("http") {
+        let allowed = manifest["http"]["allow"]
+            .as_array()
+            .is_some_and(|allow| allow.iter().any(|o| o.as_str() == Some("http://127.0.0.1:8000")));
+        assert!(
+            allowed,
+            "examples/{name}/tape.toml: [http] must allow http://{SITE}, where the README serves site/"
+        );
+        let site = dir.join("site");
+        assert!(site.is_dir(), "examples/{name} has [http] but no site/");
+        let server = Server::start(move |stream| serve_file(stream, &site));
+        let origin = server.addr.to_string();
+        for arg in &mut args {
+            *arg = arg.replace(SITE, &origin);
+        }
+        flags.extend(["--allow-http".to_string(), format!("http://{origin}")]);
+        servers.push(server);
+    }
+    if manifest.contains_key("ai") {
+        assert_eq!(
+            manifest["ai"]["base-url"].as_str(),
+            Some(format!("http://{AI}/v1").as_str()),
+            "examples/{name}/tape.toml: [ai] must name the endpoint of `cargo run --example ai_stub`"
+        );
+        let server = Server::start(|stream| {
+            let _ = ai_stub::serve(stream);
+        });
+        flags.extend(["--ai".to_string(), format!("http://{}/v1", server.addr)]);
+        servers.push(server);
+    }
+    args.splice(1..1, flags);
+
+    let mut failures = Vec::new();
+    let first = run(&args, work.path());
+    failures.extend(compare(name, &source, "out", &first, &args));
+    let again = source.join(format!("{name}.again.out"));
+    if again.exists() {
+        let second = run(&args, work.path());
+        failures.extend(compare(name, &source, "again.out", &second, &args));
+    }
+    drop(servers);
+    failures
+}
+
+/// What differs between `output` and the expected files of `name` (for
+/// standard output, `NAME.{stdout}`); with `BLESS`, rewrites them instead.
+fn compare(name: &str, source: &Path, stdout: &str, output: &Output, args: &[String]) -> Vec<String> {
+    let code = output.status.code().unwrap_or(-1);
+    let actual = [
+        (stdout, String::from_utf8_lossy(&output.stdout).into_owned(), true),
+        ("err", String::from_utf8_lossy(&output.stderr).into_owned(), false),
+        ("exit", if code == 0 { String::new() } else { format!("{code}\n") }, false),
+    ];
+    let mut differences = Vec::new();
+    for (extension, actual, required) in actual {
+        let path = source.join(format!("{name}.{extension}"));
+        let expected = std::fs::read_to_string(&path).ok();
+        // A missing optional file means "nothing": no standard error, exit 0.
+        let matches = match &expected {
+            Some(expected) => *expected == actual,
+            None => !required && actual.is_empty(),
+        };
+        if matches {
+            continue;
+        }
+        if blessing() {
+            if actual.is_empty() && !required {
+                std::fs::remove_file(&path).unwrap();
+            } else {
+                std::fs::write(&path, &actual).unwrap();
+            }
+            continue;
+        }
+        differences.push(format!(
+            "{name}.{extension}:\n--- expected\n{}--- got\n{actual}---",
+            expected.as_deref().unwrap_or("(no file)\n")
+        ));
+    }
+    if differences.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "{name}: `tape {}` differs from examples/{name}/\n{}",
+        args.join(" "),
+        differences.join("\n")
+    )]
+}
+
+fn run(args: &[String], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tape"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tape")
+}
+
+/// Copies the directory tree `from` to `to`, leaving out `*.redb`: the
+/// databases earlier runs of the README's commands left behind.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else if path.extension().is_none_or(|e| e != "redb") {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// A server on a free port of 127.0.0.1 that hands each connection to a
+/// handler on its own thread, and stops when dropped.
+struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(handler: impl Fn(TcpStream) + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler = Arc::new(handler);
+        let accept = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    let handler = handler.clone();
+                    std::thread::spawn(move || handler(stream));
+                }
+            })
+        };
+        Server {
+            addr,
+            stop,
+            accept: Some(accept),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+/// Answers one GET with the file under `root` its path names, as
+/// `python3 -m http.server` does for the README's users; 404 for anything
+/// else.
+fn serve_file(mut stream: TcpStream, root: &Path) {
+    let mut reader = BufReader::new(&stream);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if line.trim_end().is_empty() => break,
+            Ok(_) => {}
+        }
+    }
+    let mut words = request_line.split_whitespace();
+    let file = match (words.next(), words.next()) {
+        (Some("GET"), Some(target)) => {
+            let path = Path::new(target.split('?').next().unwrap_or_default().trim_start_matches('/'));
+            path.components()
+                .all(|c| matches!(c, Component::Normal(_)))
+                .then(|| root.join(path))
+        }
+        _ => None,
+    };
+    let (status, body) = match file.map(std::fs::read) {
+        Some(Ok(body)) => ("200 OK", body),
+        _ => ("404 Not Found", b"not found\n".to_vec()),
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(&body);
+}
