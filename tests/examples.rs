@@ -63,7 +63,11 @@ fn blessing() -> bool {
 fn every_example_runs_as_the_readme_says_and_prints_its_expected_output() {
     let commands = readme_commands();
     let names = example_names();
-    assert!(names.len() >= 12, "the gallery has {} examples", names.len());
+    assert!(
+        names.len() >= 12,
+        "the gallery has {} examples",
+        names.len()
+    );
     let mut failures = Vec::new();
     for name in commands.keys() {
         if !names.contains(name) {
@@ -139,36 +143,48 @@ fn readme_commands() -> BTreeMap<String, Vec<String>> {
 /// Runs one example as `command` says; what differs from its expected
 /// files, if anything does.
 fn run_example(name: &str, command: &[String]) -> Vec<String> {
+    match try_run_example(name, command) {
+        Ok(differences) => differences,
+        Err(problem) => vec![format!("{name}: {problem}")],
+    }
+}
+
+fn try_run_example(name: &str, command: &[String]) -> Result<Vec<String>, String> {
     let source = examples_dir().join(name);
     if !source.join(format!("{name}.wat")).is_file() {
-        return vec![format!("{name}: examples/{name} has no {name}.wat")];
+        return Err(format!("examples/{name} has no {name}.wat"));
+    }
+    if command.get(..2) != Some(&["tape".to_string(), "run".to_string()]) {
+        return Err("the README's command is not `tape run …`".into());
     }
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("examples").join(name);
     copy_dir(&source, &dir);
-
     let manifest: DocumentMut = std::fs::read_to_string(dir.join("tape.toml"))
-        .unwrap_or_else(|_| panic!("examples/{name} has no tape.toml"))
+        .map_err(|_| format!("examples/{name} has no tape.toml"))?
         .parse()
-        .unwrap_or_else(|e| panic!("examples/{name}/tape.toml: {e}"));
+        .map_err(|e| format!("examples/{name}/tape.toml: {e}"))?;
+
+    // The README's command, pointed at servers of the test's own.
     let mut args: Vec<String> = command[1..].to_vec();
-    assert_eq!(
-        (command[0].as_str(), args[0].as_str()),
-        ("tape", "run"),
-        "{name}: the README's command is not `tape run …`"
-    );
     let mut flags = Vec::new();
     let mut servers = Vec::new();
     if manifest.contains_key("http") {
+        let site_origin = format!("http://{SITE}");
         let allowed = manifest["http"]["allow"]
             .as_array()
-            .is_some_and(|allow| allow.iter().any(|o| o.as_str() == Some("http://127.0.0.1:8000")));
-        assert!(
-            allowed,
-            "examples/{name}/tape.toml: [http] must allow http://{SITE}, where the README serves site/"
-        );
+            .is_some_and(|allow| allow.iter().any(|o| o.as_str() == Some(&site_origin)));
+        if !allowed {
+            return Err(format!(
+                "its tape.toml has [http] but does not allow {site_origin}, where the README serves site/"
+            ));
+        }
         let site = dir.join("site");
-        assert!(site.is_dir(), "examples/{name} has [http] but no site/");
+        if !site.is_dir() {
+            return Err(format!(
+                "its tape.toml has [http] but examples/{name} has no site/"
+            ));
+        }
         let server = Server::start(move |stream| serve_file(stream, &site));
         let origin = server.addr.to_string();
         for arg in &mut args {
@@ -178,11 +194,12 @@ fn run_example(name: &str, command: &[String]) -> Vec<String> {
         servers.push(server);
     }
     if manifest.contains_key("ai") {
-        assert_eq!(
-            manifest["ai"]["base-url"].as_str(),
-            Some(format!("http://{AI}/v1").as_str()),
-            "examples/{name}/tape.toml: [ai] must name the endpoint of `cargo run --example ai_stub`"
-        );
+        let endpoint = format!("http://{AI}/v1");
+        if manifest["ai"]["base-url"].as_str() != Some(&endpoint) {
+            return Err(format!(
+                "its tape.toml has [ai] but not base-url = \"{endpoint}\", where `cargo run --example ai_stub` answers"
+            ));
+        }
         let server = Server::start(|stream| {
             let _ = ai_stub::serve(stream);
         });
@@ -191,32 +208,48 @@ fn run_example(name: &str, command: &[String]) -> Vec<String> {
     }
     args.splice(1..1, flags);
 
-    let mut failures = Vec::new();
-    let first = run(&args, work.path());
-    failures.extend(compare(name, &source, "out", &first, &args));
-    let again = source.join(format!("{name}.again.out"));
-    if again.exists() {
-        let second = run(&args, work.path());
-        failures.extend(compare(name, &source, "again.out", &second, &args));
+    let mut differences = compare(name, "out", &run(&args, work.path()));
+    if source.join(format!("{name}.again.out")).exists() {
+        differences.extend(compare(name, "again.out", &run(&args, work.path())));
     }
-    drop(servers);
-    failures
+    if differences.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![format!(
+        "{name}: `tape {}` differs from examples/{name}/\n{}",
+        args.join(" "),
+        differences.join("\n")
+    )])
 }
 
-/// What differs between `output` and the expected files of `name` (for
-/// standard output, `NAME.{stdout}`); with `BLESS`, rewrites them instead.
-fn compare(name: &str, source: &Path, stdout: &str, output: &Output, args: &[String]) -> Vec<String> {
+/// What differs between `output` and the expected files of `name`, its
+/// standard output being `NAME.{stdout}`; with `BLESS`, rewrites them
+/// instead.
+fn compare(name: &str, stdout: &str, output: &Output) -> Vec<String> {
     let code = output.status.code().unwrap_or(-1);
-    let actual = [
-        (stdout, String::from_utf8_lossy(&output.stdout).into_owned(), true),
-        ("err", String::from_utf8_lossy(&output.stderr).into_owned(), false),
-        ("exit", if code == 0 { String::new() } else { format!("{code}\n") }, false),
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let exit = if code == 0 {
+        String::new()
+    } else {
+        format!("{code}\n")
+    };
+    // Each file, what it should hold now, and whether it must exist: a
+    // missing `.err` or `.exit` means "none" (empty, 0).
+    let files = [
+        (
+            stdout,
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            true,
+        ),
+        ("err", stderr, false),
+        ("exit", exit, false),
     ];
     let mut differences = Vec::new();
-    for (extension, actual, required) in actual {
-        let path = source.join(format!("{name}.{extension}"));
+    for (extension, actual, required) in files {
+        let path = examples_dir()
+            .join(name)
+            .join(format!("{name}.{extension}"));
         let expected = std::fs::read_to_string(&path).ok();
-        // A missing optional file means "nothing": no standard error, exit 0.
         let matches = match &expected {
             Some(expected) => *expected == actual,
             None => !required && actual.is_empty(),
@@ -237,14 +270,7 @@ fn compare(name: &str, source: &Path, stdout: &str, output: &Output, args: &[Str
             expected.as_deref().unwrap_or("(no file)\n")
         ));
     }
-    if differences.is_empty() {
-        return Vec::new();
-    }
-    vec![format!(
-        "{name}: `tape {}` differs from examples/{name}/\n{}",
-        args.join(" "),
-        differences.join("\n")
-    )]
+    differences
 }
 
 fn run(args: &[String], dir: &Path) -> Output {
@@ -339,7 +365,13 @@ fn serve_file(mut stream: TcpStream, root: &Path) {
     let mut words = request_line.split_whitespace();
     let file = match (words.next(), words.next()) {
         (Some("GET"), Some(target)) => {
-            let path = Path::new(target.split('?').next().unwrap_or_default().trim_start_matches('/'));
+            let path = Path::new(
+                target
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches('/'),
+            );
             path.components()
                 .all(|c| matches!(c, Component::Normal(_)))
                 .then(|| root.join(path))

@@ -15,9 +15,9 @@
       ;; A space before every argument but the first.
       (if (local.get $i)
         (then (local.set $line (call $std.str.concat (local.get $line) " "))))
-      ;; Two results: the pointer, then the status on top of the stack.
       ;; Locals may be declared where they are first needed.
       (local $arg i32) (local $status i32)
+      ;; Two results: the pointer, then the status on top of the stack.
       (call $core.arg (local.get $i))
       (local.set $status)
       (local.set $arg)

@@ -9,12 +9,23 @@
 (func $run (result i32)
   (local $status i32) (local $body i32) (local $doc i32) (local $count i32)
   (local $i i32) (local $repo i32) (local $stars i64) (local $total i64)
-  (local $line i32)
+  (local $line i32) (local $reply i32) (local $code i32)
   (argv 0 $url)
-  (call $http.get_body (local.get $url))
+  ;; The whole response, with headers of our own ("Name: value" lines).
+  (call $http.get (local.get $url) "Accept: application/json")
   (local.set $status)
-  (local.set $body)
+  (local.set $reply)
   (check $status)
+  ;; The reply is {status: u32, headers: seq, body: bytes}: the HTTP
+  ;; status at offset 4, the headers' size at 8, the body after them.
+  (local.set $code (i32.load offset=4 (local.get $reply)))
+  (if (i32.ne (local.get $code) (i32.const 200))
+    (then
+      (drop (call $log.write (i32.const 0)
+        (call $std.str.concat "the API answered HTTP " (call $std.i32.to_str (local.get $code)))))
+      (return (i32.const 6))))  ;; I/O failure
+  (local.set $body (i32.add (i32.add (local.get $reply) (i32.const 12))
+                            (i32.load offset=8 (local.get $reply))))
   ;; A handle to the parsed document; 1 (invalid argument) if it is not JSON.
   (call $json.parse (local.get $body))
   (local.set $status)
