@@ -218,7 +218,8 @@
           (i32.load8_u offset=4 (i32.add (local.get $s) (local.get $start))))))
       (local.set $start (i32.add (local.get $start) (i32.const 1)))
       (br $skip)))
-  ;; ...and $end back past the trailing whitespace, never below $start.
+  ;; ...and $end back past the trailing whitespace, never below $start. The
+  ;; byte before $end is at $s + 4 + $end - 1, hence offset=3.
   (block $done
     (loop $skip
       (br_if $done (i32.le_u (local.get $end) (local.get $start)))

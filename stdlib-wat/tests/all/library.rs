@@ -9,7 +9,7 @@ use tape_compiler::{Library, Options};
 use wasmparser::{Parser, Payload};
 
 /// The API other code is written against: names and signatures, exactly.
-const API: &[(&str, &str)] = &[
+pub const API: &[(&str, &str)] = &[
     ("$std.str.len", "(param $s i32) (result i32)"),
     ("$std.str.eq", "(param $a i32) (param $b i32) (result i32)"),
     (
@@ -106,7 +106,7 @@ const API: &[(&str, &str)] = &[
 ];
 
 /// Helpers beyond the API, documented with it.
-const EXTRAS: &[(&str, &str)] = &[
+pub const EXTRAS: &[(&str, &str)] = &[
     ("$std.ascii.is_space", "(param $c i32) (result i32)"),
     ("$std.wire.alloc", "(param $len i32) (result i32)"),
     (
