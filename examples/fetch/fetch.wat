@@ -1,7 +1,7 @@
 ;; fetch: download a page and keep it in `kv` under its path, then list
 ;; every page kept so far.
 ;;
-;;   python3 -m http.server 8000 --directory examples/fetch/site   # elsewhere
+;;   python3 -m http.server 8000 --bind 127.0.0.1 --directory examples/fetch/site   # elsewhere
 ;;   tape run examples/fetch/fetch.wat http://127.0.0.1:8000/hello.txt
 ;;
 ;; tape.toml allows that one origin and keeps the pages in pages.redb; a

@@ -59,7 +59,8 @@
   (local.get $s))
 
 ;; One line of the receipt: `$name` at the left (cut short if need be),
-;; the amount at the right, spaces between.
+;; the amount at the right, spaces between. Widths count bytes, so a name
+;; with letters outside ASCII comes out narrower, and may be cut inside one.
 (func $line (param $name i32) (param $cents i64) (result i32)
   (local $amount i32) (local $line i32) (local $room i32) (local $len i32)
   (local.set $amount (call $money (local.get $cents)))
