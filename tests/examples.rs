@@ -18,8 +18,8 @@
 //!
 //! Examples that need a server get a real one on a free port of 127.0.0.1,
 //! and flags that point the example at it (flags win over `tape.toml`):
-//! one with an `[http]` table gets a file server for its `site/`
-//! directory in place of `127.0.0.1:8000`, and `--allow-http` for it; one
+//! one with an `[http]` table gets a file server for `examples/` (the
+//! copy) in place of `127.0.0.1:8000`, and `--allow-http` for it; one
 //! with an `[ai]` table gets `examples/ai_stub.rs` in place of
 //! `127.0.0.1:8001`, with `--ai`.
 //!
@@ -42,7 +42,7 @@ use toml_edit::DocumentMut;
 mod ai_stub;
 
 /// The origin the `[http]` examples' `tape.toml` allow, and the README
-/// serves their `site/` on.
+/// serves `examples/` on.
 const SITE: &str = "127.0.0.1:8000";
 /// The endpoint the `[ai]` examples' `tape.toml` name: `ai_stub`'s.
 const AI: &str = "127.0.0.1:8001";
@@ -176,15 +176,10 @@ fn try_run_example(name: &str, command: &[String]) -> Result<Vec<String>, String
             .is_some_and(|allow| allow.iter().any(|o| o.as_str() == Some(&site_origin)));
         if !allowed {
             return Err(format!(
-                "its tape.toml has [http] but does not allow {site_origin}, where the README serves site/"
+                "its tape.toml has [http] but does not allow {site_origin}, where the README serves examples/"
             ));
         }
-        let site = dir.join("site");
-        if !site.is_dir() {
-            return Err(format!(
-                "its tape.toml has [http] but examples/{name} has no site/"
-            ));
-        }
+        let site = work.path().join("examples");
         let server = Server::start(move |stream| serve_file(stream, &site));
         let origin = server.addr.to_string();
         for arg in &mut args {

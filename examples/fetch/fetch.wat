@@ -1,8 +1,8 @@
 ;; fetch: download a page and keep it in `kv` under its path, then list
 ;; every page kept so far.
 ;;
-;;   python3 -m http.server 8000 --bind 127.0.0.1 --directory examples/fetch/site   # elsewhere
-;;   tape run examples/fetch/fetch.wat http://127.0.0.1:8000/hello.txt
+;;   python3 -m http.server 8000 --bind 127.0.0.1 --directory examples   # elsewhere
+;;   tape run examples/fetch/fetch.wat http://127.0.0.1:8000/fetch/pages/hello.txt
 ;;
 ;; tape.toml allows that one origin and keeps the pages in pages.redb; a
 ;; URL anywhere else is refused with status 2 (access denied).

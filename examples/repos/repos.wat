@@ -1,8 +1,8 @@
 ;; repos: ask a GitHub-style API for a user's repositories and print the
 ;; fields that matter from its JSON reply: name, language, stars, license.
 ;;
-;;   python3 -m http.server 8000 --bind 127.0.0.1 --directory examples/repos/site   # elsewhere
-;;   tape run examples/repos/repos.wat http://127.0.0.1:8000/users/ada/repos.json
+;;   python3 -m http.server 8000 --bind 127.0.0.1 --directory examples   # elsewhere
+;;   tape run examples/repos/repos.wat http://127.0.0.1:8000/repos/api/users/ada/repos.json
 ;;
 ;; The `json` capability parses the reply on the host side; the program
 ;; reads it by JSON Pointer paths ("/name", "/license/key").
