@@ -7,8 +7,9 @@
 //! - `NAME.out`: standard output (required);
 //! - `NAME.err`: standard error, if it is not empty;
 //! - `NAME.exit`: the exit code, if it is not 0;
-//! - `NAME.again.out`: standard output of a second run, for an example
-//!   that keeps state from one run to the next.
+//! - `NAME.again.out`: standard output of a second run in the same
+//!   directory, for an example that keeps state from one run to the next
+//!   (its standard error and exit code are checked as the first run's).
 //!
 //! The command is the one in the example's row of the README's table, so
 //! the README cannot drift from what works. Each example runs in a fresh
