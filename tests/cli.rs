@@ -1,9 +1,9 @@
 //! The `tape` command line, run as a process.
 //!
-//! Two runners: every `examples/*.wat` against its `x.wat.out`, and every
-//! case in `tests/cli/*.toml` (a command line with its expected standard
-//! output, standard error and exit code). `BLESS=1` rewrites the
-//! expectations of both from what `tape` does now.
+//! Every case in `tests/cli/*.toml`: a command line with its expected
+//! standard output, standard error and exit code. `BLESS=1` rewrites the
+//! expectations from what `tape` does now. (The examples in `examples/`
+//! have their own runner, `tests/examples.rs`.)
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,42 +35,6 @@ fn sorted_files(dir: &Path, extension: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// Every `examples/*.wat` with an expected output beside it
-/// (`x.wat.out`) runs and prints exactly that.
-#[test]
-fn every_example_prints_its_expected_output() {
-    let examples = sorted_files(&root().join("examples"), "wat");
-    assert!(!examples.is_empty());
-    let mut failures = Vec::new();
-    for example in &examples {
-        let expected_path = example.with_extension("wat.out");
-        let relative = example.strip_prefix(root()).unwrap();
-        let output = tape()
-            .arg("run")
-            .arg(relative)
-            .current_dir(root())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if blessing() {
-            std::fs::write(&expected_path, stdout.as_bytes()).unwrap();
-            continue;
-        }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| {
-            panic!("{} has no {}", relative.display(), expected_path.display())
-        });
-        if stdout != expected || !output.status.success() {
-            failures.push(format!(
-                "{}: exit {:?}\n--- expected\n{expected}--- got\n{stdout}--- stderr\n{}",
-                relative.display(),
-                output.status.code(),
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// One `tests/cli/*.toml` case:

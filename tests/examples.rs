@@ -1,0 +1,387 @@
+//! The gallery in `examples/`: every example runs as `examples/README.md`
+//! says and prints what is stored beside it.
+//!
+//! An example is a directory `examples/NAME/` holding `NAME.wat`, its
+//! `tape.toml` and what `tape run` prints:
+//!
+//! - `NAME.out`: standard output (required);
+//! - `NAME.err`: standard error, if it is not empty;
+//! - `NAME.exit`: the exit code, if it is not 0;
+//! - `NAME.again.out`: standard output of a second run in the same
+//!   directory, for an example that keeps state from one run to the next
+//!   (its standard error and exit code are checked as the first run's).
+//!
+//! The command is the one in the example's row of the README's table, so
+//! the README cannot drift from what works. Each example runs in a fresh
+//! copy of its directory (without `*.redb` files an earlier run left), laid
+//! out as in the repository so paths print the same: the repository is
+//! never written, and the current directory does not matter.
+//!
+//! Examples that need a server get a real one on a free port of 127.0.0.1,
+//! and flags that point the example at it (flags win over `tape.toml`):
+//! one with an `[http]` table gets a file server for `examples/` (the
+//! copy) in place of `127.0.0.1:8000`, and `--allow-http` for it; one
+//! with an `[ai]` table gets `examples/ai_stub.rs` in place of
+//! `127.0.0.1:8001`, with `--ai`.
+//!
+//! `BLESS=1` rewrites the expected files from what `tape` does now.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use toml_edit::DocumentMut;
+
+#[path = "../examples/ai_stub.rs"]
+#[allow(dead_code)] // its `main`
+mod ai_stub;
+
+/// The origin the `[http]` examples' `tape.toml` allow, and the README
+/// serves `examples/` on.
+const SITE: &str = "127.0.0.1:8000";
+/// The endpoint the `[ai]` examples' `tape.toml` name: `ai_stub`'s.
+const AI: &str = "127.0.0.1:8001";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn examples_dir() -> PathBuf {
+    root().join("examples")
+}
+
+fn blessing() -> bool {
+    std::env::var_os("BLESS").is_some()
+}
+
+#[test]
+fn every_example_runs_as_the_readme_says_and_prints_its_expected_output() {
+    let commands = readme_commands();
+    let names = example_names();
+    assert!(
+        names.len() >= 12,
+        "the gallery has {} examples",
+        names.len()
+    );
+    let mut failures = Vec::new();
+    for name in commands.keys() {
+        if !names.contains(name) {
+            failures.push(format!(
+                "{name}: examples/README.md runs it, but there is no examples/{name}/{name}.wat"
+            ));
+        }
+    }
+    for name in &names {
+        match commands.get(name) {
+            None => failures.push(format!(
+                "{name}: no row of the table in examples/README.md runs it"
+            )),
+            Some(command) => failures.extend(run_example(name, command)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} examples failed (BLESS=1 accepts what tape does now)\n\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Every directory in `examples/`: each must be an example.
+fn example_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(examples_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Each example's command, as words, from its row of the README's table:
+/// the first `tape run …` in backticks on a line starting with `|`.
+fn readme_commands() -> BTreeMap<String, Vec<String>> {
+    let readme = std::fs::read_to_string(examples_dir().join("README.md")).unwrap();
+    let mut commands = BTreeMap::new();
+    for line in readme.lines().filter(|line| line.starts_with('|')) {
+        let Some(command) = line
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .find(|span| span.starts_with("tape run "))
+        else {
+            continue;
+        };
+        let words = shlex::split(command)
+            .unwrap_or_else(|| panic!("examples/README.md: cannot split `{command}` into words"));
+        let name = words
+            .iter()
+            .find_map(|word| {
+                let rest = word.strip_prefix("examples/")?.strip_suffix(".wat")?;
+                let (dir, file) = rest.split_once('/')?;
+                (dir == file).then(|| dir.to_string())
+            })
+            .unwrap_or_else(|| {
+                panic!("examples/README.md: `{command}` runs no examples/NAME/NAME.wat")
+            });
+        let previous = commands.insert(name.clone(), words);
+        assert!(
+            previous.is_none(),
+            "examples/README.md: two rows run {name}"
+        );
+    }
+    commands
+}
+
+/// Runs one example as `command` says; what differs from its expected
+/// files, if anything does.
+fn run_example(name: &str, command: &[String]) -> Vec<String> {
+    match try_run_example(name, command) {
+        Ok(differences) => differences,
+        Err(problem) => vec![format!("{name}: {problem}")],
+    }
+}
+
+fn try_run_example(name: &str, command: &[String]) -> Result<Vec<String>, String> {
+    let source = examples_dir().join(name);
+    if !source.join(format!("{name}.wat")).is_file() {
+        return Err(format!("examples/{name} has no {name}.wat"));
+    }
+    if command.get(..2) != Some(&["tape".to_string(), "run".to_string()]) {
+        return Err("the README's command is not `tape run …`".into());
+    }
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("examples").join(name);
+    copy_dir(&source, &dir);
+    let manifest: DocumentMut = std::fs::read_to_string(dir.join("tape.toml"))
+        .map_err(|_| format!("examples/{name} has no tape.toml"))?
+        .parse()
+        .map_err(|e| format!("examples/{name}/tape.toml: {e}"))?;
+
+    // The README's command, pointed at servers of the test's own.
+    let mut args: Vec<String> = command[1..].to_vec();
+    let mut flags = Vec::new();
+    let mut servers = Vec::new();
+    if manifest.contains_key("http") {
+        let site_origin = format!("http://{SITE}");
+        let allowed = manifest["http"]["allow"]
+            .as_array()
+            .is_some_and(|allow| allow.iter().any(|o| o.as_str() == Some(&site_origin)));
+        if !allowed {
+            return Err(format!(
+                "its tape.toml has [http] but does not allow {site_origin}, where the README serves examples/"
+            ));
+        }
+        let site = work.path().join("examples");
+        let server = Server::start(move |stream| serve_file(stream, &site));
+        let origin = server.addr.to_string();
+        for arg in &mut args {
+            *arg = arg.replace(SITE, &origin);
+        }
+        flags.extend(["--allow-http".to_string(), format!("http://{origin}")]);
+        servers.push(server);
+    }
+    if manifest.contains_key("ai") {
+        let endpoint = format!("http://{AI}/v1");
+        if manifest["ai"]["base-url"].as_str() != Some(&endpoint) {
+            return Err(format!(
+                "its tape.toml has [ai] but not base-url = \"{endpoint}\", where `cargo run --example ai_stub` answers"
+            ));
+        }
+        let server = Server::start(|stream| {
+            let _ = ai_stub::serve(stream);
+        });
+        flags.extend(["--ai".to_string(), format!("http://{}/v1", server.addr)]);
+        servers.push(server);
+    }
+    args.splice(1..1, flags);
+
+    let mut differences = compare(name, "out", &run(&args, work.path()));
+    if source.join(format!("{name}.again.out")).exists() {
+        differences.extend(compare(name, "again.out", &run(&args, work.path())));
+    }
+    if differences.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![format!(
+        "{name}: `tape {}` differs from examples/{name}/\n{}",
+        args.join(" "),
+        differences.join("\n")
+    )])
+}
+
+/// What differs between `output` and the expected files of `name`, its
+/// standard output being `NAME.{stdout}`; with `BLESS`, rewrites them
+/// instead.
+fn compare(name: &str, stdout: &str, output: &Output) -> Vec<String> {
+    let code = output.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let exit = if code == 0 {
+        String::new()
+    } else {
+        format!("{code}\n")
+    };
+    // Each file, what it should hold now, and whether it must exist: a
+    // missing `.err` or `.exit` means "none" (empty, 0).
+    let files = [
+        (
+            stdout,
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            true,
+        ),
+        ("err", stderr, false),
+        ("exit", exit, false),
+    ];
+    let mut differences = Vec::new();
+    for (extension, actual, required) in files {
+        let path = examples_dir()
+            .join(name)
+            .join(format!("{name}.{extension}"));
+        let expected = std::fs::read_to_string(&path).ok();
+        let matches = match &expected {
+            Some(expected) => *expected == actual,
+            None => !required && actual.is_empty(),
+        };
+        if matches {
+            continue;
+        }
+        if blessing() {
+            if actual.is_empty() && !required {
+                std::fs::remove_file(&path).unwrap();
+            } else {
+                std::fs::write(&path, &actual).unwrap();
+            }
+            continue;
+        }
+        differences.push(format!(
+            "{name}.{extension}:\n--- expected\n{}--- got\n{actual}---",
+            expected.as_deref().unwrap_or("(no file)\n")
+        ));
+    }
+    differences
+}
+
+fn run(args: &[String], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tape"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tape")
+}
+
+/// Copies the directory tree `from` to `to`, leaving out `*.redb`: the
+/// databases earlier runs of the README's commands left behind.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else if path.extension().is_none_or(|e| e != "redb") {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// A server on a free port of 127.0.0.1 that hands each connection to a
+/// handler on its own thread, and stops when dropped.
+struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(handler: impl Fn(TcpStream) + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler = Arc::new(handler);
+        let accept = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    let handler = handler.clone();
+                    std::thread::spawn(move || handler(stream));
+                }
+            })
+        };
+        Server {
+            addr,
+            stop,
+            accept: Some(accept),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+/// Answers one GET with the file under `root` its path names, as
+/// `python3 -m http.server` does for the README's users; 404 for anything
+/// else.
+fn serve_file(mut stream: TcpStream, root: &Path) {
+    let mut reader = BufReader::new(&stream);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if line.trim_end().is_empty() => break,
+            Ok(_) => {}
+        }
+    }
+    let mut words = request_line.split_whitespace();
+    let file = match (words.next(), words.next()) {
+        (Some("GET"), Some(target)) => {
+            let path = Path::new(
+                target
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches('/'),
+            );
+            path.components()
+                .all(|c| matches!(c, Component::Normal(_)))
+                .then(|| root.join(path))
+        }
+        _ => None,
+    };
+    let (status, body) = match file.map(std::fs::read) {
+        Some(Ok(body)) => ("200 OK", body),
+        _ => ("404 Not Found", b"not found\n".to_vec()),
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(&body);
+}
