@@ -139,6 +139,23 @@ impl Library {
         self.functions.contains_key(name)
     }
 
+    /// The name it defines that `name` most likely misspells, if one is
+    /// close: for "did you mean".
+    pub(crate) fn closest(&self, name: &str) -> Option<&str> {
+        // Compared without the `std.` every name shares, which would make
+        // any two names look alike.
+        let bare = |name: &'_ str| name.strip_prefix("std.").unwrap_or(name).to_string();
+        let wanted = bare(name);
+        self.functions
+            .keys()
+            .map(|known| (strsim::jaro_winkler(&wanted, &bare(known)), known))
+            .filter(|(score, _)| *score > 0.85)
+            // Ties broken by name, so the suggestion does not depend on
+            // the map's order.
+            .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+            .map(|(_, known)| known.as_str())
+    }
+
     /// The text of each function `roots` needs, roots first, then what they
     /// call, breadth first, each once; names it does not define are skipped
     /// (and left for the caller to report).

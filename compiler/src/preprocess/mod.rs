@@ -844,12 +844,18 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             if library.contains(name) {
                 roots.push(name);
             } else if name.starts_with("std.") {
+                let help = match library.closest(name) {
+                    Some(known) => format!(
+                        "did you mean `${known}`? The standard library's functions are listed in stdlib-wat/README.md"
+                    ),
+                    None => {
+                        "the standard library's functions are listed in stdlib-wat/README.md".into()
+                    }
+                };
                 self.diagnostics.push(
                     Diagnostic::new(format!("unknown standard library function `${name}`"))
                         .at(span.clone())
-                        .help(
-                            "the standard library's functions are listed in stdlib-wat/README.md",
-                        ),
+                        .help(help),
                 );
             }
         }
