@@ -191,6 +191,9 @@ impl From<tape_rt::Error> for Failure {
         let kind = match &error {
             Error::Module { .. } => Kind::InvalidModule,
             Error::MissingExport { .. } => Kind::MissingExport,
+            // `tape run --invoke` checks parameters first; this is the
+            // runtime agreeing that the command line was wrong.
+            Error::Invoke { .. } => Kind::Usage,
             Error::NotGranted { problems } => {
                 let mut failure = Failure::new(Kind::NotGranted, error.to_string());
                 if let Some(first) = problems.first() {
