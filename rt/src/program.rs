@@ -163,8 +163,16 @@ impl Program {
         let module = engine.module(wasm)?;
         let (memory_export, run_export) = check_exports(&module)?;
         let granted = grants.all();
+        // Only the capabilities the module imports from are defined: the
+        // others could not be called, and defining every granted function
+        // costs a short run more than the rest of linking.
+        let capabilities: Vec<_> = granted
+            .iter()
+            .filter(|c| module.imports().any(|i| i.module() == c.name()))
+            .cloned()
+            .collect();
         let mut linker = Linker::new(engine.wasmtime());
-        for capability in &granted {
+        for capability in &capabilities {
             capability.register(&mut linker).map_err(|e| {
                 Error::Host(format!(
                     "the `{}` capability failed to register: {e:#}",
@@ -190,10 +198,6 @@ impl Program {
                 });
             }
         };
-        let capabilities: Vec<_> = granted
-            .into_iter()
-            .filter(|c| module.imports().any(|i| i.module() == c.name()))
-            .collect();
         let time_host_calls = capabilities.iter().any(|c| c.name() != "core");
         Ok(Program {
             engine: engine.clone(),
