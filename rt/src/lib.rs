@@ -60,6 +60,7 @@ mod capability;
 mod caps;
 mod engine;
 mod error;
+mod export;
 mod manifest;
 mod memory;
 mod program;
@@ -72,6 +73,7 @@ pub use capability::{Capability, Function, Grants};
 pub use caps::{Ai, Core, Fs, Http, Json, Kv, Level, Log, Rand, Time};
 pub use engine::{Config, Engine, Limits, Pooling};
 pub use error::{CallStack, Error, Frame, LinkProblem, Result, SourceLocation};
+pub use export::{ExportType, Signature, ValueType};
 pub use manifest::{
     AiGrant, DETERMINISTIC_START, FsGrant, HttpGrant, JsonGrant, KvGrant, LimitsTable, LogGrant,
     MANIFEST_NAME, Manifest, RandGrant, TimeGrant,

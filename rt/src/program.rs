@@ -11,6 +11,7 @@ use wasmtime::{
 
 use crate::caller::caller_write_raw;
 use crate::error::{CallStack, Frame, LinkProblem, SourceLocation};
+use crate::export::{ExportType, Signature};
 use crate::state::CapabilityUsage;
 use crate::{Capability, Engine, Error, Grants, Limits, Result, State, caps};
 
@@ -162,8 +163,16 @@ impl Program {
         let module = engine.module(wasm)?;
         let (memory_export, run_export) = check_exports(&module)?;
         let granted = grants.all();
+        // Only the capabilities the module imports from are defined: the
+        // others could not be called, and defining every granted function
+        // costs a short run more than the rest of linking.
+        let capabilities: Vec<_> = granted
+            .iter()
+            .filter(|c| module.imports().any(|i| i.module() == c.name()))
+            .cloned()
+            .collect();
         let mut linker = Linker::new(engine.wasmtime());
-        for capability in &granted {
+        for capability in &capabilities {
             capability.register(&mut linker).map_err(|e| {
                 Error::Host(format!(
                     "the `{}` capability failed to register: {e:#}",
@@ -189,10 +198,6 @@ impl Program {
                 });
             }
         };
-        let capabilities: Vec<_> = granted
-            .into_iter()
-            .filter(|c| module.imports().any(|i| i.module() == c.name()))
-            .collect();
         let time_host_calls = capabilities.iter().any(|c| c.name() != "core");
         Ok(Program {
             engine: engine.clone(),
@@ -208,6 +213,42 @@ impl Program {
     /// What the compiler recorded about the module.
     pub fn metadata(&self) -> &Metadata {
         &self.metadata
+    }
+
+    /// The type of the export `name`, or `None` if the module has no such
+    /// export: for a function, the [`Signature`] that
+    /// [`invoke`](Program::invoke) checks its parameters against.
+    ///
+    /// ```
+    /// use tape_rt::{Config, Engine, ExportType, Grants, ValueType};
+    ///
+    /// let engine = Engine::new(Config { cache_dir: None, ..Config::default() })?;
+    /// let source = r#"(module (memory 1)
+    ///     (func (export "add") (param i32 i64) (result i64)
+    ///       (i64.add (i64.extend_i32_s (local.get 0)) (local.get 1))))"#;
+    /// let program = engine.compile_str("add.wat", source, &Grants::new())?;
+    /// let Some(ExportType::Func(signature)) = program.export_type("add") else {
+    ///     panic!("`add` is a function");
+    /// };
+    /// assert_eq!(signature.params, [ValueType::I32, ValueType::I64]);
+    /// assert_eq!(signature.to_string(), "(func (param i32 i64) (result i64))");
+    /// assert_eq!(program.export_type("mem.tape"), Some(ExportType::Memory));
+    /// assert_eq!(program.export_type("sub"), None);
+    /// # Ok::<(), tape_rt::Error>(())
+    /// ```
+    pub fn export_type(&self, name: &str) -> Option<ExportType> {
+        self.pre
+            .module()
+            .get_export(name)
+            .map(|ty| ExportType::new(&ty))
+    }
+
+    /// Every export of the module with its type, in the module's order.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExportType)> + '_ {
+        self.pre
+            .module()
+            .exports()
+            .map(|export| (export.name(), ExportType::new(&export.ty())))
     }
 
     /// Runs the program with the engine's default limits.
@@ -249,6 +290,7 @@ impl Program {
     /// Calls the exported function `name` with `params` instead of `run`,
     /// in a fresh instance with no arguments, and returns what it returned.
     /// Results it hands over with `core.result` are dropped.
+    /// [`export_type`](Program::export_type) gives the parameters it takes.
     ///
     /// # Errors
     ///
@@ -543,19 +585,11 @@ fn check_types(engine: &Engine, module: &Module, linker: &Linker<State>) -> Vec<
 /// A function type as the WAT a capability's catalogue uses:
 /// `(param i32) (result i32 i32)`.
 fn func_type(ty: &wasmtime::FuncType) -> String {
-    let list = |kind: &str, types: &mut dyn ExactSizeIterator<Item = ValType>| {
-        if types.len() == 0 {
-            return String::new();
-        }
-        let names: Vec<String> = types.map(|t| t.to_string()).collect();
-        format!("({kind} {})", names.join(" "))
-    };
-    let params = list("param", &mut ty.params());
-    let results = list("result", &mut ty.results());
-    match (params.is_empty(), results.is_empty()) {
-        (true, true) => "(func)".into(),
-        (false, false) => format!("{params} {results}"),
-        _ => params + &results,
+    let lists = Signature::new(ty).lists();
+    if lists.is_empty() {
+        "(func)".into()
+    } else {
+        lists
     }
 }
 

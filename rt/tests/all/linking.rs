@@ -238,3 +238,45 @@ fn a_module_wasmtime_rejects_is_a_module_error() {
         "{error}"
     );
 }
+
+/// `broken.f` exists in the catalogue, but registering it always fails.
+struct Broken;
+
+impl tape_rt::Capability for Broken {
+    fn name(&self) -> &str {
+        "broken"
+    }
+
+    fn description(&self) -> &str {
+        "cannot define its functions"
+    }
+
+    fn functions(&self) -> &[tape_rt::Function] {
+        &[tape_rt::Function {
+            name: "f",
+            signature: "(result i32)",
+        }]
+    }
+
+    fn register(
+        &self,
+        _linker: &mut tape_rt::wasmtime::Linker<tape_rt::State>,
+    ) -> tape_rt::wasmtime::Result<()> {
+        Err(tape_rt::wasmtime::format_err!("out of order"))
+    }
+}
+
+/// Only the capabilities a module imports from are defined for it: a
+/// granted one it does not call costs it nothing, not even a failure.
+#[test]
+fn only_imported_capabilities_are_registered() {
+    let grants = Grants::new().grant(Log::new()).grant(Broken);
+    let program = link("(func $run (result i32) (i32.const 0))", &grants).unwrap();
+    assert_eq!(program.run(&Args::new()).unwrap().status, 0);
+
+    let error = link("(func $run (result i32) (call $broken.f))", &grants).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the `broken` capability failed to register: out of order"
+    );
+}

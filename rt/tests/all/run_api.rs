@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tape_rt::wasmtime::{self, Caller, Linker, Val};
 use tape_rt::{
-    Args, Capability, Config, Engine, Error, Function, Grants, Limits, Pooling, State,
-    caller_read_bytes,
+    Args, Capability, Config, Engine, Error, ExportType, Function, Grants, Limits, Pooling,
+    Signature, State, ValueType, caller_read_bytes,
 };
 
 use crate::program;
@@ -170,6 +170,112 @@ fn invoke_calls_any_export_with_numbers() {
         assert_eq!(usage.host_calls, 2);
         assert_eq!(results[0].unwrap_i32() % 8, 0);
     }
+}
+
+/// What `export_type` and `exports` say is what `invoke` checks against.
+#[test]
+fn export_types_give_every_export_and_each_function_signature() {
+    let program = program(LIBRARY, &Grants::new());
+    let exports: Vec<(String, String)> = program
+        .exports()
+        .map(|(name, ty)| {
+            let ty = match ty {
+                ExportType::Func(signature) => signature.to_string(),
+                other => other.kind().to_string(),
+            };
+            (name.to_string(), ty)
+        })
+        .collect();
+    let expected = [
+        ("add", "(func (param i32 i64) (result i64))"),
+        ("half", "(func (param f64) (result f64 f32))"),
+        ("spin", "(func)"),
+        ("trap", "(func (result i32))"),
+        ("alloc_twice", "(func (result i32))"),
+        ("mem.tape", "memory"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(exports, expected);
+
+    let Some(ExportType::Func(add)) = program.export_type("add") else {
+        panic!("`add` is a function");
+    };
+    assert_eq!(
+        add,
+        Signature {
+            params: vec![ValueType::I32, ValueType::I64],
+            results: vec![ValueType::I64],
+        }
+    );
+    // The signature is what `invoke` accepts: one value of each type.
+    let params: Vec<Val> = add
+        .params
+        .iter()
+        .map(|ty| match ty {
+            ValueType::I32 => Val::I32(2),
+            ValueType::I64 => Val::I64(3),
+            other => panic!("{other}"),
+        })
+        .collect();
+    let (results, _) = program.invoke("add", &params, &Limits::default()).unwrap();
+    assert_eq!(results.len(), add.results.len());
+    assert_eq!(results[0].unwrap_i64(), 5);
+
+    assert_eq!(program.export_type("mem.tape"), Some(ExportType::Memory));
+    assert_eq!(program.export_type("nope"), None);
+}
+
+#[test]
+fn export_types_name_vectors_references_and_other_kinds() {
+    let program = program(
+        r#"(module (memory 1)
+             (table (export "table") 1 funcref)
+             (global (export "answer") i32 (i32.const 42))
+             (tag (export "oops") (param i32))
+             (func (export "vector") (param v128) (result v128) (local.get 0))
+             (func (export "refs") (param funcref externref) (result (ref null func))
+               (local.get 0)))"#,
+        &Grants::new(),
+    );
+    let kinds: Vec<(&str, &str)> = program.exports().map(|(n, t)| (n, t.kind())).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("table", "table"),
+            ("answer", "global"),
+            ("oops", "tag"),
+            ("vector", "func"),
+            ("refs", "func"),
+            ("mem.tape", "memory"),
+        ]
+    );
+    let Some(ExportType::Func(vector)) = program.export_type("vector") else {
+        panic!("`vector` is a function");
+    };
+    assert_eq!(vector.params, [ValueType::V128]);
+    assert!(!vector.params[0].is_number());
+    let Some(ExportType::Func(refs)) = program.export_type("refs") else {
+        panic!("`refs` is a function");
+    };
+    assert_eq!(
+        refs.to_string(),
+        "(func (param (ref null func) (ref null extern)) (result (ref null func)))"
+    );
+    assert!(refs.params.iter().all(|t| matches!(t, ValueType::Ref(_))));
+    assert!(ValueType::F32.is_number() && ValueType::I64.is_number());
+
+    // A vector goes in and comes back out whole.
+    let (results, _) = program
+        .invoke(
+            "vector",
+            &[Val::V128(0x0102u128.into())],
+            &Limits::default(),
+        )
+        .unwrap();
+    assert_eq!(results[0].unwrap_v128().as_u128(), 0x0102);
 }
 
 #[test]

@@ -215,6 +215,9 @@ impl From<tape_rt::Error> for Failure {
                     .help("docs/manifest.md describes every table and field of tape.toml");
             }
             Error::MissingExport { .. } => Kind::MissingExport,
+            // `tape run --invoke` checks parameters first; this is the
+            // runtime agreeing that the command line was wrong.
+            Error::Invoke { .. } => Kind::Usage,
             Error::NotGranted { problems } => {
                 let mut failure = Failure::new(Kind::NotGranted, error.to_string());
                 if let Some(first) = problems.first() {

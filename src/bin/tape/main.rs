@@ -15,6 +15,7 @@ mod failure;
 mod grants;
 mod input;
 mod inspect;
+mod invoke;
 mod limits;
 mod output;
 mod run;

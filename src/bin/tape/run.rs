@@ -5,12 +5,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
-use tape_rt::{Args, Config, Engine, Limits, Outcome, Program};
+use tape_rt::{Args, Config, Engine, Limits, Program, Usage};
 
 use crate::arg::Arg;
 use crate::failure::{Failure, Kind};
 use crate::grants::GrantOpts;
 use crate::input::{Input, display_name};
+use crate::invoke::{self, Returned};
 use crate::limits::{LimitOpts, show_size};
 use crate::output::{NOTE, Output, OutputOpts, Shown, Styles};
 
@@ -29,6 +30,13 @@ Results:
   characters but tab, newline and carriage return; as hex otherwise.
   The program's log messages go to standard error.
 
+--invoke NAME:
+  Calls the exported function NAME instead of `run`, passing ARGS as numbers
+  of its parameters' types, and prints each value it returns on its own line.
+  Integers: decimal or 0x hex, signed or unsigned range (4294967295 is the
+  i32 -1); floats: 1.5, -2e-3, inf, nan. What it returns is not a status:
+  tape exits 0 when it returns.
+
 Grants and limits:
   Grants and limits come from the tape.toml beside FILE, if there is one
   (docs/manifest.md), with the flags above over it. Without either, a
@@ -40,6 +48,7 @@ Examples:
   tape run greet.wat world i32:3 'json:{\"x\":1}' @photo.jpg
   tape run --fuel 1000000 --timeout 500ms --max-memory 16MiB loop.wat
   tape run --json --report hello.wat
+  tape run --invoke add math.wat 2 -3
   echo '(func $run (result i32) (i32.const 0))' | tape run -
 
 Exit codes: 0 success, 1 non-zero status, 2 usage, 3 compile error, 4 trap,
@@ -56,6 +65,10 @@ pub struct Opts {
     /// standard error; with --json, in the JSON)
     #[arg(long)]
     report: bool,
+    /// Call the exported function NAME instead of `run`, with ARGS as its
+    /// parameters (numbers), and print what it returns (below)
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
     #[command(flatten)]
     limits: LimitOpts,
     #[command(flatten)]
@@ -64,7 +77,8 @@ pub struct Opts {
     output: OutputOpts,
     /// The program — a `.wat` file, a module from `tape build`, or `-` for
     /// standard input — then its arguments: strings, or typed by a prefix
-    /// (below). Everything after FILE is the program's, even `--json`.
+    /// (below); with --invoke, numbers. Everything after FILE is the
+    /// program's, even `--json`.
     // One list, as wasmtime does: clap stops looking for options at its
     // first value, so options after FILE reach the program.
     #[arg(
@@ -88,9 +102,16 @@ pub fn run(opts: Opts) -> u8 {
     }
 }
 
-/// What `--json` adds to the envelope.
+/// What `--json` adds to the envelope: a run's, or an invocation's.
 #[derive(Serialize)]
-struct Body {
+#[serde(untagged)]
+enum Body {
+    Run(RunBody),
+    Invoke(InvokeBody),
+}
+
+#[derive(Serialize)]
+struct RunBody {
     file: String,
     /// The `tape.toml` the grants and limits came from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +119,16 @@ struct Body {
     status: i32,
     status_name: Option<&'static str>,
     results: Vec<Shown>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<Report>,
+}
+
+/// `--invoke NAME`.
+#[derive(Serialize)]
+struct InvokeBody {
+    file: String,
+    invoke: String,
+    returned: Vec<Returned>,
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<Report>,
 }
@@ -126,7 +157,10 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         .split_first()
         .ok_or_else(|| Failure::usage("give the program to run"))?;
     // Arguments first: a typo in one should not wait for a compilation.
-    let parsed = args
+    // Those of an invoked function are typed by its signature, known
+    // only once it is compiled.
+    let typed = if opts.invoke.is_some() { &[][..] } else { args };
+    let parsed = typed
         .iter()
         .enumerate()
         .map(|(index, text)| {
@@ -162,6 +196,10 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     } else {
         engine.compile_str(&input.name, input.text()?, &grants)?
     };
+    if let Some(name) = &opts.invoke {
+        let numbers = &opts.program_and_args[1..];
+        return execute_invoke(opts, out, &program, name, numbers, &limits, input.name);
+    }
     let outcome = program.run_with(&args, &limits)?;
 
     let results: Vec<Shown> = outcome
@@ -170,7 +208,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         // A result is `[len][payload]`; the payload is what the user sees.
         .map(|r| Shown::new(r.get(4..).unwrap_or_default()))
         .collect();
-    let report = opts.report.then(|| report(&outcome, &limits));
+    let report = opts.report.then(|| report(&outcome.usage, &limits));
     if !out.json {
         let mut text = String::new();
         for result in &results {
@@ -179,7 +217,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         }
         crate::output::print_stdout(&text);
         if let Some(report) = &report {
-            crate::output::print_stderr(&render_report(report, &outcome, out.styles));
+            crate::output::print_stderr(&render_report(report, &outcome.usage, out.styles));
         }
     }
     let status_name = tape_rt::status::name(outcome.status);
@@ -193,19 +231,54 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
             ),
         )
     });
-    let body = Body {
+    let body = Body::Run(RunBody {
         file: input.name,
         manifest: manifest.map(|(path, _)| path.display().to_string()),
         status: outcome.status,
         status_name,
         results,
         report,
-    };
+    });
     Ok((body, failure))
 }
 
-fn report(outcome: &Outcome, limits: &Limits) -> Report {
-    let usage = &outcome.usage;
+/// `--invoke NAME`: what the function returns is its result, not a
+/// status, so returning at all is success.
+fn execute_invoke(
+    opts: &Opts,
+    out: Output,
+    program: &Program,
+    name: &str,
+    args: &[OsString],
+    limits: &Limits,
+    file: String,
+) -> Result<(Body, Option<Failure>), Failure> {
+    let signature = invoke::signature(program, name)?;
+    let params = invoke::params(name, &signature, args)?;
+    let (values, usage) = program.invoke(name, &params, limits)?;
+    let returned = invoke::returned(&signature, &values);
+    let report = opts.report.then(|| report(&usage, limits));
+    if !out.json {
+        let mut text = String::new();
+        for value in &returned {
+            text.push_str(&value.value);
+            text.push('\n');
+        }
+        crate::output::print_stdout(&text);
+        if let Some(report) = &report {
+            crate::output::print_stderr(&render_report(report, &usage, out.styles));
+        }
+    }
+    let body = Body::Invoke(InvokeBody {
+        file,
+        invoke: name.to_string(),
+        returned,
+        report,
+    });
+    Ok((body, None))
+}
+
+fn report(usage: &Usage, limits: &Limits) -> Report {
     let capabilities = usage
         .capabilities
         .iter()
@@ -235,7 +308,7 @@ fn report(outcome: &Outcome, limits: &Limits) -> Report {
     }
 }
 
-fn render_report(report: &Report, outcome: &Outcome, styles: Styles) -> String {
+fn render_report(report: &Report, usage: &Usage, styles: Styles) -> String {
     let limits = &report.limits;
     let of = |limit: Option<String>| match limit {
         Some(limit) => format!(" of {limit}"),
@@ -250,7 +323,7 @@ fn render_report(report: &Report, outcome: &Outcome, styles: Styles) -> String {
             "time".to_string(),
             format!(
                 "{:.2?}{}",
-                outcome.usage.time,
+                usage.time,
                 of(limits
                     .timeout_ms
                     .map(|t| format!("{:?}", Duration::from_millis(t))))
@@ -266,14 +339,14 @@ fn render_report(report: &Report, outcome: &Outcome, styles: Styles) -> String {
         ),
         ("host calls".to_string(), report.host_calls.to_string()),
     ];
-    for (name, usage) in &outcome.usage.capabilities {
+    for (name, used) in &usage.capabilities {
         let mut parts = vec![
-            plural(usage.calls, "call"),
-            format!("{} in", plural(usage.bytes_in, "byte")),
-            format!("{} out", plural(usage.bytes_out, "byte")),
+            plural(used.calls, "call"),
+            format!("{} in", plural(used.bytes_in, "byte")),
+            format!("{} out", plural(used.bytes_out, "byte")),
         ];
-        if usage.tokens > 0 {
-            parts.push(plural(usage.tokens, "token"));
+        if used.tokens > 0 {
+            parts.push(plural(used.tokens, "token"));
         }
         rows.push((name.clone(), parts.join(", ")));
     }

@@ -1,0 +1,310 @@
+//! `tape run examples/hello.wat` as a whole process, with a warm module
+//! cache, against a minimal wasmtime runner doing the same compile-and-run
+//! with wasmtime's own cache, in the same run. Target: Tape no slower.
+//!
+//! What each process does, from `execve` to exit:
+//!
+//! - `tape run examples/hello.wat`: parses its command line, creates its
+//!   engine (fuel, epoch interruption, a stack cap, the timeout thread) and
+//!   the default grants, reads the file, preprocesses and parses the WAT,
+//!   hashes the module, finds its machine code in the disk cache
+//!   (`$XDG_CACHE_HOME/tape`), links and instantiates it, calls `run`
+//!   (which hands over one string with `core.result`) and prints it.
+//! - `wasmtime-runner benches/wat/hello-plain.wat` (the `tape-bench-runner`
+//!   package, never installed with `tape`): reads the same program written
+//!   as plain WebAssembly text (what `tape expand` gives, with the memory
+//!   and static data Tape adds), parses it with the `wat` crate, creates a
+//!   default wasmtime engine with wasmtime's own cache
+//!   (`$XDG_CACHE_HOME/wasmtime`), compiles through that cache, links a
+//!   `core.result` that copies the string out, calls `run` and prints it.
+//!
+//! Both start from text and both parse it: that is the fair "same
+//! compile-and-run". Giving the runner the `.wasm` of `tape build` would
+//! spare it the parse Tape does; giving it `examples/hello.wat` itself is
+//! not possible, since string literals are Tape's. Tape does more besides
+//! (the preprocessor, a sandboxing engine, a command line and grants), and
+//! the target is that all of it costs no more than the reference's start.
+//!
+//! Each process gets a cache directory of its own in a temporary directory
+//! (through `XDG_CACHE_HOME`), which is warmed, and checked to be used,
+//! before anything is measured; the user's caches are never touched.
+//!
+//! The two binaries are built by this bench, with `cargo build --workspace
+//! --bins --benches` in the same target directory and profile as the bench
+//! itself — release under `cargo bench`, debug under `cargo test --benches`
+//! (which runs each benchmark once) — since a bench can only find binaries
+//! of its own package, and the runner must not be one of `tape`'s. They are
+//! built together, so both link the same wasmtime (with its `cache`
+//! feature, which only the runner uses). Under CI's `cargo test --workspace
+//! --benches` that build finds everything built but the runner's binary.
+//! `cargo bench --workspace --bench process` resolves features as that
+//! build does; without `--workspace` the first run builds wasmtime twice.
+//!
+//! It prints the ratio of the medians at the end. Quick run: `cargo bench
+//! --workspace --bench process -- --warm-up-time 1 --measurement-time 5`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use criterion::{Criterion, criterion_group};
+
+/// What both programs print.
+const EXPECTED: &str = "hello, world\n";
+
+/// One of the two programs, with its own cache.
+struct Process {
+    name: &'static str,
+    exe: PathBuf,
+    args: Vec<PathBuf>,
+    /// Its `XDG_CACHE_HOME`.
+    cache_home: PathBuf,
+    /// Its `XDG_CONFIG_HOME`, empty: wasmtime would look for a cache
+    /// configuration there.
+    config_home: PathBuf,
+}
+
+impl Process {
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.exe);
+        command
+            .args(&self.args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("XDG_CACHE_HOME", &self.cache_home)
+            .env("XDG_CONFIG_HOME", &self.config_home)
+            .env_remove("WASMTIME_BACKTRACE_DETAILS")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs it to its end, checking it printed the greeting.
+    fn run(&self) {
+        let output = self.command().output().expect("the process starts");
+        assert!(
+            output.status.success() && output.stdout == EXPECTED.as_bytes(),
+            "{} exited {:?}, printing {:?}; standard error:\n{}",
+            self.name,
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Fills its cache, and checks that the next start finds the module
+    /// there rather than compiling and writing it again.
+    fn warm(&self) {
+        self.run();
+        let entries = cache_entries(&self.cache_home);
+        assert!(
+            !entries.is_empty(),
+            "{} wrote nothing to its cache",
+            self.name
+        );
+        let written = modified(&entries);
+        self.run();
+        assert_eq!(
+            (cache_entries(&self.cache_home), modified(&entries)),
+            (entries, written),
+            "{} compiled again instead of using its cache",
+            self.name
+        );
+    }
+}
+
+/// When each file was last written.
+fn modified(files: &[PathBuf]) -> Vec<std::time::SystemTime> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::metadata(f)
+                .and_then(|m| m.modified())
+                .expect("a cache entry")
+        })
+        .collect()
+}
+
+/// The files under `dir` whose names are cache entries (not wasmtime's
+/// usage statistics, which every hit updates), sorted.
+fn cache_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in read.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                pending.push(path);
+            } else if !name.starts_with('.') && !name.ends_with(".stats") {
+                entries.push(path);
+            }
+        }
+    }
+    entries.sort();
+    entries
+}
+
+/// Builds `tape` and `wasmtime-runner` in this bench's target directory
+/// and profile; returns their paths.
+fn build() -> (PathBuf, PathBuf) {
+    let exe = std::env::current_exe().expect("the bench's own path");
+    // `<target>/<profile>/deps/process-<hash>`
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("the bench runs from a target directory");
+    let mut command = Command::new(env!("CARGO"));
+    command
+        // The selection of `cargo test --workspace --benches`, whose
+        // feature resolution this repeats, so that it rebuilds nothing
+        // but the runner.
+        .args(["build", "--workspace", "--bins", "--benches"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .arg("--target-dir")
+        .arg(target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit());
+    // What cargo set for running this bench is not the user's environment:
+    // a build script that reads it (ring reads `CARGO_MANIFEST_DIR`) would
+    // find it changed, and be rebuilt with all that depends on it.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || matches!(
+                &*key,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+                    | "OUT_DIR"
+            )
+        {
+            command.env_remove(&*key);
+        }
+    }
+    // Debug assertions are on in the test profile, off in the bench one.
+    if !cfg!(debug_assertions) {
+        command.arg("--release");
+    }
+    let output = command.output().expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo could not build the binaries"
+    );
+    let mut binaries = std::collections::HashMap::new();
+    for line in output.stdout.split(|&b| b == b'\n') {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        if let (Some(name), Some(path)) = (
+            message["target"]["name"].as_str(),
+            message["executable"].as_str(),
+        ) {
+            binaries.insert(name.to_string(), PathBuf::from(path));
+        }
+    }
+    let mut take = |name: &str| {
+        binaries
+            .remove(name)
+            .unwrap_or_else(|| panic!("cargo built no `{name}`"))
+    };
+    (take("tape"), take("wasmtime-runner"))
+}
+
+fn process(c: &mut Criterion) {
+    let (tape, runner) = build();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let caches = tempfile::tempdir().expect("a temporary directory");
+    let process = |name, exe, args| {
+        let cache_home = caches.path().join(name);
+        std::fs::create_dir_all(&cache_home).expect("a cache directory");
+        Process {
+            name,
+            exe,
+            args,
+            cache_home,
+            config_home: caches.path().join("config"),
+        }
+    };
+    let tape = process(
+        "tape",
+        tape,
+        vec!["run".into(), root.join("examples/hello.wat")],
+    );
+    let runner = process(
+        "wasmtime-runner",
+        runner,
+        vec![root.join("benches/wat/hello-plain.wat")],
+    );
+    tape.warm();
+    runner.warm();
+
+    let mut group = c.benchmark_group("process");
+    // Each sample is a few milliseconds of starting processes.
+    group.sample_size(50);
+    group.bench_function("wasmtime-runner", |b| b.iter(|| runner.run()));
+    group.bench_function("tape", |b| b.iter(|| tape.run()));
+    group.finish();
+}
+
+criterion_group!(benches, process);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    // Only a real measurement (`cargo bench`) has medians worth comparing;
+    // `cargo test --benches` runs each benchmark once.
+    if std::env::args().any(|a| a == "--bench") {
+        report();
+    }
+}
+
+/// Prints the ratio of the medians criterion saved.
+fn report() {
+    let (Some(tape), Some(runner)) = (
+        median_ns("process", "tape"),
+        median_ns("process", "wasmtime-runner"),
+    ) else {
+        println!("\nprocess: tape / wasmtime-runner: not measured in this run");
+        return;
+    };
+    println!(
+        "\nratio of medians:\n  process: tape {:.2} ms / wasmtime-runner {:.2} ms = {:.2}× (target ≤ 1.0×)",
+        tape / 1e6,
+        runner / 1e6,
+        tape / runner
+    );
+}
+
+/// The median criterion saved for `group/id` in this run, in nanoseconds.
+fn median_ns(group: &str, id: &str) -> Option<f64> {
+    let path = criterion_home()
+        .join(group)
+        .join(id)
+        .join("new/estimates.json");
+    let estimates: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    estimates["median"]["point_estimate"].as_f64()
+}
+
+/// Where criterion writes, by its own rules.
+fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(target).join("criterion");
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.ancestors()
+        .nth(3)
+        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
+        .join("criterion")
+}
