@@ -260,8 +260,8 @@ impl tape_rt::Capability for Broken {
 
     fn register(
         &self,
-        _linker: &mut tape_rt::wasmtime::Linker<tape_rt::State>,
-    ) -> tape_rt::wasmtime::Result<()> {
+        _linker: &mut wasmtime::Linker<tape_rt::State>,
+    ) -> wasmtime::Result<()> {
         Err(tape_rt::wasmtime::format_err!("out of order"))
     }
 }
