@@ -1,10 +1,10 @@
-//! `tape run examples/hello.wat` as a whole process, with a warm module
+//! `tape run examples/hello/hello.wat` as a whole process, with a warm module
 //! cache, against a minimal wasmtime runner doing the same compile-and-run
 //! with wasmtime's own cache, in the same run. Target: Tape no slower.
 //!
 //! What each process does, from `execve` to exit:
 //!
-//! - `tape run examples/hello.wat`: parses its command line, creates its
+//! - `tape run examples/hello/hello.wat`: parses its command line, creates its
 //!   engine (fuel, epoch interruption, a stack cap, the timeout thread) and
 //!   the default grants, reads the file, preprocesses and parses the WAT,
 //!   hashes the module, finds its machine code in the disk cache
@@ -20,7 +20,7 @@
 //!
 //! Both start from text and both parse it: that is the fair "same
 //! compile-and-run". Giving the runner the `.wasm` of `tape build` would
-//! spare it the parse Tape does; giving it `examples/hello.wat` itself is
+//! spare it the parse Tape does; giving it `examples/hello/hello.wat` itself is
 //! not possible, since string literals are Tape's. Tape does more besides
 //! (the preprocessor, a sandboxing engine, a command line and grants), and
 //! the target is that all of it costs no more than the reference's start.
@@ -114,14 +114,14 @@ impl Process {
 }
 
 /// When each file was last written.
-fn modified(files: &[PathBuf]) -> Vec<std::time::SystemTime> {
+/// Each file's inode: an entry written again is a new file renamed into
+/// place, while a hit leaves the file (Tape's cache touches its
+/// modification time, to keep the least recently used order).
+fn modified(files: &[PathBuf]) -> Vec<u64> {
+    use std::os::unix::fs::MetadataExt;
     files
         .iter()
-        .map(|f| {
-            std::fs::metadata(f)
-                .and_then(|m| m.modified())
-                .expect("a cache entry")
-        })
+        .map(|f| std::fs::metadata(f).expect("a cache entry").ino())
         .collect()
 }
 
@@ -237,7 +237,7 @@ fn process(c: &mut Criterion) {
     let tape = process(
         "tape",
         tape,
-        vec!["run".into(), root.join("examples/hello.wat")],
+        vec!["run".into(), root.join("examples/hello/hello.wat")],
     );
     let runner = process(
         "wasmtime-runner",
