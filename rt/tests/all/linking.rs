@@ -258,10 +258,7 @@ impl tape_rt::Capability for Broken {
         }]
     }
 
-    fn register(
-        &self,
-        _linker: &mut wasmtime::Linker<tape_rt::State>,
-    ) -> wasmtime::Result<()> {
+    fn register(&self, _linker: &mut wasmtime::Linker<tape_rt::State>) -> wasmtime::Result<()> {
         Err(tape_rt::wasmtime::format_err!("out of order"))
     }
 }
