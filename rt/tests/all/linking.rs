@@ -1,6 +1,7 @@
 //! Linking against grants: what is missing is reported before any run.
 
-use tape_rt::{Args, Error, Grants, LinkProblem, Log};
+use tape_rt::wasmtime::{self, Linker};
+use tape_rt::{Args, Capability, Error, Function, Grants, LinkProblem, Log, State};
 
 use crate::engine;
 
@@ -242,7 +243,7 @@ fn a_module_wasmtime_rejects_is_a_module_error() {
 /// `broken.f` exists in the catalogue, but registering it always fails.
 struct Broken;
 
-impl tape_rt::Capability for Broken {
+impl Capability for Broken {
     fn name(&self) -> &str {
         "broken"
     }
@@ -251,18 +252,15 @@ impl tape_rt::Capability for Broken {
         "cannot define its functions"
     }
 
-    fn functions(&self) -> &[tape_rt::Function] {
-        &[tape_rt::Function {
+    fn functions(&self) -> &[Function] {
+        &[Function {
             name: "f",
             signature: "(result i32)",
         }]
     }
 
-    fn register(
-        &self,
-        _linker: &mut tape_rt::wasmtime::Linker<tape_rt::State>,
-    ) -> tape_rt::wasmtime::Result<()> {
-        Err(tape_rt::wasmtime::format_err!("out of order"))
+    fn register(&self, _linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        Err(wasmtime::format_err!("out of order"))
     }
 }
 
