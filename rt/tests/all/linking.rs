@@ -278,3 +278,45 @@ fn only_imported_capabilities_are_registered() {
         "the `broken` capability failed to register: out of order"
     );
 }
+
+/// A `log` of the host's own, with only `note`.
+struct Notes;
+
+impl Capability for Notes {
+    fn name(&self) -> &str {
+        "log"
+    }
+
+    fn description(&self) -> &str {
+        "a log with notes only"
+    }
+
+    fn functions(&self) -> &[Function] {
+        &[Function {
+            name: "note",
+            signature: "(result i32)",
+        }]
+    }
+
+    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        linker.func_wrap("log", "note", || 7)?;
+        Ok(())
+    }
+}
+
+/// A granted capability takes the place of the built-in one of its name
+/// in the compiler's catalogue, as it does in linking: its functions are
+/// there, the built-in one's are not.
+#[test]
+fn a_granted_capability_replaces_the_builtin_of_its_name() {
+    let grants = Grants::new().grant(Notes);
+    let program = link("(func $run (result i32) (call $log.note))", &grants).unwrap();
+    assert_eq!(program.run(&Args::new()).unwrap().status, 7);
+    let error = link(
+        r#"(func $run (result i32) (call $log.write (i32.const 2) "x"))"#,
+        &grants,
+    )
+    .unwrap_err();
+    assert!(matches!(error, Error::Compile(_)), "{error}");
+    assert!(error.to_string().contains("log.write"), "{error}");
+}
