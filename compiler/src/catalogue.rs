@@ -26,10 +26,12 @@ impl Catalogue {
     /// Adds `module.function` with its signature, written as WAT
     /// (`(param …) (result …)`); replaces an earlier entry of that name.
     pub fn insert(&mut self, module: &str, function: &str, signature: &str) {
-        self.modules
-            .entry(module.to_string())
-            .or_default()
-            .insert(function.to_string(), signature.to_string());
+        // A module's name is copied once, not with each of its functions.
+        let functions = match self.modules.get_mut(module) {
+            Some(functions) => functions,
+            None => self.modules.entry(module.to_string()).or_default(),
+        };
+        functions.insert(function.to_string(), signature.to_string());
     }
 
     /// The signature of `module.function`, if the catalogue has it.

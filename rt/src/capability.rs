@@ -112,10 +112,15 @@ impl Grants {
 
     /// The import catalogue for the compiler: every built-in capability,
     /// granted or not (so a call to an ungranted one compiles and is then
-    /// refused with the grant to add), and every granted one.
+    /// refused with the grant to add), and every granted one, which takes
+    /// the place of a built-in one of the same name as it does in linking.
     pub fn catalogue(&self) -> Catalogue {
         let mut catalogue = Catalogue::new();
-        for capability in crate::caps::builtin().iter().chain(&self.granted) {
+        let builtin = crate::caps::builtin();
+        let ungranted = builtin
+            .iter()
+            .filter(|b| !self.granted.iter().any(|g| g.name() == b.name()));
+        for capability in ungranted.chain(&self.granted) {
             for function in capability.functions() {
                 catalogue.insert(capability.name(), function.name, function.signature);
             }

@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tape_compiler::Metadata;
@@ -114,7 +114,7 @@ const KEEP_RESIDENT: usize = 64 << 10;
 
 /// Compiles programs and holds what their runs share: one wasmtime engine
 /// configured for untrusted code, the module cache, and the thread that
-/// drives timeouts.
+/// drives timeouts (started by the first run that has one).
 ///
 /// Cheap to clone; clones share everything. Safe to use from many threads.
 #[derive(Clone)]
@@ -129,6 +129,9 @@ struct Inner {
     /// The size of a pool slot's memory, with pooling.
     pool_memory: Option<u64>,
     stop_ticker: Arc<AtomicBool>,
+    /// Whether the thread that drives timeouts started, or why it could
+    /// not: it starts with the first run that has a timeout.
+    ticker: OnceLock<std::result::Result<(), String>>,
 }
 
 impl Drop for Inner {
@@ -152,7 +155,7 @@ impl Engine {
     /// # Errors
     ///
     /// [`Error::Host`] if wasmtime rejects the configuration (a pool it
-    /// cannot reserve, say) or the ticker thread cannot start.
+    /// cannot reserve, say).
     pub fn new(mut config: Config) -> Result<Engine> {
         config.epoch_tick = config.epoch_tick.max(Duration::from_micros(100));
         let mut wasm = wasmtime::Config::new();
@@ -185,17 +188,42 @@ impl Engine {
             config.cache_max_bytes,
             config.memory_cache,
         );
-        let stop_ticker = Arc::new(AtomicBool::new(false));
-        spawn_ticker(wasmtime.clone(), config.epoch_tick, stop_ticker.clone())?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 wasmtime,
                 config,
                 cache,
                 pool_memory,
-                stop_ticker,
+                stop_ticker: Arc::new(AtomicBool::new(false)),
+                ticker: OnceLock::new(),
             }),
         })
+    }
+
+    /// Starts the thread that advances the epoch, once: timeouts need it,
+    /// nothing else does. Started by the first run with a timeout rather
+    /// than with the engine, so an engine that only compiles, or runs
+    /// without timeouts, has no second thread; and a thread starting costs
+    /// a short run's start more than it does later (`benches/process.rs`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Host`] if the thread cannot start; every later call says so
+    /// too.
+    pub(crate) fn start_ticker(&self) -> Result<()> {
+        let inner = &self.inner;
+        inner
+            .ticker
+            .get_or_init(|| {
+                spawn_ticker(
+                    inner.wasmtime.clone(),
+                    inner.config.epoch_tick,
+                    inner.stop_ticker.clone(),
+                )
+                .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(Error::Host)
     }
 
     /// This engine's configuration.

@@ -424,6 +424,7 @@ impl Program {
             .map_err(|e| Error::Host(format!("cannot set the fuel: {e:#}")))?;
         match limits.timeout {
             Some(timeout) => {
+                self.engine.start_ticker()?;
                 // Sleep through the ticks that surely come before the
                 // deadline, then check the clock at each tick: a run stops
                 // at most one tick late, however the ticks fall.

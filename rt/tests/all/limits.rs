@@ -124,6 +124,43 @@ fn a_timeout_between_ticks_is_kept_to_within_one_tick() {
     }
 }
 
+/// The thread that drives timeouts starts with the first run that has
+/// one, on an engine of its own here: runs before it, without a timeout,
+/// end by fuel; the first timed run, long after the engine was made, still
+/// stops on time.
+#[test]
+fn the_first_run_with_a_timeout_starts_the_timeouts() {
+    let engine = tape_rt::Engine::new(tape_rt::Config {
+        cache_dir: None,
+        ..tape_rt::Config::default()
+    })
+    .unwrap();
+    let program = engine
+        .compile_str("spin.wat", SPIN, &Grants::new())
+        .unwrap();
+    let untimed = Limits {
+        fuel: Some(1_000_000),
+        timeout: None,
+        ..Limits::default()
+    };
+    let error = program.run_with(&Args::new(), &untimed).unwrap_err();
+    assert!(matches!(error, Error::OutOfFuel { .. }), "{error}");
+    std::thread::sleep(Duration::from_millis(50));
+    let timed = Limits {
+        fuel: None,
+        timeout: Some(Duration::from_millis(100)),
+        ..Limits::default()
+    };
+    for _ in 0..2 {
+        let start = Instant::now();
+        let error = program.run_with(&Args::new(), &timed).unwrap_err();
+        let took = start.elapsed();
+        assert!(matches!(error, Error::Timeout { .. }), "{error}");
+        assert!(took >= Duration::from_millis(100), "{took:?}");
+        assert!(took < Duration::from_millis(100 + 10 + 500), "{took:?}");
+    }
+}
+
 #[test]
 fn a_guest_calling_the_host_in_a_loop_still_times_out() {
     let limits = Limits {

@@ -1,6 +1,7 @@
 //! Linking against grants: what is missing is reported before any run.
 
-use tape_rt::{Args, Error, Grants, LinkProblem, Log};
+use tape_rt::wasmtime::{self, Linker};
+use tape_rt::{Args, Capability, Error, Function, Grants, LinkProblem, Log, State};
 
 use crate::engine;
 
@@ -242,7 +243,7 @@ fn a_module_wasmtime_rejects_is_a_module_error() {
 /// `broken.f` exists in the catalogue, but registering it always fails.
 struct Broken;
 
-impl tape_rt::Capability for Broken {
+impl Capability for Broken {
     fn name(&self) -> &str {
         "broken"
     }
@@ -251,15 +252,15 @@ impl tape_rt::Capability for Broken {
         "cannot define its functions"
     }
 
-    fn functions(&self) -> &[tape_rt::Function] {
-        &[tape_rt::Function {
+    fn functions(&self) -> &[Function] {
+        &[Function {
             name: "f",
             signature: "(result i32)",
         }]
     }
 
-    fn register(&self, _linker: &mut wasmtime::Linker<tape_rt::State>) -> wasmtime::Result<()> {
-        Err(tape_rt::wasmtime::format_err!("out of order"))
+    fn register(&self, _linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        Err(wasmtime::format_err!("out of order"))
     }
 }
 
@@ -276,4 +277,46 @@ fn only_imported_capabilities_are_registered() {
         error.to_string(),
         "the `broken` capability failed to register: out of order"
     );
+}
+
+/// A `log` of the host's own, with only `note`.
+struct Notes;
+
+impl Capability for Notes {
+    fn name(&self) -> &str {
+        "log"
+    }
+
+    fn description(&self) -> &str {
+        "a log with notes only"
+    }
+
+    fn functions(&self) -> &[Function] {
+        &[Function {
+            name: "note",
+            signature: "(result i32)",
+        }]
+    }
+
+    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        linker.func_wrap("log", "note", || 7)?;
+        Ok(())
+    }
+}
+
+/// A granted capability takes the place of the built-in one of its name
+/// in the compiler's catalogue, as it does in linking: its functions are
+/// there, the built-in one's are not.
+#[test]
+fn a_granted_capability_replaces_the_builtin_of_its_name() {
+    let grants = Grants::new().grant(Notes);
+    let program = link("(func $run (result i32) (call $log.note))", &grants).unwrap();
+    assert_eq!(program.run(&Args::new()).unwrap().status, 7);
+    let error = link(
+        r#"(func $run (result i32) (call $log.write (i32.const 2) "x"))"#,
+        &grants,
+    )
+    .unwrap_err();
+    assert!(matches!(error, Error::Compile(_)), "{error}");
+    assert!(error.to_string().contains("log.write"), "{error}");
 }
