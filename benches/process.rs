@@ -70,6 +70,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 
+#[path = "../rt/benches/support/criterion_results.rs"]
+mod criterion_results;
+use criterion_results::median_ns;
+
 /// What both programs print.
 const EXPECTED: &str = "hello, world\n";
 
@@ -335,29 +339,4 @@ fn report() {
         runner / 1e6,
         tape / runner
     );
-}
-
-/// The median criterion saved for `group/id` in this run, in nanoseconds.
-fn median_ns(group: &str, id: &str) -> Option<f64> {
-    let path = criterion_home()
-        .join(group)
-        .join(id)
-        .join("new/estimates.json");
-    let estimates: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    estimates["median"]["point_estimate"].as_f64()
-}
-
-/// Where criterion writes, by its own rules.
-fn criterion_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(target).join("criterion");
-    }
-    let exe = std::env::current_exe().unwrap_or_default();
-    exe.ancestors()
-        .nth(3)
-        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
-        .join("criterion")
 }

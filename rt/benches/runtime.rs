@@ -23,6 +23,10 @@ use tape_rt::wasmtime::{
 };
 use tape_rt::{Args, Config, Engine, Grants, Limits, Pooling, Program};
 
+#[path = "support/criterion_results.rs"]
+mod criterion_results;
+use criterion_results::median_ns;
+
 const TRIVIAL: &str = "(func $run (result i32) (i32.const 0))";
 
 const ALLOC_CALLS: u32 = 10_000_000;
@@ -284,37 +288,4 @@ fn human(ns: f64) -> String {
         ns if ns >= 1e3 => format!("{:.2} µs", ns / 1e3),
         ns => format!("{ns:.0} ns"),
     }
-}
-
-/// The median criterion saved for `group/id` in this run, in nanoseconds.
-fn median_ns(group: &str, id: &str) -> Option<f64> {
-    let path = criterion_home()
-        .join(group)
-        .join(id)
-        .join("new/estimates.json");
-    let estimates: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    estimates["median"]["point_estimate"].as_f64()
-}
-
-/// Where criterion writes, by its own rules.
-fn criterion_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(target).join("criterion");
-    }
-    let metadata = std::env::var_os("CARGO").and_then(|cargo| {
-        std::process::Command::new(cargo)
-            .args(["metadata", "--format-version", "1", "--no-deps"])
-            .output()
-            .ok()
-    });
-    metadata
-        .and_then(|out| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok())
-        .and_then(|m| m["target_directory"].as_str().map(PathBuf::from))
-        .map_or_else(
-            || PathBuf::from("target/criterion"),
-            |t| t.join("criterion"),
-        )
 }
