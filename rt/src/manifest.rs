@@ -29,14 +29,12 @@
 //! a misspelt limit must not silently leave the default in place.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use crate::caps::check_origin;
 use crate::{Ai, Error, Fs, Grants, Http, Json, Kv, Limits, Log, Rand, Result, Time};
 
 /// The file name `tape run` looks for beside a program.
@@ -52,6 +50,10 @@ pub const DETERMINISTIC_START: i64 = 946_684_800_000_000_000;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct Manifest {
+    /// The file it was read from; relative paths in it start from its
+    /// directory.
+    #[serde(skip)]
+    path: PathBuf,
     /// A fixed clock and a seeded generator for `time` and `rand`, unless
     /// their own tables say otherwise.
     #[serde(default)]
@@ -287,10 +289,12 @@ impl Manifest {
             .map_err(|e| error_at(e.span().map_or(0, |span| span.start), e.message()))?;
         if let Some(http) = &mut manifest.http {
             for entry in std::mem::take(&mut http.written_allow) {
-                check_origin(entry.get_ref()).map_err(|e| error_at(entry.span().start, &e))?;
+                Http::check_origin(entry.get_ref())
+                    .map_err(|e| error_at(entry.span().start, &e))?;
                 http.allow.push(entry.into_inner());
             }
         }
+        manifest.path = path.to_owned();
         let base = path.parent().unwrap_or(Path::new(""));
         if let Some(kv) = &mut manifest.kv {
             kv.path = kv.path.take().map(|p| base.join(p));
@@ -329,6 +333,12 @@ impl Manifest {
             return Ok(None);
         }
         Manifest::load(path).map(Some)
+    }
+
+    /// The file the manifest was read from, as given to
+    /// [`parse`](Manifest::parse) or [`load`](Manifest::load).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The names of the capabilities the manifest grants (besides `core`).
@@ -625,7 +635,6 @@ struct Text<T> {
     expecting: &'static str,
     from_str: fn(&str) -> Result<T, String>,
     from_u64: Option<fn(u64) -> T>,
-    marker: PhantomData<T>,
 }
 
 impl<T> Visitor<'_> for Text<T> {
@@ -665,7 +674,6 @@ fn read<'de, D: Deserializer<'de>, T>(
             expecting,
             from_str,
             from_u64,
-            marker: PhantomData,
         })
         .map(Some)
 }

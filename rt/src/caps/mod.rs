@@ -18,7 +18,6 @@ pub use self::ai::Ai;
 pub use self::core::Core;
 pub use self::fs::Fs;
 pub use self::http::Http;
-pub(crate) use self::http::check_origin;
 pub use self::json::Json;
 pub use self::kv::Kv;
 pub use self::log::{Level, Log};

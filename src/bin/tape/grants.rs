@@ -79,24 +79,17 @@ impl GrantOpts {
     /// The manifest for the program at `file`: `--manifest`, else the
     /// `tape.toml` beside the file (none for standard input or with
     /// `--no-manifest`).
-    pub fn manifest(&self, file: &Path) -> Result<Option<(PathBuf, Manifest)>, Failure> {
-        let path = match &self.manifest {
-            Some(path) => path.clone(),
+    pub fn manifest(&self, file: &Path) -> Result<Option<Manifest>, Failure> {
+        let found = match &self.manifest {
+            Some(path) => Manifest::load(path).map(Some),
             None if self.no_manifest || file == Path::new("-") => return Ok(None),
-            None => {
-                let path = file.parent().unwrap_or(Path::new("")).join(MANIFEST_NAME);
-                if !path.is_file() {
-                    return Ok(None);
-                }
-                path
-            }
+            None => Manifest::beside(file),
         };
-        match Manifest::load(&path) {
-            Ok(manifest) => Ok(Some((path, manifest))),
-            Err(error @ tape_rt::Error::Manifest { .. }) => Err(error.into()),
+        found.map_err(|error| match error {
+            tape_rt::Error::Manifest { .. } => error.into(),
             // It exists but cannot be read, or `--manifest` names nothing.
-            Err(other) => Err(Failure::usage(other.to_string())),
-        }
+            other => Failure::usage(other.to_string()),
+        })
     }
 
     /// The grants for a run: the defaults, the manifest's tables, and the
@@ -105,18 +98,14 @@ impl GrantOpts {
     ///
     /// A flag or table whose value is wrong (a directory that does not
     /// exist, say) is a [`Failure`] here, naming it.
-    pub fn grants(
-        &self,
-        manifest: Option<&(PathBuf, Manifest)>,
-        styles: Styles,
-    ) -> Result<Grants, Failure> {
-        let manifest_path = manifest.map(|(path, _)| path.display().to_string());
+    pub fn grants(&self, manifest: Option<&Manifest>, styles: Styles) -> Result<Grants, Failure> {
+        let manifest_path = manifest.map(|m| m.path().display().to_string());
         let in_manifest = |table: &str, error: tape_rt::Error| {
             let path = manifest_path.as_deref().unwrap_or(MANIFEST_NAME);
             Failure::usage(format!("{path}, [{table}]: {error}"))
                 .help("fix the table in tape.toml, or override it with a flag")
         };
-        let mut manifest = manifest.map(|(_, m)| m.clone()).unwrap_or_default();
+        let mut manifest = manifest.cloned().unwrap_or_default();
         manifest.deterministic |= self.deterministic;
         let sink = move |level: Level, message: &str| {
             let style = match level {

@@ -186,7 +186,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
 
     let engine = Engine::new(Config::default())?;
     let mut limits = engine.config().limits.clone();
-    if let Some((_, manifest)) = &manifest {
+    if let Some(manifest) = &manifest {
         limits = manifest.limits(limits);
     }
     let limits = opts.limits.apply(limits);
@@ -233,7 +233,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     });
     let body = Body::Run(RunBody {
         file: input.name,
-        manifest: manifest.map(|(path, _)| path.display().to_string()),
+        manifest: manifest.map(|m| m.path().display().to_string()),
         status: outcome.status,
         status_name,
         results,

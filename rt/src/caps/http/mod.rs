@@ -183,12 +183,6 @@ impl fmt::Debug for Http {
     }
 }
 
-/// Checks an allow-list entry as [`Http::allow`] would, for a manifest to
-/// report a bad entry where it is written.
-pub(crate) fn check_origin(origin: &str) -> Result<(), String> {
-    Origin::parse(origin).map(drop)
-}
-
 impl Default for Http {
     fn default() -> Self {
         Self::new()
@@ -233,7 +227,7 @@ impl Http {
     ///
     /// A message naming the entry and what is wrong with it.
     pub fn check_origin(origin: &str) -> Result<(), String> {
-        check_origin(origin)
+        Origin::parse(origin).map(drop)
     }
 
     /// Verifies HTTPS servers against the certificates in `pem` (one or
