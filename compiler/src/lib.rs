@@ -50,6 +50,12 @@ pub use error::{Error, Result};
 pub use metadata::{FORMAT_VERSION, Import, LineEntry, Literal, Metadata, SECTION_NAME};
 pub use preprocess::{Library, MAX_NESTING, MAX_STATIC_DATA};
 
+/// A fingerprint of this build of the compiler and the standard library:
+/// two builds that may compile a source differently have different ones.
+/// For caches keyed on source text, which must not return what another
+/// build compiled.
+pub const BUILD: &str = env!("TAPE_COMPILER_BUILD");
+
 /// How to compile.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -63,12 +69,17 @@ pub struct Options {
     pub line_table: bool,
 }
 
+impl Options {
+    /// Whether [`Options::default`] records the line table.
+    pub const LINE_TABLE: bool = true;
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
             catalogue: Catalogue::default(),
             library: Library::standard(),
-            line_table: true,
+            line_table: Self::LINE_TABLE,
         }
     }
 }

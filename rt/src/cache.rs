@@ -1,21 +1,31 @@
 //! The module cache: compiled modules kept in memory and on disk, so a
 //! program compiled once starts from its machine code the next time.
 //!
-//! Both levels are keyed by the SHA-256 of the module's bytes. The disk key
-//! also covers the engine — wasmtime's version and every setting that
-//! changes the machine code ([`wasmtime::Engine::precompile_compatibility_hash`])
-//! — and this cache's own format version, so an entry of another version or
-//! configuration is never even looked at.
+//! There are two kinds of key, and one kind of entry:
+//! - a program compiled from source ([`Engine::compile_str`]) is keyed by
+//!   its source text, its file name, the catalogue of host functions it may
+//!   call and the compiler's build ([`tape_compiler::BUILD`]). Its entry
+//!   holds the machine code and the metadata, so a hit skips the compiler
+//!   too: no preprocessing, parsing or validation;
+//! - a module loaded as bytes ([`Engine::load`]) is keyed by the SHA-256 of
+//!   those bytes; its entry holds the machine code alone.
 //!
-//! An entry on disk is a small header and the bytes of
-//! [`Module::serialize`]:
+//! The disk key also covers the engine — wasmtime's version and every
+//! setting that changes the machine code
+//! ([`wasmtime::Engine::precompile_compatibility_hash`]) — and this cache's
+//! own format version, so an entry of another version or configuration is
+//! never even looked at.
+//!
+//! An entry on disk is a small header and a payload:
 //!
 //! ```text
-//! 0   8   magic "TAPEMOD\x01"
+//! 0   8   magic "TAPEMOD\x02"
 //! 8   32  the entry's key (it must match the file name's)
 //! 40  32  SHA-256 of the payload
 //! 72  8   payload length, u64 little-endian
-//! 80  …   payload
+//! 80  4   metadata length m, u32 little-endian (0: none)
+//! 84  m   the metadata, in the wire format
+//! …   …   the bytes of `Module::serialize`
 //! ```
 //!
 //! Entries are written to a temporary file in the same directory and
@@ -36,23 +46,32 @@
 //! process that can write the cache directory can put machine code in it,
 //! just as it could replace the program that reads it. The directory is
 //! created readable by its owner only.
+//!
+//! [`Engine::compile_str`]: crate::Engine::compile_str
+//! [`Engine::load`]: crate::Engine::load
 
 use std::collections::HashMap;
-use std::hash::Hasher;
-use std::io::Write;
+use std::fs::File;
+use std::hash::{Hash as _, Hasher};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
+use tape_compiler::Metadata;
 use wasmtime::Module;
 
-use crate::{Error, Result};
+use crate::{Error, Grants, Result};
 
 type Hash = [u8; 32];
 
-const MAGIC: &[u8; 8] = b"TAPEMOD\x01";
+const MAGIC: &[u8; 8] = b"TAPEMOD\x02";
 const HEADER: usize = 8 + 32 + 32 + 8;
+
+/// A compiled module, and the metadata of the source it was compiled from
+/// (for an entry keyed on source).
+type Entry = (Module, Option<Metadata>);
 
 /// How often the module cache was used, since the engine was created.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,7 +80,8 @@ pub struct CacheStats {
     pub memory_hits: u64,
     /// Modules loaded from disk.
     pub disk_hits: u64,
-    /// Modules compiled because no usable entry existed.
+    /// Modules compiled because no usable entry existed (for a source, by
+    /// Tape's compiler and then wasmtime's).
     pub compiled: u64,
     /// Disk entries found unusable (truncated, corrupt, another version,
     /// refused by wasmtime) and replaced.
@@ -95,11 +115,54 @@ pub(crate) struct ModuleCache {
     memory: Option<Mutex<MemoryCache>>,
     /// `<cache dir>/modules`, if the disk cache is on.
     dir: Option<PathBuf>,
-    /// Everything besides the module's bytes that decides its machine code.
+    /// Everything besides the key that decides an entry's machine code.
     engine_key: Hash,
     /// The bound on the bytes of `dir`'s entries.
     max_bytes: u64,
     counters: Counters,
+}
+
+/// What decides the module compiled from a source, besides the compiler's
+/// build: see [`ModuleCache::program`].
+pub(crate) struct Source<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+    /// Whose catalogue the program is compiled against.
+    pub grants: &'a Grants,
+    pub line_table: bool,
+}
+
+impl Source<'_> {
+    fn key(&self) -> Hash {
+        // Gathered first and hashed in one go: SHA-256 takes a few hundred
+        // short writes slowly.
+        let mut bytes = Bytes(Vec::with_capacity(8 << 10));
+        bytes.write(b"tape source\0");
+        // Each `str` is hashed with a terminator, so the fields cannot run
+        // into each other.
+        tape_compiler::BUILD.hash(&mut bytes);
+        self.name.hash(&mut bytes);
+        self.line_table.hash(&mut bytes);
+        self.grants.hash_catalogue(&mut bytes);
+        let mut hasher = Sha256::new();
+        hasher.update(&bytes.0);
+        hasher.update(self.text.len().to_le_bytes());
+        hasher.update(self.text);
+        hasher.finalize().into()
+    }
+}
+
+/// Collects what `std::hash::Hash` values write.
+struct Bytes(Vec<u8>);
+
+impl Hasher for Bytes {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        unreachable!("only the bytes are used")
+    }
 }
 
 impl ModuleCache {
@@ -111,6 +174,7 @@ impl ModuleCache {
     ) -> Self {
         let mut hasher = Sha256Hasher(Sha256::new());
         hasher.write(b"tape module cache\0");
+        hasher.write(MAGIC);
         hasher.write(env!("CARGO_PKG_VERSION").as_bytes());
         std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
         ModuleCache {
@@ -136,33 +200,74 @@ impl ModuleCache {
         }
     }
 
+    fn enabled(&self) -> bool {
+        self.memory.is_some() || self.dir.is_some()
+    }
+
     /// The compiled module for `wasm`: from memory, from disk, or compiled
     /// now (and then stored in both).
     pub(crate) fn module(&self, engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Module> {
-        if self.memory.is_none() && self.dir.is_none() {
+        let compile = || Ok((compile(engine, wasm)?, None));
+        let (module, _) = if self.enabled() {
+            self.entry(engine, Sha256::digest(wasm).into(), compile)?
+        } else {
             bump(&self.counters.compiled);
-            return compile(engine, wasm);
-        }
-        let hash: Hash = Sha256::digest(wasm).into();
-        if let Some(module) = self.memory_get(&hash) {
+            compile()?
+        };
+        Ok(module)
+    }
+
+    /// The module compiled from `source` and its metadata: from memory, from
+    /// disk, or from `compiler` and wasmtime now (and then stored in both).
+    pub(crate) fn program(
+        &self,
+        engine: &wasmtime::Engine,
+        source: &Source<'_>,
+        compiler: impl FnOnce() -> Result<tape_compiler::Compiled>,
+    ) -> Result<(Module, Metadata)> {
+        let compile = || {
+            let compiled = compiler()?;
+            Ok((compile(engine, &compiled.wasm)?, Some(compiled.metadata)))
+        };
+        let (module, metadata) = if self.enabled() {
+            self.entry(engine, source.key(), compile)?
+        } else {
+            bump(&self.counters.compiled);
+            compile()?
+        };
+        let metadata = metadata.ok_or_else(|| {
+            Error::Host("the module cache lost a program's metadata; this is a bug".into())
+        })?;
+        Ok((module, metadata))
+    }
+
+    /// The entry for `key`: from memory, from disk, or made now (and then
+    /// stored in both).
+    fn entry(
+        &self,
+        engine: &wasmtime::Engine,
+        key: Hash,
+        make: impl FnOnce() -> Result<Entry>,
+    ) -> Result<Entry> {
+        if let Some(entry) = self.memory_get(&key) {
             bump(&self.counters.memory_hits);
-            return Ok(module);
+            return Ok(entry);
         }
         let disk = self.dir.as_ref().map(|dir| {
-            let key = self.disk_key(&hash);
-            (dir.join(hex(&key)), key)
+            let disk_key = self.disk_key(&key);
+            (dir.join(hex(&disk_key)), disk_key)
         });
-        if let Some((path, key)) = &disk
-            && let Some(module) = self.disk_get(engine, path, key)
+        if let Some((path, disk_key)) = &disk
+            && let Some(entry) = self.disk_get(engine, path, disk_key)
         {
             bump(&self.counters.disk_hits);
-            self.memory_put(hash, &module);
-            return Ok(module);
+            self.memory_put(key, &entry);
+            return Ok(entry);
         }
-        let module = compile(engine, wasm)?;
+        let entry = make()?;
         bump(&self.counters.compiled);
-        if let Some((path, key)) = &disk {
-            match write_entry(path, key, &module) {
+        if let Some((path, disk_key)) = &disk {
+            match write_entry(path, disk_key, &entry) {
                 Ok(()) => {
                     bump(&self.counters.written);
                     let pruned = prune(path, self.max_bytes);
@@ -178,46 +283,46 @@ impl ModuleCache {
                 }
             }
         }
-        self.memory_put(hash, &module);
-        Ok(module)
+        self.memory_put(key, &entry);
+        Ok(entry)
     }
 
-    fn disk_key(&self, module_hash: &Hash) -> Hash {
+    fn disk_key(&self, key: &Hash) -> Hash {
         let mut hasher = Sha256::new();
         hasher.update(self.engine_key);
-        hasher.update(module_hash);
+        hasher.update(key);
         hasher.finalize().into()
     }
 
-    fn memory_get(&self, hash: &Hash) -> Option<Module> {
+    fn memory_get(&self, key: &Hash) -> Option<Entry> {
         let mut memory = self.memory.as_ref()?.lock().ok()?;
-        memory.get(hash)
+        memory.get(key)
     }
 
-    fn memory_put(&self, hash: Hash, module: &Module) {
+    fn memory_put(&self, key: Hash, entry: &Entry) {
         if let Some(mut memory) = self.memory.as_ref().and_then(|m| m.lock().ok()) {
-            memory.put(hash, module.clone());
+            memory.put(key, entry.clone());
         }
     }
 
-    /// The entry at `path`, if it exists and is sound. An unsound one is
-    /// counted and left for the caller to overwrite.
-    fn disk_get(&self, engine: &wasmtime::Engine, path: &Path, key: &Hash) -> Option<Module> {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+    /// The entry at `path`, if it exists and is sound; it is then marked
+    /// used. An unsound one is counted and left for the caller to
+    /// overwrite.
+    fn disk_get(&self, engine: &wasmtime::Engine, path: &Path, key: &Hash) -> Option<Entry> {
+        let (bytes, file) = match read_entry(path) {
+            Ok(Some(read)) => read,
+            Ok(None) => return None,
             Err(error) => {
                 tracing::warn!(target: "tape::cache", "cannot read {}: {error}", path.display());
                 return None;
             }
         };
-        let loaded = verify(&bytes, key).and_then(|payload| {
-            deserialize(engine, payload).map_err(|e| format!("wasmtime refused it: {e}"))
-        });
-        match loaded {
-            Ok(module) => {
-                mark_used(path);
-                Some(module)
+        match verify(&bytes, key).and_then(|payload| decode(engine, payload)) {
+            Ok(entry) => {
+                if let Some(file) = file {
+                    mark_used(path, &file);
+                }
+                Some(entry)
             }
             Err(reason) => {
                 bump(&self.counters.rejected);
@@ -236,6 +341,26 @@ fn compile(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Module> {
     Module::new(engine, wasm).map_err(|e| Error::Module {
         message: format!("{e:#}"),
     })
+}
+
+/// The bytes of the entry at `path`, with the file opened for writing too
+/// when it can be, to mark it used through the same handle; `None` if there
+/// is no entry.
+fn read_entry(path: &Path) -> std::io::Result<Option<(Vec<u8>, Option<File>)>> {
+    let (mut file, writable) = match File::options().read(true).write(true).open(path) {
+        Ok(file) => (file, true),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // A cache shared read-only still serves hits; they go unmarked.
+        Err(_) => match File::open(path) {
+            Ok(file) => (file, false),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error),
+        },
+    };
+    let len = file.metadata().map_or(0, |m| m.len());
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.read_to_end(&mut bytes)?;
+    Ok(Some((bytes, writable.then_some(file))))
 }
 
 /// The payload of an entry, if its header holds: magic, key, length and
@@ -269,6 +394,26 @@ fn verify<'a>(entry: &'a [u8], key: &Hash) -> Result<&'a [u8], String> {
     Ok(payload)
 }
 
+/// The metadata and module of a payload [`verify`] vouched for.
+fn decode(engine: &wasmtime::Engine, payload: &[u8]) -> Result<Entry, String> {
+    let split = payload.split_first_chunk::<4>().and_then(|(len, rest)| {
+        let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
+        (len <= rest.len()).then(|| rest.split_at(len))
+    });
+    let Some((metadata, module)) = split else {
+        return Err("its metadata length is past its end".into());
+    };
+    let metadata = if metadata.is_empty() {
+        None
+    } else {
+        let metadata = tape_protocol::from_bytes::<Metadata>(metadata)
+            .map_err(|e| format!("its metadata does not decode: {e}"))?;
+        Some(metadata)
+    };
+    let module = deserialize(engine, module).map_err(|e| format!("wasmtime refused it: {e}"))?;
+    Ok((module, metadata))
+}
+
 /// Loads machine code that [`verify`] vouched for.
 #[allow(unsafe_code)]
 fn deserialize(engine: &wasmtime::Engine, payload: &[u8]) -> wasmtime::Result<Module> {
@@ -282,16 +427,29 @@ fn deserialize(engine: &wasmtime::Engine, payload: &[u8]) -> wasmtime::Result<Mo
     unsafe { Module::deserialize(engine, payload) }
 }
 
-fn write_entry(path: &Path, key: &Hash, module: &Module) -> std::io::Result<()> {
-    let payload = module.serialize().map_err(std::io::Error::other)?;
+fn write_entry(path: &Path, key: &Hash, (module, metadata): &Entry) -> std::io::Result<()> {
+    let code = module.serialize().map_err(std::io::Error::other)?;
+    let metadata = match metadata {
+        Some(metadata) => tape_protocol::to_vec(metadata).map_err(std::io::Error::other)?,
+        None => Vec::new(),
+    };
+    let metadata_len = u32::try_from(metadata.len()).map_err(std::io::Error::other)?;
+    let parts = [&metadata_len.to_le_bytes()[..], &metadata, &code];
+    let mut checksum = Sha256::new();
+    for part in parts {
+        checksum.update(part);
+    }
+    let payload_len: usize = parts.iter().map(|p| p.len()).sum();
     let dir = path.parent().expect("an entry path has a directory");
     create_private_dir(dir)?;
     let mut file = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
     file.write_all(MAGIC)?;
     file.write_all(key)?;
-    file.write_all(&Sha256::digest(&payload))?;
-    file.write_all(&(payload.len() as u64).to_le_bytes())?;
-    file.write_all(&payload)?;
+    file.write_all(&checksum.finalize())?;
+    file.write_all(&(payload_len as u64).to_le_bytes())?;
+    for part in parts {
+        file.write_all(part)?;
+    }
     // Atomic on the same file system: readers see the old entry or this
     // whole one, and the last of several writers wins with a valid entry.
     file.persist(path).map_err(|e| e.error)?;
@@ -300,12 +458,8 @@ fn write_entry(path: &Path, key: &Hash, module: &Module) -> std::io::Result<()> 
 
 /// Marks the entry at `path` as just used, for [`prune`]. Failing is
 /// harmless: the entry may only be pruned a little early.
-fn mark_used(path: &Path) {
-    let touched = std::fs::File::options()
-        .write(true)
-        .open(path)
-        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
-    if let Err(error) = touched {
+fn mark_used(path: &Path, file: &File) {
+    if let Err(error) = file.set_modified(std::time::SystemTime::now()) {
         tracing::debug!(target: "tape::cache", "cannot touch {}: {error}", path.display());
     }
 }
@@ -400,13 +554,13 @@ impl Hasher for Sha256Hasher {
     }
 }
 
-/// A bounded map of compiled modules; the least recently used goes first.
+/// A bounded map of cache entries; the least recently used goes first.
 /// A `Module` is a reference-counted handle, so a hit is a clone of a
-/// pointer.
+/// pointer (and of the metadata).
 struct MemoryCache {
     capacity: usize,
     clock: u64,
-    entries: HashMap<Hash, (Module, u64)>,
+    entries: HashMap<Hash, (Entry, u64)>,
 }
 
 impl MemoryCache {
@@ -418,27 +572,27 @@ impl MemoryCache {
         }
     }
 
-    fn get(&mut self, hash: &Hash) -> Option<Module> {
+    fn get(&mut self, key: &Hash) -> Option<Entry> {
         self.clock += 1;
-        let (module, used) = self.entries.get_mut(hash)?;
+        let (entry, used) = self.entries.get_mut(key)?;
         *used = self.clock;
-        Some(module.clone())
+        Some(entry.clone())
     }
 
-    fn put(&mut self, hash: Hash, module: Module) {
+    fn put(&mut self, key: Hash, entry: Entry) {
         self.clock += 1;
-        if self.entries.len() >= self.capacity && !self.entries.contains_key(&hash) {
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
             // A scan of a few dozen entries, only when a new module arrives.
             let oldest = self
                 .entries
                 .iter()
                 .min_by_key(|(_, (_, used))| *used)
-                .map(|(hash, _)| *hash);
+                .map(|(key, _)| *key);
             if let Some(oldest) = oldest {
                 self.entries.remove(&oldest);
             }
         }
-        self.entries.insert(hash, (module, self.clock));
+        self.entries.insert(key, (entry, self.clock));
     }
 }
 

@@ -116,15 +116,36 @@ impl Grants {
     /// the place of a built-in one of the same name as it does in linking.
     pub fn catalogue(&self) -> Catalogue {
         let mut catalogue = Catalogue::new();
+        self.catalogued(|capability| {
+            for function in capability.functions() {
+                catalogue.insert(capability.name(), function.name, function.signature);
+            }
+        });
+        catalogue
+    }
+
+    /// Feeds what decides [`Grants::catalogue`] to `hasher`, without
+    /// building it: for the module cache's key.
+    pub(crate) fn hash_catalogue(&self, hasher: &mut impl std::hash::Hasher) {
+        use std::hash::Hash;
+        self.catalogued(|capability| {
+            capability.name().hash(hasher);
+            for function in capability.functions() {
+                function.name.hash(hasher);
+                function.signature.hash(hasher);
+            }
+        });
+    }
+
+    /// Visits the capabilities whose functions make up the catalogue, in
+    /// order.
+    fn catalogued(&self, mut visit: impl FnMut(&dyn Capability)) {
         let builtin = crate::caps::builtin();
         let ungranted = builtin
             .iter()
             .filter(|b| !self.granted.iter().any(|g| g.name() == b.name()));
         for capability in ungranted.chain(&self.granted) {
-            for function in capability.functions() {
-                catalogue.insert(capability.name(), function.name, function.signature);
-            }
+            visit(&**capability);
         }
-        catalogue
     }
 }

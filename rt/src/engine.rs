@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tape_compiler::Metadata;
 use wasmtime::{Enabled, InstanceAllocationStrategy, Module, PoolingAllocationConfig};
 
-use crate::cache::{CacheStats, ModuleCache, default_cache_dir};
+use crate::cache::{CacheStats, ModuleCache, Source, default_cache_dir};
 use crate::program::Program;
 use crate::{Error, Grants, Result};
 
@@ -253,35 +253,57 @@ impl Engine {
     }
 
     /// Compiles extended WAT and links it against `grants`. `name` is the
-    /// file name diagnostics show. The machine code comes from the module
-    /// cache when the same module was compiled before.
+    /// file name diagnostics show. The same source with the same name and
+    /// grants comes from the module cache, compiler and all: only linking
+    /// is left to do.
     ///
     /// # Errors
     ///
     /// [`Error::Compile`] with located diagnostics; the link errors of
     /// [`Engine::load`].
     pub fn compile_str(&self, name: &str, source: &str, grants: &Grants) -> Result<Program> {
-        let options = tape_compiler::Options {
-            catalogue: grants.catalogue(),
-            ..tape_compiler::Options::default()
+        let line_table = tape_compiler::Options::LINE_TABLE;
+        let key = Source {
+            name,
+            text: source,
+            grants,
+            line_table,
         };
-        let compiled = tape_compiler::compile_str(name, source, &options)?;
-        Program::new(self, &compiled.wasm, compiled.metadata, grants)
+        let (module, metadata) = self.inner.cache.program(&self.inner.wasmtime, &key, || {
+            let options = tape_compiler::Options {
+                catalogue: grants.catalogue(),
+                line_table,
+                ..tape_compiler::Options::default()
+            };
+            Ok(tape_compiler::compile_str(name, source, &options)?)
+        })?;
+        Program::new(self, module, metadata, grants)
     }
 
     /// Reads, compiles and links a `.wat` file; see [`Engine::compile_str`].
+    /// Diagnostics name the file by its path.
     ///
     /// # Errors
     ///
     /// As [`Engine::compile_str`], and [`Error::Compile`] if the file cannot
-    /// be read.
+    /// be read or is not UTF-8.
     pub fn compile_file(&self, path: impl AsRef<Path>, grants: &Grants) -> Result<Program> {
-        let options = tape_compiler::Options {
-            catalogue: grants.catalogue(),
-            ..tape_compiler::Options::default()
-        };
-        let compiled = tape_compiler::compile_file(path, &options)?;
-        Program::new(self, &compiled.wasm, compiled.metadata, grants)
+        let path = path.as_ref();
+        match std::fs::read(path).map(String::from_utf8) {
+            Ok(Ok(source)) => self.compile_str(&path.display().to_string(), &source, grants),
+            // The compiler reads it again to say why it cannot: its errors
+            // locate a bad byte. Should the file have changed in between,
+            // what it compiles is as good as any.
+            _ => {
+                let options = tape_compiler::Options {
+                    catalogue: grants.catalogue(),
+                    ..tape_compiler::Options::default()
+                };
+                let compiled = tape_compiler::compile_file(path, &options)?;
+                let module = self.module(&compiled.wasm)?;
+                Program::new(self, module, compiled.metadata, grants)
+            }
+        }
     }
 
     /// Links a module Tape compiled earlier (with `tape build`), through the
@@ -298,7 +320,7 @@ impl Engine {
         let metadata = Metadata::from_module(wasm)?.ok_or_else(|| Error::Module {
             message: "it has no `tape` section; compile it with Tape".into(),
         })?;
-        Program::new(self, wasm, metadata, grants)
+        Program::new(self, self.module(wasm)?, metadata, grants)
     }
 }
 

@@ -156,11 +156,10 @@ const RUN_TYPE: &str = "of type `(func (result i32))`; define `(func $run (resul
 impl Program {
     pub(crate) fn new(
         engine: &Engine,
-        wasm: &[u8],
+        module: Module,
         metadata: Metadata,
         grants: &Grants,
     ) -> Result<Program> {
-        let module = engine.module(wasm)?;
         let (memory_export, run_export) = check_exports(&module)?;
         let granted = grants.all();
         // Only the capabilities the module imports from are defined: the

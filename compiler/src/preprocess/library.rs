@@ -26,9 +26,28 @@ use crate::lexer::Token;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Library {
-    /// Shared: every compile's `Options` holds the standard library.
-    functions: Arc<HashMap<String, LibraryFunction>>,
+    functions: Functions,
 }
+
+#[derive(Debug, Clone)]
+enum Functions {
+    /// Shared between the clones every compile's `Options` makes.
+    Parsed(Arc<HashMap<String, LibraryFunction>>),
+    /// The standard library, parsed the first time a program calls into
+    /// it: reading it takes longer than compiling a small program that
+    /// does not.
+    Standard,
+}
+
+impl Default for Functions {
+    fn default() -> Self {
+        Functions::Parsed(Arc::default())
+    }
+}
+
+/// Every name in the standard library starts with this (a test checks), so
+/// a call to any other name is known not to be one without reading it.
+const STANDARD_PREFIX: &str = "std.";
 
 #[derive(Debug, Clone)]
 struct LibraryFunction {
@@ -50,93 +69,47 @@ impl Library {
     /// A message naming the byte offset, if the text is not a list of named
     /// functions with balanced parentheses, or a name is defined twice.
     pub fn parse(source: &str) -> Result<Library, String> {
-        let mut functions = HashMap::new();
-        let mut depth = 0usize;
-        let mut start = 0;
-        let mut name: Option<String> = None;
-        let mut calls = Vec::new();
-        let mut prev_call = false;
-        let mut expect = Expect::Open;
-        for (token, span) in Token::lexer(source).spanned() {
-            let token = token.map_err(|e| format!("{} at byte {}", e.message(), span.start))?;
-            let text = &source[span.clone()];
-            match (token, expect) {
-                (Token::BlockComment, _) => continue,
-                (Token::LParen, Expect::Open) => {
-                    start = span.start;
-                    expect = Expect::Func;
-                    depth = 1;
-                }
-                (Token::Atom, Expect::Func) if text == "func" => expect = Expect::Name,
-                (Token::Atom, Expect::Name) if text.starts_with('$') => {
-                    name = Some(text[1..].to_string());
-                    expect = Expect::Body;
-                }
-                (Token::LParen, Expect::Body) => depth += 1,
-                (Token::RParen, Expect::Body) => {
-                    depth -= 1;
-                    if depth == 0 {
-                        let name = name.take().unwrap_or_default();
-                        let function = LibraryFunction {
-                            text: source[start..span.end].to_string(),
-                            calls: std::mem::take(&mut calls),
-                        };
-                        if functions.insert(name.clone(), function).is_some() {
-                            return Err(format!("`${name}` is defined twice"));
-                        }
-                        expect = Expect::Open;
-                    }
-                }
-                (Token::Atom, Expect::Body) => {
-                    if prev_call && let Some(callee) = text.strip_prefix('$') {
-                        calls.push(callee.to_string());
-                    }
-                    prev_call = matches!(text, "call" | "return_call" | "ref.func");
-                    continue;
-                }
-                (_, Expect::Body) => {}
-                _ => {
-                    return Err(format!(
-                        "expected a `(func $name …)` field at byte {}",
-                        span.start
-                    ));
-                }
-            }
-            prev_call = false;
-        }
-        if expect != Expect::Open {
-            return Err("the last function is not closed".into());
-        }
         Ok(Library {
-            functions: Arc::new(functions),
+            functions: Functions::Parsed(Arc::new(parse_functions(source)?)),
         })
     }
 
-    /// Tape's standard library (the `tape-stdlib` crate), read once.
+    /// Tape's standard library (the `tape-stdlib` crate). It is read once
+    /// per process, when a program first calls into it.
     pub fn standard() -> Library {
-        static STANDARD: OnceLock<Library> = OnceLock::new();
-        STANDARD
-            .get_or_init(|| {
+        Library {
+            functions: Functions::Standard,
+        }
+    }
+
+    fn functions(&self) -> &HashMap<String, LibraryFunction> {
+        static STANDARD: OnceLock<HashMap<String, LibraryFunction>> = OnceLock::new();
+        match &self.functions {
+            Functions::Parsed(functions) => functions,
+            Functions::Standard => STANDARD.get_or_init(|| {
                 // The standard library is tested to parse; an error here is
                 // a bug in this build, and an empty library the safe answer.
-                Library::parse(tape_stdlib::SOURCE).unwrap_or_default()
-            })
-            .clone()
+                parse_functions(tape_stdlib::SOURCE).unwrap_or_default()
+            }),
+        }
     }
 
     /// How many functions it holds.
     pub fn len(&self) -> usize {
-        self.functions.len()
+        self.functions().len()
     }
 
     /// Whether it holds no function.
     pub fn is_empty(&self) -> bool {
-        self.functions.is_empty()
+        self.functions().is_empty()
     }
 
     /// Whether it defines `name` (without the `$`).
     pub fn contains(&self, name: &str) -> bool {
-        self.functions.contains_key(name)
+        if matches!(self.functions, Functions::Standard) && !name.starts_with(STANDARD_PREFIX) {
+            return false;
+        }
+        self.functions().contains_key(name)
     }
 
     /// The name it defines that `name` most likely misspells, if one is
@@ -146,7 +119,7 @@ impl Library {
         // any two names look alike.
         let bare = |name: &'_ str| name.strip_prefix("std.").unwrap_or(name).to_string();
         let wanted = bare(name);
-        self.functions
+        self.functions()
             .keys()
             .map(|known| (strsim::jaro_winkler(&wanted, &bare(known)), known))
             .filter(|(score, _)| *score > 0.85)
@@ -168,20 +141,20 @@ impl Library {
         let mut queue: VecDeque<&str> = VecDeque::new();
         let mut out = Vec::new();
         for root in roots {
-            if let Some((name, _)) = self.functions.get_key_value(root)
+            if let Some((name, _)) = self.functions().get_key_value(root)
                 && seen.insert(name.as_str())
             {
                 queue.push_back(name);
             }
         }
         while let Some(name) = queue.pop_front() {
-            let function = &self.functions[name];
+            let function = &self.functions()[name];
             out.push((name, function.text.as_str()));
             for callee in &function.calls {
                 if defined.contains(callee.as_str()) {
                     continue;
                 }
-                if let Some((callee, _)) = self.functions.get_key_value(callee.as_str())
+                if let Some((callee, _)) = self.functions().get_key_value(callee.as_str())
                     && seen.insert(callee.as_str())
                 {
                     queue.push_back(callee);
@@ -190,6 +163,68 @@ impl Library {
         }
         out
     }
+}
+
+/// The functions of a library's source; see [`Library::parse`].
+fn parse_functions(source: &str) -> Result<HashMap<String, LibraryFunction>, String> {
+    let mut functions = HashMap::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut name: Option<String> = None;
+    let mut calls = Vec::new();
+    let mut prev_call = false;
+    let mut expect = Expect::Open;
+    for (token, span) in Token::lexer(source).spanned() {
+        let token = token.map_err(|e| format!("{} at byte {}", e.message(), span.start))?;
+        let text = &source[span.clone()];
+        match (token, expect) {
+            (Token::BlockComment, _) => continue,
+            (Token::LParen, Expect::Open) => {
+                start = span.start;
+                expect = Expect::Func;
+                depth = 1;
+            }
+            (Token::Atom, Expect::Func) if text == "func" => expect = Expect::Name,
+            (Token::Atom, Expect::Name) if text.starts_with('$') => {
+                name = Some(text[1..].to_string());
+                expect = Expect::Body;
+            }
+            (Token::LParen, Expect::Body) => depth += 1,
+            (Token::RParen, Expect::Body) => {
+                depth -= 1;
+                if depth == 0 {
+                    let name = name.take().unwrap_or_default();
+                    let function = LibraryFunction {
+                        text: source[start..span.end].to_string(),
+                        calls: std::mem::take(&mut calls),
+                    };
+                    if functions.insert(name.clone(), function).is_some() {
+                        return Err(format!("`${name}` is defined twice"));
+                    }
+                    expect = Expect::Open;
+                }
+            }
+            (Token::Atom, Expect::Body) => {
+                if prev_call && let Some(callee) = text.strip_prefix('$') {
+                    calls.push(callee.to_string());
+                }
+                prev_call = matches!(text, "call" | "return_call" | "ref.func");
+                continue;
+            }
+            (_, Expect::Body) => {}
+            _ => {
+                return Err(format!(
+                    "expected a `(func $name …)` field at byte {}",
+                    span.start
+                ));
+            }
+        }
+        prev_call = false;
+    }
+    if expect != Expect::Open {
+        return Err("the last function is not closed".into());
+    }
+    Ok(functions)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,5 +294,18 @@ mod tests {
                 .contains("not closed")
         );
         assert!(Library::parse("(func (nop))").is_err());
+    }
+
+    #[test]
+    fn every_standard_function_has_the_prefix_that_lets_other_calls_skip_it() {
+        let functions = parse_functions(tape_stdlib::SOURCE).unwrap();
+        assert!(functions.len() > 30);
+        for name in functions.keys() {
+            assert!(name.starts_with(STANDARD_PREFIX), "{name}");
+        }
+        let standard = Library::standard();
+        assert!(standard.contains("std.str.len"));
+        assert!(!standard.contains("core.result"));
+        assert_eq!(standard.len(), functions.len());
     }
 }

@@ -26,6 +26,36 @@ fn compile_and_run(engine: &Engine, source: &str, expected: &str) {
     assert_eq!(outcome.result::<&str>(0).unwrap(), expected);
 }
 
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// A capability that adds one function to the catalogue.
+struct Idle;
+
+impl tape_rt::Capability for Idle {
+    fn name(&self) -> &str {
+        "idle"
+    }
+
+    fn description(&self) -> &str {
+        "does nothing"
+    }
+
+    fn functions(&self) -> &[tape_rt::Function] {
+        &[tape_rt::Function {
+            name: "wait",
+            signature: "(result i32)",
+        }]
+    }
+
+    fn register(&self, linker: &mut wasmtime::Linker<tape_rt::State>) -> wasmtime::Result<()> {
+        linker.func_wrap("idle", "wait", || 0i32)?;
+        Ok(())
+    }
+}
+
 /// Every file in the cache's `modules` folder.
 fn entries(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<_> = match std::fs::read_dir(dir.join("modules")) {
@@ -70,8 +100,54 @@ fn a_fresh_engine_loads_from_disk() {
     compile_and_run(&engine_in(Some(dir.path()), 8), SOURCE, "cached");
     let fresh = engine_in(Some(dir.path()), 8);
     compile_and_run(&fresh, SOURCE, "cached");
+    // Nothing compiled: neither Tape's compiler nor wasmtime's ran.
     assert_eq!(fresh.cache_stats(), stats(0, 1, 0, 0, 0));
-    // And a module loaded with `load` shares the entry.
+}
+
+#[test]
+fn a_source_hit_restores_the_metadata_so_traps_still_name_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "(func $run (result i32)\n  (call $core.result \"x\")\n  (unreachable))";
+    let compile = |engine: &Engine| {
+        engine
+            .compile_str("trap.wat", source, &Grants::new())
+            .unwrap()
+    };
+    let compiled = compile(&engine_in(Some(dir.path()), 0));
+    let fresh = engine_in(Some(dir.path()), 0);
+    let cached = compile(&fresh);
+    assert_eq!(fresh.cache_stats(), stats(0, 1, 0, 0, 0));
+    assert_eq!(cached.metadata(), compiled.metadata());
+    let message = cached.run(&Args::new()).unwrap_err().to_string();
+    assert!(message.contains("in $run at trap.wat:3:4"), "{message}");
+    let first = compiled.run(&Args::new()).unwrap_err().to_string();
+    assert_eq!(message, first);
+}
+
+#[test]
+fn what_decides_the_compile_decides_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(Some(dir.path()), 8);
+    let with_idle = Grants::new().grant(Idle);
+    let compile = |name: &str, source: &str, grants: &Grants| {
+        engine.compile_str(name, source, grants).unwrap();
+    };
+    compile("cached.wat", SOURCE, &Grants::new());
+    compile("cached.wat", SOURCE, &Grants::new()); // a hit
+    compile("other.wat", SOURCE, &Grants::new()); // another name in diagnostics
+    compile("cached.wat", SOURCE, &with_idle); // another catalogue
+    compile(
+        "cached.wat",
+        &format!("{SOURCE} ;; a comment"),
+        &Grants::new(),
+    );
+    assert_eq!(engine.cache_stats(), stats(1, 0, 4, 0, 4));
+    assert_eq!(entries(dir.path()).len(), 4);
+}
+
+#[test]
+fn a_loaded_module_has_its_own_entry_keyed_by_its_bytes() {
+    let dir = tempfile::tempdir().unwrap();
     let wasm = tape_compiler::compile_str(
         "cached.wat",
         SOURCE,
@@ -82,14 +158,22 @@ fn a_fresh_engine_loads_from_disk() {
     )
     .unwrap()
     .wasm;
+    let load = |engine: &Engine| {
+        let outcome = engine
+            .load(&wasm, &Grants::new())
+            .unwrap()
+            .run(&Args::new())
+            .unwrap();
+        assert_eq!(outcome.result::<&str>(0).unwrap(), "cached");
+    };
+    compile_and_run(&engine_in(Some(dir.path()), 8), SOURCE, "cached");
+    let engine = engine_in(Some(dir.path()), 8);
+    load(&engine);
+    assert_eq!(engine.cache_stats(), stats(0, 0, 1, 0, 1));
     let fresh = engine_in(Some(dir.path()), 8);
-    let outcome = fresh
-        .load(&wasm, &Grants::new())
-        .unwrap()
-        .run(&Args::new())
-        .unwrap();
-    assert_eq!(outcome.result::<&str>(0).unwrap(), "cached");
+    load(&fresh);
     assert_eq!(fresh.cache_stats(), stats(0, 1, 0, 0, 0));
+    assert_eq!(entries(dir.path()).len(), 2);
 }
 
 #[test]
@@ -122,6 +206,32 @@ fn a_corrupt_entry_is_recompiled_and_rewritten() {
             bad[72] ^= 0x01;
             bad
         }),
+        (
+            "a metadata length past the end, under a matching checksum",
+            {
+                let mut payload = good[80..].to_vec();
+                payload[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+                let mut bad = good[..40].to_vec();
+                bad.extend_from_slice(&sha256(&payload));
+                bad.extend_from_slice(&good[72..80]);
+                bad.extend_from_slice(&payload);
+                bad
+            },
+        ),
+        (
+            "metadata that does not decode, under a matching checksum",
+            {
+                let mut payload = good[80..].to_vec();
+                let len = u32::from_le_bytes(payload[..4].try_into().unwrap()) as usize;
+                assert!(len > 8, "a source entry holds its metadata");
+                payload[4..4 + len].fill(0xff);
+                let mut bad = good[..40].to_vec();
+                bad.extend_from_slice(&sha256(&payload));
+                bad.extend_from_slice(&good[72..80]);
+                bad.extend_from_slice(&payload);
+                bad
+            },
+        ),
         ("truncated to half", good[..good.len() / 2].to_vec()),
         ("truncated inside the header", good[..20].to_vec()),
         ("empty", Vec::new()),
