@@ -26,9 +26,18 @@ fn compile_and_run(engine: &Engine, source: &str, expected: &str) {
     assert_eq!(outcome.result::<&str>(0).unwrap(), expected);
 }
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).into()
+/// Where an entry's payload starts: after its magic number, key, length
+/// and CRC-32 (`rt/src/cache.rs` has the layout).
+const PAYLOAD: usize = 52;
+
+/// `payload` behind `good`'s header, with a length and checksum that vouch
+/// for it.
+fn with_header(good: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut entry = good[..40].to_vec();
+    entry.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    entry.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    entry.extend_from_slice(payload);
+    entry
 }
 
 /// A capability that adds one function to the catalogue.
@@ -187,7 +196,7 @@ fn a_corrupt_entry_is_recompiled_and_rewritten() {
     let corruptions: Vec<(&str, Vec<u8>)> = vec![
         ("a flipped payload byte", {
             let mut bad = good.clone();
-            let middle = 80 + (bad.len() - 80) / 2;
+            let middle = PAYLOAD + (bad.len() - PAYLOAD) / 2;
             bad[middle] ^= 0x01;
             bad
         }),
@@ -198,38 +207,30 @@ fn a_corrupt_entry_is_recompiled_and_rewritten() {
         }),
         ("a flipped checksum byte", {
             let mut bad = good.clone();
-            bad[50] ^= 0x01;
+            bad[49] ^= 0x01;
             bad
         }),
         ("a wrong length", {
             let mut bad = good.clone();
-            bad[72] ^= 0x01;
+            bad[40] ^= 0x01;
             bad
         }),
         (
             "a metadata length past the end, under a matching checksum",
             {
-                let mut payload = good[80..].to_vec();
+                let mut payload = good[PAYLOAD..].to_vec();
                 payload[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-                let mut bad = good[..40].to_vec();
-                bad.extend_from_slice(&sha256(&payload));
-                bad.extend_from_slice(&good[72..80]);
-                bad.extend_from_slice(&payload);
-                bad
+                with_header(&good, &payload)
             },
         ),
         (
             "metadata that does not decode, under a matching checksum",
             {
-                let mut payload = good[80..].to_vec();
+                let mut payload = good[PAYLOAD..].to_vec();
                 let len = u32::from_le_bytes(payload[..4].try_into().unwrap()) as usize;
                 assert!(len > 8, "a source entry holds its metadata");
                 payload[4..4 + len].fill(0xff);
-                let mut bad = good[..40].to_vec();
-                bad.extend_from_slice(&sha256(&payload));
-                bad.extend_from_slice(&good[72..80]);
-                bad.extend_from_slice(&payload);
-                bad
+                with_header(&good, &payload)
             },
         ),
         ("truncated to half", good[..good.len() / 2].to_vec()),
@@ -240,8 +241,8 @@ fn a_corrupt_entry_is_recompiled_and_rewritten() {
             (0..good.len()).map(|i| (i * 31 % 251) as u8).collect(),
         ),
         ("garbage behind a good header", {
-            let mut bad = good[..80].to_vec();
-            bad.extend((0..good.len() - 80).map(|i| (i * 7 % 256) as u8));
+            let mut bad = good[..PAYLOAD].to_vec();
+            bad.extend((0..good.len() - PAYLOAD).map(|i| (i * 7 % 256) as u8));
             bad
         }),
     ];
