@@ -3,9 +3,10 @@
 //! One module per subcommand, each with its own `Opts` and `run`, which
 //! returns the exit code; `output` prints text or JSON for all of them.
 
+use std::ffi::{OsStr, OsString};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Args, FromArgMatches, Subcommand};
 
 mod arg;
 mod build;
@@ -42,21 +43,38 @@ Exit codes:
 Every command takes --json: one JSON object on standard output, with the
 same exit codes. The reference, with the JSON schema, is docs/cli.md.";
 
-/// Compile WebAssembly text, extended by Tape, and run it in a sandbox that
-/// can do nothing but what you grant.
-#[derive(Parser)]
-#[command(
-    name = "tape",
-    version,
-    about,
-    after_help = AFTER_HELP,
-    max_term_width = 100,
-    subcommand_required = true,
-    arg_required_else_help = true
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
+/// The command line. When `first` (the first argument) names a
+/// subcommand, the options of each are added only when it is the one run
+/// (`Command::defer`): building all five subcommands took a third of a
+/// small program's start. Otherwise (help, a typo, nothing) all are built,
+/// as the help lists each one's summary.
+fn cli(first: Option<&OsStr>) -> clap::Command {
+    type Augment = fn(clap::Command) -> clap::Command;
+    let subcommands: [(&str, Augment); 5] = [
+        ("run", run::Opts::augment_args),
+        ("build", build::Opts::augment_args),
+        ("check", check::Opts::augment_args),
+        ("expand", expand::Opts::augment_args),
+        ("inspect", inspect::Opts::augment_args),
+    ];
+    let first = first.and_then(OsStr::to_str);
+    let defer = subcommands.iter().any(|(name, _)| Some(*name) == first);
+    let mut cli = clap::Command::new("tape")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(env!("CARGO_PKG_DESCRIPTION"))
+        .after_help(AFTER_HELP)
+        .max_term_width(100)
+        .subcommand_required(true)
+        .arg_required_else_help(true);
+    for (name, augment) in subcommands {
+        let subcommand = clap::Command::new(name);
+        cli = cli.subcommand(if defer {
+            subcommand.defer(augment)
+        } else {
+            augment(subcommand)
+        });
+    }
+    cli
 }
 
 #[derive(Subcommand)]
@@ -88,19 +106,40 @@ pub mod exit {
     pub const INTERNAL: u8 = 70;
 }
 
+/// `tape run FILE [ARGS…]` with no option, the main job, read without
+/// clap: with no option before FILE, the options are all at their defaults
+/// and FILE and everything after it are the program's (`trailing_var_arg`),
+/// so clap's answer is known; building its parser took as long as the rest
+/// of a small program's start up to its engine. `None` for anything else,
+/// which clap reads. A test checks that the two agree.
+fn plain_run(args: &[OsString]) -> Option<run::Opts> {
+    let [command, file, ..] = args else {
+        return None;
+    };
+    let option = file.as_encoded_bytes().first() == Some(&b'-');
+    (command == "run" && !option).then(|| run::Opts::program(args[1..].to_vec()))
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let parsed = match plain_run(&args) {
+        Some(opts) => Ok(Command::Run(Box::new(opts))),
+        None => cli(args.first().map(OsString::as_os_str))
+            .try_get_matches()
+            .and_then(|matches| Command::from_arg_matches(&matches)),
+    };
+    let command = match parsed {
+        Ok(command) => command,
         Err(error) => {
             let args: Vec<String> = std::env::args_os()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
-            let command = Cli::command();
-            let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+            let cli = cli(None);
+            let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
             return ExitCode::from(output::clap_error(&error, &args, &names));
         }
     };
-    let code = match cli.command {
+    let code = match command {
         Command::Run(opts) => run::run(*opts),
         Command::Build(opts) => build::run(opts),
         Command::Check(opts) => check::run(opts),
@@ -108,4 +147,71 @@ fn main() -> ExitCode {
         Command::Inspect(opts) => inspect::run(opts),
     };
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What clap makes of `tape ARGS`.
+    fn clap_reads(args: &[&OsStr]) -> Result<Command, clap::Error> {
+        let argv = std::iter::once(OsStr::new("tape")).chain(args.iter().copied());
+        cli(args.first().copied())
+            .try_get_matches_from(argv)
+            .and_then(|matches| Command::from_arg_matches(&matches))
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_plain_run_is_read_as_clap_reads_it_and_anything_else_is_left_to_clap() {
+        use std::os::unix::ffi::OsStrExt;
+        let not_utf8 = OsStr::from_bytes(b"\xff.wat");
+        let plain: &[&[&OsStr]] = &[
+            &["run".as_ref(), "hello.wat".as_ref()],
+            &[
+                "run".as_ref(),
+                "greet.wat".as_ref(),
+                "world".as_ref(),
+                "i32:3".as_ref(),
+            ],
+            // After FILE, options are the program's arguments.
+            &[
+                "run".as_ref(),
+                "x.wat".as_ref(),
+                "--json".as_ref(),
+                "--fuel".as_ref(),
+                "1".as_ref(),
+            ],
+            &[
+                "run".as_ref(),
+                "x.wat".as_ref(),
+                "--help".as_ref(),
+                "-".as_ref(),
+                "--".as_ref(),
+            ],
+            &["run".as_ref(), "".as_ref()],
+            &["run".as_ref(), not_utf8, not_utf8],
+        ];
+        for args in plain {
+            let fast = plain_run(&args.iter().map(|a| a.to_os_string()).collect::<Vec<_>>())
+                .unwrap_or_else(|| panic!("{args:?} is a plain run"));
+            let Ok(Command::Run(read)) = clap_reads(args) else {
+                panic!("clap reads {args:?} as a run");
+            };
+            assert_eq!(format!("{fast:?}"), format!("{read:?}"), "{args:?}");
+        }
+        let others: &[&[&str]] = &[
+            &["run"],
+            &["run", "-"],
+            &["run", "--json", "x.wat"],
+            &["run", "--", "x.wat"],
+            &["build", "x.wat"],
+            &["--help"],
+            &[],
+        ];
+        for args in others {
+            let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+            assert!(plain_run(&args).is_none(), "{args:?}");
+        }
+    }
 }

@@ -16,7 +16,7 @@ use crate::failure::{Failure, Kind};
 pub const SCHEMA: u32 = 1;
 
 /// The output flags every command takes.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Output")]
 pub struct OutputOpts {
     /// Print one JSON object on standard output instead of text (schema

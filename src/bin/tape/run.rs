@@ -55,7 +55,7 @@ Exit codes: 0 success, 1 non-zero status, 2 usage, 3 compile error, 4 trap,
 5 limit exceeded, 6 capability not granted, 70 internal error.";
 
 /// Compile a program and run it, printing its results.
-#[derive(clap::Args)]
+#[derive(clap::Args, Debug, Default)]
 #[command(
     after_help = AFTER_HELP,
     override_usage = "tape run [OPTIONS] <FILE> [ARGS]..."
@@ -89,6 +89,18 @@ pub struct Opts {
         trailing_var_arg = true
     )]
     program_and_args: Vec<OsString>,
+}
+
+impl Opts {
+    /// `tape run FILE [ARGS…]` with no option before FILE, which is what
+    /// clap makes of it: every option at its default, and everything from
+    /// FILE on the program's (`main` checks the two agree).
+    pub fn program(program_and_args: Vec<OsString>) -> Opts {
+        Opts {
+            program_and_args,
+            ..Opts::default()
+        }
+    }
 }
 
 pub fn run(opts: Opts) -> u8 {
