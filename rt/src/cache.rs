@@ -137,8 +137,6 @@ pub(crate) struct Source<'a> {
 
 impl Source<'_> {
     fn key(&self) -> Hash {
-        // Gathered first and hashed in one go: SHA-256 takes a few hundred
-        // short writes slowly.
         let mut bytes = Bytes(Vec::with_capacity(8 << 10));
         bytes.write(b"tape source\0");
         // Each `str` is hashed with a terminator, so the fields cannot run
@@ -155,7 +153,9 @@ impl Source<'_> {
     }
 }
 
-/// Collects what `std::hash::Hash` values write.
+/// Collects what `std::hash::Hash` values write, for SHA-256 to hash in
+/// one go: fed the few hundred short writes of a catalogue or an engine's
+/// settings one by one, it takes several times as long.
 struct Bytes(Vec<u8>);
 
 impl Hasher for Bytes {
@@ -175,15 +175,15 @@ impl ModuleCache {
         max_bytes: u64,
         memory_entries: usize,
     ) -> Self {
-        let mut hasher = Sha256Hasher(Sha256::new());
-        hasher.write(b"tape module cache\0");
-        hasher.write(MAGIC);
-        hasher.write(env!("CARGO_PKG_VERSION").as_bytes());
-        std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+        let mut bytes = Bytes(Vec::with_capacity(4 << 10));
+        bytes.write(b"tape module cache\0");
+        bytes.write(MAGIC);
+        bytes.write(env!("CARGO_PKG_VERSION").as_bytes());
+        engine.precompile_compatibility_hash().hash(&mut bytes);
         ModuleCache {
             memory: (memory_entries > 0).then(|| Mutex::new(MemoryCache::new(memory_entries))),
             dir: cache_dir.map(|dir| dir.join("modules")),
-            engine_key: hasher.0.finalize().into(),
+            engine_key: Sha256::digest(&bytes.0).into(),
             max_bytes,
             counters: Counters::default(),
         }
@@ -360,8 +360,8 @@ fn read_entry(path: &Path) -> std::io::Result<Option<(Vec<u8>, Option<File>)>> {
             Err(error) => return Err(error),
         },
     };
-    let len = file.metadata().map_or(0, |m| m.len());
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    // `read_to_end` sizes the buffer from the file's length itself.
+    let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
     Ok(Some((bytes, writable.then_some(file))))
 }
@@ -543,20 +543,6 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
-}
-
-/// Feeds `std::hash::Hash` values (wasmtime's compatibility hash) into
-/// SHA-256.
-struct Sha256Hasher(Sha256);
-
-impl Hasher for Sha256Hasher {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-
-    fn finish(&self) -> u64 {
-        unreachable!("only the SHA-256 digest is used")
-    }
 }
 
 /// A bounded map of cache entries; the least recently used goes first.

@@ -75,6 +75,13 @@ fn no_manifest_beside_a_program_is_none() {
             .unwrap()
             .is_none()
     );
+    // Nor is a directory of that name.
+    std::fs::create_dir(dir.path().join("tape.toml")).unwrap();
+    assert!(
+        Manifest::beside(dir.path().join("x.wat"))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
