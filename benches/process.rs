@@ -4,13 +4,15 @@
 //!
 //! What each process does, from `execve` to exit:
 //!
-//! - `tape run examples/hello/hello.wat`: parses its command line, creates its
+//! - `tape run examples/hello/hello.wat`: reads its command line (a plain
+//!   `run FILE` without clap), reads `examples/hello/tape.toml`, creates its
 //!   engine (fuel, epoch interruption, a stack cap) and the default grants,
-//!   reads the file, preprocesses, parses and validates the WAT, hashes the
-//!   module, finds its machine code in the disk cache
-//!   (`$XDG_CACHE_HOME/tape`, checked against its SHA-256), links and
-//!   instantiates it, starts the timeout thread, calls `run` (which hands
-//!   over one string with `core.result`) and prints it.
+//!   reads the file, finds the program in its disk cache
+//!   (`$XDG_CACHE_HOME/tape`) by the SHA-256 of its text, name and
+//!   catalogue — so nothing is preprocessed, parsed, validated or compiled
+//!   — checks the entry's CRC-32, loads its machine code and metadata,
+//!   links and instantiates it, starts the timeout thread, calls `run`
+//!   (which hands over one string with `core.result`) and prints it.
 //! - `wasmtime-runner benches/wat/hello-plain.wat` (the `tape-bench-runner`
 //!   package, never installed with `tape`): reads the same program written
 //!   as plain WebAssembly text (what `tape expand` gives, with the memory
@@ -32,23 +34,30 @@
 //! binaries run from copies in that directory, as `cargo install` would
 //! place them (see `process` for why that matters).
 //!
-//! Where the time goes (2 vCPUs, `perf record` of 400 starts of each, and
-//! timestamps inside each process): about 1 ms of either process is
-//! `execve`, the dynamic loader and glibc's start-up (CPUID, which exits to
-//! the hypervisor on a VM, is a good part of it); of the 0.5–0.6 ms each
-//! spends in `main`, Tape's module cache costs half of what wasmtime's
-//! does (no zstd: SHA-256 of the entry and `Module::deserialize`), and
-//! Tape spends that and more on what the reference has not: clap (≈ 75 µs
-//! with its first page faults), the capability catalogue (≈ 25 µs),
-//! validating the module and its line table in the compiler, and the
-//! timeout thread (≈ 35 µs to start a thread on this VM).
+//! Where the time goes (2 vCPUs; `perf record` and `perf stat` of a few
+//! hundred starts of each, timestamps inside each process, `callgrind`
+//! instruction counts): about 1 ms of either process is `execve`, the
+//! dynamic loader and glibc's start-up. CPUID exits to the hypervisor on a
+//! VM, and is dear: the CPU feature detection that wasmtime's engine needs
+//! costs either process about 60 µs, libgcc's about 40 µs. In `main`, Tape
+//! now runs fewer instructions than the reference (a cache hit skips its
+//! compiler, where the reference parses its text every time) and uses
+//! about a tenth less CPU in all; what it loses back is in the loader and
+//! the kernel, for a larger binary (25,000 relocations to the reference's
+//! 17,000, and 20 more page faults), and in the timeout thread: about
+//! 45 µs, measured by running with `timeout = "none"` in a `tape.toml`
+//! (the reference starts a thread too, wasmtime's cache worker).
 //!
 //! Measured so (`cargo bench --workspace --bench process -- --warm-up-time
-//! 2 --measurement-time 10`, 2 vCPUs, other builds running): Tape 1.96–2.04
-//! ms, the runner 1.77–1.81 ms, 1.09–1.12×; 1.20× before Tape stopped
-//! defining capabilities a module does not import, linking libm, starting
-//! the timeout thread with the engine and building the catalogue twice
-//! over. Not yet the target: what is left is listed above.
+//! 2 --measurement-time 10`, 2 vCPUs, nothing else running), six runs:
+//! every start of each, taken in turns, tape 1.73–1.92 ms against the
+//! runner's 1.74–1.94 ms, 0.99–1.00×; criterion's own medians, each binary
+//! in its own ten seconds, 0.94–1.01×. Before the source-keyed
+//! cache and the plain `run` path it was 1.09–1.12× (tape 1.96–2.04 ms).
+//! The two ratios are both printed: criterion measures the two binaries in
+//! turn, ten seconds each, and load that changes between the two windows
+//! moved that ratio by ±5% between runs on this machine; the medians of
+//! every start, each next to a start of the other, move by about 1%.
 //!
 //! The two binaries are built by this bench, with `cargo build --workspace
 //! --bins --benches` in the same target directory and profile as the bench
@@ -61,7 +70,7 @@
 //! `cargo bench --workspace --bench process` resolves features as that
 //! build does; without `--workspace` the first run builds wasmtime twice.
 //!
-//! It prints the ratio of the medians at the end. Quick run: `cargo bench
+//! It prints both ratios at the end. Quick run: `cargo bench
 //! --workspace --bench process -- --warm-up-time 1 --measurement-time 5`.
 
 use std::path::{Path, PathBuf};
