@@ -210,7 +210,8 @@ fn sizable_program() -> String {
 }
 
 fn start(c: &mut Criterion) {
-    let wasm = compile_wasm(&sizable_program());
+    let source = sizable_program();
+    let wasm = compile_wasm(&source);
     let grants = Grants::new();
     let dir = tempfile::tempdir().unwrap();
     let engine_with = |cache_dir: Option<PathBuf>, memory_cache: usize| {
@@ -233,6 +234,14 @@ fn start(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("load_and_run", name), |b| {
             b.iter(|| {
                 let program = engine.load(&wasm, &grants).unwrap();
+                black_box(program.run(&Args::new()).unwrap().status)
+            })
+        });
+        // From source: a hit skips Tape's compiler as well as wasmtime's.
+        engine.compile_str("bench.wat", &source, &grants).unwrap();
+        group.bench_function(BenchmarkId::new("compile_str_and_run", name), |b| {
+            b.iter(|| {
+                let program = engine.compile_str("bench.wat", &source, &grants).unwrap();
                 black_box(program.run(&Args::new()).unwrap().status)
             })
         });
@@ -261,6 +270,18 @@ fn report() {
         ("host_calls", "rt/core.alloc", "raw/core.alloc", Some(2.0)),
         ("start", "load_and_run/disk", "load_and_run/compile", None),
         ("start", "load_and_run/memory", "load_and_run/compile", None),
+        (
+            "start",
+            "compile_str_and_run/disk",
+            "compile_str_and_run/compile",
+            None,
+        ),
+        (
+            "start",
+            "compile_str_and_run/memory",
+            "compile_str_and_run/compile",
+            None,
+        ),
     ];
     println!("\nratios of medians:");
     for (group, a, b, target) in ratios {
