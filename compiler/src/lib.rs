@@ -172,36 +172,45 @@ pub fn expand_str(name: &str, source: &str, options: &Options) -> Result<String>
         .map_err(|items| Error::source(name, source, items))
 }
 
-/// Reads and compiles a file; see [`compile_str`].
+/// Reads and compiles a file; see [`compile_str`]. Diagnostics name the
+/// file by its path.
 ///
 /// # Errors
 ///
-/// [`Error::Read`] if the file cannot be read, [`Error::Source`] if it is
-/// not UTF-8 or has errors.
+/// As [`read_source`], and [`Error::Source`] if the program has errors.
 pub fn compile_file(path: impl AsRef<Path>, options: &Options) -> Result<Compiled> {
+    let path = path.as_ref();
+    compile_str(&path.display().to_string(), &read_source(path)?, options)
+}
+
+/// Reads a program's source: the text of the file at `path`.
+///
+/// # Errors
+///
+/// [`Error::Read`] if the file cannot be read, [`Error::Source`] locating
+/// the first byte that is not UTF-8.
+pub fn read_source(path: impl AsRef<Path>) -> Result<String> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let name = path.display().to_string();
-    match String::from_utf8(bytes) {
-        Ok(source) => compile_str(&name, &source, options),
-        Err(error) => {
-            let at = error.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(error.as_bytes());
-            // The lossy text has the same offsets up to the first bad byte.
-            Err(Error::source(
-                &name,
-                &text,
-                vec![
-                    Diagnostic::new("the file is not valid UTF-8")
-                        .at(at..at + 1)
-                        .help("WebAssembly text is UTF-8; write other bytes as `\\hh` escapes in strings"),
-                ],
-            ))
-        }
-    }
+    String::from_utf8(bytes).map_err(|error| {
+        let at = error.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(error.as_bytes());
+        // The lossy text has the same offsets up to the first bad byte.
+        Error::source(
+            &path.display().to_string(),
+            &text,
+            vec![
+                Diagnostic::new("the file is not valid UTF-8")
+                    .at(at..at + 1)
+                    .help(
+                        "WebAssembly text is UTF-8; write other bytes as `\\hh` escapes in strings",
+                    ),
+            ],
+        )
+    })
 }
 
 /// Parses and encodes plain WebAssembly text, with a DWARF line table so

@@ -203,20 +203,11 @@ impl ModuleCache {
         }
     }
 
-    fn enabled(&self) -> bool {
-        self.memory.is_some() || self.dir.is_some()
-    }
-
     /// The compiled module for `wasm`: from memory, from disk, or compiled
     /// now (and then stored in both).
     pub(crate) fn module(&self, engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Module> {
-        let compile = || Ok((compile(engine, wasm)?, None));
-        let (module, _) = if self.enabled() {
-            self.entry(engine, Sha256::digest(wasm).into(), compile)?
-        } else {
-            bump(&self.counters.compiled);
-            compile()?
-        };
+        let key = || Sha256::digest(wasm).into();
+        let (module, _) = self.entry(engine, key, || Ok((compile(engine, wasm)?, None)))?;
         Ok(module)
     }
 
@@ -228,16 +219,14 @@ impl ModuleCache {
         source: &Source<'_>,
         compiler: impl FnOnce() -> Result<tape_compiler::Compiled>,
     ) -> Result<(Module, Metadata)> {
-        let compile = || {
-            let compiled = compiler()?;
-            Ok((compile(engine, &compiled.wasm)?, Some(compiled.metadata)))
-        };
-        let (module, metadata) = if self.enabled() {
-            self.entry(engine, source.key(), compile)?
-        } else {
-            bump(&self.counters.compiled);
-            compile()?
-        };
+        let (module, metadata) = self.entry(
+            engine,
+            || source.key(),
+            || {
+                let compiled = compiler()?;
+                Ok((compile(engine, &compiled.wasm)?, Some(compiled.metadata)))
+            },
+        )?;
         let metadata = metadata.ok_or_else(|| {
             Error::Host("the module cache lost a program's metadata; this is a bug".into())
         })?;
@@ -245,13 +234,18 @@ impl ModuleCache {
     }
 
     /// The entry for `key`: from memory, from disk, or made now (and then
-    /// stored in both).
+    /// stored in both). The key is computed only when a cache is on.
     fn entry(
         &self,
         engine: &wasmtime::Engine,
-        key: Hash,
+        key: impl FnOnce() -> Hash,
         make: impl FnOnce() -> Result<Entry>,
     ) -> Result<Entry> {
+        if self.memory.is_none() && self.dir.is_none() {
+            bump(&self.counters.compiled);
+            return make();
+        }
+        let key = key();
         if let Some(entry) = self.memory_get(&key) {
             bump(&self.counters.memory_hits);
             return Ok(entry);

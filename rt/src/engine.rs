@@ -289,21 +289,8 @@ impl Engine {
     /// be read or is not UTF-8.
     pub fn compile_file(&self, path: impl AsRef<Path>, grants: &Grants) -> Result<Program> {
         let path = path.as_ref();
-        match std::fs::read(path).map(String::from_utf8) {
-            Ok(Ok(source)) => self.compile_str(&path.display().to_string(), &source, grants),
-            // The compiler reads it again to say why it cannot: its errors
-            // locate a bad byte. Should the file have changed in between,
-            // what it compiles is as good as any.
-            _ => {
-                let options = tape_compiler::Options {
-                    catalogue: grants.catalogue(),
-                    ..tape_compiler::Options::default()
-                };
-                let compiled = tape_compiler::compile_file(path, &options)?;
-                let module = self.module(&compiled.wasm)?;
-                Program::new(self, module, compiled.metadata, grants)
-            }
-        }
+        let source = tape_compiler::read_source(path)?;
+        self.compile_str(&path.display().to_string(), &source, grants)
     }
 
     /// Links a module Tape compiled earlier (with `tape build`), through the
