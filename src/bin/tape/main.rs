@@ -131,9 +131,6 @@ fn main() -> ExitCode {
     let command = match parsed {
         Ok(command) => command,
         Err(error) => {
-            let args: Vec<String> = std::env::args_os()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
             let cli = cli(None);
             let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
             return ExitCode::from(output::clap_error(&error, &args, &names));

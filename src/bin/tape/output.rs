@@ -2,6 +2,7 @@
 //! or one JSON object for scripts and agents (`--json`, schema in
 //! `docs/cli.md`).
 
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 
 use anstyle::{AnsiColor, Style};
@@ -254,16 +255,16 @@ pub fn render_failure(failure: &Failure, styles: Styles) -> String {
 ///
 /// With `--json` anywhere on the command line, a usage error is the usual
 /// JSON object, so a script asking for JSON always gets JSON.
-pub fn clap_error(error: &clap::Error, args: &[String], commands: &[&str]) -> u8 {
+/// `args` are the arguments after the program's name.
+pub fn clap_error(error: &clap::Error, args: &[OsString], commands: &[&str]) -> u8 {
     let code = u8::try_from(error.exit_code()).unwrap_or(crate::exit::USAGE);
-    if code == 0 || !args.iter().skip(1).any(|a| a == "--json") {
+    if code == 0 || !args.iter().any(|a| a == "--json") {
         let _ = error.print();
         return code;
     }
     let command = args
         .iter()
-        .skip(1)
-        .find_map(|a| commands.iter().find(|c| **c == a).copied());
+        .find_map(|a| commands.iter().find(|c| a == **c).copied());
     // The message without clap's usage block and pointer to `--help`.
     let rendered = error.render().to_string();
     let message = rendered
