@@ -1,4 +1,5 @@
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::Diagnostics;
 
@@ -22,6 +23,19 @@ pub enum Error {
     /// incompatible version.
     #[error("bad `tape` metadata section: {0}")]
     Metadata(String),
+    /// The source (or module) is larger than the compile budget allows
+    /// ([`Budget::max_source_bytes`](crate::Budget::max_source_bytes));
+    /// nothing was compiled.
+    #[error("`{name}` is {size} bytes, over the compile budget of {limit} bytes")]
+    TooLarge {
+        name: String,
+        size: usize,
+        limit: usize,
+    },
+    /// Compiling took longer than the compile budget allows
+    /// ([`Budget::timeout`](crate::Budget::timeout)).
+    #[error("compiling `{name}` took longer than its {timeout:?} budget")]
+    Timeout { name: String, timeout: Duration },
 }
 
 impl Error {

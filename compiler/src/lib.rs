@@ -42,6 +42,7 @@ use source_map::{LineIndex, Locator};
 
 use std::ops::Range;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 pub use catalogue::Catalogue;
 pub use diagnostic::{Diagnostic, Diagnostics};
@@ -67,6 +68,83 @@ pub struct Options {
     /// source line ([`Metadata::lines`]). Costs about a third of the compile
     /// time; validation errors are located precisely either way.
     pub line_table: bool,
+    /// How large a source may be and how long compiling it may take.
+    pub budget: Budget,
+}
+
+/// Bounds on one compilation, for source that is not trusted: compiling
+/// takes time and memory in proportion to the source's size (about 20
+/// bytes of memory per byte of source), and the size is checked before
+/// anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Bytes of source text accepted; a larger source is
+    /// [`Error::TooLarge`]. Default [`Budget::DEFAULT_MAX_SOURCE_BYTES`].
+    pub max_source_bytes: usize,
+    /// Time compiling may take; past it, [`Error::Timeout`]. Checked
+    /// between the compiler's passes, each of which takes time linear in
+    /// the size of the source. `None`, the default, for no limit.
+    pub timeout: Option<Duration>,
+}
+
+impl Budget {
+    /// The default [`Budget::max_source_bytes`]: 8 MiB, many times the
+    /// largest hand-written program, and about 160 MiB of memory to
+    /// compile.
+    pub const DEFAULT_MAX_SOURCE_BYTES: usize = 8 << 20;
+
+    /// Fails with [`Error::TooLarge`] if `size` bytes are over the budget.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooLarge`], naming `name`.
+    pub fn check_size(&self, name: &str, size: usize) -> Result<()> {
+        if size > self.max_source_bytes {
+            return Err(Error::TooLarge {
+                name: name.to_string(),
+                size,
+                limit: self.max_source_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            max_source_bytes: Self::DEFAULT_MAX_SOURCE_BYTES,
+            timeout: None,
+        }
+    }
+}
+
+/// When a compilation that started at `start` must be done by, and the
+/// check that it is.
+struct Deadline<'n> {
+    name: &'n str,
+    at: Option<(Instant, Duration)>,
+}
+
+impl<'n> Deadline<'n> {
+    fn new(name: &'n str, budget: &Budget) -> Self {
+        Deadline {
+            name,
+            at: budget
+                .timeout
+                .map(|timeout| (Instant::now() + timeout, timeout)),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        match self.at {
+            Some((at, timeout)) if Instant::now() > at => Err(Error::Timeout {
+                name: self.name.to_string(),
+                timeout,
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Options {
@@ -80,6 +158,7 @@ impl Default for Options {
             catalogue: Catalogue::default(),
             library: Library::standard(),
             line_table: Self::LINE_TABLE,
+            budget: Budget::default(),
         }
     }
 }
@@ -100,15 +179,20 @@ pub struct Compiled {
 ///
 /// # Errors
 ///
-/// [`Error::Source`] with every problem found, each located in `source`.
+/// [`Error::Source`] with every problem found, each located in `source`;
+/// [`Error::TooLarge`] or [`Error::Timeout`] past the [`Budget`].
 pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compiled> {
+    options.budget.check_size(name, source.len())?;
+    let deadline = Deadline::new(name, &options.budget);
     let fail = |items: Vec<Diagnostic>| Error::source(name, source, items);
     let expanded =
         preprocess::preprocess(source, &options.catalogue, &options.library).map_err(fail)?;
+    deadline.check()?;
     let module = parse(name, &expanded.text, options.line_table).map_err(|(message, offset)| {
         let at = expanded.map.to_source(offset);
         fail(vec![Diagnostic::new(message).at(token_at(source, at))])
     })?;
+    deadline.check()?;
     // Built only when there are rows to locate: a line table, or an error.
     let expanded_lines = std::cell::OnceCell::new();
     let expanded_lines = || expanded_lines.get_or_init(|| LineIndex::new(&expanded.text));
@@ -153,6 +237,7 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
         }
         Err(error) => return Err(report(error)),
     };
+    deadline.check()?;
     Ok(Compiled {
         wasm: encoded.wasm,
         metadata: encoded.metadata,
@@ -165,8 +250,10 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
 ///
 /// # Errors
 ///
-/// [`Error::Source`] with every problem the preprocessor finds.
+/// [`Error::Source`] with every problem the preprocessor finds;
+/// [`Error::TooLarge`] past the [`Budget`]'s size.
 pub fn expand_str(name: &str, source: &str, options: &Options) -> Result<String> {
+    options.budget.check_size(name, source.len())?;
     preprocess::preprocess(source, &options.catalogue, &options.library)
         .map(|expanded| expanded.text)
         .map_err(|items| Error::source(name, source, items))

@@ -60,9 +60,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 
 use sha2::{Digest, Sha256};
-use tape_compiler::Metadata;
+use tape_compiler::{Budget, Metadata};
 use wasmtime::Module;
 
 use crate::{Error, Grants, Result};
@@ -205,26 +206,45 @@ impl ModuleCache {
 
     /// The compiled module for `wasm`: from memory, from disk, or compiled
     /// now (and then stored in both).
-    pub(crate) fn module(&self, engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Module> {
+    /// Compiling is held to `budget`'s time.
+    pub(crate) fn module(
+        &self,
+        engine: &wasmtime::Engine,
+        name: &str,
+        wasm: &[u8],
+        budget: &Budget,
+    ) -> Result<Module> {
         let key = || Sha256::digest(wasm).into();
-        let (module, _) = self.entry(engine, key, || Ok((compile(engine, wasm)?, None)))?;
+        let (module, _) = self.entry(engine, key, || {
+            let (engine, wasm) = (engine.clone(), wasm.to_vec());
+            within(name, budget, move || Ok((compile(&engine, &wasm)?, None)))
+        })?;
         Ok(module)
     }
 
     /// The module compiled from `source` and its metadata: from memory, from
-    /// disk, or from `compiler` and wasmtime now (and then stored in both).
-    pub(crate) fn program(
+    /// disk, or from `compiler` and wasmtime now (and then stored in both),
+    /// the two held to `budget`'s time together.
+    pub(crate) fn program<C>(
         &self,
         engine: &wasmtime::Engine,
         source: &Source<'_>,
-        compiler: impl FnOnce() -> Result<tape_compiler::Compiled>,
-    ) -> Result<(Module, Metadata)> {
+        budget: &Budget,
+        // Called on a miss only: it copies what the compiling thread needs.
+        prepare: impl FnOnce() -> C,
+    ) -> Result<(Module, Metadata)>
+    where
+        C: FnOnce() -> Result<tape_compiler::Compiled> + Send + 'static,
+    {
         let (module, metadata) = self.entry(
             engine,
             || source.key(),
             || {
-                let compiled = compiler()?;
-                Ok((compile(engine, &compiled.wasm)?, Some(compiled.metadata)))
+                let (engine, compiler) = (engine.clone(), prepare());
+                within(source.name, budget, move || {
+                    let compiled = compiler()?;
+                    Ok((compile(&engine, &compiled.wasm)?, Some(compiled.metadata)))
+                })
             },
         )?;
         let metadata = metadata.ok_or_else(|| {
@@ -331,6 +351,44 @@ impl ModuleCache {
                 None
             }
         }
+    }
+}
+
+/// Runs `work`, a compilation, within `budget`'s time: on a thread of its
+/// own, waited for until the time is up. Neither wasmtime nor `wast` can be
+/// interrupted, so a compilation past its time is abandoned, not stopped:
+/// it finishes in the background (in time linear in its size, bounded by
+/// the budget's size, for Tape's compiler; Cranelift's optimiser can take
+/// longer on pathological functions) and its result is dropped.
+fn within(
+    name: &str,
+    budget: &Budget,
+    work: impl FnOnce() -> Result<Entry> + Send + 'static,
+) -> Result<Entry> {
+    let Some(timeout) = budget.timeout else {
+        return work();
+    };
+    let (send, receive) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("tape-compile".into())
+        // As deep as the main thread's: parsing recurses with the nesting
+        // of the source (which the compiler bounds).
+        .stack_size(8 << 20)
+        .spawn(move || {
+            // The receiver may have given up; nothing to do about that.
+            let _ = send.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+        })
+        .map_err(|e| Error::Host(format!("cannot start a thread to compile on: {e}")))?;
+    match receive.recv_timeout(timeout) {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(RecvTimeoutError::Timeout) => Err(Error::Compile(tape_compiler::Error::Timeout {
+            name: name.to_string(),
+            timeout,
+        })),
+        Err(RecvTimeoutError::Disconnected) => Err(Error::Host(
+            "the compiling thread ended without a result".into(),
+        )),
     }
 }
 
@@ -634,7 +692,7 @@ mod tests {
         let engine = engine();
         let wasm = wat::parse_str(WAT).unwrap();
         ModuleCache::new(&engine, Some(dir.path()), u64::MAX, 0)
-            .module(&engine, &wasm)
+            .module(&engine, "test.wasm", &wasm, &Budget::default())
             .unwrap();
         let path = entry(dir.path());
 
@@ -657,7 +715,9 @@ mod tests {
         std::fs::write(&path, &forged).unwrap();
 
         let cache = ModuleCache::new(&engine, Some(dir.path()), u64::MAX, 0);
-        let module = cache.module(&engine, &wasm).unwrap();
+        let module = cache
+            .module(&engine, "test.wasm", &wasm, &Budget::default())
+            .unwrap();
         assert_eq!(call_f(&engine, &module), 7);
         let stats = cache.stats();
         assert_eq!((stats.rejected, stats.compiled, stats.written), (1, 1, 1));
@@ -672,7 +732,7 @@ mod tests {
         let fueled = wasmtime::Engine::new(wasmtime::Config::new().consume_fuel(true)).unwrap();
         for engine in [&plain, &fueled] {
             ModuleCache::new(engine, Some(dir.path()), u64::MAX, 0)
-                .module(engine, &wasm)
+                .module(engine, "test.wasm", &wasm, &Budget::default())
                 .unwrap();
         }
         assert_eq!(
@@ -695,12 +755,24 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        cache.module(&engine, &wasm[0]).unwrap();
-        cache.module(&engine, &wasm[1]).unwrap();
-        cache.module(&engine, &wasm[0]).unwrap(); // 1 is now the oldest
-        cache.module(&engine, &wasm[2]).unwrap(); // evicts 1
-        cache.module(&engine, &wasm[0]).unwrap();
-        cache.module(&engine, &wasm[1]).unwrap();
+        cache
+            .module(&engine, "test.wasm", &wasm[0], &Budget::default())
+            .unwrap();
+        cache
+            .module(&engine, "test.wasm", &wasm[1], &Budget::default())
+            .unwrap();
+        cache
+            .module(&engine, "test.wasm", &wasm[0], &Budget::default())
+            .unwrap(); // 1 is now the oldest
+        cache
+            .module(&engine, "test.wasm", &wasm[2], &Budget::default())
+            .unwrap(); // evicts 1
+        cache
+            .module(&engine, "test.wasm", &wasm[0], &Budget::default())
+            .unwrap();
+        cache
+            .module(&engine, "test.wasm", &wasm[1], &Budget::default())
+            .unwrap();
         let stats = cache.stats();
         assert_eq!((stats.memory_hits, stats.compiled), (2, 4));
     }

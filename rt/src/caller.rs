@@ -56,12 +56,24 @@ pub fn caller_read_bytes(store: impl AsContext<Data = State>, ptr: u32) -> Resul
     Ok(data[range.start + 4..range.end].to_vec())
 }
 
-/// Reads the whole value at `ptr`, prefix included.
-pub(crate) fn read_value(store: impl AsContext<Data = State>, ptr: u32) -> Result<Vec<u8>> {
+/// Reads the length-prefixed value at guest address `ptr` as
+/// [`caller_read_bytes`] does, but only if its `bytes` are at most `max`
+/// long: `Ok(None)` otherwise, with nothing copied. Host functions use it
+/// for every input that has a size cap, so that a guest cannot make the
+/// host copy its whole memory to be refused.
+///
+/// # Errors
+///
+/// [`Error::BadPointer`] if the prefix or the bytes lie outside memory.
+pub fn caller_read_bytes_max(
+    store: impl AsContext<Data = State>,
+    ptr: u32,
+    max: usize,
+) -> Result<Option<Vec<u8>>> {
     let store = store.as_context();
     let data = store.data().memory.handle()?.data(&store);
     let range = value_range(data, ptr)?;
-    Ok(data[range].to_vec())
+    Ok((range.len() - 4 <= max).then(|| data[range.start + 4..range.end].to_vec()))
 }
 
 /// The byte range of the value `[len][bytes]` at `ptr`, checked against

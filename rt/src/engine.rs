@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use tape_compiler::Metadata;
+use tape_compiler::{Budget, Metadata};
 use wasmtime::{Enabled, InstanceAllocationStrategy, Module, PoolingAllocationConfig};
 
 use crate::cache::{CacheStats, ModuleCache, Source, default_cache_dir};
@@ -21,9 +21,12 @@ pub struct Limits {
     /// [`Config::epoch_tick`] after it (once the guest runs wasm code again,
     /// if a host function is blocking).
     pub timeout: Option<Duration>,
-    /// Bytes the guest memory may grow to. With [`Config::pooling`], no run
-    /// gets more than the engine's default `max_memory`, the size of a pool
-    /// slot.
+    /// Bytes the run's memories, tables and GC heap may hold together
+    /// (a table entry counts [`TABLE_ENTRY_BYTES`](crate::TABLE_ENTRY_BYTES));
+    /// a run has at most [`MAX_MEMORIES`](crate::MAX_MEMORIES) memories and
+    /// [`MAX_TABLES`](crate::MAX_TABLES) tables. With [`Config::pooling`],
+    /// no run gets more than the engine's default `max_memory`, the size of
+    /// a pool slot.
     pub max_memory: u64,
     /// Bytes of results a run may hand over.
     pub max_result_bytes: usize,
@@ -67,6 +70,17 @@ pub struct Config {
     /// for embedders that run many. Off by default, since it reserves
     /// address space for every slot up front.
     pub pooling: Option<Pooling>,
+    /// How large a program (source text, or a built module's bytes) may be,
+    /// and how long compiling it may take, Tape's compiler and wasmtime's
+    /// together. Default: [`Budget::DEFAULT_MAX_SOURCE_BYTES`] and 10
+    /// seconds. A program from the cache is not compiled, so only its size
+    /// is checked.
+    ///
+    /// Neither compiler can be interrupted: a compilation that runs out of
+    /// time returns [`Error::Compile`] with
+    /// [`tape_compiler::Error::Timeout`] at once, and goes on in a
+    /// background thread until it finishes, its result unused.
+    pub compile_budget: Budget,
 }
 
 impl Default for Config {
@@ -79,6 +93,10 @@ impl Default for Config {
             cache_max_bytes: 512 << 20,
             memory_cache: 64,
             pooling: None,
+            compile_budget: Budget {
+                timeout: Some(Duration::from_secs(10)),
+                ..Budget::default()
+            },
         }
     }
 }
@@ -247,9 +265,14 @@ impl Engine {
             .map_or(limits.max_memory, |slot| limits.max_memory.min(slot))
     }
 
-    /// The compiled module for `wasm`, through the cache.
-    pub(crate) fn module(&self, wasm: &[u8]) -> Result<Module> {
-        self.inner.cache.module(&self.inner.wasmtime, wasm)
+    /// The compiled module for `wasm`, through the cache, within the
+    /// compile budget.
+    pub(crate) fn module(&self, name: &str, wasm: &[u8]) -> Result<Module> {
+        let budget = &self.inner.config.compile_budget;
+        budget.check_size(name, wasm.len())?;
+        self.inner
+            .cache
+            .module(&self.inner.wasmtime, name, wasm, budget)
     }
 
     /// Compiles extended WAT and links it against `grants`. `name` is the
@@ -262,6 +285,8 @@ impl Engine {
     /// [`Error::Compile`] with located diagnostics; the link errors of
     /// [`Engine::load`].
     pub fn compile_str(&self, name: &str, source: &str, grants: &Grants) -> Result<Program> {
+        let budget = self.inner.config.compile_budget;
+        budget.check_size(name, source.len())?;
         let line_table = tape_compiler::Options::LINE_TABLE;
         let key = Source {
             name,
@@ -269,14 +294,20 @@ impl Engine {
             grants,
             line_table,
         };
-        let (module, metadata) = self.inner.cache.program(&self.inner.wasmtime, &key, || {
-            let options = tape_compiler::Options {
-                catalogue: grants.catalogue(),
-                line_table,
-                ..tape_compiler::Options::default()
-            };
-            Ok(tape_compiler::compile_str(name, source, &options)?)
-        })?;
+        let (module, metadata) =
+            self.inner
+                .cache
+                .program(&self.inner.wasmtime, &key, &budget, || {
+                    // Owned, for the thread that compiles within the budget.
+                    let options = tape_compiler::Options {
+                        catalogue: grants.catalogue(),
+                        line_table,
+                        budget,
+                        ..tape_compiler::Options::default()
+                    };
+                    let (name, source) = (name.to_string(), source.to_string());
+                    move || Ok(tape_compiler::compile_str(&name, &source, &options)?)
+                })?;
         Program::new(self, module, metadata, grants)
     }
 
@@ -307,7 +338,8 @@ impl Engine {
         let metadata = Metadata::from_module(wasm)?.ok_or_else(|| Error::Module {
             message: "it has no `tape` section; compile it with Tape".into(),
         })?;
-        Program::new(self, self.module(wasm)?, metadata, grants)
+        let module = self.module(&metadata.file, wasm)?;
+        Program::new(self, module, metadata, grants)
     }
 }
 

@@ -58,8 +58,11 @@ pub enum Error {
     /// The run went past its wall-clock deadline.
     #[error("the program was stopped after its {:?} timeout", timeout)]
     Timeout { timeout: Duration },
-    /// Guest memory would grow past the cap.
-    #[error("out of memory: growing to {requested} bytes would pass the {limit}-byte limit")]
+    /// The run's memories, tables and GC heap would together grow past
+    /// the memory cap ([`Limits::max_memory`](crate::Limits::max_memory)).
+    #[error(
+        "out of memory: the run's memories and tables would hold {requested} bytes, past its {limit}-byte limit"
+    )]
     MemoryExhausted { requested: u64, limit: u64 },
     /// The guest's call stack grew past the wasm stack cap.
     #[error("stack overflow: the program recursed past the wasm stack limit")]

@@ -68,9 +68,12 @@ mod state;
 pub mod status;
 
 pub use cache::{CacheStats, default_cache_dir};
-pub use caller::{caller_alloc, caller_read_bytes, caller_write_raw};
+pub use caller::{caller_alloc, caller_read_bytes, caller_read_bytes_max, caller_write_raw};
 pub use capability::{Capability, Function, Grants};
-pub use caps::{Ai, Core, Fs, Http, Json, Kv, Level, Log, Rand, Time};
+pub use caps::{
+    Ai, Core, Fs, Http, Json, KV_CACHE_BYTES, Kv, LOG_MESSAGE_OVERHEAD, Level, Log, MAX_RESULTS,
+    Rand, Time,
+};
 pub use engine::{Config, Engine, Limits, Pooling};
 pub use error::{CallStack, Error, Frame, LinkProblem, Result, SourceLocation};
 pub use export::{ExportType, Signature, ValueType};
@@ -80,7 +83,7 @@ pub use manifest::{
 };
 pub use memory::WasmMemory;
 pub use program::{Args, Outcome, Program, Usage};
-pub use state::{CapabilityUsage, State};
+pub use state::{CapabilityUsage, MAX_MEMORIES, MAX_TABLES, State, TABLE_ENTRY_BYTES};
 
 /// wasmtime, re-exported so capability authors use the same version.
 pub use wasmtime;

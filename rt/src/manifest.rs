@@ -435,14 +435,16 @@ impl LogGrant {
 }
 
 impl KvGrant {
-    /// The capability: the database at `path`, or one in memory.
+    /// The capability: the database at `path`, shared with other processes
+    /// ([`Kv::shared`]), or one in memory.
     ///
     /// # Errors
     ///
     /// [`Error::Host`] if the database cannot be opened.
     pub fn kv(&self) -> Result<Kv> {
         let mut kv = match &self.path {
-            Some(path) => Kv::open(path)?,
+            // Other `tape` processes may use the file too.
+            Some(path) => Kv::shared(path)?,
             None => Kv::in_memory()?,
         };
         if let Some(namespace) = &self.namespace {

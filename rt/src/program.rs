@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tape_compiler::{MEMORY_EXPORT, Metadata, RUN_EXPORT};
 use wasmtime::{
-    CallHook, Extern, ExternType, Instance, InstancePre, Linker, Module, ModuleExport,
-    PoolConcurrencyLimitError, Store, Trap, UpdateDeadline, Val, ValType, WasmBacktrace,
+    CallHook, Extern, ExternType, GcHeapOutOfMemory, Instance, InstancePre, Linker, Module,
+    ModuleExport, PoolConcurrencyLimitError, Store, Trap, UpdateDeadline, Val, ValType,
+    WasmBacktrace,
 };
 
 use crate::caller::caller_write_raw;
@@ -106,8 +107,9 @@ pub struct Usage {
     pub fuel: u64,
     /// Wall-clock time, from instantiation to return.
     pub time: Duration,
-    /// Size of the guest memory at the end, which is its peak: it never
-    /// shrinks.
+    /// Bytes the run's memories, tables and GC heap grew to, together:
+    /// what counts against [`Limits::max_memory`]. Its peak, since none of
+    /// them shrinks.
     pub peak_memory: u64,
     /// Calls from the guest to host functions, all capabilities together.
     pub host_calls: u64,
@@ -333,21 +335,14 @@ impl Program {
             let start = Instant::now();
             let returned = self
                 .instantiate(&mut store, args)
-                .map_err(|e| classify(e, fuel, limits, &self.metadata))
-                .and_then(|instance| {
-                    call(&mut store, instance)
-                        .map_err(|e| classify(e, fuel, limits, &self.metadata))
-                });
+                .and_then(|instance| call(&mut store, instance))
+                .map_err(|e| classify(e, fuel, limits, &self.metadata, store.data()));
             let time = start.elapsed();
             // Capabilities commit what a completed run did, or drop it.
             let ended = self.end_run(&mut store, returned.is_ok());
             let returned = returned?;
             ended?;
-            let peak_memory = store
-                .data()
-                .memory
-                .handle
-                .map_or(0, |m| m.data_size(&store) as u64);
+            let peak_memory = store.data().footprint;
             let used = fuel - store.get_fuel().unwrap_or(fuel);
             let state = store.into_data();
             let usage = Usage {
@@ -638,11 +633,24 @@ fn check_params(name: &str, ty: &wasmtime::FuncType, params: &[Val]) -> Result<(
 
 /// Turns a failed instantiation or call into the error that says what
 /// happened.
-fn classify(error: wasmtime::Error, fuel: u64, limits: &Limits, metadata: &Metadata) -> Error {
+fn classify(
+    error: wasmtime::Error,
+    fuel: u64,
+    limits: &Limits,
+    metadata: &Metadata,
+    state: &State,
+) -> Error {
     let stack = error
         .downcast_ref::<WasmBacktrace>()
         .map(|backtrace| to_stack(backtrace, metadata))
         .unwrap_or_default();
+    // wasmtime turns a refused growth of the GC heap into an allocation
+    // failure of its own; the cause is the memory cap.
+    if let Some((requested, limit)) = state.refused_growth
+        && error.is::<GcHeapOutOfMemory<()>>()
+    {
+        return Error::MemoryExhausted { requested, limit };
+    }
     if let Some(trap) = error.downcast_ref::<Trap>() {
         return match trap {
             Trap::OutOfFuel => Error::OutOfFuel { fuel },

@@ -20,6 +20,13 @@ pub struct State {
     pub(crate) max_result_bytes: usize,
     limits: StoreLimits,
     max_memory: u64,
+    /// Bytes the run's memories, tables and GC heap hold together: what
+    /// [`ResourceLimiter`] growth has been allowed, counted against
+    /// `max_memory`.
+    pub(crate) footprint: u64,
+    /// The last growth the cap refused: the footprint it asked for, and
+    /// the cap.
+    pub(crate) refused_growth: Option<(u64, u64)>,
     capabilities: Vec<(TypeId, Box<dyn Any + Send>)>,
     pub(crate) host_calls: u64,
     /// Per-capability counters, in order of first use; few enough that a
@@ -78,9 +85,13 @@ impl State {
             limits: StoreLimitsBuilder::new()
                 .memory_size(max)
                 .instances(1)
+                .memories(MAX_MEMORIES)
+                .tables(MAX_TABLES)
                 .trap_on_grow_failure(true)
                 .build(),
             max_memory,
+            footprint: 0,
+            refused_growth: None,
             capabilities: Vec::new(),
             host_calls: 0,
             usage: Vec::new(),
@@ -175,9 +186,27 @@ impl State {
     }
 }
 
-/// The memory cap is enforced by wasmtime's `StoreLimits`; this wrapper
-/// only turns a refused growth into [`Error::MemoryExhausted`], so the run
-/// reports what happened instead of a generic trap.
+/// Memories a run may have: each reserves address space (4 GiB and a
+/// guard region), however little it holds.
+pub const MAX_MEMORIES: usize = 100;
+
+/// Tables a run may have.
+pub const MAX_TABLES: usize = 1000;
+
+/// Bytes a table entry counts against the memory cap: a reference is 8
+/// bytes, and a table's storage may hold up to twice its entries while it
+/// grows one step at a time.
+pub const TABLE_ENTRY_BYTES: u64 = 16;
+
+/// The memory cap holds for everything wasm code can grow, together:
+/// every linear memory, every table and the GC heap (which wasmtime keeps
+/// in a linear memory of its own). Each growth wasmtime asks about is
+/// added to one footprint; one that would take it past the cap fails the
+/// run with [`Error::MemoryExhausted`] instead of a generic trap.
+///
+/// Growth that wasmtime refuses after the cap allowed it (past a declared
+/// maximum, or the system out of memory) stays counted: the footprint may
+/// run high, never low.
 impl ResourceLimiter for State {
     fn memory_growing(
         &mut self,
@@ -185,13 +214,11 @@ impl ResourceLimiter for State {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired as u64 > self.max_memory {
-            return Err(Error::MemoryExhausted {
-                requested: desired as u64,
-                limit: self.max_memory,
-            }
-            .into());
+        if maximum.is_some_and(|maximum| desired > maximum) {
+            // wasmtime refuses it without our help; `memory.grow` gives -1.
+            return Ok(false);
         }
+        self.grow_footprint(desired.saturating_sub(current) as u64)?;
         self.limits.memory_growing(current, desired, maximum)
     }
 
@@ -201,7 +228,20 @@ impl ResourceLimiter for State {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|maximum| desired > maximum) {
+            return Ok(false);
+        }
+        let entries = desired.saturating_sub(current) as u64;
+        self.grow_footprint(entries.saturating_mul(TABLE_ENTRY_BYTES))?;
         self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
     }
 
     fn instances(&self) -> usize {
@@ -214,5 +254,22 @@ impl ResourceLimiter for State {
 
     fn memories(&self) -> usize {
         self.limits.memories()
+    }
+}
+
+impl State {
+    /// Adds `bytes` to the footprint, or fails the run if that would pass
+    /// the cap.
+    fn grow_footprint(&mut self, bytes: u64) -> Result<(), Error> {
+        let total = self.footprint.saturating_add(bytes);
+        if total > self.max_memory {
+            self.refused_growth = Some((total, self.max_memory));
+            return Err(Error::MemoryExhausted {
+                requested: total,
+                limit: self.max_memory,
+            });
+        }
+        self.footprint = total;
+        Ok(())
     }
 }

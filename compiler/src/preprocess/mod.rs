@@ -120,9 +120,9 @@ struct Function<'a> {
     /// leading locals) ends and its instructions begin; hoisted locals go
     /// there. `None` while still in the header.
     header_end: Option<usize>,
-    /// Each named local: its type, and where it was declared. Functions
-    /// have few locals, so a list beats a hash map.
-    locals: Vec<(&'a str, String, Range<usize>)>,
+    /// Each named local: its type, and where it was declared. A hash map,
+    /// so that a function with many locals costs linear time, not square.
+    locals: HashMap<&'a str, (String, Range<usize>)>,
     /// Local declarations to insert at `header_end`, in order.
     hoisted: Vec<String>,
 }
@@ -591,7 +591,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
         };
         let ty = normalize_type(ty);
         if let Some(name) = name {
-            if let Some((_, earlier, at)) = function.locals.iter().find(|(n, ..)| *n == name) {
+            if let Some((earlier, at)) = function.locals.get(name) {
                 if *earlier != ty {
                     let (line, _) = line_col(self.src, at.start);
                     self.diagnostics.push(
@@ -604,7 +604,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                 }
                 return;
             }
-            function.locals.push((name, ty, span));
+            function.locals.insert(name, (ty, span));
         }
         function.hoisted.push(text);
     }
@@ -639,11 +639,12 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
 
     fn record_header_local(&mut self, frame: &Frame, close: &Range<usize>) {
         let (name, ty) = self.local_parts(frame, close);
-        if let (Some(name), Some(function)) = (name, &mut self.function)
-            && !function.locals.iter().any(|(n, ..)| *n == name)
-        {
+        if let (Some(name), Some(function)) = (name, &mut self.function) {
             let ty = normalize_type(&self.src[ty]);
-            function.locals.push((name, ty, frame.open..close.end));
+            function
+                .locals
+                .entry(name)
+                .or_insert((ty, frame.open..close.end));
         }
     }
 
@@ -689,7 +690,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
         let declared = self
             .function
             .as_ref()
-            .is_some_and(|f| f.locals.iter().any(|(n, ..)| *n == STATUS_LOCAL));
+            .is_some_and(|f| f.locals.contains_key(STATUS_LOCAL));
         if !declared {
             self.declare_local(
                 Some(STATUS_LOCAL),

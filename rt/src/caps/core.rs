@@ -1,6 +1,6 @@
 use wasmtime::{Caller, Linker};
 
-use crate::caller::{caller_alloc, read_value};
+use crate::caller::{caller_alloc, value_range};
 use crate::capability::Function;
 use crate::{Capability, State, status};
 
@@ -10,12 +10,16 @@ use crate::{Capability, State, status};
 /// |---|---|---|
 /// | `core.argc` | `(result i32)` | number of arguments |
 /// | `core.arg` | `(param $n i32) (result i32 i32)` | pointer to argument `n`, status ([`NOT_FOUND`](status::NOT_FOUND) past the end) |
-/// | `core.result` | `(param $ptr i32) (result i32)` | hand over the wire value at `ptr` as a result; copied now. [`TOO_LARGE`](status::TOO_LARGE) past the run's result-byte limit |
+/// | `core.result` | `(param $ptr i32) (result i32)` | hand over the wire value at `ptr` as a result; copied now. [`TOO_LARGE`](status::TOO_LARGE) past the run's result-byte limit or [`MAX_RESULTS`] results |
 /// | `core.alloc` | `(param $size i32) (result i32)` | bump-allocate `size` bytes (8-aligned); traps past the memory cap |
 ///
 /// A pointer outside memory traps with [`Error::BadPointer`](crate::Error::BadPointer).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Core;
+
+/// Results one run may hand over, however small: each costs the host a
+/// few dozen bytes besides its own.
+pub const MAX_RESULTS: usize = 65_536;
 
 const FUNCTIONS: &[Function] = &[
     Function {
@@ -72,11 +76,18 @@ impl Capability for Core {
             "result",
             |mut caller: Caller<'_, State>, ptr: i32| -> wasmtime::Result<i32> {
                 caller.data_mut().count_host_call();
-                let value = read_value(&caller, ptr as u32)?;
-                let state = caller.data_mut();
-                if state.result_bytes + value.len() > state.max_result_bytes {
+                // Checked before copying, so a refused value costs the host
+                // nothing.
+                let memory = caller.data().memory.handle()?;
+                let range = value_range(memory.data(&caller), ptr as u32)?;
+                let state = caller.data();
+                if state.result_bytes + range.len() > state.max_result_bytes
+                    || state.results.len() >= MAX_RESULTS
+                {
                     return Ok(status::TOO_LARGE);
                 }
+                let value = memory.data(&caller)[range].to_vec();
+                let state = caller.data_mut();
                 state.result_bytes += value.len();
                 state.results.push(value);
                 Ok(status::OK)

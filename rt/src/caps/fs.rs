@@ -209,7 +209,8 @@ impl Fs {
     }
 
     fn read(&self, path: &Path) -> Result<Vec<u8>, i32> {
-        // Looked at before opening: opening a FIFO would block the host.
+        // Looked at before opening, so that a device is not even opened
+        // (opening some has effects).
         let metadata = self.dir.metadata(path).map_err(io_status)?;
         if !metadata.is_file() {
             return Err(status::INVALID_ARGUMENT);
@@ -217,7 +218,13 @@ impl Fs {
         if metadata.len() > self.max_read_bytes {
             return Err(status::TOO_LARGE);
         }
-        let file = self.dir.open(path).map_err(io_status)?;
+        // The path may name something else by the time it is opened: a
+        // FIFO swapped in would block a plain open until a writer came.
+        // Opened without blocking, then the handle itself is checked.
+        let file = self
+            .dir
+            .open_with(path, &read_without_blocking())
+            .map_err(io_status)?;
         let metadata = file.metadata().map_err(io_status)?;
         if !metadata.is_file() {
             return Err(status::INVALID_ARGUMENT);
@@ -288,6 +295,20 @@ impl Fs {
         names.truncate(self.max_list);
         Ok((names, truncated))
     }
+}
+
+/// Options that open a file for reading without waiting: for a FIFO,
+/// without waiting for a writer; never a controlling terminal.
+/// `O_NONBLOCK` changes nothing for the regular files that are then read.
+fn read_without_blocking() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use cap_std::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    options
 }
 
 /// A name no other write, in this process or another, uses at once.

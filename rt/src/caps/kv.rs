@@ -1,12 +1,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Bound;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
 use redb::backends::InMemoryBackend;
 use redb::{
-    Database, ReadOnlyTable, ReadableDatabase, ReadableTableMetadata, TableDefinition, TableError,
+    Database, DatabaseError, ReadOnlyTable, ReadableDatabase, ReadableTableMetadata,
+    TableDefinition, TableError,
 };
 use wasmtime::{Caller, Linker};
 
@@ -53,9 +55,11 @@ use crate::{Capability, Error, Result, State, status};
 /// A run sees a snapshot of its namespace taken at its first `kv` call,
 /// plus its own writes. Its writes are buffered and committed in one
 /// transaction when `run` returns (whatever status it returns); a run that
-/// traps, times out or fails in any other way commits nothing. Runs on one
-/// store may overlap: their commits apply in turn, the last writer of a key
-/// winning. The key-count cap is checked again at commit, and a run whose
+/// traps, times out or fails in any other way commits nothing. Runs of one
+/// process on one store may overlap: their commits apply in turn, the last
+/// writer of a key winning. Runs of different processes on one file
+/// ([`Kv::shared`]) do not overlap: each holds the file from its first
+/// `kv` call to its commit, so a read-modify-write loses no update. The key-count cap is checked again at commit, and a run whose
 /// writes would pass it — because concurrent runs added keys meanwhile —
 /// fails with an error and commits nothing.
 ///
@@ -77,7 +81,7 @@ use crate::{Capability, Error, Result, State, status};
 /// ```
 #[derive(Clone)]
 pub struct Kv {
-    db: Arc<Database>,
+    store: Store,
     namespace: Arc<str>,
     /// The redb table that holds the namespace: `tape.kv/<namespace>`.
     table: Arc<str>,
@@ -105,9 +109,79 @@ type Table = ReadOnlyTable<&'static str, &'static [u8]>;
 
 const DEFAULT_NAMESPACE: &str = "default";
 
+/// Bytes of database pages redb keeps cached in memory, per open database
+/// (its own default is 1 GiB, which a guest reading many values would
+/// fill in the host's memory).
+pub const KV_CACHE_BYTES: usize = 16 << 20;
+
+/// How long a run without a deadline waits for another process to let go
+/// of a shared database file.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Where a [`Kv`]'s database is.
+#[derive(Clone)]
+enum Store {
+    /// Open for as long as the `Kv` lives: in memory, or a file this
+    /// process holds.
+    Held(Arc<Database>),
+    /// A file other processes open too.
+    Shared(Arc<SharedFile>),
+}
+
+/// A database file that processes take turns with: redb lets one process
+/// open a file at a time, so a run opens it at its first `kv` call,
+/// waiting for other processes to let go until its deadline, and the last
+/// run of this process to end closes it.
+struct SharedFile {
+    path: PathBuf,
+    /// The database, while runs of this process use it.
+    open: Mutex<Weak<Database>>,
+}
+
+impl SharedFile {
+    /// The open database, opened now if no run of this process has it,
+    /// waiting until `deadline` for other processes. `Err(None)` if the
+    /// deadline passed first.
+    fn acquire(&self, deadline: Instant) -> Result<Arc<Database>, Option<DatabaseError>> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(db) = open.upgrade() {
+            return Ok(db);
+        }
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match open_file(&self.path) {
+                Ok(db) => {
+                    let db = Arc::new(db);
+                    *open = Arc::downgrade(&db);
+                    return Ok(db);
+                }
+                Err(DatabaseError::DatabaseAlreadyOpen) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(None);
+                    }
+                    std::thread::sleep(pause.min(deadline - now));
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+                Err(error) => return Err(Some(error)),
+            }
+        }
+    }
+}
+
+fn open_file(path: &Path) -> Result<Database, DatabaseError> {
+    Database::builder()
+        .set_cache_size(KV_CACHE_BYTES)
+        .create(path)
+}
+
 impl Kv {
     /// A store in the redb database file at `path`, created if it does not
-    /// exist, with the namespace `"default"` and default limits.
+    /// exist, with the namespace `"default"` and default limits. The
+    /// file stays open, and no other process can open it, for as long as
+    /// this `Kv` (or a program granted it) lives: for a long-lived process
+    /// that owns its state. For a file several processes use in turn, see
+    /// [`Kv::shared`].
     ///
     /// A database file can be open once per process: to grant several
     /// namespaces of one file, clone this `Kv` and call
@@ -119,13 +193,34 @@ impl Kv {
     /// redb database, or is already open.
     pub fn open(path: impl AsRef<Path>) -> Result<Kv> {
         let path = path.as_ref();
-        let db = Database::create(path).map_err(|e| {
-            Error::Host(format!(
-                "cannot open the key-value store `{}`: {e}",
-                path.display()
-            ))
-        })?;
-        Ok(Kv::with_database(db))
+        let db = open_file(path).map_err(|e| cannot_open(path, &e))?;
+        Ok(Kv::with_store(Store::Held(Arc::new(db))))
+    }
+
+    /// A store in the redb database file at `path`, created if it does
+    /// not exist, that processes take turns with, as `tape run` does: the
+    /// file is open only while runs use it. A run opens it at its first
+    /// `kv` call and holds it until it ends, so runs in different
+    /// processes never overlap; a run that finds another process holding
+    /// it waits, until its deadline (10 seconds for a run without one),
+    /// then gets [`TIMED_OUT`](status::TIMED_OUT). Runs of this process
+    /// share the open file, as with [`Kv::open`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Host`] if the file cannot be created or opened, or is not a
+    /// redb database; checked now unless another process holds it.
+    pub fn shared(path: impl AsRef<Path>) -> Result<Kv> {
+        let path = path.as_ref();
+        match open_file(path) {
+            Ok(db) => drop(db),
+            Err(DatabaseError::DatabaseAlreadyOpen) => {}
+            Err(error) => return Err(cannot_open(path, &error)),
+        }
+        Ok(Kv::with_store(Store::Shared(Arc::new(SharedFile {
+            path: path.to_path_buf(),
+            open: Mutex::new(Weak::new()),
+        }))))
     }
 
     /// A store that lives in memory and is gone when the last clone of this
@@ -138,14 +233,15 @@ impl Kv {
     /// [`Error::Host`] if the database cannot be set up in memory.
     pub fn in_memory() -> Result<Kv> {
         let db = Database::builder()
+            .set_cache_size(KV_CACHE_BYTES)
             .create_with_backend(InMemoryBackend::new())
             .map_err(|e| Error::Host(format!("cannot create an in-memory key-value store: {e}")))?;
-        Ok(Kv::with_database(db))
+        Ok(Kv::with_store(Store::Held(Arc::new(db))))
     }
 
-    fn with_database(db: Database) -> Kv {
+    fn with_store(store: Store) -> Kv {
         Kv {
-            db: Arc::new(db),
+            store,
             namespace: DEFAULT_NAMESPACE.into(),
             table: table_name(DEFAULT_NAMESPACE).into(),
             max_key_bytes: 1024,
@@ -200,10 +296,31 @@ impl Kv {
         TableDefinition::new(&self.table)
     }
 
+    /// The database for a run that must be done by `deadline`, or the
+    /// status that says why there is none.
+    fn database(&self, deadline: Option<Instant>) -> Result<Arc<Database>, i32> {
+        let shared = match &self.store {
+            Store::Held(db) => return Ok(db.clone()),
+            Store::Shared(shared) => shared,
+        };
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + LOCK_WAIT);
+        shared.acquire(deadline).map_err(|error| match error {
+            Some(error) => io_failure(self, error),
+            None => {
+                tracing::warn!(
+                    target: "tape::kv",
+                    path = %shared.path.display(),
+                    "another process held the key-value store until the run's deadline"
+                );
+                status::TIMED_OUT
+            }
+        })
+    }
+
     /// A read snapshot of the namespace; `None` when nothing was ever
     /// written to it.
-    fn snapshot(&self) -> Result<Option<Table>, redb::Error> {
-        let txn = self.db.begin_read()?;
+    fn snapshot(&self, db: &Database) -> Result<Option<Table>, redb::Error> {
+        let txn = db.begin_read()?;
         match txn.open_table(self.definition()) {
             Ok(table) => Ok(Some(table)),
             Err(TableError::TableDoesNotExist(_)) => Ok(None),
@@ -214,8 +331,8 @@ impl Kv {
     /// Applies a run's writes in one transaction. `Ok(Err(count))` if the
     /// namespace would hold `count` keys, past the cap, and nothing was
     /// written.
-    fn commit(&self, pending: &Pending) -> Result<Result<(), u64>, redb::Error> {
-        let txn = self.db.begin_write()?;
+    fn commit(&self, db: &Database, pending: &Pending) -> Result<Result<(), u64>, redb::Error> {
+        let txn = db.begin_write()?;
         let over = {
             let mut table = txn.open_table(self.definition())?;
             let before = table.len()?;
@@ -252,6 +369,13 @@ impl Kv {
     }
 }
 
+fn cannot_open(path: &Path, error: &DatabaseError) -> Error {
+    Error::Host(format!(
+        "cannot open the key-value store `{}`: {error}",
+        path.display()
+    ))
+}
+
 fn table_name(namespace: &str) -> String {
     format!("tape.kv/{namespace}")
 }
@@ -262,9 +386,13 @@ type Pending = BTreeMap<String, Option<Vec<u8>>>;
 /// One run's view of the store.
 #[derive(Default)]
 struct KvRun {
+    /// When the run must end: how long it may wait for a shared file.
+    deadline: Option<Instant>,
     /// `None` until the first call; then `Some(None)` if the namespace is
-    /// empty.
+    /// empty. Declared before `db`, so that it is dropped first.
     snapshot: Option<Option<Table>>,
+    /// The database, from the first call on.
+    db: Option<Arc<Database>>,
     pending: Pending,
     /// Bytes of keys and values in `pending`.
     pending_bytes: usize,
@@ -283,7 +411,11 @@ fn io_failure(kv: &Kv, error: impl Into<redb::Error>) -> i32 {
 impl KvRun {
     fn snapshot(&mut self, kv: &Kv) -> Result<Option<&Table>, i32> {
         if self.snapshot.is_none() {
-            self.snapshot = Some(kv.snapshot().map_err(|e| io_failure(kv, e))?);
+            let db = match &self.db {
+                Some(db) => db.clone(),
+                None => self.db.insert(kv.database(self.deadline)?).clone(),
+            };
+            self.snapshot = Some(kv.snapshot(&db).map_err(|e| io_failure(kv, e))?);
         }
         Ok(self.snapshot.as_ref().and_then(Option::as_ref))
     }
@@ -562,19 +694,30 @@ impl Capability for Kv {
     }
 
     fn begin_run(&self, state: &mut State) {
-        state.insert(KvRun::default());
+        let deadline = state.deadline();
+        state.insert(KvRun {
+            deadline,
+            ..KvRun::default()
+        });
     }
 
     fn end_run(&self, state: &mut State, completed: bool) -> wasmtime::Result<()> {
         let Some(run) = state.get::<KvRun>() else {
             return Ok(());
         };
-        // Dropping the snapshot ends its read transaction.
-        let KvRun { pending, .. } = std::mem::take(run);
-        if !completed || pending.is_empty() {
+        // Dropping the snapshot ends its read transaction; dropping `db`
+        // closes a shared file once no other run of this process has it.
+        let KvRun {
+            pending,
+            snapshot,
+            db,
+            ..
+        } = std::mem::take(run);
+        drop(snapshot);
+        let Some(db) = db.filter(|_| completed && !pending.is_empty()) else {
             return Ok(());
-        }
-        match self.commit(&pending) {
+        };
+        match self.commit(&db, &pending) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(count)) => Err(Error::Host(format!(
                 "the run's key-value writes were not committed: namespace `{}` would hold {count} keys, past its cap of {} (other runs added keys meanwhile)",

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use wasmtime::{Caller, Linker};
 
-use crate::caller::caller_read_bytes;
+use crate::caller::caller_read_bytes_max;
 use crate::capability::Function;
 use crate::{Capability, State, status};
 
@@ -56,8 +56,14 @@ type Sink = Arc<dyn Fn(Level, &str) + Send + Sync>;
 /// | `log.write` | `(param $level i32) (param $msg i32) (result i32)` | log the string at `msg` at `level` (0 error … 4 trace) |
 ///
 /// Status: [`OK`](status::OK); [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT)
-/// for a level outside 0–4; [`TOO_LARGE`](status::TOO_LARGE) once the run's
-/// byte budget is spent (the message is dropped, and one warning says so).
+/// for a level outside 0–4; [`TOO_LARGE`](status::TOO_LARGE) for a message
+/// that does not fit in what is left of the run's byte budget (it is
+/// dropped, and the first such message gets one warning in its place).
+///
+/// The budget counts what reaches the sink: each message's text once
+/// escaped, plus [`LOG_MESSAGE_OVERHEAD`] bytes. So a run writes at most
+/// [`max_bytes`](Log::max_bytes) bytes of log, and at most
+/// `max_bytes / LOG_MESSAGE_OVERHEAD` messages.
 ///
 /// Messages reach the sink with invalid UTF-8 replaced and every control
 /// character escaped (`\n` as `\\n`, ESC as `\\u{1b}`), so a guest cannot
@@ -86,6 +92,11 @@ impl Default for Log {
 /// Bytes of log messages a run may write by default.
 pub const DEFAULT_LOG_BYTES: usize = 1 << 20;
 
+/// Bytes each message counts against the budget besides its text: about
+/// what a sink adds around it (`[level] ` and a newline), so that empty
+/// messages are not free.
+pub const LOG_MESSAGE_OVERHEAD: usize = 16;
+
 impl Log {
     /// Logging to `tracing`, with a budget of [`DEFAULT_LOG_BYTES`] per run.
     pub fn new() -> Self {
@@ -95,7 +106,8 @@ impl Log {
         }
     }
 
-    /// Sets how many message bytes a run may log.
+    /// Sets how many bytes of log a run may write, counted as the type
+    /// documents.
     pub fn max_bytes(mut self, max_bytes: usize) -> Self {
         self.max_bytes = max_bytes;
         self
@@ -168,14 +180,32 @@ impl Capability for Log {
                 let Some(level) = Level::from_guest(level) else {
                     return Ok(status::INVALID_ARGUMENT);
                 };
-                let bytes = caller_read_bytes(&caller, msg as u32)?;
-                caller.data_mut().usage_mut("log").bytes_in += bytes.len() as u64;
                 let Some(state) = caller.data_mut().get::<LogState>() else {
                     return Ok(status::INVALID_ARGUMENT);
                 };
-                if state.written + bytes.len() > this.max_bytes {
-                    if !state.exhausted {
-                        state.exhausted = true;
+                // Escaping never shortens a message, so one whose raw bytes
+                // are over what is left is refused before it is copied.
+                let left = this
+                    .max_bytes
+                    .checked_sub(state.written + LOG_MESSAGE_OVERHEAD);
+                let bytes = match left {
+                    Some(left) => caller_read_bytes_max(&caller, msg as u32, left)?,
+                    None => None,
+                };
+                let left = left.unwrap_or(0);
+                let state = caller.data_mut();
+                if let Some(bytes) = &bytes {
+                    state.usage_mut("log").bytes_in += bytes.len() as u64;
+                }
+                let message = bytes
+                    .map(|bytes| sanitize(&bytes))
+                    .filter(|text| text.len() <= left);
+                let Some(text) = message else {
+                    let Some(log) = state.get::<LogState>() else {
+                        return Ok(status::INVALID_ARGUMENT);
+                    };
+                    if !log.exhausted {
+                        log.exhausted = true;
                         (this.sink)(
                             Level::Warn,
                             &format!(
@@ -185,9 +215,11 @@ impl Capability for Log {
                         );
                     }
                     return Ok(status::TOO_LARGE);
+                };
+                if let Some(log) = state.get::<LogState>() {
+                    log.written += LOG_MESSAGE_OVERHEAD + text.len();
                 }
-                state.written += bytes.len();
-                (this.sink)(level, &sanitize(&bytes));
+                (this.sink)(level, &text);
                 Ok(status::OK)
             },
         )?;

@@ -15,12 +15,12 @@ mod time;
 use std::sync::Arc;
 
 pub use self::ai::Ai;
-pub use self::core::Core;
+pub use self::core::{Core, MAX_RESULTS};
 pub use self::fs::Fs;
 pub use self::http::Http;
 pub use self::json::Json;
-pub use self::kv::Kv;
-pub use self::log::{Level, Log};
+pub use self::kv::{KV_CACHE_BYTES, Kv};
+pub use self::log::{LOG_MESSAGE_OVERHEAD, Level, Log};
 pub use self::rand::Rand;
 pub use self::time::Time;
 

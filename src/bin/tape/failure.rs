@@ -182,6 +182,12 @@ impl From<tape_compiler::Error> for Failure {
             Error::InvalidModule(_) | Error::Metadata(_) => {
                 Failure::new(Kind::InvalidModule, error.to_string())
             }
+            Error::TooLarge { .. } => Failure::new(Kind::Compile, error.to_string())
+                .help("split the program, or raise the limit with `tape run --max-source SIZE`"),
+            Error::Timeout { .. } => Failure::new(Kind::Timeout, error.to_string()).help(
+                "a function with a very large body is the usual cause: split it; \
+                 or give compiling more time with `--timeout DURATION`",
+            ),
         }
     }
 }

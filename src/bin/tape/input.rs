@@ -3,6 +3,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use tape_compiler::Budget;
+
 use crate::failure::{Failure, Kind, Location};
 
 /// The first bytes of every binary WebAssembly module (and component).
@@ -28,24 +30,52 @@ pub fn display_name(path: &Path) -> String {
 }
 
 impl Input {
-    /// Reads `path`, or standard input if it is `-`.
+    /// Reads `path`, or standard input if it is `-`, up to the default
+    /// compile budget's size.
     pub fn read(path: &Path) -> Result<Input, Failure> {
-        if path == Path::new("-") {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| Failure::io(format!("cannot read standard input: {e}")))?;
-            return Ok(Input {
-                name: display_name(path),
-                path: None,
-                bytes,
+        Input::read_max(path, Budget::DEFAULT_MAX_SOURCE_BYTES)
+    }
+
+    /// Reads `path`, or standard input if it is `-`: at most `max` bytes,
+    /// so that an endless input (`/dev/zero`, a pipe that never closes
+    /// with data) is refused rather than read into memory.
+    pub fn read_max(path: &Path, max: usize) -> Result<Input, Failure> {
+        let name = display_name(path);
+        let (reader, what, size): (Box<dyn Read>, String, Option<u64>) = if path == Path::new("-") {
+            (Box::new(std::io::stdin()), "standard input".into(), None)
+        } else {
+            let file = std::fs::File::open(path)
+                .map_err(|e| Failure::io(format!("cannot read `{}`: {e}", path.display())))?;
+            let size = file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+            (Box::new(file), format!("`{}`", path.display()), size)
+        };
+        let mut bytes = Vec::new();
+        reader
+            .take(max as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::io(format!("cannot read {what}: {e}")))?;
+        if bytes.len() > max {
+            return Err(match size {
+                Some(size) => tape_compiler::Error::TooLarge {
+                    name,
+                    size: usize::try_from(size).unwrap_or(usize::MAX),
+                    limit: max,
+                }
+                .into(),
+                None => Failure::new(
+                    Kind::Compile,
+                    format!("{what} holds more than {max} bytes, the compile budget"),
+                )
+                .help("raise the limit with `tape run --max-source SIZE`"),
             });
         }
-        let bytes = std::fs::read(path)
-            .map_err(|e| Failure::io(format!("cannot read `{}`: {e}", path.display())))?;
         Ok(Input {
-            name: display_name(path),
-            path: Some(path.to_path_buf()),
+            name,
+            path: (path != Path::new("-")).then(|| path.to_path_buf()),
             bytes,
         })
     }

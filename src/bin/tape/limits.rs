@@ -1,4 +1,5 @@
-//! `--fuel`, `--timeout` and `--max-memory`: the limits of one run.
+//! `--fuel`, `--timeout`, `--max-memory` and `--max-source`: the limits of
+//! one run and of compiling its program.
 //!
 //! A flag left out keeps the runtime's default (`tape_rt::Limits`), so
 //! another source of limits (a manifest, say) can sit between the two.
@@ -6,6 +7,7 @@
 use std::time::Duration;
 
 use bytesize::ByteSize;
+use tape_compiler::Budget;
 use tape_rt::Limits;
 
 /// A limit, or `none` for no limit.
@@ -23,10 +25,15 @@ pub struct LimitOpts {
     /// [default: 10s]
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Bound<Duration>>,
-    /// Size guest memory may grow to: `64KiB`, `16MiB`, `1GiB`, or plain
-    /// bytes (`KB`/`MB` are powers of 1000) [default: 64MiB]
+    /// Size the run's memories, tables and GC heap may hold together:
+    /// `64KiB`, `16MiB`, `1GiB`, or plain bytes (`KB`/`MB` are powers of
+    /// 1000) [default: 64MiB]
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
+    /// Size of program accepted for compiling, its text or module bytes
+    /// [default: 8MiB]. `--timeout` bounds the time compiling takes too
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_source: Option<u64>,
 }
 
 impl LimitOpts {
@@ -42,6 +49,19 @@ impl LimitOpts {
             base.max_memory = max_memory;
         }
         base
+    }
+
+    /// The engine's compile budget: `--max-source`, and the run's timeout
+    /// (`limits.timeout`) for the time.
+    pub fn compile_budget(&self, limits: &Limits) -> Budget {
+        Budget {
+            max_source_bytes: self
+                .max_source
+                .map_or(Budget::DEFAULT_MAX_SOURCE_BYTES, |bytes| {
+                    usize::try_from(bytes).unwrap_or(usize::MAX)
+                }),
+            timeout: limits.timeout,
+        }
     }
 }
 
@@ -130,6 +150,7 @@ mod tests {
             fuel: Some(Bound(None)),
             timeout: None,
             max_memory: Some(1 << 20),
+            max_source: None,
         };
         let limits = opts.apply(Limits::default());
         assert_eq!(limits.fuel, None);

@@ -190,18 +190,22 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         })
         .collect::<Result<Vec<_>, _>>()?;
     let manifest = opts.grants.manifest(Path::new(file))?;
-    let input = Input::read(Path::new(file))?;
+    let budget = opts.limits.compile_budget(&Limits::default());
+    let input = Input::read_max(Path::new(file), budget.max_source_bytes)?;
     let mut args = Args::new();
     for (index, arg) in parsed.into_iter().enumerate() {
         args = args.push_raw(arg.into_wire(index)?);
     }
 
-    let engine = Engine::new(Config::default())?;
-    let mut limits = engine.config().limits.clone();
+    let mut limits = Limits::default();
     if let Some(manifest) = &manifest {
         limits = manifest.limits(limits);
     }
     let limits = opts.limits.apply(limits);
+    let engine = Engine::new(Config {
+        compile_budget: opts.limits.compile_budget(&limits),
+        ..Config::default()
+    })?;
     let grants = opts.grants.grants(manifest.as_ref(), out.styles)?;
     let program: Program = if input.is_module() {
         engine.load(&input.bytes, &grants)?
