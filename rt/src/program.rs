@@ -107,9 +107,9 @@ pub struct Usage {
     pub fuel: u64,
     /// Wall-clock time, from instantiation to return.
     pub time: Duration,
-    /// Bytes the run's memories, tables and GC heap grew to, together:
-    /// what counts against [`Limits::max_memory`]. Its peak, since none of
-    /// them shrinks.
+    /// The most the run's memories, tables and GC heap, and the host
+    /// memory capabilities held for it ([`State::reserve_memory`]), came
+    /// to together: what counts against [`Limits::max_memory`].
     pub peak_memory: u64,
     /// Calls from the guest to host functions, all capabilities together.
     pub host_calls: u64,
@@ -342,7 +342,7 @@ impl Program {
             let ended = self.end_run(&mut store, returned.is_ok());
             let returned = returned?;
             ended?;
-            let peak_memory = store.data().footprint;
+            let peak_memory = store.data().peak_footprint;
             let used = fuel - store.get_fuel().unwrap_or(fuel);
             let state = store.into_data();
             let usage = Usage {

@@ -24,6 +24,9 @@ pub struct State {
     /// [`ResourceLimiter`] growth has been allowed, counted against
     /// `max_memory`.
     pub(crate) footprint: u64,
+    /// The largest `footprint` was: it shrinks when capabilities let go
+    /// of host memory.
+    pub(crate) peak_footprint: u64,
     /// The last growth the cap refused: the footprint it asked for, and
     /// the cap.
     pub(crate) refused_growth: Option<(u64, u64)>,
@@ -91,6 +94,7 @@ impl State {
                 .build(),
             max_memory,
             footprint: 0,
+            peak_footprint: 0,
             refused_growth: None,
             capabilities: Vec::new(),
             host_calls: 0,
@@ -191,7 +195,7 @@ impl State {
 pub const MAX_MEMORIES: usize = 100;
 
 /// Tables a run may have.
-pub const MAX_TABLES: usize = 1000;
+pub const MAX_TABLES: usize = 100;
 
 /// Bytes a table entry counts against the memory cap: a reference is 8
 /// bytes, and a table's storage may hold up to twice its entries while it
@@ -270,6 +274,31 @@ impl State {
             });
         }
         self.footprint = total;
+        self.peak_footprint = self.peak_footprint.max(total);
         Ok(())
+    }
+
+    /// Bytes left under the memory cap: what the run's memories, tables,
+    /// GC heap and host-held data may still grow by together.
+    pub fn memory_room(&self) -> u64 {
+        self.max_memory.saturating_sub(self.footprint)
+    }
+
+    /// Counts `bytes` of host memory a capability holds for this run (a
+    /// parsed document, say) against the memory cap, as the guest's own
+    /// memories are: `false`, and nothing counted, if they would pass it.
+    /// Give them back with [`release_memory`](Self::release_memory).
+    pub fn reserve_memory(&mut self, bytes: u64) -> bool {
+        if bytes > self.memory_room() {
+            return false;
+        }
+        self.footprint += bytes;
+        self.peak_footprint = self.peak_footprint.max(self.footprint);
+        true
+    }
+
+    /// Gives back bytes [`reserve_memory`](Self::reserve_memory) counted.
+    pub fn release_memory(&mut self, bytes: u64) {
+        self.footprint = self.footprint.saturating_sub(bytes);
     }
 }

@@ -178,7 +178,7 @@ fn parse_functions(source: &str) -> Result<HashMap<String, LibraryFunction>, Str
         let token = token.map_err(|e| format!("{} at byte {}", e.message(), span.start))?;
         let text = &source[span.clone()];
         match (token, expect) {
-            (Token::BlockComment, _) => continue,
+            (Token::BlockComment | Token::LineComment, _) => continue,
             (Token::LParen, Expect::Open) => {
                 start = span.start;
                 expect = Expect::Func;

@@ -191,7 +191,7 @@ fn first_keyword(src: &str) -> Option<(&str, Range<usize>)> {
     let mut after_paren = false;
     while let Some(token) = lexer.next() {
         match token {
-            Ok(Token::BlockComment) => {}
+            Ok(Token::BlockComment | Token::LineComment) => {}
             Ok(Token::LParen) if !after_paren => after_paren = true,
             Ok(Token::Atom) if after_paren => return Some((lexer.slice(), lexer.span())),
             _ => return None,
@@ -252,7 +252,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
         let mut any_token = false;
         for (token, span) in Token::lexer(self.src).spanned() {
             let token = match token {
-                Ok(Token::BlockComment) => continue,
+                Ok(Token::BlockComment | Token::LineComment) => continue,
                 Ok(token) => token,
                 Err(error) => {
                     // What a bad token swallowed (a string's closing
@@ -303,7 +303,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                 Token::Atom => self.atom(span),
                 Token::String => self.string(span, 1),
                 Token::TripleString => self.string(span, 3),
-                Token::QuotedId | Token::BlockComment => {
+                Token::QuotedId | Token::BlockComment | Token::LineComment => {
                     self.settle_head();
                     self.child(&span);
                     self.prev = Prev::Other;

@@ -8,7 +8,7 @@ use cap_std::fs::{Dir, OpenOptions};
 use wasmtime::{Caller, Linker};
 
 use super::reply::{write_bytes, write_strings};
-use crate::caller::caller_read_bytes;
+use crate::caller::caller_read_bytes_max;
 use crate::capability::Function;
 use crate::{Capability, Error, Result, State, status};
 
@@ -367,7 +367,9 @@ impl Fs {
         ptr: i32,
         dir_ok: bool,
     ) -> wasmtime::Result<Result<PathBuf, i32>> {
-        let bytes = caller_read_bytes(&*caller, ptr as u32)?;
+        let Some(bytes) = caller_read_bytes_max(&*caller, ptr as u32, self.max_path_bytes)? else {
+            return Ok(Err(status::TOO_LARGE));
+        };
         caller.data_mut().usage_mut(NAME).bytes_in += bytes.len() as u64;
         Ok(self.path(bytes, dir_ok))
     }
@@ -412,7 +414,10 @@ impl Capability for Fs {
             move |mut caller: Caller<'_, State>, path: i32, bytes: i32| -> wasmtime::Result<i32> {
                 caller.data_mut().count_call(NAME);
                 let path = this.read_path(&mut caller, path, false)?;
-                let bytes = caller_read_bytes(&caller, bytes as u32)?;
+                let max = usize::try_from(this.max_write_bytes).unwrap_or(usize::MAX);
+                let Some(bytes) = caller_read_bytes_max(&caller, bytes as u32, max)? else {
+                    return Ok(status::TOO_LARGE);
+                };
                 caller.data_mut().usage_mut(NAME).bytes_in += bytes.len() as u64;
                 let path = match path {
                     Ok(path) => path,

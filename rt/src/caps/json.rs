@@ -4,7 +4,7 @@ use serde_json::{Map, Number, Value};
 use wasmtime::{Caller, Linker};
 
 use super::reply::{read_string, write_bytes, write_strings};
-use crate::caller::caller_read_bytes;
+use crate::caller::caller_read_bytes_max;
 use crate::capability::Function;
 use crate::{Capability, Error, State, status};
 
@@ -175,8 +175,13 @@ enum Seg {
 
 enum Slot {
     /// A document: parsed, or built with `object` or `array`. `size`
-    /// estimates its JSON text.
-    Root { value: Value, size: u64 },
+    /// estimates its JSON text; `weight` the host memory it takes, which
+    /// counts against the run's memory cap.
+    Root {
+        value: Value,
+        size: u64,
+        weight: u64,
+    },
     /// A value inside document `root`.
     View { root: u32, path: Vec<Seg> },
 }
@@ -246,6 +251,32 @@ fn step_mut<'v>(value: &'v mut Value, seg: &Seg) -> Option<&'v mut Value> {
         _ => None,
     }
 }
+
+/// Bytes of host memory a parsed value takes: its node, its text, and for
+/// an object each member's key and index entry. Small values take far
+/// more memory than text (`[0,0,…]` is 2 bytes of text and 80 of memory a
+/// value), so documents are counted by this against the run's memory cap,
+/// not by their text.
+fn weight(value: &Value) -> u64 {
+    VALUE_BYTES
+        + match value {
+            Value::String(s) => s.len() as u64,
+            Value::Array(items) => items.iter().map(weight).sum(),
+            Value::Object(map) => map.iter().map(|(key, item)| member_weight(key, item)).sum(),
+            Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        }
+}
+
+/// What a member `key: item` of an object adds to its weight.
+fn member_weight(key: &str, item: &Value) -> u64 {
+    ENTRY_BYTES + key.len() as u64 + weight(item)
+}
+
+/// `size_of::<Value>()`, rounded up to what the allocator hands out.
+const VALUE_BYTES: u64 = size_of::<Value>().next_multiple_of(16) as u64;
+
+/// An object member's key `String` and its entries in the map's index.
+const ENTRY_BYTES: u64 = 48;
 
 /// An estimate of `value`'s JSON text in bytes (exact but for escapes and
 /// numbers), and its depth of nesting (0 for a scalar).
@@ -354,7 +385,9 @@ impl JsonRun {
         self.add(json, Slot::View { root, path: full })
     }
 
-    fn parse(&mut self, json: &Json, text: &[u8]) -> Result<i32, Status> {
+    /// Parses `text` into a new document whose weight must fit in `room`;
+    /// the handle and that weight.
+    fn parse(&mut self, json: &Json, text: &[u8], room: u64) -> Result<(i32, u64), Status> {
         let size = text.len() as u64;
         if size > json.max_document_bytes
             || self.held + size > json.max_total_bytes
@@ -370,29 +403,51 @@ impl JsonRun {
                 status::INVALID_ARGUMENT
             }
         })?;
-        let handle = self.add(json, Slot::Root { value, size })?;
+        let weight = weight(&value);
+        if weight > room {
+            return Err(status::TOO_LARGE);
+        }
+        let handle = self.add(
+            json,
+            Slot::Root {
+                value,
+                size,
+                weight,
+            },
+        )?;
         self.held += size;
-        Ok(handle)
+        Ok((handle, weight))
     }
 
     /// Sets member `key` of the object at `handle` to `value`, or with no
-    /// key pushes `value` onto the array at `handle`.
+    /// key pushes `value` onto the array at `handle`, if what it adds to
+    /// the document's weight fits in `room`. The change in weight.
     fn insert(
         &mut self,
         json: &Json,
         handle: i32,
         key: Option<String>,
         value: Value,
-    ) -> Result<(), Status> {
+        room: u64,
+    ) -> Result<i64, Status> {
         let (root, path) = self.locate(handle)?;
         let path = path.to_vec();
         // What a member takes in the text: `"key":value,`.
         let member = |key: &str, value: &Value| key.len() as u64 + 4 + measure(value).0;
-        let replaced = match (self.find(handle, &[])?, &key) {
-            (Value::Object(map), Some(key)) => map.get(key).map_or(0, |old| member(key, old)),
-            (Value::Array(_), None) => 0,
+        let (replaced, replaced_weight) = match (self.find(handle, &[])?, &key) {
+            (Value::Object(map), Some(key)) => map
+                .get(key)
+                .map_or((0, 0), |old| (member(key, old), member_weight(key, old))),
+            (Value::Array(_), None) => (0, 0),
             _ => return Err(status::INVALID_ARGUMENT),
         };
+        let added_weight = match &key {
+            Some(key) => member_weight(key, &value),
+            None => weight(&value),
+        };
+        if added_weight.saturating_sub(replaced_weight) > room {
+            return Err(status::TOO_LARGE);
+        }
         let (value_size, value_depth) = measure(&value);
         let added = value_size + 1 + key.as_ref().map_or(0, |k| k.len() as u64 + 3);
         // The target container sits at depth `path.len() + 1`.
@@ -403,6 +458,7 @@ impl JsonRun {
         let Some(Slot::Root {
             value: document,
             size,
+            weight: document_weight,
         }) = self.slots.get_mut(&root)
         else {
             return Err(status::INVALID_ARGUMENT);
@@ -421,18 +477,22 @@ impl JsonRun {
             _ => return Err(status::INVALID_ARGUMENT),
         }
         *size = new_size;
+        *document_weight = (*document_weight + added_weight).saturating_sub(replaced_weight);
         self.held = held;
-        Ok(())
+        Ok(added_weight as i64 - replaced_weight as i64)
     }
 
-    fn free(&mut self, handle: i32) -> Result<(), Status> {
+    /// Frees `handle`; the weight that frees, for a document.
+    fn free(&mut self, handle: i32) -> Result<u64, Status> {
         let id = u32::try_from(handle).map_err(|_| status::INVALID_ARGUMENT)?;
         match self.slots.remove(&id) {
-            Some(Slot::Root { size, .. }) => self.held = self.held.saturating_sub(size),
-            Some(Slot::View { .. }) => {}
-            None => return Err(status::INVALID_ARGUMENT),
+            Some(Slot::Root { size, weight, .. }) => {
+                self.held = self.held.saturating_sub(size);
+                Ok(weight)
+            }
+            Some(Slot::View { .. }) => Ok(0),
+            None => Err(status::INVALID_ARGUMENT),
         }
-        Ok(())
     }
 }
 
@@ -578,9 +638,22 @@ fn insert(
         Ok(value) => value,
         Err(status) => return Ok(status),
     };
-    Ok(status_of(
-        run_state(caller)?.insert(json, handle, key, value),
-    ))
+    let room = caller.data().memory_room();
+    Ok(
+        match run_state(caller)?.insert(json, handle, key, value, room) {
+            Ok(change) => {
+                let state = caller.data_mut();
+                if change >= 0 {
+                    // Within `room`, checked above.
+                    state.reserve_memory(change as u64);
+                } else {
+                    state.release_memory(change.unsigned_abs());
+                }
+                status::OK
+            }
+            Err(status) => status,
+        },
+    )
 }
 
 fn copy_of(caller: &mut Caller<'_, State>, handle: i32) -> wasmtime::Result<Result<Value, Status>> {
@@ -612,9 +685,18 @@ impl Capability for Json {
 
         linker.func_wrap(NAME, "parse", move |mut c: C<'_>, text: i32| {
             c.data_mut().count_call(NAME);
-            let bytes = caller_read_bytes(&c, text as u32)?;
+            let max = usize::try_from(json.max_document_bytes).unwrap_or(usize::MAX);
+            let Some(bytes) = caller_read_bytes_max(&c, text as u32, max)? else {
+                return Ok((0, status::TOO_LARGE));
+            };
             c.data_mut().usage_mut(NAME).bytes_in += bytes.len() as u64;
-            wasmtime::Result::Ok(reply(run_state(&mut c)?.parse(&json, &bytes)))
+            let room = c.data().memory_room();
+            let parsed = run_state(&mut c)?.parse(&json, &bytes, room);
+            wasmtime::Result::Ok(reply(parsed.map(|(handle, weight)| {
+                // Within `room`, checked by `parse`.
+                c.data_mut().reserve_memory(weight);
+                handle
+            })))
         })?;
         linker.func_wrap(NAME, "get", move |mut c: C<'_>, h: i32, path: i32| {
             c.data_mut().count_call(NAME);
@@ -714,8 +796,9 @@ impl Capability for Json {
         ] {
             linker.func_wrap(NAME, name, move |mut c: C<'_>| {
                 c.data_mut().count_call(NAME);
+                let room = c.data().memory_room();
                 let run = run_state(&mut c)?;
-                let made = if run.held + 2 > json.max_total_bytes {
+                let made = if run.held + 2 > json.max_total_bytes || VALUE_BYTES > room {
                     Err(status::TOO_LARGE)
                 } else {
                     run.add(
@@ -723,10 +806,14 @@ impl Capability for Json {
                         Slot::Root {
                             value: empty.clone(),
                             size: 2,
+                            weight: VALUE_BYTES,
                         },
                     )
                     .inspect(|_| run.held += 2)
                 };
+                if made.is_ok() {
+                    c.data_mut().reserve_memory(VALUE_BYTES);
+                }
                 wasmtime::Result::Ok(reply(made))
             })?;
         }
@@ -806,7 +893,11 @@ impl Capability for Json {
         })?;
         linker.func_wrap(NAME, "free", move |mut c: C<'_>, h: i32| {
             c.data_mut().count_call(NAME);
-            wasmtime::Result::Ok(status_of(run_state(&mut c)?.free(h)))
+            let freed = run_state(&mut c)?.free(h);
+            if let Ok(weight) = freed {
+                c.data_mut().release_memory(weight);
+            }
+            wasmtime::Result::Ok(status_of(freed.map(drop)))
         })?;
         Ok(())
     }

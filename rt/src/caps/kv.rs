@@ -13,7 +13,7 @@ use redb::{
 use wasmtime::{Caller, Linker};
 
 use super::reply::{write_bytes, write_strings};
-use crate::caller::caller_read_bytes;
+use crate::caller::caller_read_bytes_max;
 use crate::capability::Function;
 use crate::{Capability, Error, Result, State, status};
 
@@ -586,7 +586,9 @@ impl Kv {
         caller: &mut Caller<'_, State>,
         ptr: i32,
     ) -> wasmtime::Result<Result<String, i32>> {
-        let bytes = caller_read_bytes(&*caller, ptr as u32)?;
+        let Some(bytes) = caller_read_bytes_max(&*caller, ptr as u32, self.max_key_bytes)? else {
+            return Ok(Err(status::TOO_LARGE));
+        };
         caller.data_mut().usage_mut(NAME).bytes_in += bytes.len() as u64;
         Ok(self.key(bytes))
     }
@@ -633,7 +635,11 @@ impl Capability for Kv {
             move |mut caller: Caller<'_, State>, key: i32, value: i32| -> wasmtime::Result<i32> {
                 caller.data_mut().count_call(NAME);
                 let key = this.read_key(&mut caller, key)?;
-                let value = caller_read_bytes(&caller, value as u32)?;
+                let Some(value) =
+                    caller_read_bytes_max(&caller, value as u32, this.max_value_bytes)?
+                else {
+                    return Ok(status::TOO_LARGE);
+                };
                 caller.data_mut().usage_mut(NAME).bytes_in += value.len() as u64;
                 let key = match key {
                     Ok(key) => key,
@@ -667,11 +673,12 @@ impl Capability for Kv {
             "list",
             move |mut caller: Caller<'_, State>, prefix: i32| -> wasmtime::Result<(i32, i32)> {
                 caller.data_mut().count_call(NAME);
-                let prefix = caller_read_bytes(&caller, prefix as u32)?;
-                caller.data_mut().usage_mut(NAME).bytes_in += prefix.len() as u64;
-                if prefix.len() > this.max_key_bytes {
+                let Some(prefix) =
+                    caller_read_bytes_max(&caller, prefix as u32, this.max_key_bytes)?
+                else {
                     return Ok((0, status::TOO_LARGE));
-                }
+                };
+                caller.data_mut().usage_mut(NAME).bytes_in += prefix.len() as u64;
                 let Ok(prefix) = String::from_utf8(prefix) else {
                     return Ok((0, status::INVALID_ARGUMENT));
                 };

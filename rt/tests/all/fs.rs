@@ -467,3 +467,73 @@ fn granting_a_missing_directory_fails_naming_it() {
     let error = Fs::read_only("/no/such/dir").unwrap_err();
     assert!(error.to_string().contains("/no/such/dir"), "{error}");
 }
+
+/// The path was checked, then opened: a FIFO swapped in between the two
+/// blocked the open, and the run with it, past its timeout. Here another
+/// thread swaps a file and a FIFO at one name as fast as it can while the
+/// guest reads it in a loop; every read must return.
+#[test]
+fn a_fifo_swapped_in_during_a_read_does_not_block_it() {
+    let sandbox = Sandbox::new();
+    let root = sandbox.root();
+    std::fs::write(root.join("plain"), "plain").unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(root.join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::copy(root.join("plain"), root.join("target")).unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (stop, root) = (stop.clone(), root.clone());
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                for source in ["plain", "pipe"] {
+                    // A hard link then a rename: `target` always exists.
+                    let _ = std::fs::remove_file(root.join("next"));
+                    std::fs::hard_link(root.join(source), root.join("next")).unwrap();
+                    std::fs::rename(root.join("next"), root.join("target")).unwrap();
+                    swaps += 1;
+                }
+            }
+            swaps
+        })
+    };
+    let program = guest(
+        r#"(func $run (result i32) (local $i i32) (local $ok i32) (local $refused i32)
+             (loop $again
+               (call $fs.read "target")
+               (if (i32.eqz) (then (local.set $ok (i32.add (local.get $ok) (i32.const 1))))
+                             (else (local.set $refused (i32.add (local.get $refused) (i32.const 1)))))
+               (drop)
+               (br_if $again (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                       (i32.const 20000))))
+             (call $emit (local.get $ok))
+             (call $emit (local.get $refused))
+             (i32.const 0))"#,
+        &Grants::new().grant(Fs::read_only(&root).unwrap()),
+    );
+    let (sent, answer) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sent.send(program.run(&Args::new())));
+    let outcome = answer.recv_timeout(Duration::from_secs(60));
+    stop.store(true, Ordering::Relaxed);
+    // A read stuck on the FIFO waits for a writer: be one, so the test
+    // thread can end, then fail.
+    if outcome.is_err() {
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .open(root.join("pipe"));
+    }
+    let swaps = swapper.join().unwrap();
+    let outcome = outcome.expect("a read blocked on a FIFO").unwrap();
+    let [ok, refused] = crate::wat_prelude::emitted(&outcome)[..] else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(ok + refused, 20000);
+    assert!(
+        ok > 0 && refused > 0,
+        "{ok} read, {refused} refused, {swaps} swaps"
+    );
+}

@@ -472,3 +472,42 @@ fn an_ungranted_kv_is_refused_naming_the_grant() {
         "{error}"
     );
 }
+
+/// A database file that processes take turns with: `tape run` uses it, so
+/// concurrent runs wait for each other instead of failing with "Database
+/// already open". Here the other process is a `Kv::open` holding the
+/// file, which excludes `Kv::shared` opens as another process would.
+#[test]
+fn a_shared_file_waits_for_its_holder_until_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.redb");
+    let shared = Kv::shared(&path).unwrap();
+    let ops = Ops::new(shared.clone());
+    assert_eq!(ops.set("k", "first"), status::OK);
+    assert_eq!(ops.get("k").as_deref(), Ok("first"));
+
+    // Held elsewhere: a run gives up at its deadline with TIMED_OUT.
+    let holder = Kv::open(&path).unwrap();
+    let limits = Limits {
+        timeout: Some(Duration::from_millis(300)),
+        ..Limits::default()
+    };
+    let started = std::time::Instant::now();
+    let outcome = ops.get.run_with(&Args::strings(["k"]), &limits).unwrap();
+    assert_eq!(outcome.status, status::TIMED_OUT);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    // Let go while a run waits: the run goes on, and sees the holder's
+    // writes.
+    assert_eq!(Ops::new(holder.clone()).set("k", "second"), status::OK);
+    let released = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        drop(holder);
+    });
+    assert_eq!(ops.get("k").as_deref(), Ok("second"));
+    released.join().unwrap();
+
+    // Between runs the file is closed: another holder can open it.
+    drop(Kv::open(&path).unwrap());
+    assert!(Kv::shared(dir.path().join("no/such/dir/x.redb")).is_err());
+}

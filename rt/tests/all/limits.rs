@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use tape_rt::{Args, Error, Grants, Limits};
+use tape_compiler::Budget;
+use tape_rt::{Args, Config, Engine, Error, Grants, Limits};
 
-use crate::program;
+use crate::{program, run};
 
 const SPIN: &str = "(func $run (result i32) (loop $l (br $l)) (i32.const 0))";
 
@@ -87,20 +88,17 @@ fn unbounded_recursion_is_a_stack_overflow() {
     .unwrap_err();
     assert!(matches!(error, Error::StackOverflow), "{error}");
     // The process is alive and the engine still runs programs.
-    assert_eq!(
-        crate::run("(func $run (result i32) (i32.const 0))").status,
-        0
-    );
+    assert_eq!(run("(func $run (result i32) (i32.const 0))").status, 0);
 }
 
 #[test]
 fn a_timeout_between_ticks_is_kept_to_within_one_tick() {
     // 100 ms ticks and a 150 ms timeout: counting whole ticks alone would
     // stop the run after 100 or 200 ms.
-    let engine = tape_rt::Engine::new(tape_rt::Config {
+    let engine = Engine::new(Config {
         cache_dir: None,
         epoch_tick: Duration::from_millis(100),
-        ..tape_rt::Config::default()
+        ..Config::default()
     })
     .unwrap();
     let program = engine
@@ -130,9 +128,9 @@ fn a_timeout_between_ticks_is_kept_to_within_one_tick() {
 /// stops on time.
 #[test]
 fn the_first_run_with_a_timeout_starts_the_timeouts() {
-    let engine = tape_rt::Engine::new(tape_rt::Config {
+    let engine = Engine::new(Config {
         cache_dir: None,
-        ..tape_rt::Config::default()
+        ..Config::default()
     })
     .unwrap();
     let program = engine
@@ -236,14 +234,14 @@ fn a_module_declaring_more_memory_than_the_cap_fails_to_start() {
 
 #[test]
 fn with_pooling_a_run_gets_no_more_memory_than_a_slot() {
-    let engine = tape_rt::Engine::new(tape_rt::Config {
+    let engine = Engine::new(Config {
         cache_dir: None,
         limits: Limits {
             max_memory: 2 << 20,
             ..Limits::default()
         },
         pooling: Some(tape_rt::Pooling { instances: 4 }),
-        ..tape_rt::Config::default()
+        ..Config::default()
     })
     .unwrap();
     let program = engine
@@ -276,4 +274,232 @@ fn with_pooling_a_run_gets_no_more_memory_than_a_slot() {
         )
         .unwrap();
     assert_eq!(program.run_with(&Args::new(), &generous).unwrap().status, 0);
+}
+
+fn capped(max_memory: u64) -> Limits {
+    Limits {
+        max_memory,
+        ..Limits::default()
+    }
+}
+
+fn run_capped(source: &str, max_memory: u64) -> Result<tape_rt::Outcome, Error> {
+    program(source, &Grants::new()).run_with(&Args::new(), &capped(max_memory))
+}
+
+/// Forty memories of 64 KiB-pages each, every one within the cap: the cap
+/// held per memory, so together they passed it forty times over.
+#[test]
+fn the_cap_holds_for_all_memories_together() {
+    let memories: String = (0..40).map(|i| format!("(memory $m{i} 16)")).collect();
+    let fills: String = (0..40)
+        .map(|i| format!("(memory.fill $m{i} (i32.const 0) (i32.const 1) (i32.const 0x10_0000))"))
+        .collect();
+    let source = format!("(module {memories} (func $run (result i32) {fills} (i32.const 0)))");
+    let error = run_capped(&source, 4 << 20).unwrap_err();
+    assert!(
+        matches!(error, Error::MemoryExhausted { requested, limit: 0x40_0000 } if requested == 0x50_0000),
+        "{error}"
+    );
+    // Growing them one by one is stopped the same way.
+    let memories: String = (0..40).map(|i| format!("(memory $m{i} 0)")).collect();
+    let grows: String = (0..40)
+        .map(|i| format!("(drop (memory.grow $m{i} (i32.const 16)))"))
+        .collect();
+    let source = format!("(module {memories} (func $run (result i32) {grows} (i32.const 0)))");
+    let error = run_capped(&source, 4 << 20).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::MemoryExhausted {
+                limit: 0x40_0000,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    // Within the cap, the report counts every memory.
+    let outcome = run_capped(
+        "(module (memory 2) (memory $b 3) (func $run (result i32) (i32.const 0)))",
+        4 << 20,
+    )
+    .unwrap();
+    assert_eq!(outcome.usage.peak_memory, 5 * 65536);
+}
+
+/// `table.grow` by 100 million entries took 789 MB for ten units of fuel.
+#[test]
+fn table_entries_count_against_the_cap() {
+    let entry = tape_rt::TABLE_ENTRY_BYTES;
+    let grow = |entries: u32| {
+        format!(
+            "(module (memory 1) (table $t 0 funcref)
+               (func $run (result i32)
+                 (drop (table.grow $t (ref.null func) (i32.const {entries})))
+                 (i32.const 0)))"
+        )
+    };
+    let error = run_capped(&grow(100_000_000), 4 << 20).unwrap_err();
+    assert!(
+        matches!(error, Error::MemoryExhausted { requested, limit: 0x40_0000 }
+            if requested == 65536 + 100_000_000 * entry),
+        "{error}"
+    );
+    let outcome = run_capped(&grow(1000), 4 << 20).unwrap();
+    assert_eq!(outcome.usage.peak_memory, 65536 + 1000 * entry);
+    // A table declared large fails at the start.
+    let error = run_capped(
+        "(module (memory 1) (table 10000000 funcref) (func $run (result i32) (i32.const 0)))",
+        4 << 20,
+    )
+    .unwrap_err();
+    assert!(matches!(error, Error::MemoryExhausted { .. }), "{error}");
+}
+
+/// Growing past a declared maximum is the guest's own limit: `-1`, as the
+/// specification says, not an error of the run.
+#[test]
+fn growth_past_a_declared_maximum_returns_minus_one() {
+    let outcome = run("(module (memory 1 2) (table $t 1 2 funcref)
+           (func $run (result i32)
+             (call $core.result (i32.const 0))
+             (drop)
+             (if (i32.ne (memory.grow (i32.const 2)) (i32.const -1)) (then (return (i32.const 1))))
+             (if (i32.ne (table.grow $t (ref.null func) (i32.const 2)) (i32.const -1))
+               (then (return (i32.const 2))))
+             (i32.const 0)))");
+    assert_eq!(outcome.status, 0);
+}
+
+/// The GC heap is a memory of wasmtime's own; its growth counts too.
+#[test]
+fn gc_arrays_count_against_the_cap() {
+    let error = run_capped(
+        r#"(module
+             (type $bytes (array (mut i8)))
+             (type $outer (array (mut (ref null $bytes))))
+             (memory 1)
+             (func $run (result i32)
+               (local $o (ref null $outer)) (local $i i32)
+               (local.set $o (array.new $outer (ref.null $bytes) (i32.const 1000)))
+               (loop $l
+                 (array.set $outer (local.get $o) (local.get $i)
+                   (array.new $bytes (i32.const 7) (i32.const 100000)))
+                 (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                     (i32.const 1000))))
+               (i32.const 0)))"#,
+        16 << 20,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, Error::MemoryExhausted { requested, limit: 0x100_0000 } if requested > 0x100_0000),
+        "{error}"
+    );
+}
+
+/// A refused result is not copied first: a guest cannot make the host
+/// copy its memory only to throw the copy away.
+#[test]
+fn results_are_checked_before_they_are_copied_and_counted() {
+    let big = r#"(func $run (result i32) (local $p i32)
+                   (local.set $p (call $core.alloc (i32.const 0x20_0004)))
+                   (i32.store (local.get $p) (i32.const 0x20_0000))
+                   (call $core.result (local.get $p)))"#;
+    let program = program(big, &Grants::new());
+    let limits = Limits {
+        max_result_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let (outcome, largest) =
+        crate::largest_allocation_during(|| program.run_with(&Args::new(), &limits).unwrap());
+    assert_eq!(outcome.status, tape_rt::status::TOO_LARGE);
+    assert!(largest < 0x20_0000, "the host allocated {largest} bytes");
+
+    // Tiny results cost the host more than their bytes: their number is
+    // capped too.
+    let many = format!(
+        r#"(func $run (result i32) (local $i i32) (local $s i32)
+             (loop $l
+               (local.set $s (call $core.result ""))
+               (if (local.get $s) (then (return (local.get $s))))
+               (br_if $l (i32.le_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                   (i32.const {}))))
+             (i32.const 0))"#,
+        tape_rt::MAX_RESULTS + 10
+    );
+    let outcome = crate::program(&many, &Grants::new())
+        .run(&Args::new())
+        .unwrap();
+    assert_eq!(outcome.status, tape_rt::status::TOO_LARGE);
+    assert_eq!(outcome.results.len(), tape_rt::MAX_RESULTS);
+}
+
+/// Compiling was outside every limit: a function of 100,000 blocks took
+/// Cranelift 36 seconds, whatever `--timeout` said. The compile budget
+/// holds Tape's compiler and wasmtime's together.
+#[test]
+fn compiling_is_held_to_the_compile_budget() {
+    let engine = |budget: Budget| {
+        Engine::new(Config {
+            cache_dir: None,
+            compile_budget: budget,
+            ..Config::default()
+        })
+        .unwrap()
+    };
+    let blocks: String = (0..20_000)
+        .map(|i| format!("(block $b{i} (br $b{i}))"))
+        .collect();
+    let source = format!("(module (memory 1) (func $run (result i32) {blocks} (i32.const 0)))");
+    let slow = engine(Budget {
+        timeout: Some(Duration::from_millis(100)),
+        ..Budget::default()
+    });
+    let started = Instant::now();
+    let error = slow
+        .compile_str("blocks.wat", &source, &Grants::new())
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Compile(tape_compiler::Error::Timeout { name, .. }) if name == "blocks.wat"),
+        "{error}"
+    );
+    // It returned at its time, not when wasmtime was done.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let small = engine(Budget {
+        max_source_bytes: 100,
+        ..Budget::default()
+    });
+    let error = small
+        .compile_str("big.wat", &source, &Grants::new())
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Compile(tape_compiler::Error::TooLarge { limit: 100, .. })
+        ),
+        "{error}"
+    );
+    let wasm = tape_compiler::compile_str(
+        "big.wat",
+        &source,
+        &tape_compiler::Options {
+            catalogue: Grants::new().catalogue(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .wasm;
+    let error = small.load(&wasm, &Grants::new()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Compile(tape_compiler::Error::TooLarge { limit: 100, .. })
+        ),
+        "{error}"
+    );
 }
