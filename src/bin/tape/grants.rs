@@ -57,7 +57,7 @@ pub struct GrantOpts {
     dir_rw: Option<PathBuf>,
     /// Grant `http` to this origin, e.g. `https://api.example.com` or
     /// `http://127.0.0.1:8080` (a bare HOST[:PORT] means https); repeatable.
-    /// Loopback and private addresses are reached only when named exactly
+    /// A loopback or private IP is reached only on the scheme and port named
     #[arg(long = "allow-http", value_name = "ORIGIN")]
     allow_http: Vec<String>,
     /// Grant `ai`: chat completions from this OpenAI-compatible endpoint,

@@ -16,48 +16,28 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Agent, Error as UreqError};
 
-use super::policy::{Host, Policy, Target};
+use super::policy::{Failure, Host, Policy, Target};
 use crate::status;
 
 /// Bytes of response headers a reply may have: ureq's own default, kept
 /// explicit because it bounds what a server can make the host buffer.
 pub(crate) const MAX_RESPONSE_HEADER_BYTES: usize = 64 << 10;
 
-/// A failed exchange: the guest status and why, for the host's log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Failure {
-    pub(crate) status: i32,
-    pub(crate) message: String,
-}
-
-impl Failure {
-    pub(crate) fn new(status: i32, message: impl Into<String>) -> Failure {
-        Failure {
-            status,
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn denied(message: impl Into<String>) -> Failure {
-        Failure::new(status::ACCESS_DENIED, message)
-    }
-}
-
 /// The error the resolver returns for a refused destination, so it can be
 /// told apart from a network failure once ureq hands it back.
 #[derive(Debug)]
-struct Denied(String);
+struct Denied(Failure);
 
 impl fmt::Display for Denied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.0.message)
     }
 }
 
 impl std::error::Error for Denied {}
 
-fn deny(message: String) -> UreqError {
-    UreqError::Other(Box::new(Denied(message)))
+fn deny(failure: Failure) -> UreqError {
+    UreqError::Other(Box::new(Denied(failure)))
 }
 
 /// Resolves with the system resolver, then refuses the connection unless
@@ -154,7 +134,7 @@ impl Client {
 
     /// Checks `uri` against the policy without any network traffic (host
     /// names are not resolved).
-    pub(crate) fn check(&self, uri: &Uri) -> Result<Target, String> {
+    pub(crate) fn check(&self, uri: &Uri) -> Result<Target, Failure> {
         self.policy.check_uri(uri)
     }
 
@@ -174,7 +154,7 @@ impl Client {
         loop {
             // The resolver checks again; checking first gives the reason
             // without touching the network.
-            let target = self.check(&uri).map_err(Failure::denied)?;
+            let target = self.check(&uri)?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(timed_out(timeout));
@@ -209,8 +189,19 @@ impl Client {
                     body = &[];
                     headers.remove(http::header::CONTENT_TYPE);
                 }
+                let next_target = self.check(&next).map_err(|failure| {
+                    // A malformed Location is the server's fault, not the
+                    // guest's argument.
+                    let status = match failure.status {
+                        status::INVALID_ARGUMENT => status::IO_FAILURE,
+                        other => other,
+                    };
+                    Failure::new(
+                        status,
+                        format!("`{uri}` redirected to `{next}`: {}", failure.message),
+                    )
+                })?;
                 // Credentials go only to the origin they were meant for.
-                let next_target = self.check(&next).map_err(Failure::denied)?;
                 if next_target != target {
                     for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION] {
                         headers.remove(name);
@@ -273,7 +264,7 @@ fn timed_out(timeout: Duration) -> Failure {
 fn failure(error: UreqError, uri: &Uri, timeout: Duration) -> Failure {
     match error {
         UreqError::Other(inner) => match inner.downcast::<Denied>() {
-            Ok(denied) => Failure::denied(denied.0),
+            Ok(denied) => denied.0,
             Err(other) => Failure::new(status::IO_FAILURE, format!("`{uri}`: {other}")),
         },
         UreqError::Timeout(_) => timed_out(timeout),
