@@ -480,6 +480,75 @@ fn a_port_out_of_range_or_not_decimal_is_invalid_and_never_the_default() {
 }
 
 #[test]
+fn a_redirect_to_another_origin_carries_only_the_documented_safe_headers() {
+    let other = Server::start(|_| Reply::ok("other"));
+    let other_origin = other.origin();
+    let server = Server::start(move |request| {
+        let host = request.header("host").unwrap_or_default();
+        match request.path.as_str() {
+            "/same" => Reply::redirect(307, "/landing"),
+            "/same-absolute" => Reply::redirect(307, &format!("http://{host}/landing")),
+            "/other-port" => Reply::redirect(307, &format!("{other_origin}/landing")),
+            "/other-host" => Reply::redirect(
+                307,
+                &format!("http://{}/landing", host.replace("127.0.0.1", "localhost")),
+            ),
+            _ => Reply::ok("landed"),
+        }
+    });
+    let http = Http::new()
+        .allow(&server.origin())
+        .allow(&other.origin())
+        .allow(&format!("http://localhost:{}", server.port()))
+        .allow_private(true);
+    let headers = "Authorization: Bearer secret\nCookie: session=1\nX-Api-Key: key\n\
+                   X-Custom: custom\nIf-None-Match: \"tag\"\nAccept: text/plain\n\
+                   Accept-Language: fr\nCache-Control: no-cache\nUser-Agent: guest/1\n\
+                   Content-Type: text/plain";
+    let private = [
+        "authorization",
+        "cookie",
+        "x-api-key",
+        "x-custom",
+        "if-none-match",
+    ];
+    let safe = [
+        ("accept", "text/plain"),
+        ("accept-language", "fr"),
+        ("cache-control", "no-cache"),
+        ("user-agent", "guest/1"),
+        ("content-type", "text/plain"),
+    ];
+    let landed = |path: &str, on: &Server| {
+        let before = on.requests().len();
+        let outcome = post(http.clone(), &server.url(path), headers, "payload");
+        assert_eq!(reply(&outcome).0, 200, "{path}");
+        let request = on.requests()[before..].last().cloned().unwrap();
+        assert_eq!(request.path, "/landing", "{path}");
+        assert_eq!(request.body, b"payload", "307 keeps the body");
+        request
+    };
+    for path in ["/same", "/same-absolute"] {
+        let request = landed(path, &server);
+        for name in private {
+            assert!(
+                request.header(name).is_some(),
+                "{path}: {name} stays on its origin"
+            );
+        }
+    }
+    for (path, on) in [("/other-port", &other), ("/other-host", &server)] {
+        let request = landed(path, on);
+        for name in private {
+            assert_eq!(request.header(name), None, "{path}: {name} crossed");
+        }
+        for (name, value) in safe {
+            assert_eq!(request.header(name), Some(value), "{path}: {name}");
+        }
+    }
+}
+
+#[test]
 fn redirects_between_http_and_https_are_checked_against_the_allow_list_both_ways() {
     let plain = Server::start(|_| Reply::ok("plain"));
     let plain_url = plain.url("/");

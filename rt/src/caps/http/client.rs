@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ureq::config::Config;
-use ureq::http::header::{AUTHORIZATION, CONTENT_LENGTH, COOKIE, LOCATION, PROXY_AUTHORIZATION};
+use ureq::http::header::{CONTENT_LENGTH, LOCATION};
 use ureq::http::{self, HeaderMap, Method, Uri};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
@@ -22,6 +22,21 @@ use crate::status;
 /// Bytes of response headers a reply may have: ureq's own default, kept
 /// explicit because it bounds what a server can make the host buffer.
 pub(crate) const MAX_RESPONSE_HEADER_BYTES: usize = 64 << 10;
+
+/// The guest's headers a redirect carries to another origin (scheme, host
+/// or port): what the client accepts and how to cache, never who it is.
+/// Everything else — `Authorization`, `Cookie`, API keys, custom headers,
+/// conditional and range headers — stays with the origin it was set for.
+/// `Content-Type` goes along only with the body it describes (307, 308).
+const CROSS_ORIGIN_HEADERS: &[&str] = &[
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "content-type",
+    "pragma",
+    "user-agent",
+];
 
 /// The error the resolver returns for a refused destination, so it can be
 /// told apart from a network failure once ureq hands it back.
@@ -201,11 +216,10 @@ impl Client {
                         format!("`{uri}` redirected to `{next}`: {}", failure.message),
                     )
                 })?;
-                // Credentials go only to the origin they were meant for.
+                // Credentials and whatever else the guest meant for one
+                // origin go only there.
                 if next_target != target {
-                    for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION] {
-                        headers.remove(name);
-                    }
+                    headers = cross_origin_headers(&headers);
                 }
                 uri = next;
                 continue;
@@ -247,6 +261,17 @@ impl Client {
         };
         result.map_err(|e| failure(e, uri, timeout))
     }
+}
+
+/// `headers` less those that stay on their origin.
+fn cross_origin_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::new();
+    for (name, value) in headers {
+        if CROSS_ORIGIN_HEADERS.contains(&name.as_str()) {
+            kept.append(name, value.clone());
+        }
+    }
+    kept
 }
 
 fn invalid(error: http::Error) -> Failure {

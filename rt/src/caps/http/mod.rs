@@ -127,8 +127,13 @@ const RESERVED_HEADERS: &[&str] = &[
 ///   [`max_redirects`](Http::max_redirects) times, each hop checked like
 ///   the first URL, scheme included (an `https` → `http` downgrade needs
 ///   the `http://` origin on the allow-list); 303, and 301/302 after a
-///   POST, continue as a GET without body. `Authorization` and `Cookie`
-///   headers are dropped when a hop changes origin. With `max_redirects(0)` a 3xx response
+///   POST, continue as a GET without body. A hop to another origin (scheme,
+///   host or port) carries only `Accept`, `Accept-Encoding`,
+///   `Accept-Language`, `Cache-Control`, `Pragma`, `User-Agent`, and
+///   `Content-Type` with the body it describes; every other header the
+///   guest set (`Authorization`, `Cookie`, API keys, custom headers,
+///   conditional and range headers) stays on the origin it was sent to,
+///   for the rest of the request. With `max_redirects(0)` a 3xx response
 ///   is returned as it is.
 /// - **Limits:** request body ([`max_request_bytes`](Http::max_request_bytes)),
 ///   64 request headers of 16 KiB in all, 8 KiB of URL, 64 KiB of response
