@@ -135,6 +135,11 @@ const RESERVED_HEADERS: &[&str] = &[
 ///   conditional and range headers) stays on the origin it was sent to,
 ///   for the rest of the request. With `max_redirects(0)` a 3xx response
 ///   is returned as it is.
+/// - **HTTPS** servers are verified against Mozilla's root certificates,
+///   built into Tape (the host's certificate store plays no part), or, once
+///   [`root_certificates`](Http::root_certificates) is given, against those
+///   authorities only. A server that does not verify is an
+///   [`IO_FAILURE`](status::IO_FAILURE) before any request is sent.
 /// - **Limits:** request body ([`max_request_bytes`](Http::max_request_bytes)),
 ///   64 request headers of 16 KiB in all, 8 KiB of URL, 64 KiB of response
 ///   headers, response body ([`max_response_bytes`](Http::max_response_bytes)),
@@ -246,34 +251,40 @@ impl Http {
         Origin::parse(origin).map(drop)
     }
 
-    /// Verifies HTTPS servers against the certificates in `pem` (one or
-    /// more `BEGIN CERTIFICATE` blocks) instead of Mozilla's root
+    /// Verifies HTTPS servers against the certificate authorities in `pem`
+    /// (one or more `BEGIN CERTIFICATE` blocks) *instead of* Mozilla's root
     /// certificates, which are used otherwise: for a private certificate
-    /// authority. Called again, it adds to the certificates.
+    /// authority. Called again, it adds to the certificates, so several
+    /// authorities can be trusted at once; Mozilla's roots stay out unless
+    /// their certificates are in `pem` too (a system bundle such as
+    /// `/etc/ssl/certs/ca-certificates.crt` holds them).
+    ///
+    /// They replace rather than join Mozilla's roots because the HTTP
+    /// client takes either its built-in roots or a list of certificates,
+    /// and the built-in roots are not available as certificates.
     ///
     /// PEM that holds no certificate, or a malformed one, makes linking a
     /// program with this grant fail with a message saying so.
     pub fn root_certificates(mut self, pem: &[u8]) -> Self {
-        let mut certificates: Vec<Certificate<'static>> =
-            self.roots.as_deref().cloned().unwrap_or_default();
-        let before = certificates.len();
-        for item in ureq::tls::parse_pem(pem) {
-            match item {
-                Ok(PemItem::Certificate(certificate)) => certificates.push(certificate),
-                Ok(_) => {}
-                Err(e) => {
-                    self.bad_entries
-                        .push(format!("cannot read the root certificates: {e}"));
-                    return self;
-                }
+        match read_certificates(pem) {
+            Ok(read) => {
+                let mut certificates = self.roots.as_deref().cloned().unwrap_or_default();
+                certificates.extend(read);
+                self.roots = Some(Arc::new(certificates));
             }
+            Err(message) => self.bad_entries.push(message),
         }
-        if certificates.len() == before {
-            self.bad_entries
-                .push("the root certificates hold no `BEGIN CERTIFICATE` block".to_string());
-        }
-        self.roots = Some(Arc::new(certificates));
         self
+    }
+
+    /// Checks PEM as [`root_certificates`](Http::root_certificates) would
+    /// read it, so a host can refuse a bad file where the user named it.
+    ///
+    /// # Errors
+    ///
+    /// A message saying what is wrong: malformed PEM, or no certificate.
+    pub fn check_root_certificates(pem: &[u8]) -> Result<(), String> {
+        read_certificates(pem).map(drop)
     }
 
     /// Whether loopback, private, link-local and similar addresses may be
@@ -541,6 +552,22 @@ impl Http {
             timeout,
         })
     }
+}
+
+/// The certificates in `pem`; other PEM items (keys, say) are skipped.
+fn read_certificates(pem: &[u8]) -> Result<Vec<Certificate<'static>>, String> {
+    let mut certificates = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        match item {
+            Ok(PemItem::Certificate(certificate)) => certificates.push(certificate),
+            Ok(_) => {}
+            Err(e) => return Err(format!("cannot read the root certificates: {e}")),
+        }
+    }
+    if certificates.is_empty() {
+        return Err("the root certificates hold no `BEGIN CERTIFICATE` block".to_string());
+    }
+    Ok(certificates)
 }
 
 /// Parses `Name: value` lines (`\n` or `\r\n`; blank lines skipped).
