@@ -41,18 +41,18 @@ const CROSS_ORIGIN_HEADERS: &[&str] = &[
 /// The error the resolver returns for a refused destination, so it can be
 /// told apart from a network failure once ureq hands it back.
 #[derive(Debug)]
-struct Denied(Failure);
+struct Refused(Failure);
 
-impl fmt::Display for Denied {
+impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.message)
     }
 }
 
-impl std::error::Error for Denied {}
+impl std::error::Error for Refused {}
 
-fn deny(failure: Failure) -> UreqError {
-    UreqError::Other(Box::new(Denied(failure)))
+fn refuse(failure: Failure) -> UreqError {
+    UreqError::Other(Box::new(Refused(failure)))
 }
 
 /// Resolves with the system resolver, then refuses the connection unless
@@ -72,7 +72,7 @@ impl Resolver for PolicyResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, UreqError> {
-        let target = self.policy.check_uri(uri).map_err(deny)?;
+        let target = self.policy.check_uri(uri).map_err(refuse)?;
         if let Host::Ip(ip) = target.host {
             let mut addrs = self.empty();
             addrs.push(SocketAddr::new(ip, target.port));
@@ -82,7 +82,7 @@ impl Resolver for PolicyResolver {
         for addr in addrs.iter() {
             self.policy
                 .check_address(&target, addr.ip())
-                .map_err(deny)?;
+                .map_err(refuse)?;
         }
         Ok(addrs)
     }
@@ -288,8 +288,8 @@ fn timed_out(timeout: Duration) -> Failure {
 /// Maps a ureq error to the status the guest sees.
 fn failure(error: UreqError, uri: &Uri, timeout: Duration) -> Failure {
     match error {
-        UreqError::Other(inner) => match inner.downcast::<Denied>() {
-            Ok(denied) => denied.0,
+        UreqError::Other(inner) => match inner.downcast::<Refused>() {
+            Ok(refused) => refused.0,
             Err(other) => Failure::new(status::IO_FAILURE, format!("`{uri}`: {other}")),
         },
         UreqError::Timeout(_) => timed_out(timeout),
