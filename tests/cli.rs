@@ -11,6 +11,14 @@ use std::process::{Command, Output, Stdio};
 
 use toml_edit::{DocumentMut, Item, Table, value};
 
+// The loopback HTTP(S) server of the runtime's tests, shared rather than
+// copied; this file uses only part of it.
+#[allow(dead_code)]
+#[path = "../rt/tests/all/server.rs"]
+mod server;
+
+use server::{Reply, Server};
+
 fn tape() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tape"));
     // Plain text whatever the terminal, and help wrapped the same way on
@@ -362,4 +370,109 @@ fn a_source_that_is_not_utf8_is_a_located_compile_error() {
         ),
         "{stdout}"
     );
+}
+
+/// What fixtures cannot hold: an HTTPS server on a port chosen at run time,
+/// whose certificate authority exists only for this test. `tape run`
+/// reaches it when the authority is granted in `tape.toml` (a path
+/// relative to the manifest, not to the working directory) or with
+/// `--http-ca`, and not otherwise: Mozilla's roots do not know it.
+#[test]
+fn https_is_verified_against_a_certificate_authority_granted_in_the_manifest_or_by_flag() {
+    let (server, ca) = Server::start_tls(|request| Reply::ok(format!("secure {}", request.path)));
+    let (other, other_ca) = Server::start_tls(|_| Reply::ok("other"));
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(project.join("certs")).unwrap();
+    std::fs::write(project.join("certs/ca.pem"), &ca).unwrap();
+    std::fs::write(dir.path().join("other.pem"), &other_ca).unwrap();
+    std::fs::copy(
+        root().join("tests/cli/programs/fetch.wat"),
+        project.join("fetch.wat"),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("tape.toml"),
+        format!(
+            "[http]\nallow = [\"{}\"]\nroot-certificates = \"certs/ca.pem\"\n",
+            server.origin()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let output = tape()
+            .arg("run")
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let ok = |stdout: &str| (Some(0), stdout.to_string(), String::new());
+
+    // From the manifest, run from its parent directory.
+    let url = server.url("/manifest");
+    assert_eq!(run(&["project/fetch.wat", &url]), ok("secure /manifest\n"));
+
+    // From the flag alone.
+    let origin = server.origin();
+    let url = server.url("/flag");
+    let flags = [
+        "--no-manifest",
+        "--allow-http",
+        &origin,
+        "--http-ca",
+        "project/certs/ca.pem",
+    ];
+    assert_eq!(
+        run(&[&flags[..], &["project/fetch.wat", &url]].concat()),
+        ok("secure /flag\n")
+    );
+
+    // A flag's authority adds to the manifest's: both servers verify.
+    let other_origin = other.origin();
+    let flags = [
+        "--allow-http",
+        &other_origin,
+        "--http-ca",
+        "other.pem",
+        "project/fetch.wat",
+    ];
+    let url = other.url("/");
+    assert_eq!(run(&[&flags[..], &[&url]].concat()), ok("other\n"));
+    let url = server.url("/both");
+    assert_eq!(run(&[&flags[..], &[&url]].concat()), ok("secure /both\n"));
+
+    // Without the authority the handshake fails, and nothing is sent.
+    let before = server.requests().len();
+    let url = server.url("/unverified");
+    let (code, stdout, stderr) = run(&[
+        "--no-manifest",
+        "--allow-http",
+        &origin,
+        "project/fetch.wat",
+        &url,
+    ]);
+    assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: the program returned status 6 (I/O failure)\n"
+    );
+    // Nor does another authority's certificate stand in for it.
+    let (code, _, stderr) = run(&[
+        "--no-manifest",
+        "--allow-http",
+        &origin,
+        "--http-ca",
+        "other.pem",
+        "project/fetch.wat",
+        &url,
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(server.requests().len(), before);
 }

@@ -174,9 +174,11 @@ pub struct HttpGrant {
     /// Whether allowed names may resolve to private addresses.
     #[serde(default)]
     pub allow_private: bool,
-    /// A PEM file of root certificates to verify HTTPS servers against
-    /// instead of Mozilla's, relative to the manifest.
-    pub root_certificates: Option<PathBuf>,
+    /// PEM files of the certificate authorities to verify HTTPS servers
+    /// against instead of Mozilla's roots, relative to the manifest: one
+    /// path or a list. See [`Http::root_certificates`].
+    #[serde(default, deserialize_with = "paths")]
+    pub root_certificates: Vec<PathBuf>,
     /// Largest response body.
     #[serde(default, deserialize_with = "size")]
     pub max_response_bytes: Option<u64>,
@@ -303,7 +305,9 @@ impl Manifest {
             fs.dir = base.join(&fs.dir);
         }
         if let Some(http) = &mut manifest.http {
-            http.root_certificates = http.root_certificates.take().map(|p| base.join(p));
+            for path in &mut http.root_certificates {
+                *path = base.join(&*path);
+            }
         }
         Ok(manifest)
     }
@@ -506,16 +510,19 @@ impl HttpGrant {
     ///
     /// # Errors
     ///
-    /// [`Error::Host`] if the `root_certificates` file cannot be read.
+    /// [`Error::Host`] naming a `root_certificates` file that cannot be
+    /// read or holds no certificate.
     pub fn http(&self) -> Result<Http> {
         let mut http = Http::new().allow_private(self.allow_private);
-        if let Some(path) = &self.root_certificates {
+        for path in &self.root_certificates {
             let pem = std::fs::read(path).map_err(|e| {
                 Error::Host(format!(
                     "cannot read the root certificates `{}`: {e}",
                     path.display()
                 ))
             })?;
+            Http::check_root_certificates(&pem)
+                .map_err(|e| Error::Host(format!("`{}`: {e}", path.display())))?;
             http = http.root_certificates(&pem);
         }
         for origin in &self.allow {
@@ -691,6 +698,33 @@ fn read<'de, D: Deserializer<'de>, T>(
             from_u64,
         })
         .map(Some)
+}
+
+/// One path, or a list of them.
+fn paths<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+    struct Paths;
+
+    impl<'de> Visitor<'de> for Paths {
+        type Value = Vec<PathBuf>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a file path, or a list of them")
+        }
+
+        fn visit_str<E: de::Error>(self, path: &str) -> Result<Vec<PathBuf>, E> {
+            Ok(vec![PathBuf::from(path)])
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<PathBuf>, A::Error> {
+            let mut paths = Vec::new();
+            while let Some(path) = seq.next_element::<PathBuf>()? {
+                paths.push(path);
+            }
+            Ok(paths)
+        }
+    }
+
+    d.deserialize_any(Paths)
 }
 
 fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {

@@ -221,14 +221,14 @@ impl Ai {
         let uri: Uri = url
             .parse()
             .map_err(|e| format!("the base URL `{}` is not a valid URL: {e}", self.base_url))?;
-        let target = Target::of(&uri).map_err(|e| format!("the base URL: {e}"))?;
+        let target = Target::of(&uri).map_err(|e| format!("the base URL: {}", e.message))?;
         let policy = Policy {
             allow: vec![Origin::exact(&target)],
             allow_private: self.allow_private,
         };
         policy
             .check_uri(&uri)
-            .map_err(|e| format!("the base URL is refused: {e}"))?;
+            .map_err(|e| format!("the base URL is refused: {}", e.message))?;
         let key = match &self.key {
             Key::None => None,
             Key::Value(key) => Some(key.clone()),

@@ -45,7 +45,7 @@ const POST: &str = r#"
   (call $core.result (local.get $reply)))"#;
 
 /// `http.get_body(arg 0)`; result: the body.
-const GET_BODY: &str = r#"
+pub const GET_BODY: &str = r#"
 (func $run (result i32)
   (local $url i32) (local $body i32) (local $status i32)
   (call $core.arg (i32.const 0)) (local.set $status) (local.set $url)
@@ -242,75 +242,6 @@ fn origins_not_on_the_allow_list_are_refused_before_any_lookup() {
 }
 
 #[test]
-fn the_ssrf_list_is_refused_in_full() {
-    let server = Server::start(|_| Reply::ok("reached"));
-    let port = server.port();
-    // Any host and port, but not private addresses.
-    let http = Http::new().allow("http://*:*").allow("https://*:*");
-    let program = get_program(http.clone());
-    // These would reach the test server if the policy let them through.
-    let loopback = [
-        format!("http://127.0.0.1:{port}/"),
-        format!("http://127.1:{port}/"),
-        format!("http://[::1]:{port}/"),
-        format!("http://0.0.0.0:{port}/"),
-        format!("http://2130706433:{port}/"),
-        format!("http://0x7f000001:{port}/"),
-        format!("http://0177.0.0.1:{port}/"),
-        format!("http://[::ffff:127.0.0.1]:{port}/"),
-        format!("http://[::ffff:7f00:1]:{port}/"),
-        format!("http://allowed.example@127.0.0.1:{port}/"),
-        format!("http://localhost:{port}/"),
-        format!("http://127.0.0.1.:{port}/"),
-        format!("gopher://127.0.0.1:{port}/"),
-        format!("ftp://127.0.0.1:{port}/"),
-        "file:///etc/passwd".to_string(),
-    ];
-    // These must be refused without being tried.
-    let elsewhere = [
-        "http://169.254.169.254/latest/meta-data/",
-        "http://[fd00:ec2::254]/",
-        "http://100.100.100.200/",
-        "http://10.0.0.1/",
-        "http://172.16.0.1/",
-        "http://172.31.255.1/",
-        "http://192.168.0.1/",
-        "http://100.64.0.1/",
-        "http://[fe80::1]/",
-        "http://[fc00::1]/",
-        "http://224.0.0.1/",
-        "http://255.255.255.255/",
-        "http://[::ffff:10.0.0.1]/",
-        "http://[64:ff9b::a00:1]/",
-    ];
-    for url in elsewhere {
-        let why = http
-            .refusal(url)
-            .unwrap_or_else(|| panic!("{url} passes the policy"));
-        assert!(why.contains("address"), "{url}: {why}");
-    }
-    for url in &loopback {
-        // Refused for what they are, not for a missing allow-list entry.
-        if let Some(why) = http.refusal(url) {
-            assert!(!why.contains("not on the allow-list"), "{url}: {why}");
-        }
-    }
-    for url in loopback.iter().map(String::as_str).chain(elsewhere) {
-        let outcome = program.run(&Args::strings([url, ""])).unwrap();
-        assert_eq!(outcome.status, status::ACCESS_DENIED, "{url}");
-    }
-    assert!(server.requests().is_empty(), "{:?}", server.requests());
-    // The server was there to be reached: with private addresses allowed,
-    // the plain loopback URL gets through.
-    let open = get_program(http.allow_private(true));
-    let outcome = open
-        .run(&Args::strings([loopback[0].as_str(), ""]))
-        .unwrap();
-    assert_eq!(reply(&outcome).0, 200);
-    assert_eq!(server.requests().len(), 1);
-}
-
-#[test]
 fn a_name_resolving_to_loopback_needs_allow_private() {
     let server = Server::start(|_| Reply::ok("reached"));
     let url = format!("http://localhost:{}/", server.port());
@@ -376,6 +307,205 @@ fn redirects_are_followed_and_every_hop_is_checked() {
         (reply.0, header(&reply, "location")),
         (302, Some("/middle"))
     );
+}
+
+#[test]
+fn an_entry_naming_an_ip_opens_that_ip_on_its_own_scheme_and_port_only() {
+    let other = Server::start(|_| Reply::ok("must not be reached"));
+    let other_url = other.url("/");
+    let named = Server::start(move |request| {
+        let host = request.header("host").unwrap_or_default();
+        match request.path.as_str() {
+            "/other-port" => Reply::redirect(302, &other_url),
+            "/default-port" => Reply::redirect(302, "http://127.0.0.1/"),
+            "/https" => Reply::redirect(302, &format!("https://{host}/")),
+            "/by-name" => Reply::redirect(302, &host.replace("127.0.0.1", "//localhost")),
+            _ => Reply::ok("named"),
+        }
+    });
+    // Wildcards for the public internet beside an exact loopback entry, as
+    // a manifest's `https://*` and `--allow-http http://127.0.0.1:PORT`
+    // combine: the wildcards put every loopback port on the allow-list, and
+    // only the exact entry may lift the private-address rule, for its own
+    // scheme and port.
+    let http = Http::new()
+        .allow("http://*:*")
+        .allow("https://*:*")
+        .allow(&named.origin());
+    let program = get_program(http.clone());
+    let run = |url: &str| program.run(&Args::strings([url, ""])).unwrap();
+    assert_eq!(reply(&run(&named.url("/"))).2, b"named");
+
+    let port = named.port();
+    for url in [
+        other.url("/"),
+        "http://127.0.0.1/".to_string(),
+        format!("http://127.0.0.1:{}/", other.port()),
+        format!("https://127.0.0.1:{port}/"),
+        format!("http://127.0.0.2:{port}/"),
+        format!("http://[::ffff:127.0.0.1]:{port}/"),
+    ] {
+        let why = http.refusal(&url).unwrap_or_else(|| panic!("{url} passes"));
+        assert!(why.contains("loopback"), "{url}: {why}");
+        assert_eq!(run(&url).status, status::ACCESS_DENIED, "{url}");
+    }
+    // A name resolving to the IP is not the IP.
+    let by_name = format!("http://localhost:{port}/");
+    assert_eq!(run(&by_name).status, status::ACCESS_DENIED);
+    for path in ["/other-port", "/default-port", "/https", "/by-name"] {
+        assert_eq!(
+            run(&named.url(path)).status,
+            status::ACCESS_DENIED,
+            "redirect {path}"
+        );
+    }
+    assert!(other.requests().is_empty());
+    assert_eq!(
+        named.requests().len(),
+        5,
+        "the first request and 4 redirects"
+    );
+}
+
+#[test]
+fn a_port_out_of_range_or_not_decimal_is_invalid_and_never_the_default() {
+    let server = Server::start(|_| Reply::ok("reached"));
+    let port = server.port();
+    let redirect =
+        Server::start(move |_| Reply::redirect(302, &format!("http://127.0.0.1:+{port}/")));
+    // The IP on its default port too, so a port read as none would pass.
+    let http = Http::new()
+        .allow("http://127.0.0.1")
+        .allow(&server.origin())
+        .allow(&redirect.origin());
+    let program = get_program(http.clone());
+    for (url, why) in [
+        ("http://127.0.0.1:65536/".to_string(), "out of range"),
+        ("http://127.0.0.1:99999/".to_string(), "out of range"),
+        (
+            format!("http://127.0.0.1:{}/", 65536 + u32::from(port)),
+            "out of range",
+        ),
+        ("http://127.0.0.1:-1/".to_string(), "not a decimal number"),
+        (format!("http://127.0.0.1:+{port}/"), "not a decimal number"),
+        ("http://127.0.0.1:/".to_string(), "empty port"),
+        ("http://127.0.0.1:0/".to_string(), "port 0"),
+        ("http://[::1]x/".to_string(), "after the IPv6 address"),
+    ] {
+        let refusal = http.refusal(&url).unwrap_or_else(|| panic!("{url} passes"));
+        assert!(refusal.contains(why), "{url}: {refusal}");
+        let outcome = program.run(&Args::strings([url.as_str(), ""])).unwrap();
+        assert_eq!(outcome.status, status::INVALID_ARGUMENT, "{url}");
+    }
+    // From a server, it is a bad answer rather than a bad argument.
+    let outcome = program
+        .run(&Args::strings([redirect.url("/"), String::new()]))
+        .unwrap();
+    assert_eq!(outcome.status, status::IO_FAILURE);
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+    // The same port written plainly, even with a leading zero, is fine.
+    for url in [server.url("/"), format!("http://127.0.0.1:0{port}/")] {
+        let outcome = program.run(&Args::strings([url.as_str(), ""])).unwrap();
+        assert_eq!(reply(&outcome).2, b"reached", "{url}");
+    }
+}
+
+#[test]
+fn a_redirect_to_another_origin_carries_only_the_documented_safe_headers() {
+    let other = Server::start(|_| Reply::ok("other"));
+    let other_origin = other.origin();
+    let server = Server::start(move |request| {
+        let host = request.header("host").unwrap_or_default();
+        match request.path.as_str() {
+            "/same" => Reply::redirect(307, "/landing"),
+            "/same-absolute" => Reply::redirect(307, &format!("http://{host}/landing")),
+            "/other-port" => Reply::redirect(307, &format!("{other_origin}/landing")),
+            "/other-host" => Reply::redirect(
+                307,
+                &format!("http://{}/landing", host.replace("127.0.0.1", "localhost")),
+            ),
+            _ => Reply::ok("landed"),
+        }
+    });
+    let http = Http::new()
+        .allow(&server.origin())
+        .allow(&other.origin())
+        .allow(&format!("http://localhost:{}", server.port()))
+        .allow_private(true);
+    let headers = "Authorization: Bearer secret\nCookie: session=1\nX-Api-Key: key\n\
+                   X-Custom: custom\nIf-None-Match: \"tag\"\nAccept: text/plain\n\
+                   Accept-Language: fr\nCache-Control: no-cache\nUser-Agent: guest/1\n\
+                   Content-Type: text/plain";
+    let private = [
+        "authorization",
+        "cookie",
+        "x-api-key",
+        "x-custom",
+        "if-none-match",
+    ];
+    let safe = [
+        ("accept", "text/plain"),
+        ("accept-language", "fr"),
+        ("cache-control", "no-cache"),
+        ("user-agent", "guest/1"),
+        ("content-type", "text/plain"),
+    ];
+    let landed = |path: &str, on: &Server| {
+        let before = on.requests().len();
+        let outcome = post(http.clone(), &server.url(path), headers, "payload");
+        assert_eq!(reply(&outcome).0, 200, "{path}");
+        let request = on.requests()[before..].last().cloned().unwrap();
+        assert_eq!(request.path, "/landing", "{path}");
+        assert_eq!(request.body, b"payload", "307 keeps the body");
+        request
+    };
+    for path in ["/same", "/same-absolute"] {
+        let request = landed(path, &server);
+        for name in private {
+            assert!(
+                request.header(name).is_some(),
+                "{path}: {name} stays on its origin"
+            );
+        }
+    }
+    for (path, on) in [("/other-port", &other), ("/other-host", &server)] {
+        let request = landed(path, on);
+        for name in private {
+            assert_eq!(request.header(name), None, "{path}: {name} crossed");
+        }
+        for (name, value) in safe {
+            assert_eq!(request.header(name), Some(value), "{path}: {name}");
+        }
+    }
+}
+
+#[test]
+fn redirects_between_http_and_https_are_checked_against_the_allow_list_both_ways() {
+    let plain = Server::start(|_| Reply::ok("plain"));
+    let plain_url = plain.url("/");
+    let (secure, ca) = Server::start_tls(move |request| match request.path.as_str() {
+        "/down" => Reply::redirect(302, &plain_url),
+        _ => Reply::ok("secure"),
+    });
+    let secure_url = secure.url("/");
+    let up = Server::start(move |_| Reply::redirect(302, &secure_url));
+    let run = |http: Http, url: &str| get(http.root_certificates(ca.as_bytes()), url, "");
+
+    // https → http: a downgrade needs the `http://` origin.
+    let https_only = Http::new().allow(&secure.origin());
+    let outcome = run(https_only.clone(), &secure.url("/down"));
+    assert_eq!(outcome.status, status::ACCESS_DENIED);
+    assert!(plain.requests().is_empty());
+    let outcome = run(https_only.allow(&plain.origin()), &secure.url("/down"));
+    assert_eq!(reply(&outcome).2, b"plain");
+
+    // http → https: the `https://` origin is an origin of its own too.
+    let http_only = Http::new().allow(&up.origin());
+    let outcome = run(http_only.clone(), &up.url("/"));
+    assert_eq!(outcome.status, status::ACCESS_DENIED);
+    assert_eq!(secure.requests().len(), 2, "the two /down requests only");
+    let outcome = run(http_only.allow(&secure.origin()), &up.url("/"));
+    assert_eq!(reply(&outcome).2, b"secure");
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod manifest;
 mod panics;
 mod run_api;
 mod server;
+mod ssrf;
 mod time_rand;
 mod wat_prelude;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tape_rt::{Args, Error, Limits, MANIFEST_NAME, Manifest};
+use tape_rt::{Args, Error, Limits, MANIFEST_NAME, Manifest, status};
 
 use crate::wat_prelude::{emitted, guest};
 
@@ -168,7 +168,7 @@ fn an_fs_dir_is_relative_to_the_manifest_and_read_only_by_default() {
     assert_eq!(outcome.result::<&str>(0).unwrap(), "inside");
     assert_eq!(
         outcome.result::<(i32,)>(1).unwrap().0,
-        tape_rt::status::ACCESS_DENIED
+        status::ACCESS_DENIED
     );
 
     let missing = Manifest::parse("[fs]\ndir = \"nowhere\"\n", dir.path().join("tape.toml"))
@@ -302,6 +302,33 @@ fn root_certificates_come_from_a_pem_file_beside_the_manifest() {
         .run(&Args::strings([server.url("/")]))
         .unwrap();
     assert_eq!(outcome.result::<&str>(0).unwrap(), "tls");
+
+    // A list of files: each authority is trusted, and only those.
+    let (other, other_ca) = crate::server::Server::start_tls(|_| crate::server::Reply::ok("other"));
+    let (stranger, _) = crate::server::Server::start_tls(|_| crate::server::Reply::ok("stranger"));
+    std::fs::write(dir.path().join("other.pem"), other_ca).unwrap();
+    let text = format!(
+        "[http]\nallow = [\"{}\", \"{}\", \"{}\"]\n\
+         root-certificates = [\"certs/ca.pem\", \"other.pem\"]\n",
+        server.origin(),
+        other.origin(),
+        stranger.origin()
+    );
+    let manifest = Manifest::parse(&text, dir.path().join("tape.toml")).unwrap();
+    let program = crate::program(crate::http::GET_BODY, &manifest.grants().unwrap());
+    for (url, expected) in [
+        (server.url("/"), Ok("tls")),
+        (other.url("/"), Ok("other")),
+        (stranger.url("/"), Err(status::IO_FAILURE)),
+    ] {
+        let outcome = program.run(&Args::strings([url.as_str()])).unwrap();
+        let got = match outcome.status {
+            status::OK => Ok(outcome.result::<&str>(0).unwrap()),
+            other => Err(other),
+        };
+        assert_eq!(got, expected, "{url}");
+    }
+    assert!(stranger.requests().is_empty());
 
     let missing = Manifest::parse(
         "[http]\nroot-certificates = \"nowhere.pem\"\n",

@@ -6,7 +6,8 @@
 //! Everything that touches the host's data or network — `kv`, `fs`,
 //! `http`, `ai` — needs a flag or a table in `tape.toml`. A flag wins over
 //! the manifest for what it sets and keeps the rest of the manifest's table
-//! (its limits); `--allow-http` adds to the manifest's allow-list.
+//! (its limits); `--allow-http` adds to the manifest's allow-list and
+//! `--http-ca` to its root certificates.
 
 use std::path::{Path, PathBuf};
 
@@ -57,9 +58,14 @@ pub struct GrantOpts {
     dir_rw: Option<PathBuf>,
     /// Grant `http` to this origin, e.g. `https://api.example.com` or
     /// `http://127.0.0.1:8080` (a bare HOST[:PORT] means https); repeatable.
-    /// Loopback and private addresses are reached only when named exactly
+    /// A loopback or private IP is reached only on the scheme and port named
     #[arg(long = "allow-http", value_name = "ORIGIN")]
     allow_http: Vec<String>,
+    /// Verify HTTPS servers against the certificate authorities in this PEM
+    /// file (a private CA) instead of Mozilla's roots; repeatable, and adds
+    /// to the manifest's `root-certificates`. Needs `http` granted
+    #[arg(long = "http-ca", value_name = "PATH")]
+    http_ca: Vec<PathBuf>,
     /// Grant `ai`: chat completions from this OpenAI-compatible endpoint,
     /// the part before `/chat/completions` (e.g. `https://api.openai.com/v1`)
     #[arg(long, value_name = "URL")]
@@ -152,8 +158,24 @@ impl GrantOpts {
             grants = grants.grant(fs.fs().map_err(|e| in_manifest("fs", e))?);
         }
 
+        if !self.http_ca.is_empty() && self.allow_http.is_empty() && manifest.http.is_none() {
+            return Err(Failure::usage(
+                "--http-ca: `http` is not granted, so there is nothing to verify",
+            )
+            .help("grant it with --allow-http ORIGIN (or an [http] table in tape.toml)"));
+        }
         if !self.allow_http.is_empty() || manifest.http.is_some() {
             let mut http = manifest.http.take().unwrap_or_default();
+            for path in &self.http_ca {
+                let checked = std::fs::read(path)
+                    .map_err(|e| format!("cannot read it: {e}"))
+                    .and_then(|pem| Http::check_root_certificates(&pem));
+                checked.map_err(|e| {
+                    Failure::usage(format!("--http-ca {}: {e}", path.display()))
+                        .help("give a PEM file holding `BEGIN CERTIFICATE` blocks")
+                })?;
+                http.root_certificates.push(path.clone());
+            }
             for origin in &self.allow_http {
                 let origin = if origin.contains("://") {
                     origin.clone()

@@ -9,55 +9,50 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ureq::config::Config;
-use ureq::http::header::{AUTHORIZATION, CONTENT_LENGTH, COOKIE, LOCATION, PROXY_AUTHORIZATION};
+use ureq::http::header::{CONTENT_LENGTH, LOCATION};
 use ureq::http::{self, HeaderMap, Method, Uri};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Agent, Error as UreqError};
 
-use super::policy::{Host, Policy, Target};
+use super::policy::{Failure, Host, Policy, Target};
 use crate::status;
 
 /// Bytes of response headers a reply may have: ureq's own default, kept
 /// explicit because it bounds what a server can make the host buffer.
 pub(crate) const MAX_RESPONSE_HEADER_BYTES: usize = 64 << 10;
 
-/// A failed exchange: the guest status and why, for the host's log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Failure {
-    pub(crate) status: i32,
-    pub(crate) message: String,
-}
-
-impl Failure {
-    pub(crate) fn new(status: i32, message: impl Into<String>) -> Failure {
-        Failure {
-            status,
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn denied(message: impl Into<String>) -> Failure {
-        Failure::new(status::ACCESS_DENIED, message)
-    }
-}
+/// The guest's headers a redirect carries to another origin (scheme, host
+/// or port): what the client accepts and how to cache, never who it is.
+/// Everything else — `Authorization`, `Cookie`, API keys, custom headers,
+/// conditional and range headers — stays with the origin it was set for.
+/// `Content-Type` goes along only with the body it describes (307, 308).
+const CROSS_ORIGIN_HEADERS: &[&str] = &[
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "content-type",
+    "pragma",
+    "user-agent",
+];
 
 /// The error the resolver returns for a refused destination, so it can be
 /// told apart from a network failure once ureq hands it back.
 #[derive(Debug)]
-struct Denied(String);
+struct Refused(Failure);
 
-impl fmt::Display for Denied {
+impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.0.message)
     }
 }
 
-impl std::error::Error for Denied {}
+impl std::error::Error for Refused {}
 
-fn deny(message: String) -> UreqError {
-    UreqError::Other(Box::new(Denied(message)))
+fn refuse(failure: Failure) -> UreqError {
+    UreqError::Other(Box::new(Refused(failure)))
 }
 
 /// Resolves with the system resolver, then refuses the connection unless
@@ -77,7 +72,7 @@ impl Resolver for PolicyResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, UreqError> {
-        let target = self.policy.check_uri(uri).map_err(deny)?;
+        let target = self.policy.check_uri(uri).map_err(refuse)?;
         if let Host::Ip(ip) = target.host {
             let mut addrs = self.empty();
             addrs.push(SocketAddr::new(ip, target.port));
@@ -87,7 +82,7 @@ impl Resolver for PolicyResolver {
         for addr in addrs.iter() {
             self.policy
                 .check_address(&target, addr.ip())
-                .map_err(deny)?;
+                .map_err(refuse)?;
         }
         Ok(addrs)
     }
@@ -154,7 +149,7 @@ impl Client {
 
     /// Checks `uri` against the policy without any network traffic (host
     /// names are not resolved).
-    pub(crate) fn check(&self, uri: &Uri) -> Result<Target, String> {
+    pub(crate) fn check(&self, uri: &Uri) -> Result<Target, Failure> {
         self.policy.check_uri(uri)
     }
 
@@ -174,7 +169,7 @@ impl Client {
         loop {
             // The resolver checks again; checking first gives the reason
             // without touching the network.
-            let target = self.check(&uri).map_err(Failure::denied)?;
+            let target = self.check(&uri)?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(timed_out(timeout));
@@ -209,12 +204,22 @@ impl Client {
                     body = &[];
                     headers.remove(http::header::CONTENT_TYPE);
                 }
-                // Credentials go only to the origin they were meant for.
-                let next_target = self.check(&next).map_err(Failure::denied)?;
+                let next_target = self.check(&next).map_err(|failure| {
+                    // A malformed Location is the server's fault, not the
+                    // guest's argument.
+                    let status = match failure.status {
+                        status::INVALID_ARGUMENT => status::IO_FAILURE,
+                        other => other,
+                    };
+                    Failure::new(
+                        status,
+                        format!("`{uri}` redirected to `{next}`: {}", failure.message),
+                    )
+                })?;
+                // Credentials and whatever else the guest meant for one
+                // origin go only there.
                 if next_target != target {
-                    for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION] {
-                        headers.remove(name);
-                    }
+                    headers = cross_origin_headers(&headers);
                 }
                 uri = next;
                 continue;
@@ -258,6 +263,17 @@ impl Client {
     }
 }
 
+/// `headers` less those that stay on their origin.
+fn cross_origin_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::new();
+    for (name, value) in headers {
+        if CROSS_ORIGIN_HEADERS.contains(&name.as_str()) {
+            kept.append(name, value.clone());
+        }
+    }
+    kept
+}
+
 fn invalid(error: http::Error) -> Failure {
     Failure::new(status::INVALID_ARGUMENT, error.to_string())
 }
@@ -272,8 +288,8 @@ fn timed_out(timeout: Duration) -> Failure {
 /// Maps a ureq error to the status the guest sees.
 fn failure(error: UreqError, uri: &Uri, timeout: Duration) -> Failure {
     match error {
-        UreqError::Other(inner) => match inner.downcast::<Denied>() {
-            Ok(denied) => Failure::denied(denied.0),
+        UreqError::Other(inner) => match inner.downcast::<Refused>() {
+            Ok(refused) => refused.0,
             Err(other) => Failure::new(status::IO_FAILURE, format!("`{uri}`: {other}")),
         },
         UreqError::Timeout(_) => timed_out(timeout),

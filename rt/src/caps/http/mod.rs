@@ -12,8 +12,8 @@ use ureq::http::{HeaderMap, Method, Uri};
 use ureq::tls::{Certificate, PemItem};
 use wasmtime::{Caller, Linker};
 
-pub(crate) use self::client::{Client, Exchange, Failure, Reply, time_budget};
-pub(crate) use self::policy::{Origin, Policy, Target};
+pub(crate) use self::client::{Client, Exchange, Reply, time_budget};
+pub(crate) use self::policy::{Failure, Origin, Policy, Target};
 use crate::caller::{caller_read_bytes, caller_write_raw};
 use crate::capability::Function;
 use crate::{Capability, State, status};
@@ -84,14 +84,15 @@ const RESERVED_HEADERS: &[&str] = &[
 /// status (except `get_body`: a non-2xx response is
 /// [`IO_FAILURE`](status::IO_FAILURE)); [`ACCESS_DENIED`](status::ACCESS_DENIED)
 /// when the URL or a redirect leads somewhere the policy refuses;
-/// [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT) for a malformed URL or
-/// header; [`TOO_LARGE`](status::TOO_LARGE) for a URL, headers or body over
-/// their caps, a response body over [`max_response_bytes`](Http::max_response_bytes)
-/// (never silently cut), too many redirects, or the run's request budget
-/// spent; [`TIMED_OUT`](status::TIMED_OUT) when the request's timeout or
-/// the run's deadline passes first; [`IO_FAILURE`](status::IO_FAILURE) for
-/// a network or protocol error. On any non-OK status the pointer is 0. A
-/// pointer outside memory traps.
+/// [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT) for a malformed URL
+/// (a port out of range, say) or header; [`TOO_LARGE`](status::TOO_LARGE)
+/// for a URL, headers or body over their caps, a response body over
+/// [`max_response_bytes`](Http::max_response_bytes) (never silently cut),
+/// too many redirects, or the run's request budget spent;
+/// [`TIMED_OUT`](status::TIMED_OUT) when the request's timeout or the
+/// run's deadline passes first; [`IO_FAILURE`](status::IO_FAILURE) for a
+/// network or protocol error, or a redirect to a malformed URL. On any
+/// non-OK status the pointer is 0. A pointer outside memory traps.
 ///
 /// # Policy
 ///
@@ -99,26 +100,46 @@ const RESERVED_HEADERS: &[&str] = &[
 ///   origin: `https://api.example.com`, `http://127.0.0.1:8080`,
 ///   `https://*.example.com` (any subdomain, not the name itself),
 ///   `https://*` (any host) or `http://127.0.0.1:*` (any port). The port
-///   defaults to the scheme's. Only `http`
-///   and `https` exist; URLs with user info (`user@host`) and numeric hosts
-///   other than dotted-quad IPv4 (`2130706433`, `0x7f000001`, `127.1`) are
-///   refused.
+///   defaults to the scheme's. Only `http` and `https` exist; URLs with
+///   user info (`user@host`) and numeric hosts other than dotted-quad IPv4
+///   (`2130706433`, `0x7f000001`, `127.1`) are refused. A port is decimal
+///   digits, 1 to 65535: `:65536`, `:+80`, `:-1` or an empty `:` is an
+///   invalid argument, never the scheme's default port.
 /// - **Addresses.** A host name is resolved first, every address is
 ///   checked, and the connection goes only to a checked address, so a DNS
 ///   answer cannot change between check and connect. Loopback, private
 ///   (RFC 1918, `fc00::/7`), link-local, CGNAT, documentation and
-///   benchmarking addresses, and IPv6 forms embedding them (`::ffff:127.0.0.1`),
-///   are refused unless [`allow_private`](Http::allow_private) is set or an
-///   allow-list entry names that exact IP (`http://127.0.0.1:8080`). Cloud
-///   metadata addresses (`169.254.169.254`, `fd00:ec2::254`,
-///   `100.100.100.200`) need an entry naming them, and unspecified,
+///   benchmarking addresses are refused unless
+///   [`allow_private`](Http::allow_private) is set or an allow-list entry
+///   names the IP: such an entry lifts the rule for exactly its own scheme,
+///   IP and port (`http://127.0.0.1:8080`; every port only if written
+///   `http://127.0.0.1:*`), and a wildcard entry that also matches the IP
+///   lifts nothing. A host name resolving to a private address always needs
+///   `allow_private`. IPv6 forms embedding an IPv4 address are classified
+///   by it: IPv4-mapped `::ffff:127.0.0.1`, IPv4-translated
+///   `::ffff:0:7f00:1`, NAT64 `64:ff9b::7f00:1`, 6to4 `2002:7f00:1::`, and
+///   ISATAP `…:5efe:7f00:1`; IPv4-compatible `::127.0.0.1` is never a
+///   destination, Teredo and local-use NAT64 are private. Cloud metadata
+///   addresses (`169.254.169.254`, `fd00:ec2::254`, `100.100.100.200`, and
+///   their embedded forms) need an entry naming them, and unspecified,
 ///   multicast, broadcast and reserved addresses are always refused.
 /// - **Redirects** (301, 302, 303, 307, 308) are followed up to
 ///   [`max_redirects`](Http::max_redirects) times, each hop checked like
-///   the first URL; 303, and 301/302 after a POST, continue as a GET
-///   without body. `Authorization` and `Cookie` headers are dropped when a
-///   hop changes origin. With `max_redirects(0)` a 3xx response is returned
-///   as it is.
+///   the first URL, scheme included (an `https` → `http` downgrade needs
+///   the `http://` origin on the allow-list); 303, and 301/302 after a
+///   POST, continue as a GET without body. A hop to another origin (scheme,
+///   host or port) carries only `Accept`, `Accept-Encoding`,
+///   `Accept-Language`, `Cache-Control`, `Pragma`, `User-Agent`, and
+///   `Content-Type` with the body it describes; every other header the
+///   guest set (`Authorization`, `Cookie`, API keys, custom headers,
+///   conditional and range headers) stays on the origin it was sent to,
+///   for the rest of the request. With `max_redirects(0)` a 3xx response
+///   is returned as it is.
+/// - **HTTPS** servers are verified against Mozilla's root certificates,
+///   built into Tape (the host's certificate store plays no part), or, once
+///   [`root_certificates`](Http::root_certificates) is given, against those
+///   authorities only. A server that does not verify is an
+///   [`IO_FAILURE`](status::IO_FAILURE) before any request is sent.
 /// - **Limits:** request body ([`max_request_bytes`](Http::max_request_bytes)),
 ///   64 request headers of 16 KiB in all, 8 KiB of URL, 64 KiB of response
 ///   headers, response body ([`max_response_bytes`](Http::max_response_bytes)),
@@ -230,34 +251,40 @@ impl Http {
         Origin::parse(origin).map(drop)
     }
 
-    /// Verifies HTTPS servers against the certificates in `pem` (one or
-    /// more `BEGIN CERTIFICATE` blocks) instead of Mozilla's root
+    /// Verifies HTTPS servers against the certificate authorities in `pem`
+    /// (one or more `BEGIN CERTIFICATE` blocks) *instead of* Mozilla's root
     /// certificates, which are used otherwise: for a private certificate
-    /// authority. Called again, it adds to the certificates.
+    /// authority. Called again, it adds to the certificates, so several
+    /// authorities can be trusted at once; Mozilla's roots stay out unless
+    /// their certificates are in `pem` too (a system bundle such as
+    /// `/etc/ssl/certs/ca-certificates.crt` holds them).
+    ///
+    /// They replace rather than join Mozilla's roots because the HTTP
+    /// client takes either its built-in roots or a list of certificates,
+    /// and the built-in roots are not available as certificates.
     ///
     /// PEM that holds no certificate, or a malformed one, makes linking a
     /// program with this grant fail with a message saying so.
     pub fn root_certificates(mut self, pem: &[u8]) -> Self {
-        let mut certificates: Vec<Certificate<'static>> =
-            self.roots.as_deref().cloned().unwrap_or_default();
-        let before = certificates.len();
-        for item in ureq::tls::parse_pem(pem) {
-            match item {
-                Ok(PemItem::Certificate(certificate)) => certificates.push(certificate),
-                Ok(_) => {}
-                Err(e) => {
-                    self.bad_entries
-                        .push(format!("cannot read the root certificates: {e}"));
-                    return self;
-                }
+        match read_certificates(pem) {
+            Ok(read) => {
+                let mut certificates = self.roots.as_deref().cloned().unwrap_or_default();
+                certificates.extend(read);
+                self.roots = Some(Arc::new(certificates));
             }
+            Err(message) => self.bad_entries.push(message),
         }
-        if certificates.len() == before {
-            self.bad_entries
-                .push("the root certificates hold no `BEGIN CERTIFICATE` block".to_string());
-        }
-        self.roots = Some(Arc::new(certificates));
         self
+    }
+
+    /// Checks PEM as [`root_certificates`](Http::root_certificates) would
+    /// read it, so a host can refuse a bad file where the user named it.
+    ///
+    /// # Errors
+    ///
+    /// A message saying what is wrong: malformed PEM, or no certificate.
+    pub fn check_root_certificates(pem: &[u8]) -> Result<(), String> {
+        read_certificates(pem).map(drop)
     }
 
     /// Whether loopback, private, link-local and similar addresses may be
@@ -309,7 +336,10 @@ impl Http {
             Ok(uri) => uri,
             Err(e) => return Some(format!("`{url}` is not a valid URL: {e}")),
         };
-        self.policy().check_uri(&uri).err()
+        self.policy()
+            .check_uri(&uri)
+            .err()
+            .map(|failure| failure.message)
     }
 
     fn policy(&self) -> Policy {
@@ -488,7 +518,7 @@ impl Http {
                 format!("`{url}` is not a valid URL: {e}"),
             )
         })?;
-        client.check(&uri).map_err(Failure::denied)?;
+        client.check(&uri)?;
         let headers = parse_headers(&call.headers)?;
         if call.body.len() > self.max_request_bytes {
             return Err(Failure::new(
@@ -522,6 +552,22 @@ impl Http {
             timeout,
         })
     }
+}
+
+/// The certificates in `pem`; other PEM items (keys, say) are skipped.
+fn read_certificates(pem: &[u8]) -> Result<Vec<Certificate<'static>>, String> {
+    let mut certificates = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        match item {
+            Ok(PemItem::Certificate(certificate)) => certificates.push(certificate),
+            Ok(_) => {}
+            Err(e) => return Err(format!("cannot read the root certificates: {e}")),
+        }
+    }
+    if certificates.is_empty() {
+        return Err("the root certificates hold no `BEGIN CERTIFICATE` block".to_string());
+    }
+    Ok(certificates)
 }
 
 /// Parses `Name: value` lines (`\n` or `\r\n`; blank lines skipped).

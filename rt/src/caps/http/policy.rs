@@ -10,6 +10,35 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ureq::http::Uri;
 
+use crate::status;
+
+/// A refused or failed request: the guest status and why, for the host's
+/// log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub(crate) status: i32,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(status: i32, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// The policy refuses it: [`status::ACCESS_DENIED`].
+    pub(crate) fn denied(message: impl Into<String>) -> Failure {
+        Failure::new(status::ACCESS_DENIED, message)
+    }
+
+    /// It is malformed: [`status::INVALID_ARGUMENT`].
+    pub(crate) fn invalid(message: impl Into<String>) -> Failure {
+        Failure::new(status::INVALID_ARGUMENT, message)
+    }
+}
+
 /// URL schemes a guest may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scheme {
@@ -100,8 +129,7 @@ impl Origin {
         let (host, port) = match authority.strip_suffix(":*") {
             Some(host) => (host, None),
             None => {
-                let (host, port) =
-                    split_host_port(authority).ok_or_else(|| bad("has a bad port"))?;
+                let (host, port) = split_host_port(authority).map_err(|why| bad(&why))?;
                 (host, Some(port.unwrap_or(scheme.default_port())))
             }
         };
@@ -140,10 +168,13 @@ impl Origin {
             }
     }
 
-    /// Whether this entry names `ip` itself, which lifts the address rules
-    /// for it.
-    fn names(&self, ip: IpAddr) -> bool {
-        self.host == HostPattern::Exact(Host::Ip(ip))
+    /// Whether this entry lifts the private-address rule for `target`: it
+    /// matches `target` (scheme, host and port) and names its host as an
+    /// IP literal. A wildcard entry that also matches lifts nothing, so
+    /// `http://*:*` beside `http://127.0.0.1:8000` opens loopback on port
+    /// 8000 only.
+    fn names(&self, target: &Target) -> bool {
+        matches!(&self.host, HostPattern::Exact(Host::Ip(_))) && self.matches(target)
     }
 }
 
@@ -162,29 +193,49 @@ impl fmt::Display for Origin {
     }
 }
 
-/// Splits `host[:port]`, where an IPv6 host is bracketed.
-fn split_host_port(authority: &str) -> Option<(&str, Option<u16>)> {
+/// Splits `host[:port]`, where an IPv6 host is bracketed, and reads the
+/// port: decimal digits only, 1 to 65535. A port the `http` crate would
+/// read as none (`:65536`, `:-1`, `:` alone) or as another one (`:+80`)
+/// is an error here, so a URL never silently goes to its scheme's default
+/// port instead of the one written.
+fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
     let (host, port) = if authority.starts_with('[') {
-        let end = authority.find(']')?;
+        let end = authority
+            .find(']')
+            .ok_or_else(|| format!("host `{authority}` has an unclosed `[`"))?;
         let (host, rest) = authority.split_at(end + 1);
         match rest {
             "" => (host, None),
-            _ => (host, Some(rest.strip_prefix(':')?)),
+            _ => (
+                host,
+                Some(rest.strip_prefix(':').ok_or_else(|| {
+                    format!("`{authority}` has `{rest}` after the IPv6 address, not `:port`")
+                })?),
+            ),
         }
     } else {
-        match authority.rsplit_once(':') {
+        // The first `:`, where the `http` crate ends the host too.
+        match authority.split_once(':') {
             Some((host, port)) => (host, Some(port)),
             None => (authority, None),
         }
     };
-    let port = match port {
-        Some(port) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(port.parse().ok()?)
-        }
-        Some(_) => return None,
-        None => None,
+    let Some(port) = port else {
+        return Ok((host, None));
     };
-    Some((host, port))
+    if port.is_empty() {
+        return Err(format!(
+            "`{authority}` has an empty port; leave out the `:` for the default"
+        ));
+    }
+    if !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("the port `{port}` is not a decimal number"));
+    }
+    match port.parse::<u16>() {
+        Ok(0) => Err("port 0 is not a destination".to_string()),
+        Ok(port) => Ok((host, Some(port))),
+        Err(_) => Err(format!("the port `{port}` is out of range (1 to 65535)")),
+    }
 }
 
 /// Reads a URL host: a bracketed IPv6 literal, a dotted-quad IPv4 literal
@@ -243,27 +294,29 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    /// The destination of `uri`.
-    pub(crate) fn of(uri: &Uri) -> Result<Target, String> {
+    /// The destination of `uri`: [`status::ACCESS_DENIED`] for what the
+    /// policy refuses (a scheme, user info, a host form),
+    /// [`status::INVALID_ARGUMENT`] for a malformed port.
+    pub(crate) fn of(uri: &Uri) -> Result<Target, Failure> {
         let scheme = uri.scheme_str().unwrap_or_default();
         let scheme = Scheme::parse(scheme).ok_or_else(|| {
-            if scheme.is_empty() {
+            Failure::denied(if scheme.is_empty() {
                 "the URL has no scheme; use `http://` or `https://`".to_string()
             } else {
                 format!("the `{scheme}` scheme is refused; only `http` and `https` are allowed")
-            }
+            })
         })?;
         let authority = uri
             .authority()
-            .ok_or_else(|| "the URL has no host".to_string())?;
+            .ok_or_else(|| Failure::denied("the URL has no host"))?;
         if authority.as_str().contains('@') {
-            return Err(
-                "URLs with user info (`user@host`) are refused; send credentials in a header"
-                    .into(),
-            );
+            return Err(Failure::denied(
+                "URLs with user info (`user@host`) are refused; send credentials in a header",
+            ));
         }
-        let host = parse_host(authority.host())?;
-        let port = authority.port_u16().unwrap_or(scheme.default_port());
+        let (host, port) = split_host_port(authority.as_str()).map_err(Failure::invalid)?;
+        let host = parse_host(host).map_err(Failure::denied)?;
+        let port = port.unwrap_or(scheme.default_port());
         Ok(Target { scheme, host, port })
     }
 
@@ -273,7 +326,8 @@ impl Target {
     }
 }
 
-/// What kind of address a destination is, for the address rules.
+/// What kind of address a destination is, for the address rules. The
+/// text names the range with its article, for messages ("a loopback").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AddressClass {
     /// A public unicast address.
@@ -288,8 +342,12 @@ pub(crate) enum AddressClass {
     Never(&'static str),
 }
 
-/// Classifies an address. IPv6 forms that embed an IPv4 address (mapped,
-/// NAT64, 6to4) are classified by the embedded address.
+/// Classifies an address. IPv6 forms that embed an IPv4 address
+/// (IPv4-mapped `::ffff:a.b.c.d`, IPv4-translated `::ffff:0:a.b.c.d`, NAT64
+/// `64:ff9b::a.b.c.d`, 6to4 `2002:AABB:CCDD::`, and an ISATAP interface
+/// identifier `…:5efe:a.b.c.d`, whichever is stricter of it and its prefix)
+/// are classified by the embedded address; IPv4-compatible `::a.b.c.d` is never a destination,
+/// and Teredo and local-use NAT64 are private.
 pub(crate) fn classify(ip: IpAddr) -> AddressClass {
     match ip {
         IpAddr::V4(ip) => classify_v4(ip),
@@ -306,21 +364,21 @@ fn classify_v4(ip: Ipv4Addr) -> AddressClass {
         return Metadata;
     }
     match (a, b, c) {
-        _ if ip.is_unspecified() => Never("unspecified"),
-        (0, ..) => Never("\"this network\" (0.0.0.0/8)"),
-        (10, ..) => Private("private (10.0.0.0/8)"),
-        (100, 64..=127, _) => Private("shared CGNAT (100.64.0.0/10)"),
-        (127, ..) => Private("loopback"),
-        (169, 254, _) => Private("link-local"),
-        (172, 16..=31, _) => Private("private (172.16.0.0/12)"),
-        (192, 0, 0) => Private("IETF protocol assignment (192.0.0.0/24)"),
-        (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => Private("documentation"),
-        (192, 88, 99) => Private("deprecated 6to4 relay"),
-        (192, 168, _) => Private("private (192.168.0.0/16)"),
-        (198, 18..=19, _) => Private("benchmarking (198.18.0.0/15)"),
-        (224..=239, ..) => Never("multicast"),
-        (255, 255, 255) if ip.is_broadcast() => Never("broadcast"),
-        (240..=255, ..) => Never("reserved (240.0.0.0/4)"),
+        _ if ip.is_unspecified() => Never("an unspecified"),
+        (0, ..) => Never("a \"this network\" (0.0.0.0/8)"),
+        (10, ..) => Private("a private (10.0.0.0/8)"),
+        (100, 64..=127, _) => Private("a shared CGNAT (100.64.0.0/10)"),
+        (127, ..) => Private("a loopback"),
+        (169, 254, _) => Private("a link-local"),
+        (172, 16..=31, _) => Private("a private (172.16.0.0/12)"),
+        (192, 0, 0) => Private("an IETF protocol assignment (192.0.0.0/24)"),
+        (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => Private("a documentation"),
+        (192, 88, 99) => Private("a deprecated 6to4 relay"),
+        (192, 168, _) => Private("a private (192.168.0.0/16)"),
+        (198, 18..=19, _) => Private("a benchmarking (198.18.0.0/15)"),
+        (224..=239, ..) => Never("a multicast"),
+        (255, 255, 255) if ip.is_broadcast() => Never("a broadcast"),
+        (240..=255, ..) => Never("a reserved (240.0.0.0/4)"),
         _ => Public,
     }
 }
@@ -333,31 +391,64 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
         return Metadata;
     }
     if ip.is_unspecified() {
-        return Never("unspecified");
+        return Never("an unspecified");
     }
     if ip.is_loopback() {
-        return Private("loopback");
+        return Private("a loopback");
     }
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return classify_v4(v4);
-    }
-    match segments {
+    let prefix = match segments {
+        // IPv4-mapped, ::ffff:0:0/96, and IPv4-translated (SIIT),
+        // ::ffff:0:0:0/96: the kernel or a translator delivers them to the
+        // embedded IPv4 address.
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] | [0, 0, 0, 0, 0, 0xffff, hi, lo] => {
+            return classify_v4(embedded(hi, lo));
+        }
         // NAT64 well-known prefix, 64:ff9b::/96.
-        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => classify_v4(embedded(hi, lo)),
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => return classify_v4(embedded(hi, lo)),
         // 6to4, 2002::/16, embeds the IPv4 address in bits 16–48.
-        [0x2002, hi, lo, ..] => classify_v4(embedded(hi, lo)),
-        // IPv4-compatible (deprecated), ::/96.
-        [0, 0, 0, 0, 0, 0, _, _] => Never("IPv4-compatible (deprecated)"),
-        [0x64, 0xff9b, 1, ..] => Private("local-use NAT64 (64:ff9b:1::/48)"),
-        [0x100, 0, 0, 0, ..] => Never("discard-only (100::/64)"),
+        [0x2002, hi, lo, ..] => return classify_v4(embedded(hi, lo)),
+        // IPv4-compatible (deprecated), ::/96: some kernels still tunnel
+        // it to the embedded IPv4 address.
+        [0, 0, 0, 0, 0, 0, _, _] => Never("an IPv4-compatible (deprecated ::/96)"),
+        [0x64, 0xff9b, 1, ..] => Private("a local-use NAT64 (64:ff9b:1::/48)"),
+        [0x64, 0xff9b, ..] => Never("a reserved NAT64 (64:ff9b::/32)"),
+        [0x100, 0, 0, 0, ..] => Never("a discard-only (100::/64)"),
         // Teredo hides an IPv4 address; refuse rather than decode it.
-        [0x2001, 0, ..] => Private("Teredo (2001::/32)"),
-        [0x2001, 0xdb8, ..] => Private("documentation"),
-        [first, ..] if first & 0xfe00 == 0xfc00 => Private("unique local (fc00::/7)"),
-        [first, ..] if first & 0xffc0 == 0xfe80 => Private("link-local"),
-        [first, ..] if first & 0xffc0 == 0xfec0 => Private("site-local (deprecated)"),
-        [first, ..] if first & 0xff00 == 0xff00 => Never("multicast"),
+        [0x2001, 0, ..] => Private("a Teredo (2001::/32)"),
+        [0x2001, 2, 0, ..] => Private("a benchmarking (2001:2::/48)"),
+        [0x2001, second, ..] if matches!(second & 0xfff0, 0x10 | 0x20) => {
+            Never("an ORCHID (2001:10::/28, 2001:20::/28)")
+        }
+        [0x2001, 0xdb8, ..] => Private("a documentation"),
+        [first, ..] if first & 0xfff0 == 0x3ff0 => Private("a documentation (3fff::/20)"),
+        [first, ..] if first & 0xfe00 == 0xfc00 => Private("a unique local (fc00::/7)"),
+        [first, ..] if first & 0xffc0 == 0xfe80 => Private("a link-local"),
+        [first, ..] if first & 0xffc0 == 0xfec0 => Private("a site-local (deprecated)"),
+        [first, ..] if first & 0xff00 == 0xff00 => Never("a multicast"),
         _ => Public,
+    };
+    // An ISATAP interface identifier (`::0:5efe:a.b.c.d`, or `::200:5efe:…`)
+    // under any prefix is tunnelled to its IPv4 address by an ISATAP
+    // router: the address is as closed as the stricter of the two.
+    if let [.., 0 | 0x200, 0x5efe, hi, lo] = segments {
+        let inner = classify_v4(embedded(hi, lo));
+        if inner.strictness() > prefix.strictness() {
+            return inner;
+        }
+    }
+    prefix
+}
+
+impl AddressClass {
+    /// Higher is refused more: `Private` yields to `allow_private`,
+    /// `Metadata` only to an exact entry, `Never` to nothing.
+    fn strictness(self) -> u8 {
+        match self {
+            AddressClass::Public => 0,
+            AddressClass::Private(_) => 1,
+            AddressClass::Metadata => 2,
+            AddressClass::Never(_) => 3,
+        }
     }
 }
 
@@ -373,10 +464,13 @@ impl Policy {
     /// Checks `uri`'s scheme, user info, host form and allow-list entry,
     /// and the address rules for an IP literal. A host name's addresses are
     /// checked with [`Policy::check_address`] once resolved.
-    pub(crate) fn check_uri(&self, uri: &Uri) -> Result<Target, String> {
+    pub(crate) fn check_uri(&self, uri: &Uri) -> Result<Target, Failure> {
         let target = Target::of(uri)?;
         if !self.allow.iter().any(|origin| origin.matches(&target)) {
-            return Err(format!("`{}` is not on the allow-list", target.origin()));
+            return Err(Failure::denied(format!(
+                "`{}` is not on the allow-list",
+                target.origin()
+            )));
         }
         if let Host::Ip(ip) = target.host {
             self.check_address(&target, ip)?;
@@ -384,28 +478,30 @@ impl Policy {
         Ok(target)
     }
 
-    /// Checks one address `target` resolved (or is) to.
-    pub(crate) fn check_address(&self, target: &Target, ip: IpAddr) -> Result<(), String> {
-        let named = target.host == Host::Ip(ip) && self.allow.iter().any(|o| o.names(ip));
+    /// Checks one address `target` resolved (or is) to. Only an IP
+    /// literal can be named: a host name resolving to a private address
+    /// needs `allow_private`.
+    pub(crate) fn check_address(&self, target: &Target, ip: IpAddr) -> Result<(), Failure> {
+        let named = target.host == Host::Ip(ip) && self.allow.iter().any(|o| o.names(target));
         let refused = |kind: &str, hint: &str| {
             let via = match &target.host {
                 Host::Name(name) => format!("`{name}` resolves to {ip}, "),
                 Host::Ip(_) => format!("{ip} is "),
             };
-            Err(format!("{via}{kind} address; {hint}"))
+            Err(Failure::denied(format!("{via}{kind} address; {hint}")))
         };
         match classify(ip) {
             AddressClass::Public => Ok(()),
-            AddressClass::Never(kind) => refused(&format!("a {kind}"), "it is never a destination"),
+            AddressClass::Never(kind) => refused(kind, "it is never a destination"),
             _ if named => Ok(()),
             AddressClass::Private(_) if self.allow_private => Ok(()),
             AddressClass::Private(kind) => refused(
-                &format!("a {kind}"),
-                "allow private addresses, or put this exact IP on the allow-list",
+                kind,
+                "allow private addresses, or put this exact scheme, IP and port on the allow-list",
             ),
             AddressClass::Metadata => refused(
                 "a cloud metadata",
-                "only an allow-list entry naming this exact IP reaches it",
+                "only an allow-list entry naming this exact scheme, IP and port reaches it",
             ),
         }
     }
@@ -427,6 +523,10 @@ mod tests {
             "2606:4700::1111",
             "172.32.0.1",
             "100.128.0.1",
+            "::ffff:0:808:808",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2606:4700::5efe:808:808",
         ] {
             assert_eq!(classify(ip(public)), AddressClass::Public, "{public}");
         }
@@ -449,6 +549,15 @@ mod tests {
             "64:ff9b::a00:1",
             "2002:c0a8:0101::1",
             "2001::1",
+            "::ffff:0:7f00:1",
+            "::ffff:0:10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::",
+            "2606:4700::5efe:7f00:1",
+            "2606:4700::200:5efe:a00:1",
+            "2001:2::1",
+            "3fff::1",
         ] {
             assert!(
                 matches!(classify(ip(private)), AddressClass::Private(_)),
@@ -461,6 +570,10 @@ mod tests {
             "fd00:ec2::254",
             "100.100.100.200",
             "::ffff:169.254.169.254",
+            "::ffff:0:a9fe:a9fe",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::",
+            "2606:4700::5efe:a9fe:a9fe",
         ] {
             assert_eq!(classify(ip(metadata)), AddressClass::Metadata, "{metadata}");
         }
@@ -474,6 +587,13 @@ mod tests {
             "::",
             "ff02::1",
             "::127.0.0.1",
+            "::8.8.8.8",
+            "::ffff:0:0.0.0.0",
+            "64:ff9b::e000:1",
+            "64:ff9b:2::1",
+            "2001:10::1",
+            "2001:20::1",
+            "fd00::5efe:e000:1",
         ] {
             assert!(
                 matches!(classify(ip(never)), AddressClass::Never(_)),
@@ -534,6 +654,10 @@ mod tests {
             "https://x/path",
             "https://u@x",
             "https://x:99999",
+            "https://x:0",
+            "https://x:",
+            "https://x:+443",
+            "https://[::1]x",
             "https://*x.com",
             "https://*.1.2.3.4",
         ] {
@@ -551,6 +675,71 @@ mod tests {
         assert!(check(&any_port, "http://api.example.com:1234/").is_ok());
         assert!(check(&any_port, "http://api.example.com/").is_ok());
         assert!(check(&any_port, "https://api.example.com/").is_err());
+    }
+
+    #[test]
+    fn ports_are_decimal_and_in_range_or_the_url_is_invalid() {
+        let target = |url: &str| Target::of(&url.parse().unwrap());
+        assert_eq!(target("http://h:8080/").unwrap().port, 8080);
+        assert_eq!(target("http://h/").unwrap().port, 80);
+        assert_eq!(target("https://[::1]/").unwrap().port, 443);
+        assert_eq!(target("http://h:65535/").unwrap().port, 65535);
+        assert_eq!(target("http://[::1]:1/").unwrap().port, 1);
+        assert_eq!(target("http://h:08080/").unwrap().port, 8080);
+        for (url, why) in [
+            ("http://h:65536/", "`65536` is out of range"),
+            ("http://h:99999/", "`99999` is out of range"),
+            ("http://[::1]:65536/", "out of range"),
+            ("http://h:-1/", "`-1` is not a decimal number"),
+            ("http://h:+80/", "`+80` is not a decimal number"),
+            ("http://h:0x50/", "not a decimal number"),
+            ("http://h:/", "empty port"),
+            ("http://[::1]:/", "empty port"),
+            ("http://h:0/", "port 0"),
+            ("http://[::1]x/", "after the IPv6 address"),
+        ] {
+            let failure = target(url).unwrap_err();
+            assert_eq!(failure.status, status::INVALID_ARGUMENT, "{url}");
+            assert!(failure.message.contains(why), "{url}: {}", failure.message);
+        }
+    }
+
+    #[test]
+    fn an_ip_entry_lifts_the_address_rule_for_its_scheme_and_port_only() {
+        let p = Policy {
+            allow: ["http://*:*", "https://*:*", "http://127.0.0.1:8000"]
+                .iter()
+                .map(|p| Origin::parse(p).unwrap())
+                .collect(),
+            allow_private: false,
+        };
+        let check = |url: &str| p.check_uri(&url.parse().unwrap());
+        assert!(check("http://127.0.0.1:8000/").is_ok());
+        for url in [
+            "http://127.0.0.1/",
+            "http://127.0.0.1:80/",
+            "http://127.0.0.1:8001/",
+            "https://127.0.0.1:8000/",
+            "https://127.0.0.1/",
+            "http://[::ffff:127.0.0.1]:8000/",
+        ] {
+            let failure = check(url).unwrap_err();
+            assert_eq!(failure.status, status::ACCESS_DENIED, "{url}");
+            assert!(failure.message.contains("loopback"), "{url}: {failure:?}");
+        }
+        let any_port = Policy {
+            allow: vec![Origin::parse("http://127.0.0.1:*").unwrap()],
+            allow_private: false,
+        };
+        let check = |url: &str| any_port.check_uri(&url.parse().unwrap());
+        assert!(
+            check("http://127.0.0.1:8001/").is_ok(),
+            "the entry says any port"
+        );
+        assert!(
+            check("https://127.0.0.1:8001/").is_err(),
+            "but not any scheme"
+        );
     }
 
     #[test]
