@@ -76,6 +76,14 @@ pub fn caller_read_bytes_max(
     Ok((range.len() - 4 <= max).then(|| data[range.start + 4..range.end].to_vec()))
 }
 
+/// The length of the value `[len][bytes]` at `ptr`, once both its prefix
+/// and its bytes are checked to lie inside memory.
+pub(crate) fn value_len(store: impl AsContext<Data = State>, ptr: u32) -> Result<usize> {
+    let store = store.as_context();
+    let data = store.data().memory.handle()?.data(&store);
+    Ok(value_range(data, ptr)?.len() - 4)
+}
+
 /// The byte range of the value `[len][bytes]` at `ptr`, checked against
 /// `memory`.
 pub(crate) fn value_range(memory: &[u8], ptr: u32) -> Result<Range<usize>> {

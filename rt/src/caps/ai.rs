@@ -12,7 +12,7 @@ use ureq::http::{HeaderMap, Method, Uri};
 use wasmtime::{Caller, Linker};
 
 use super::http::{Client, Exchange, Failure, Origin, Policy, Target, time_budget};
-use crate::caller::{caller_read_bytes, caller_write_raw};
+use crate::caller::{caller_read_bytes_max, caller_write_raw};
 use crate::capability::Function;
 use crate::{Capability, State, status};
 
@@ -331,7 +331,9 @@ impl Capability for Ai {
             "ai",
             "chat",
             move |mut caller: Caller<'_, State>, prompt: i32| {
-                let prompt = caller_read_bytes(&caller, prompt as u32)?;
+                // Longer than the run's whole budget: refused uncopied.
+                let prompt =
+                    caller_read_bytes_max(&caller, prompt as u32, this.0.max_prompt_bytes)?;
                 this.0.call(&this.1, &mut caller, prompt, false)
             },
         )?;
@@ -340,7 +342,8 @@ impl Capability for Ai {
             "ai",
             "chat_messages",
             move |mut caller: Caller<'_, State>, messages: i32| {
-                let messages = caller_read_bytes(&caller, messages as u32)?;
+                let messages =
+                    caller_read_bytes_max(&caller, messages as u32, this.0.max_prompt_bytes)?;
                 this.0.call(&this.1, &mut caller, messages, true)
             },
         )?;
@@ -357,10 +360,19 @@ impl Ai {
         &self,
         endpoint: &Endpoint,
         caller: &mut Caller<'_, State>,
-        input: Vec<u8>,
+        input: Option<Vec<u8>>,
         conversation: bool,
     ) -> wasmtime::Result<(i32, i32)> {
-        caller.data_mut().count_call("ai").bytes_in += input.len() as u64;
+        let usage = caller.data_mut().count_call("ai");
+        let Some(input) = input else {
+            tracing::debug!(
+                target: "tape::ai",
+                "completion refused: the prompt is over the run's {}-byte budget",
+                self.max_prompt_bytes
+            );
+            return Ok((0, status::TOO_LARGE));
+        };
+        usage.bytes_in += input.len() as u64;
         let (text, tokens) = match self.complete(endpoint, caller.data_mut(), &input, conversation)
         {
             Ok(done) => done,

@@ -14,7 +14,7 @@ use wasmtime::{Caller, Linker};
 
 pub(crate) use self::client::{Client, Exchange, Reply, time_budget};
 pub(crate) use self::policy::{Failure, Origin, Policy, Target};
-use crate::caller::{caller_read_bytes, caller_write_raw};
+use crate::caller::{caller_read_bytes, caller_write_raw, value_len};
 use crate::capability::Function;
 use crate::{Capability, State, status};
 
@@ -403,13 +403,9 @@ impl Capability for Http {
             "http",
             "get",
             move |mut caller: Caller<'_, State>, url: i32, headers: i32| {
-                let call = Call {
-                    method: Method::GET,
-                    url: caller_read_bytes(&caller, url as u32)?,
-                    headers: caller_read_bytes(&caller, headers as u32)?,
-                    body: Vec::new(),
-                    body_only: false,
-                };
+                let call = this
+                    .0
+                    .read_call(&caller, Method::GET, url, Some(headers), None)?;
                 this.0.call(&this.1, &mut caller, call)
             },
         )?;
@@ -418,13 +414,9 @@ impl Capability for Http {
             "http",
             "post",
             move |mut caller: Caller<'_, State>, url: i32, headers: i32, body: i32| {
-                let call = Call {
-                    method: Method::POST,
-                    url: caller_read_bytes(&caller, url as u32)?,
-                    headers: caller_read_bytes(&caller, headers as u32)?,
-                    body: caller_read_bytes(&caller, body as u32)?,
-                    body_only: false,
-                };
+                let call =
+                    this.0
+                        .read_call(&caller, Method::POST, url, Some(headers), Some(body))?;
                 this.0.call(&this.1, &mut caller, call)
             },
         )?;
@@ -433,13 +425,11 @@ impl Capability for Http {
             "http",
             "get_body",
             move |mut caller: Caller<'_, State>, url: i32| {
-                let call = Call {
-                    method: Method::GET,
-                    url: caller_read_bytes(&caller, url as u32)?,
-                    headers: Vec::new(),
-                    body: Vec::new(),
+                let call = this.0.read_call(&caller, Method::GET, url, None, None)?;
+                let call = call.map(|call| Call {
                     body_only: true,
-                };
+                    ..call
+                });
                 this.0.call(&this.1, &mut caller, call)
             },
         )?;
@@ -452,16 +442,60 @@ impl Capability for Http {
 }
 
 impl Http {
+    /// Reads a call's arguments from guest memory, each refused before it
+    /// is copied if it is over its limit (the URL [`MAX_URL_BYTES`], the
+    /// headers [`MAX_REQUEST_HEADER_BYTES`], the body
+    /// [`max_request_bytes`](Http::max_request_bytes)).
+    fn read_call(
+        &self,
+        caller: &Caller<'_, State>,
+        method: Method,
+        url: i32,
+        headers: Option<i32>,
+        body: Option<i32>,
+    ) -> wasmtime::Result<Result<Call, Failure>> {
+        let read = |ptr: Option<i32>, max: usize, what: &str| -> wasmtime::Result<_> {
+            let Some(ptr) = ptr else {
+                return Ok(Ok(Vec::new()));
+            };
+            let len = value_len(caller, ptr as u32)?;
+            if len > max {
+                return Ok(Err(Failure::new(
+                    status::TOO_LARGE,
+                    format!("the {what} of {len} bytes is over the {max}-byte limit"),
+                )));
+            }
+            Ok(Ok(caller_read_bytes(caller, ptr as u32)?))
+        };
+        let url = read(Some(url), MAX_URL_BYTES, "URL")?;
+        let headers = read(headers, MAX_REQUEST_HEADER_BYTES, "request headers")?;
+        let body = read(body, self.max_request_bytes, "request body")?;
+        Ok((|| {
+            Ok(Call {
+                method,
+                url: url?,
+                headers: headers?,
+                body: body?,
+                body_only: false,
+            })
+        })())
+    }
+
     /// Runs one guest call: counts it, sends it, writes the reply.
     fn call(
         &self,
         client: &Client,
         caller: &mut Caller<'_, State>,
-        call: Call,
+        call: Result<Call, Failure>,
     ) -> wasmtime::Result<(i32, i32)> {
-        let usage = caller.data_mut().count_call("http");
-        usage.bytes_in += (call.url.len() + call.headers.len() + call.body.len()) as u64;
-        let reply = match self.send(client, caller.data_mut(), &call) {
+        caller.data_mut().count_call("http");
+        let sent = call.and_then(|call| {
+            let state = caller.data_mut();
+            state.usage_mut("http").bytes_in +=
+                (call.url.len() + call.headers.len() + call.body.len()) as u64;
+            self.send(client, state, &call).map(|reply| (call, reply))
+        });
+        let (call, reply) = match sent {
             Ok(reply) => reply,
             Err(failure) => {
                 tracing::debug!(
@@ -493,12 +527,6 @@ impl Http {
     fn send(&self, client: &Client, state: &mut State, call: &Call) -> Result<Reply, Failure> {
         let url = std::str::from_utf8(&call.url)
             .map_err(|_| Failure::new(status::INVALID_ARGUMENT, "the URL is not UTF-8"))?;
-        if url.len() > MAX_URL_BYTES {
-            return Err(Failure::new(
-                status::TOO_LARGE,
-                format!("the URL is over {MAX_URL_BYTES} bytes"),
-            ));
-        }
         // A URL of another scheme is refused as such, even where it would
         // not parse as an HTTP URL (`file:///etc/passwd`).
         if let Some((scheme, _)) = url.split_once(':')
@@ -520,16 +548,6 @@ impl Http {
         })?;
         client.check(&uri)?;
         let headers = parse_headers(&call.headers)?;
-        if call.body.len() > self.max_request_bytes {
-            return Err(Failure::new(
-                status::TOO_LARGE,
-                format!(
-                    "the request body of {} bytes is over the {}-byte limit",
-                    call.body.len(),
-                    self.max_request_bytes
-                ),
-            ));
-        }
         let timeout = time_budget(self.timeout, state.deadline())?;
         let max_requests = self.max_requests;
         let Some(run) = state.get::<HttpState>() else {
