@@ -8,7 +8,7 @@ use tape_compiler::Options;
 
 use crate::failure::Failure;
 use crate::grants;
-use crate::input::{Input, display_name};
+use crate::input::{SourceOpts, display_name};
 use crate::output::{Output, OutputOpts};
 
 const AFTER_HELP: &str = "\
@@ -30,6 +30,8 @@ pub struct Opts {
     /// with the extension `.wasm`]
     #[arg(short, long, value_name = "OUT")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    source: SourceOpts,
     #[command(flatten)]
     output_opts: OutputOpts,
     /// The program: a `.wat` file, or `-` for standard input
@@ -56,9 +58,10 @@ pub fn run(opts: Opts) -> u8 {
 
 fn execute(opts: &Opts, out: Output) -> Result<Body, Failure> {
     let target = target(opts, out)?;
-    let input = Input::read(&opts.file)?;
+    let input = opts.source.read(&opts.file)?;
     let options = Options {
         catalogue: grants::catalogue(),
+        budget: opts.source.budget(None),
         ..Options::default()
     };
     let compiled = tape_compiler::compile_str(&input.name, input.source("build")?, &options)?;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use tape_compiler::Options;
 
 use crate::grants;
-use crate::input::{Input, display_name};
+use crate::input::{SourceOpts, display_name};
 use crate::output::{Output, OutputOpts};
 
 const AFTER_HELP: &str = "\
@@ -25,6 +25,8 @@ Examples:
 #[command(after_help = AFTER_HELP)]
 pub struct Opts {
     #[command(flatten)]
+    source: SourceOpts,
+    #[command(flatten)]
     output: OutputOpts,
     /// The program: a `.wat` file, or `-` for standard input
     #[arg(help_heading = "Arguments")]
@@ -39,7 +41,7 @@ struct Body {
 
 pub fn run(opts: Opts) -> u8 {
     let out = Output::new("check", &opts.output);
-    let input = match Input::read(&opts.file) {
+    let input = match opts.source.read(&opts.file) {
         Ok(input) => input,
         Err(failure) => return out.fail(&display_name(&opts.file), failure),
     };
@@ -48,6 +50,7 @@ pub fn run(opts: Opts) -> u8 {
     };
     let options = Options {
         catalogue: grants::catalogue(),
+        budget: opts.source.budget(None),
         ..Options::default()
     };
     let checked = input

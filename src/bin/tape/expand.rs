@@ -7,7 +7,7 @@ use tape_compiler::Options;
 
 use crate::failure::Failure;
 use crate::grants;
-use crate::input::{Input, display_name};
+use crate::input::{SourceOpts, display_name};
 use crate::output::{Output, OutputOpts};
 
 const AFTER_HELP: &str = "\
@@ -25,6 +25,8 @@ Examples:
 #[derive(clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Opts {
+    #[command(flatten)]
+    source: SourceOpts,
     #[command(flatten)]
     output: OutputOpts,
     /// The program: a `.wat` file, or `-` for standard input
@@ -57,9 +59,10 @@ pub fn run(opts: Opts) -> u8 {
 }
 
 fn execute(opts: &Opts) -> Result<Body, Failure> {
-    let input = Input::read(&opts.file)?;
+    let input = opts.source.read(&opts.file)?;
     let options = Options {
         catalogue: grants::catalogue(),
+        budget: opts.source.budget(None),
         ..Options::default()
     };
     let expanded = tape_compiler::expand_str(&input.name, input.source("expand")?, &options)?;

@@ -183,7 +183,7 @@ impl From<tape_compiler::Error> for Failure {
                 Failure::new(Kind::InvalidModule, error.to_string())
             }
             Error::TooLarge { .. } => Failure::new(Kind::Compile, error.to_string())
-                .help("split the program, or raise the limit with `tape run --max-source SIZE`"),
+                .help("split the program, or raise the limit with `--max-source SIZE`"),
             Error::Timeout { .. } => Failure::new(Kind::Timeout, error.to_string()).help(
                 "a function with a very large body is the usual cause: split it; \
                  or give compiling more time with `--timeout DURATION`",

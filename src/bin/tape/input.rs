@@ -29,13 +29,36 @@ pub fn display_name(path: &Path) -> String {
     }
 }
 
-impl Input {
-    /// Reads `path`, or standard input if it is `-`, up to the default
-    /// compile budget's size.
-    pub fn read(path: &Path) -> Result<Input, Failure> {
-        Input::read_max(path, Budget::DEFAULT_MAX_SOURCE_BYTES)
+/// `--max-source`, which every command that reads a program takes.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SourceOpts {
+    /// Size of program accepted, its text or module bytes; a larger one is
+    /// refused before it is read in full [default: 8MiB]
+    #[arg(long, value_name = "SIZE", value_parser = crate::limits::parse_size)]
+    max_source: Option<u64>,
+}
+
+impl SourceOpts {
+    /// The compile budget: `--max-source`, and `timeout` for the time.
+    pub fn budget(&self, timeout: Option<std::time::Duration>) -> Budget {
+        Budget {
+            max_source_bytes: self
+                .max_source
+                .map_or(Budget::DEFAULT_MAX_SOURCE_BYTES, |bytes| {
+                    usize::try_from(bytes).unwrap_or(usize::MAX)
+                }),
+            timeout,
+        }
     }
 
+    /// Reads the program at `path` (`-` for standard input), up to
+    /// `--max-source`.
+    pub fn read(&self, path: &Path) -> Result<Input, Failure> {
+        Input::read_max(path, self.budget(None).max_source_bytes)
+    }
+}
+
+impl Input {
     /// Reads `path`, or standard input if it is `-`: at most `max` bytes,
     /// so that an endless input (`/dev/zero`, a pipe that never closes
     /// with data) is refused rather than read into memory.
@@ -70,7 +93,7 @@ impl Input {
                     Kind::Compile,
                     format!("{what} holds more than {max} bytes, the compile budget"),
                 )
-                .help("raise the limit with `tape run --max-source SIZE`"),
+                .help("raise the limit with `--max-source SIZE`"),
             });
         }
         Ok(Input {

@@ -9,7 +9,7 @@ use wasmparser::{CompositeInnerType, Validator};
 
 use crate::failure::{Failure, Kind};
 use crate::grants::{self, DEFAULT_GRANTS};
-use crate::input::{Input, display_name};
+use crate::input::{SourceOpts, display_name};
 use crate::output::{NOTE, Output, OutputOpts, Shown, Styles};
 
 const AFTER_HELP: &str = "\
@@ -27,6 +27,8 @@ Examples:
 #[derive(clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Opts {
+    #[command(flatten)]
+    source: SourceOpts,
     #[command(flatten)]
     output: OutputOpts,
     /// A module (`.wasm`), a program (`.wat`, compiled first), or `-` for
@@ -109,13 +111,14 @@ pub fn run(opts: Opts) -> u8 {
 }
 
 fn execute(opts: &Opts) -> Result<Body, Failure> {
-    let input = Input::read(&opts.file)?;
+    let input = opts.source.read(&opts.file)?;
     let (source, wasm, metadata) = if input.is_module() {
         let metadata = Metadata::from_module(&input.bytes)?;
         ("module", input.bytes, metadata)
     } else {
         let options = Options {
             catalogue: grants::catalogue(),
+            budget: opts.source.budget(None),
             ..Options::default()
         };
         let compiled = tape_compiler::compile_str(&input.name, input.text()?, &options)?;

@@ -1,5 +1,6 @@
-//! `--fuel`, `--timeout`, `--max-memory` and `--max-source`: the limits of
-//! one run and of compiling its program.
+//! `--fuel`, `--timeout` and `--max-memory`: the limits of one run.
+//! (`--timeout` bounds compiling its program too; `--max-source` is in
+//! `input.rs`.)
 //!
 //! A flag left out keeps the runtime's default (`tape_rt::Limits`), so
 //! another source of limits (a manifest, say) can sit between the two.
@@ -7,7 +8,6 @@
 use std::time::Duration;
 
 use bytesize::ByteSize;
-use tape_compiler::Budget;
 use tape_rt::Limits;
 
 /// A limit, or `none` for no limit.
@@ -21,7 +21,8 @@ pub struct LimitOpts {
     /// [default: 10000000000]
     #[arg(long, value_name = "N", value_parser = parse_fuel)]
     pub fuel: Option<Bound<u64>>,
-    /// Wall-clock time the run may take: `500ms`, `2s`, `1m 30s`, or `none`
+    /// Wall-clock time the run may take, and compiling its program as long
+    /// again: `500ms`, `2s`, `1m 30s`, or `none`
     /// [default: 10s]
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Bound<Duration>>,
@@ -30,10 +31,6 @@ pub struct LimitOpts {
     /// 1000) [default: 64MiB]
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
-    /// Size of program accepted for compiling, its text or module bytes
-    /// [default: 8MiB]. `--timeout` bounds the time compiling takes too
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_source: Option<u64>,
 }
 
 impl LimitOpts {
@@ -49,19 +46,6 @@ impl LimitOpts {
             base.max_memory = max_memory;
         }
         base
-    }
-
-    /// The engine's compile budget: `--max-source`, and the run's timeout
-    /// (`limits.timeout`) for the time.
-    pub fn compile_budget(&self, limits: &Limits) -> Budget {
-        Budget {
-            max_source_bytes: self
-                .max_source
-                .map_or(Budget::DEFAULT_MAX_SOURCE_BYTES, |bytes| {
-                    usize::try_from(bytes).unwrap_or(usize::MAX)
-                }),
-            timeout: limits.timeout,
-        }
     }
 }
 
@@ -84,7 +68,7 @@ fn parse_timeout(text: &str) -> Result<Bound<Duration>, String> {
         .map_err(|e| format!("expected a duration such as `500ms` or `2s`, or `none`: {e}"))
 }
 
-fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, String> {
     text.parse::<ByteSize>()
         .map(|size| size.as_u64())
         .map_err(|e| format!("expected a size such as `64KiB`, `16MiB` or `1048576`: {e}"))
@@ -150,7 +134,6 @@ mod tests {
             fuel: Some(Bound(None)),
             timeout: None,
             max_memory: Some(1 << 20),
-            max_source: None,
         };
         let limits = opts.apply(Limits::default());
         assert_eq!(limits.fuel, None);

@@ -10,7 +10,7 @@ use tape_rt::{Args, Config, Engine, Limits, Program, Usage};
 use crate::arg::Arg;
 use crate::failure::{Failure, Kind};
 use crate::grants::GrantOpts;
-use crate::input::{Input, display_name};
+use crate::input::{SourceOpts, display_name};
 use crate::invoke::{self, Returned};
 use crate::limits::{LimitOpts, show_size};
 use crate::output::{NOTE, Output, OutputOpts, Shown, Styles};
@@ -71,6 +71,8 @@ pub struct Opts {
     invoke: Option<String>,
     #[command(flatten)]
     limits: LimitOpts,
+    #[command(flatten)]
+    source: SourceOpts,
     #[command(flatten)]
     grants: GrantOpts,
     #[command(flatten)]
@@ -190,8 +192,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         })
         .collect::<Result<Vec<_>, _>>()?;
     let manifest = opts.grants.manifest(Path::new(file))?;
-    let budget = opts.limits.compile_budget(&Limits::default());
-    let input = Input::read_max(Path::new(file), budget.max_source_bytes)?;
+    let input = opts.source.read(Path::new(file))?;
     let mut args = Args::new();
     for (index, arg) in parsed.into_iter().enumerate() {
         args = args.push_raw(arg.into_wire(index)?);
@@ -203,7 +204,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     }
     let limits = opts.limits.apply(limits);
     let engine = Engine::new(Config {
-        compile_budget: opts.limits.compile_budget(&limits),
+        compile_budget: opts.source.budget(limits.timeout),
         ..Config::default()
     })?;
     let grants = opts.grants.grants(manifest.as_ref(), out.styles)?;
