@@ -755,24 +755,17 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        cache
-            .module(&engine, "test.wasm", &wasm[0], &Budget::default())
-            .unwrap();
-        cache
-            .module(&engine, "test.wasm", &wasm[1], &Budget::default())
-            .unwrap();
-        cache
-            .module(&engine, "test.wasm", &wasm[0], &Budget::default())
-            .unwrap(); // 1 is now the oldest
-        cache
-            .module(&engine, "test.wasm", &wasm[2], &Budget::default())
-            .unwrap(); // evicts 1
-        cache
-            .module(&engine, "test.wasm", &wasm[0], &Budget::default())
-            .unwrap();
-        cache
-            .module(&engine, "test.wasm", &wasm[1], &Budget::default())
-            .unwrap();
+        let get = |i: usize| {
+            cache
+                .module(&engine, "test.wasm", &wasm[i], &Budget::default())
+                .unwrap()
+        };
+        get(0);
+        get(1);
+        get(0); // 1 is now the oldest
+        get(2); // evicts 1
+        get(0);
+        get(1);
         let stats = cache.stats();
         assert_eq!((stats.memory_hits, stats.compiled), (2, 4));
     }
