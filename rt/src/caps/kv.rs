@@ -143,28 +143,31 @@ impl SharedFile {
     /// waiting until `deadline` for other processes. `Err(None)` if the
     /// deadline passed first.
     fn acquire(&self, deadline: Instant) -> Result<Arc<Database>, Option<DatabaseError>> {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(db) = open.upgrade() {
-            return Ok(db);
-        }
         let mut pause = Duration::from_millis(1);
         loop {
-            match open_file(&self.path) {
-                Ok(db) => {
-                    let db = Arc::new(db);
-                    *open = Arc::downgrade(&db);
+            // Not held while waiting: another run of this process may
+            // have a nearer deadline, or open the file first.
+            {
+                let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(db) = open.upgrade() {
                     return Ok(db);
                 }
-                Err(DatabaseError::DatabaseAlreadyOpen) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Err(None);
+                match open_file(&self.path) {
+                    Ok(db) => {
+                        let db = Arc::new(db);
+                        *open = Arc::downgrade(&db);
+                        return Ok(db);
                     }
-                    std::thread::sleep(pause.min(deadline - now));
-                    pause = (pause * 2).min(Duration::from_millis(20));
+                    Err(DatabaseError::DatabaseAlreadyOpen) => {}
+                    Err(error) => return Err(Some(error)),
                 }
-                Err(error) => return Err(Some(error)),
             }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(None);
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(20));
         }
     }
 }
