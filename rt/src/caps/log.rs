@@ -98,7 +98,7 @@ pub const DEFAULT_LOG_BYTES: usize = 1 << 20;
 pub const LOG_MESSAGE_OVERHEAD: usize = 16;
 
 impl Log {
-    /// Logging to `tracing`, with a budget of [`DEFAULT_LOG_BYTES`] per run.
+    /// Logging to `tracing`, with a budget of 1 MiB per run.
     pub fn new() -> Self {
         Log {
             max_bytes: DEFAULT_LOG_BYTES,
