@@ -98,7 +98,9 @@ pub(crate) fn encode(
         EncodeError::new("static data and data segments extend past 4 GiB of memory")
     })?;
 
-    let memory = plan_memory(&survey, literals_end)?;
+    // Without literals there is no static data: every memory stays as
+    // written, and the allocator grows memory 0 when it needs room.
+    let memory = plan_memory(&survey, if has_literals { literals_end } else { 0 })?;
     let exports = plan_exports(&survey)?;
 
     let mut metadata = Metadata {
@@ -157,7 +159,7 @@ pub(crate) fn encode(
                 module.section(&RawSection { id, data: contents });
             }
             MEMORY => match &memory {
-                MemoryPlan::Raise { minimum } => {
+                MemoryPlan::Raise { minimum, .. } => {
                     let reader = wasmparser::MemorySectionReader::new(
                         wasmparser::BinaryReader::new(contents, range.start),
                     )
@@ -460,7 +462,7 @@ enum MemoryPlan {
     Keep { memory64: bool },
     /// Memory 0 is defined here and its minimum must grow to this many
     /// pages to hold static data.
-    Raise { minimum: u64 },
+    Raise { minimum: u64, memory64: bool },
     /// The module has no memory: add this one.
     Add(MemoryType),
 }
@@ -469,7 +471,7 @@ impl MemoryPlan {
     fn is_64(&self) -> bool {
         match self {
             MemoryPlan::Keep { memory64 } => *memory64,
-            MemoryPlan::Raise { .. } => false,
+            MemoryPlan::Raise { memory64, .. } => *memory64,
             MemoryPlan::Add(ty) => ty.memory64,
         }
     }
@@ -513,12 +515,10 @@ fn plan_memory(s: &Survey<'_>, needed: u64) -> Result<MemoryPlan, EncodeError> {
             ty.maximum.unwrap_or_default()
         )));
     }
-    if ty.memory64 || ty.shared {
-        return Err(EncodeError::new(format!(
-            "static data needs {pages} pages of memory 0; raise its minimum"
-        )));
-    }
-    Ok(MemoryPlan::Raise { minimum: pages })
+    Ok(MemoryPlan::Raise {
+        minimum: pages,
+        memory64: ty.memory64,
+    })
 }
 
 /// The exports Tape adds: `mem.tape` for memory 0 and `run` for `$run`.

@@ -80,6 +80,11 @@ pub enum Token {
     /// `;;` to the end of the line. Trivia too.
     #[token(";;", line_comment)]
     LineComment,
+    /// `,`, `;`, `[`, `]`, `{` or `}`: reserved characters of the text
+    /// format, meaningless outside annotations but not errors of the lexer
+    /// (`(@a , ; ] [)` is a valid annotation).
+    #[regex(r"[,;\[\]{}]")]
+    Reserved,
 }
 
 /// Takes the rest of the line; the `;;` is already consumed.
@@ -257,11 +262,29 @@ mod tests {
     #[test]
     fn unexpected_character() {
         assert_lex(
-            "a , b",
+            "a ä b",
             &[
                 (Ok(Token::Atom), "a", 0..1),
-                (Err(LexError::UnexpectedChar), ",", 2..3),
-                (Ok(Token::Atom), "b", 4..5),
+                (Err(LexError::UnexpectedChar), "ä", 2..4),
+                (Ok(Token::Atom), "b", 5..6),
+            ],
+        );
+    }
+
+    /// The text format's reserved characters, which annotations may hold.
+    #[test]
+    fn reserved_characters_are_tokens() {
+        assert_lex(
+            "(@a , ;] {;; c\n)",
+            &[
+                (Ok(Token::LParen), "(", 0..1),
+                (Ok(Token::Atom), "@a", 1..3),
+                (Ok(Token::Reserved), ",", 4..5),
+                (Ok(Token::Reserved), ";", 6..7),
+                (Ok(Token::Reserved), "]", 7..8),
+                (Ok(Token::Reserved), "{", 9..10),
+                (Ok(Token::LineComment), ";; c", 10..14),
+                (Ok(Token::RParen), ")", 15..16),
             ],
         );
     }

@@ -305,7 +305,12 @@ pub fn read_source(path: impl AsRef<Path>) -> Result<String> {
 /// message and offset in `text`.
 fn parse(name: &str, text: &str, lines: bool) -> Result<Vec<u8>, (String, usize)> {
     let located = |e: wast::Error| (e.message(), e.span().offset());
-    let mut buffer = wast::parser::ParseBuffer::new(text).map_err(located)?;
+    // Bidirectional and other "confusing" characters are valid text (the
+    // specification's `names.wast` has them); a sandbox has no reviewer to
+    // mislead.
+    let mut lexer = wast::lexer::Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let mut buffer = wast::parser::ParseBuffer::new_with_lexer(lexer).map_err(located)?;
     buffer.track_instr_spans(lines);
     let mut wat = wast::parser::parse::<wast::Wat>(&buffer).map_err(located)?;
     let mut options = wast::core::EncodeOptions::new();

@@ -303,7 +303,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                 Token::Atom => self.atom(span),
                 Token::String => self.string(span, 1),
                 Token::TripleString => self.string(span, 3),
-                Token::QuotedId | Token::BlockComment | Token::LineComment => {
+                Token::QuotedId | Token::Reserved | Token::BlockComment | Token::LineComment => {
                     self.settle_head();
                     self.child(&span);
                     self.prev = Prev::Other;

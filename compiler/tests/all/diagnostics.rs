@@ -76,7 +76,7 @@ fn unknown_capability_functions_list_what_exists() {
 
 #[test]
 fn every_lexer_error_is_reported() {
-    let err = compile_error("(func\n  \"\\q\" \"ok\"\n  , )");
+    let err = compile_error("(func\n  \"\\q\" \"ok\"\n  § )");
     assert!(err.contains("invalid escape `\\q`"), "{err}");
     assert!(err.contains("test.wat:2:4"), "{err}");
     assert!(err.contains("unexpected character"), "{err}");
