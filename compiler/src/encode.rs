@@ -80,14 +80,35 @@ pub(crate) struct Encoded {
 /// the user's source (line and character column).
 pub(crate) type Locate<'a> = dyn FnMut(u64, u64) -> Option<(u32, u32)> + 'a;
 
+/// `plain`: the source used none of Tape's extensions, so it is valid only
+/// if `wat`'s encoding of it is: a memory Tape adds must not make valid
+/// what has no memory to use (`(func (drop (memory.size)))`).
 pub(crate) fn encode(
     wasm: &[u8],
     data: &StaticData,
     file: &str,
+    plain: bool,
     locate: &mut Locate<'_>,
 ) -> Result<Encoded, EncodeError> {
     let survey = survey(wasm)?;
     let rows = line_rows(&survey.dwarf);
+    if plain && survey.imported_memories.is_empty() && survey.defined_memories.is_empty() {
+        let lines = survey
+            .sections
+            .iter()
+            .find(|(id, _)| *id == CODE)
+            .map(|(_, contents)| line_table(&rows, contents.start, locate))
+            .unwrap_or_default();
+        let as_written = Metadata {
+            version: FORMAT_VERSION,
+            initial_top: 0,
+            imports: Vec::new(),
+            literals: Vec::new(),
+            file: file.to_string(),
+            lines,
+        };
+        validate(wasm, &survey, &as_written)?;
+    }
     let has_literals = data.image.len() > STATIC_BASE;
     let literals_end = data.image.len() as u64;
     let initial_top = literals_end

@@ -221,14 +221,17 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
             .get_or_insert_with(|| Locator::new(source, expanded_lines(), &expanded.map))
             .locate(line, column)
     };
-    let encoded = match encode::encode(&module, &expanded.data, name, &mut locate) {
+    // Text the preprocessor left as it was is plain WebAssembly text, valid
+    // or not exactly as `wat` and a validator would find it.
+    let plain = expanded.text == source;
+    let encoded = match encode::encode(&module, &expanded.data, name, plain, &mut locate) {
         Ok(encoded) => encoded,
         Err(error) if error.function.is_some() && !options.line_table => {
             // A validation error without a line table: only this path pays
             // for encoding again with one, to point at the instruction.
             let mut locator = Locator::new(source, expanded_lines(), &expanded.map);
             let located = parse(name, &expanded.text, true).ok().and_then(|module| {
-                encode::encode(&module, &expanded.data, name, &mut |l, c| {
+                encode::encode(&module, &expanded.data, name, plain, &mut |l, c| {
                     locator.locate(l, c)
                 })
                 .err()

@@ -179,7 +179,11 @@ impl Engine {
         let mut wasm = wasmtime::Config::new();
         wasm.consume_fuel(true)
             .epoch_interruption(true)
-            .max_wasm_stack(config.max_wasm_stack);
+            .max_wasm_stack(config.max_wasm_stack)
+            // Shared memories and atomics need threads Tape does not give
+            // a run. Set here rather than left to wasmtime's features,
+            // which another crate in a build may turn on.
+            .wasm_features(wasmtime::WasmFeatures::THREADS, false);
         let mut pool_memory = None;
         if let Some(pooling) = &config.pooling {
             // wasm32 memories stop at 4 GiB, and wasmtime reserves 4 GiB per

@@ -4,7 +4,6 @@ mod budget;
 mod diagnostics;
 mod encode;
 mod fixtures;
-mod passthrough;
 mod smoke;
 
 use tape_compiler::{Catalogue, Compiled, Options};

@@ -286,13 +286,11 @@ fn a_trap_names_the_source_line_of_each_frame() {
 /// pages, and the allocator grows it when it needs room.
 #[test]
 fn a_memory_of_no_pages_stays_so_until_the_allocator_needs_room() {
-    let outcome = run(
-        "(module (memory 0)
+    let outcome = run("(module (memory 0)
            (func $run (result i32)
              (if (i32.ne (memory.size) (i32.const 0)) (then (return (i32.const 99))))
              (drop (call $core.alloc (i32.const 16)))
-             (memory.size)))",
-    );
+             (memory.size)))");
     assert_eq!(outcome.status, 1, "one page, grown by the allocator");
     assert_eq!(outcome.usage.peak_memory, 65536);
 }
