@@ -20,4 +20,12 @@
     ;; bla)
     ;; bla (@x
   )
-  (func $f (@name "g") (export "f") (result i32) (i32.const 1)))
+  (func $f (@name "g") (export "f") (result i32) (i32.const 1))
+  (@custom "my-section" "payload \00\ff")
+  (@custom "placed" (before code) "before the code section")
+  (@producers (language "wat" "1.0") (processed-by "tape" "0.1"))
+  (func $branchy (param i32) (result i32)
+    (if (result i32) (local.get 0)
+      (@metadata.code.branch_hint "\01")
+      (then (i32.const 1))
+      (else (i32.const 0)))))
