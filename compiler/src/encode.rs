@@ -121,7 +121,7 @@ pub(crate) fn encode(
         .max(STATIC_BASE as u64)
         .checked_next_multiple_of(8)
         .and_then(|top| u32::try_from(top).ok())
-        .unwrap_or(u32::MAX & !7);
+        .unwrap_or(!7);
 
     // Without literals there is no static data: every memory stays as
     // written, and the allocator grows memory 0 when it needs room.

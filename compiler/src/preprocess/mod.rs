@@ -628,6 +628,20 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
     fn hoist_local(&mut self, frame: &Frame, close: &Range<usize>) {
         let (name, ty) = self.local_parts(frame, close);
         let whole = frame.open..close.end;
+        if name.is_none() {
+            // Only a name makes a local declared among instructions usable
+            // where it stands; an unnamed one there is malformed text, as
+            // the specification says (and its testsuite checks).
+            self.diagnostics.push(
+                Diagnostic::new("a local without a name among instructions")
+                    .at(whole)
+                    .help(
+                        "name it, `(local $name i32)`, to declare it here; or move it \
+                         to the function's head, before the instructions",
+                    ),
+            );
+            return;
+        }
         let text = self.src[whole.clone()].to_string();
         let ty = self.src[ty].to_string();
         self.declare_local(name, &ty, text, whole);

@@ -10,11 +10,10 @@
 //! `wat` does not, is a failure of its file.
 //!
 //! One trial per file (`cargo test -p tape-compiler --test testsuite --
-//! memory_size`); each prints its row of the table: directives, how many
-//! pass as written, how many through Tape, how many modules were compared
-//! section by section with `wat`'s, how many differ by design (`BY_DESIGN`
-//! lists them, with why) and how many differ otherwise, which fails the
-//! file. Tape's own corpus of plain modules (`tests/corpus`) is compared
+//! memory_size`). At the end the run prints a table, a row per file:
+//! directives, how many pass as written, how many through Tape, how many
+//! modules were compared section by section with `wat`'s, and how many
+//! directives or modules differ, which fails the file. Tape's own corpus of plain modules (`tests/corpus`) is compared
 //! the same way, one trial each.
 //!
 //! A module directive inside `assert_invalid` or `assert_malformed` that
@@ -23,6 +22,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use wasmtime_wast::{Async, SpectestConfig, WastContext};
@@ -58,7 +58,54 @@ fn main() {
             Ok(same_as_wat(&source, &wasm)?)
         }));
     }
-    libtest_mimic::run(&args, trials).exit();
+    let conclusion = libtest_mimic::run(&args, trials);
+    print_table();
+    conclusion.exit();
+}
+
+/// Each file's row, as its trial finishes.
+static ROWS: Mutex<Vec<(String, Row)>> = Mutex::new(Vec::new());
+
+/// The table of every file that ran, and the totals.
+fn print_table() {
+    let mut rows = ROWS.lock().unwrap_or_else(PoisonError::into_inner);
+    if rows.is_empty() {
+        return;
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut total = Row::default();
+    println!(
+        "\n| file | directives | pass as written | pass through Tape | modules compared | differ |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, row) in rows.iter() {
+        println!(
+            "| {name} | {} | {} | {} | {} | {} |",
+            row.directives,
+            row.wat_passed,
+            row.tape_passed,
+            row.compared,
+            row.differing.len()
+        );
+        total.directives += row.directives;
+        total.wat_passed += row.wat_passed;
+        total.tape_passed += row.tape_passed;
+        total.compared += row.compared;
+        total.differing.extend(row.differing.iter().cloned());
+    }
+    let differing_files = rows
+        .iter()
+        .filter(|(_, row)| !row.differing.is_empty())
+        .count();
+    println!(
+        "| {} files ({differing_files} differing) | {} | {} | {} | {} | {} |",
+        rows.len(),
+        total.directives,
+        total.wat_passed,
+        total.tape_passed,
+        total.compared,
+        total.differing.len()
+    );
 }
 
 /// The engine both runs use: every proposal the testsuite's top-level
@@ -96,17 +143,6 @@ fn context(engine: &wasmtime::Engine) -> Result<WastContext, Failed> {
     Ok(context)
 }
 
-/// Where Tape reads the text differently from the specification, by
-/// design: `(file, line of the directive, why)`. Each must still differ,
-/// so that the list stays exact.
-const BY_DESIGN: &[(&str, usize, &str)] = &[(
-    "func.wast",
-    937,
-    "`(func (nop) (local i32))`: Tape moves a local declared among \
-     instructions to the function's head (docs/language.md, \"Locals \
-     anywhere\"), where the specification calls the text malformed",
-)];
-
 /// The counts of one file: its row of the table.
 #[derive(Default)]
 struct Row {
@@ -116,8 +152,6 @@ struct Row {
     /// Modules Tape compiled that `wat` does too, compared section by
     /// section.
     compared: usize,
-    /// Directives that differ as [`BY_DESIGN`] says they do.
-    by_design: usize,
     differing: Vec<String>,
 }
 
@@ -151,18 +185,7 @@ fn run_file(path: &Path) -> Result<(), Failed> {
         };
         row.wat_passed += usize::from(wat.is_ok());
         row.tape_passed += usize::from(tape.is_ok());
-        let designed = BY_DESIGN
-            .iter()
-            .any(|(file, at, _)| *file == name && *at == line);
-        if designed {
-            if wat.is_ok() == tape.is_ok() {
-                row.differing.push(format!(
-                    "{name}:{line}: no longer differs through Tape; remove it from BY_DESIGN"
-                ));
-            } else {
-                row.by_design += 1;
-            }
-        } else if wat.is_ok() != tape.is_ok() {
+        if wat.is_ok() != tape.is_ok() {
             let why = match (&wat, &tape) {
                 (Ok(()), Err(e)) => format!("through Tape: {e:#}"),
                 (Err(e), _) => format!("passes through Tape only; as written: {e:#}"),
@@ -172,27 +195,25 @@ fn run_file(path: &Path) -> Result<(), Failed> {
             row.differing.push(format!("{name}:{line}: {why}"));
         }
     }
-    println!(
-        "| {name} | {} | {} | {} | {} | {} | {} |",
-        row.directives,
-        row.wat_passed,
-        row.tape_passed,
-        row.compared,
-        row.by_design,
-        row.differing.len()
-    );
-    if row.differing.is_empty() {
-        return Ok(());
+    let failed = !row.differing.is_empty();
+    let report = failed.then(|| {
+        let mut report = format!(
+            "{} of {} directives or modules differ through Tape:\n",
+            row.differing.len(),
+            row.directives
+        );
+        for line in row.differing.iter().take(20) {
+            let _ = writeln!(report, "  {line}");
+        }
+        report
+    });
+    ROWS.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push((name, row));
+    match report {
+        Some(report) => Err(report.into()),
+        None => Ok(()),
     }
-    let mut report = format!(
-        "{} of {} directives or modules differ through Tape:\n",
-        row.differing.len(),
-        row.directives
-    );
-    for line in row.differing.iter().take(20) {
-        let _ = writeln!(report, "  {line}");
-    }
-    Err(report.into())
 }
 
 /// The byte ranges of the file's top-level directives.
