@@ -1,0 +1,6 @@
+(func $run (result i32)
+  (i32.const 0)
+  (drop)
+  (local i32)
+  (local $ok i32)
+  (local.get $ok))
