@@ -34,12 +34,15 @@ pub(crate) struct EncodeError {
     pub function: Option<String>,
     /// The source line and column of the instruction, if known.
     pub position: Option<(u32, u32)>,
+    /// What to do about it, where something is known.
+    pub help: Option<&'static str>,
 }
 
 impl EncodeError {
     fn new(message: impl Into<String>) -> Self {
         EncodeError {
             message: message.into(),
+            help: None,
             function: None,
             position: None,
         }
@@ -107,7 +110,16 @@ pub(crate) fn encode(
             file: file.to_string(),
             lines,
         };
-        validate(wasm, &survey, &as_written)?;
+        validate(wasm, &survey, &as_written).map_err(|mut error| {
+            if error.message.starts_with("unknown memory") {
+                error.help = Some(
+                    "declare one, `(memory 1)`: Tape adds a memory by itself only to a \
+                     program that uses its extensions (literals, macros, capabilities) \
+                     or leaves out `(module …)`",
+                );
+            }
+            error
+        })?;
     }
     let has_literals = data.image.len() > STATIC_BASE;
     let literals_end = data.image.len() as u64;
@@ -593,6 +605,7 @@ fn validate(wasm: &[u8], survey: &Survey<'_>, metadata: &Metadata) -> Result<(),
             position: u32::try_from(error.offset())
                 .ok()
                 .and_then(|offset| metadata.location(offset)),
+            help: None,
         }
     })
 }

@@ -199,6 +199,9 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     let mut locator = None;
     let report = |error: encode::EncodeError| {
         let mut diagnostic = Diagnostic::new(error.message);
+        if let Some(help) = error.help {
+            diagnostic = diagnostic.help(help);
+        }
         let function_span = error.function.as_ref().and_then(|function| {
             let name = function.trim_start_matches("`$").trim_end_matches('`');
             expanded.functions.get(name).cloned()

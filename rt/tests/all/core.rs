@@ -177,6 +177,7 @@ fn runs_are_isolated() {
     // Each run writes to memory and a global; the next sees neither.
     let program = program(
         r#"(module
+             (memory 1)
              (global $count (mut i32) (i32.const 0))
              (func $run (result i32)
                (if (i32.load (i32.const 1000)) (then (return (i32.const 1))))
