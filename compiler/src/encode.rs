@@ -582,8 +582,16 @@ fn plan_exports<'a>(s: &Survey<'a>) -> Result<Vec<(&'static str, ExportKind, u32
     Ok(added)
 }
 
+/// What the validator accepts: its defaults, and the proposals `wat` and
+/// wasmtime 48 implement beyond them.
+fn features() -> wasmparser::WasmFeatures {
+    wasmparser::WasmFeatures::default()
+        | wasmparser::WasmFeatures::CUSTOM_PAGE_SIZES
+        | wasmparser::WasmFeatures::WIDE_ARITHMETIC
+}
+
 fn validate(wasm: &[u8], survey: &Survey<'_>, metadata: &Metadata) -> Result<(), EncodeError> {
-    let mut validator = Validator::new_with_features(wasmparser::WasmFeatures::default());
+    let mut validator = Validator::new_with_features(features());
     validator.validate_all(wasm).map(drop).map_err(|error| {
         // The final module's code section is a byte copy of the one `wast`
         // wrote, so a body's position moved by the same amount for every

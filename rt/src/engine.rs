@@ -183,7 +183,10 @@ impl Engine {
             // Shared memories and atomics need threads Tape does not give
             // a run. Set here rather than left to wasmtime's features,
             // which another crate in a build may turn on.
-            .wasm_features(wasmtime::WasmFeatures::THREADS, false);
+            .wasm_features(wasmtime::WasmFeatures::THREADS, false)
+            // What the compiler accepts, the engine runs.
+            .wasm_custom_page_sizes(true)
+            .wasm_wide_arithmetic(true);
         let mut pool_memory = None;
         if let Some(pooling) = &config.pooling {
             // wasm32 memories stop at 4 GiB, and wasmtime reserves 4 GiB per

@@ -15,8 +15,6 @@ pub struct WasmMemory {
     max: u64,
 }
 
-const PAGE: u64 = 65536;
-
 impl WasmMemory {
     pub(crate) fn new(initial_top: u32, max: u64) -> Self {
         WasmMemory {
@@ -59,7 +57,9 @@ pub(crate) fn alloc(mut store: impl AsContextMut<Data = State>, size: u32) -> Re
     }
     let current = memory.data_size(&ctx) as u64;
     if end > current {
-        let pages = (end - current).div_ceil(PAGE);
+        // In the memory's own pages: 64 KiB, or as few as 1 byte with the
+        // custom page sizes proposal.
+        let pages = (end - current).div_ceil(memory.page_size(&ctx));
         memory
             .grow(&mut ctx, pages)
             .map_err(|error| match error.downcast::<Error>() {

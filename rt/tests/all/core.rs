@@ -295,3 +295,15 @@ fn a_memory_of_no_pages_stays_so_until_the_allocator_needs_room() {
     assert_eq!(outcome.status, 1, "one page, grown by the allocator");
     assert_eq!(outcome.usage.peak_memory, 65536);
 }
+
+/// With the custom page sizes proposal a page may be one byte: the
+/// allocator grows the memory in its own pages.
+#[test]
+fn the_allocator_grows_memories_of_one_byte_pages() {
+    let outcome = run("(module (memory 0 (pagesize 1))
+           (func $run (result i32)
+             (drop (call $core.alloc (i32.const 16)))
+             (memory.size)))");
+    assert_eq!(outcome.status, 24, "8 reserved bytes and 16 allocated");
+    assert_eq!(outcome.usage.peak_memory, 24);
+}
