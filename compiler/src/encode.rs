@@ -17,6 +17,7 @@ use wasmparser::{
     DataKind, ExternalKind, KnownCustom, Name, Operator, Parser, Payload, TypeRef, Validator,
 };
 
+use crate::explain::{Cause, explain};
 use crate::metadata::{FORMAT_VERSION, Import, LineEntry, Metadata, SECTION_NAME};
 use crate::preprocess::{STATIC_BASE, StaticData};
 
@@ -36,6 +37,18 @@ pub(crate) struct EncodeError {
     pub position: Option<(u32, u32)>,
     /// What to do about it, where something is known.
     pub help: Option<&'static str>,
+    /// For a stack-type error, the instructions that caused it, with
+    /// their source positions. Boxed: errors are rare, and small results
+    /// are fast.
+    pub cause: Option<Box<CauseAt>>,
+}
+
+/// A [`Cause`] with the source position of each instruction it names.
+#[derive(Debug)]
+pub(crate) struct CauseAt {
+    pub cause: Cause,
+    pub origin: Option<(u32, u32)>,
+    pub next: Option<(u32, u32)>,
 }
 
 impl EncodeError {
@@ -43,6 +56,7 @@ impl EncodeError {
         EncodeError {
             message: message.into(),
             help: None,
+            cause: None,
             function: None,
             position: None,
         }
@@ -100,7 +114,13 @@ pub(crate) fn encode(
             .sections
             .iter()
             .find(|(id, _)| *id == CODE)
-            .map(|(_, contents)| line_table(&rows, contents.start, locate))
+            .map(|(_, contents)| {
+                line_table(
+                    &rows,
+                    entries_start(&wasm[contents.clone()], contents.start),
+                    locate,
+                )
+            })
             .unwrap_or_default();
         let as_written = Metadata {
             version: FORMAT_VERSION,
@@ -189,10 +209,8 @@ pub(crate) fn encode(
         match id {
             CUSTOM if is_dwarf(contents) => {}
             CODE => {
-                // The body offsets DWARF gives are relative to the start of
-                // the code section's contents, after its id and size.
                 let start = module.as_slice().len() + 1 + leb128_len(contents.len());
-                metadata.lines = line_table(&rows, start, locate);
+                metadata.lines = line_table(&rows, entries_start(contents, start), locate);
                 module.section(&RawSection { id, data: contents });
             }
             MEMORY => match &memory {
@@ -454,6 +472,19 @@ fn line_rows(dwarf: &[(&str, &[u8])]) -> Vec<(u64, u64, u64)> {
 /// The line table for the metadata: each row moved to its offset in the
 /// final module and located in the user's source; rows that locate to the
 /// same place as the one before are merged.
+/// Where the code section's function bodies start, given its contents and
+/// where they start: after the count of bodies. The addresses `wast`'s DWARF
+/// gives are relative to there (they were off by the count's length, one
+/// byte for fewer than 128 functions, so a 1-byte instruction was located
+/// at the one after it).
+fn entries_start(contents: &[u8], contents_start: usize) -> usize {
+    let count_len = contents
+        .iter()
+        .position(|byte| byte & 0x80 == 0)
+        .map_or(0, |last| last + 1);
+    contents_start + count_len
+}
+
 fn line_table(
     rows: &[(u64, u64, u64)],
     code_start: usize,
@@ -593,10 +624,32 @@ fn features() -> wasmparser::WasmFeatures {
 fn validate(wasm: &[u8], survey: &Survey<'_>, metadata: &Metadata) -> Result<(), EncodeError> {
     let mut validator = Validator::new_with_features(features());
     validator.validate_all(wasm).map(drop).map_err(|error| {
+        let defined = function_at(wasm, error.offset()).map(|(index, _)| index);
+        let location = |offset: usize| {
+            u32::try_from(offset)
+                .ok()
+                .and_then(|offset| metadata.location(offset))
+        };
+        let cause = defined
+            .and_then(|index| explain(wasm, features(), index, error.offset(), error.message()))
+            .map(|cause| {
+                let (origin, next) = match &cause {
+                    Cause::LeftOver { origin, next, .. } => (
+                        location(origin.offset),
+                        next.and_then(|n| location(n.offset)),
+                    ),
+                    Cause::WrongType { origin } => (location(origin.offset), None),
+                };
+                Box::new(CauseAt {
+                    cause,
+                    origin,
+                    next,
+                })
+            });
         // The final module's code section is a byte copy of the one `wast`
         // wrote, so a body's position moved by the same amount for every
         // function; find the body by its order instead of its offset.
-        let function = function_at(wasm, error.offset()).map(|(index, _)| {
+        let function = defined.map(|index| {
             let absolute = survey.imported_functions + index;
             survey
                 .function_names
@@ -610,10 +663,9 @@ fn validate(wasm: &[u8], survey: &Survey<'_>, metadata: &Metadata) -> Result<(),
         EncodeError {
             message: error.message().to_string(),
             function,
-            position: u32::try_from(error.offset())
-                .ok()
-                .and_then(|offset| metadata.location(offset)),
+            position: location(error.offset()),
             help: None,
+            cause,
         }
     })
 }

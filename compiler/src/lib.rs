@@ -33,6 +33,7 @@ mod catalogue;
 mod diagnostic;
 mod encode;
 mod error;
+mod explain;
 mod lexer;
 mod metadata;
 mod preprocess;
@@ -198,17 +199,20 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     let expanded_lines = || expanded_lines.get_or_init(|| LineIndex::new(&expanded.text));
     let mut locator = None;
     let report = |error: encode::EncodeError| {
-        let mut diagnostic = Diagnostic::new(error.message);
-        if let Some(help) = error.help {
+        let offset_of = |(line, column)| LineIndex::new(source).char_offset(source, line, column);
+        let (message, position, help) = match &error.cause {
+            Some(cause) => explained(source, cause, &error.message, error.position),
+            None => (error.message.clone(), error.position, None),
+        };
+        let mut diagnostic = Diagnostic::new(message);
+        if let Some(help) = help.as_deref().or(error.help) {
             diagnostic = diagnostic.help(help);
         }
         let function_span = error.function.as_ref().and_then(|function| {
             let name = function.trim_start_matches("`$").trim_end_matches('`');
             expanded.functions.get(name).cloned()
         });
-        let instruction = error
-            .position
-            .and_then(|(line, column)| LineIndex::new(source).char_offset(source, line, column));
+        let instruction = position.and_then(offset_of);
         if let Some(function) = &error.function {
             diagnostic = diagnostic.label(format!("in {function}"));
         }
@@ -324,6 +328,124 @@ fn parse(name: &str, text: &str, lines: bool) -> Result<Vec<u8>, (String, usize)
         options.dwarf(Path::new(name), text, wast::core::GenerateDwarf::Lines);
     }
     options.encode_wat(&mut wat).map_err(located)
+}
+
+/// A stack-type error told at its cause: the message, where to point, and
+/// a help line.
+fn explained(
+    source: &str,
+    at: &encode::CauseAt,
+    message: &str,
+    position: Option<(u32, u32)>,
+) -> (String, Option<(u32, u32)>, Option<String>) {
+    let text = |position: Option<(u32, u32)>| {
+        let (line, column) = position?;
+        let offset = LineIndex::new(source).char_offset(source, line, column)?;
+        Some(instruction_text(source, offset))
+    };
+    match &at.cause {
+        explain::Cause::LeftOver {
+            origin,
+            index,
+            next,
+        } => {
+            let Some(made) = text(at.origin) else {
+                return (message.to_string(), position, None);
+            };
+            let taker = next.and_then(|next| Some((text(at.next)?, next.takes)));
+            let (message, help) = match (origin.gives, taker) {
+                (1, Some((taker, takes))) => (
+                    format!(
+                        "the value of `{made}` is never used: `{taker}` after it takes {}, and not this one",
+                        values(takes)
+                    ),
+                    "remove it if it is a value too many, `drop` it if it is not needed, \
+                     or store it with `local.set`"
+                        .to_string(),
+                ),
+                (1, None) => (
+                    format!("the value of `{made}` is never used: nothing takes it"),
+                    "`drop` it if it is not needed, store it with `local.set`, or return it"
+                        .to_string(),
+                ),
+                (gives, Some((taker, takes))) => (
+                    format!(
+                        "`{made}` returns {}, but `{taker}` takes {}: the {} is left on the stack",
+                        values(gives),
+                        takes,
+                        ordinal(*index)
+                    ),
+                    "take every value a call returns, the last first: \
+                     `(local.set $status) (local.set $value)`; `drop` those you do not need"
+                        .to_string(),
+                ),
+                (gives, None) => (
+                    format!(
+                        "`{made}` returns {}, and the {} is left on the stack: nothing takes it",
+                        values(gives),
+                        ordinal(*index)
+                    ),
+                    "take every value a call returns, the last first: \
+                     `(local.set $status) (local.set $value)`; `drop` those you do not need"
+                        .to_string(),
+                ),
+            };
+            (message, at.origin, Some(help))
+        }
+        explain::Cause::WrongType { .. } => {
+            let help = text(at.origin)
+                .zip(at.origin)
+                .map(|(made, (line, column))| {
+                    format!(
+                        "the value it found is made by `{made}` at line {line}, column {column}"
+                    )
+                });
+            (message.to_string(), position, help)
+        }
+    }
+}
+
+/// "first", "second"… for value `index` (from 0) of a call's results.
+fn ordinal(index: u32) -> String {
+    match index {
+        0 => "first".into(),
+        1 => "second".into(),
+        2 => "third".into(),
+        n => format!("value number {}", n + 1),
+    }
+}
+
+fn values(count: u32) -> String {
+    match count {
+        1 => "1 value".to_string(),
+        n => format!("{n} values"),
+    }
+}
+
+/// The instruction written at `at`: its keyword, with the function's name
+/// for a call; a string literal as written.
+fn instruction_text(source: &str, at: usize) -> String {
+    let rest = source.get(at..).unwrap_or_default();
+    if let Some(inside) = rest.strip_prefix('"') {
+        let end = inside
+            .find('"')
+            .map_or(rest.len(), |end| end + 2)
+            .min(40);
+        return rest.get(..end).unwrap_or(rest).to_string();
+    }
+    let word = |text: &str| {
+        let text = text.trim_start();
+        let end = text
+            .find(|c: char| c.is_whitespace() || c == '(' || c == ')')
+            .unwrap_or(text.len());
+        text[..end].to_string()
+    };
+    let keyword = word(rest);
+    if keyword == "call" || keyword == "return_call" {
+        let name = word(&rest[keyword.len()..]);
+        return format!("{keyword} {name}");
+    }
+    keyword
 }
 
 /// The span of the token starting at `at`, for a caret under all of it.

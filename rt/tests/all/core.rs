@@ -307,3 +307,19 @@ fn the_allocator_grows_memories_of_one_byte_pages() {
     assert_eq!(outcome.status, 24, "8 reserved bytes and 16 allocated");
     assert_eq!(outcome.usage.peak_memory, 24);
 }
+
+/// The line table was one byte off (by the length of the code section's
+/// count of functions), so a one-byte instruction that trapped was located
+/// at the instruction after it.
+#[test]
+fn a_one_byte_instruction_that_traps_is_located_at_itself() {
+    let error = run_err(
+        "(func $run (result i32)\n  (i32.div_u (i32.const 1) (i32.const 0))\n  (drop)\n  (i32.const 0))",
+        &Grants::new(),
+    );
+    let Error::Trap { stack, .. } = &error else {
+        panic!("{error}")
+    };
+    let at = stack.frames[0].source.clone().map(|s| (s.line, s.column));
+    assert_eq!(at, Some((2, 4)), "{error}");
+}
