@@ -284,6 +284,9 @@ pub(crate) fn encode(
     });
     let wasm_out = module.finish();
     validate(&wasm_out, &survey, &metadata)?;
+    if let Some((_, _, index)) = exports.iter().find(|(name, ..)| *name == RUN_EXPORT) {
+        check_run(&wasm_out, *index)?;
+    }
     Ok(Encoded {
         wasm: wasm_out,
         metadata,
@@ -472,6 +475,68 @@ fn line_rows(dwarf: &[(&str, &[u8])]) -> Vec<(u64, u64, u64)> {
 /// The line table for the metadata: each row moved to its offset in the
 /// final module and located in the user's source; rows that locate to the
 /// same place as the one before are merged.
+/// `$run`, which Tape exports as the entry point, must be what the runtime
+/// calls: `(func (result i32))`, returning a status.
+fn check_run(wasm: &[u8], index: u32) -> Result<(), EncodeError> {
+    let mut types = Vec::new();
+    let mut functions = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(invalid)? {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    for ty in group.map_err(invalid)?.into_types() {
+                        types.push(ty);
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    if let TypeRef::Func(ty) = import.map_err(invalid)?.ty {
+                        functions.push(ty);
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    functions.push(ty.map_err(invalid)?);
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(wasmparser::CompositeInnerType::Func(ty)) = functions
+        .get(index as usize)
+        .and_then(|&ty| types.get(ty as usize))
+        .map(|ty| &ty.composite_type.inner)
+    else {
+        return Ok(());
+    };
+    if ty.params().is_empty() && ty.results() == [wasmparser::ValType::I32] {
+        return Ok(());
+    }
+    let list = |kind: &str, types: &[wasmparser::ValType]| {
+        if types.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = types.iter().map(ToString::to_string).collect();
+            format!(" ({kind} {})", names.join(" "))
+        }
+    };
+    Err(EncodeError {
+        message: format!(
+            "`$run` is the entry point, which takes nothing and returns a status: it must be `(func $run (result i32))`, not `(func $run{}{})`",
+            list("param", ty.params()),
+            list("result", ty.results())
+        ),
+        function: Some("`$run`".into()),
+        help: Some(
+            "read arguments with `core.arg` (or `argv`) rather than parameters, and return 0 for \
+             success; or name the function otherwise if it is not the entry point",
+        ),
+        ..EncodeError::new("")
+    })
+}
+
 /// Where the code section's function bodies start, given its contents and
 /// where they start: after the count of bodies. The addresses `wast`'s DWARF
 /// gives are relative to there (they were off by the count's length, one

@@ -427,10 +427,7 @@ fn values(count: u32) -> String {
 fn instruction_text(source: &str, at: usize) -> String {
     let rest = source.get(at..).unwrap_or_default();
     if let Some(inside) = rest.strip_prefix('"') {
-        let end = inside
-            .find('"')
-            .map_or(rest.len(), |end| end + 2)
-            .min(40);
+        let end = inside.find('"').map_or(rest.len(), |end| end + 2).min(40);
         return rest.get(..end).unwrap_or(rest).to_string();
     }
     let word = |text: &str| {

@@ -155,7 +155,18 @@ fn several_ungranted_capabilities_are_named_once_each() {
 
 #[test]
 fn run_of_the_wrong_type_is_refused_and_a_missing_run_is_reported_by_run() {
+    // The compiler refuses a `$run` of another type, where it is defined.
     let error = link("(func $run (result i64) (i64.const 0))", &Grants::new()).unwrap_err();
+    assert!(
+        matches!(&error, Error::Compile(_)) && error.to_string().contains("test.wat:1:7"),
+        "{error}"
+    );
+    // The runtime refuses a `run` exported by hand with another type.
+    let error = link(
+        r#"(func $main (export "run") (result i64) (i64.const 0))"#,
+        &Grants::new(),
+    )
+    .unwrap_err();
     assert!(
         matches!(&error, Error::MissingExport { name, .. } if name == "run"),
         "{error}"

@@ -1,0 +1,2 @@
+(func $run
+  (nop))

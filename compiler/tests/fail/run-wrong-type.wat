@@ -1,0 +1,2 @@
+(func $run (param $n i32) (result i32)
+  (local.get $n))
