@@ -36,6 +36,9 @@ pub(crate) enum Cause {
     /// The failing instruction found a value of the wrong type, which
     /// `origin` made.
     WrongType { origin: Step },
+    /// A block (the function itself, if `function`) ends without the
+    /// values it returns.
+    EndsWithout { function: bool },
 }
 
 /// Why the validator refused function `defined` (among the functions the
@@ -131,6 +134,11 @@ fn cause<T: wasmparser::WasmModuleResources>(
             origin,
             index,
             next,
+        });
+    }
+    if message.contains("nothing on stack") && matches!(operator, Operator::End) {
+        return Some(Cause::EndsWithout {
+            function: func.control_stack_height() == 1,
         });
     }
     if let Some((_, found)) = message.split_once(", found ") {

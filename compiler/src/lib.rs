@@ -392,6 +392,26 @@ fn explained(
             };
             (message, at.origin, Some(help))
         }
+        explain::Cause::EndsWithout { function } => {
+            let what = if *function {
+                "the function ends"
+            } else {
+                "the block ends"
+            };
+            let expected = message
+                .split_once("expected ")
+                .and_then(|(_, rest)| rest.split(' ').next())
+                .unwrap_or("a value");
+            (
+                format!("{what} without the {expected} it returns: nothing is left on the stack"),
+                position,
+                Some(
+                    "end it with the value to return; a function that returns a status \
+                     ends with `(i32.const 0)` for success"
+                        .to_string(),
+                ),
+            )
+        }
         explain::Cause::WrongType { .. } => {
             let help = text(at.origin)
                 .zip(at.origin)

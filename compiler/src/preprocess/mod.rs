@@ -78,6 +78,9 @@ enum Macro {
     /// `(resv P)`: hand the value at `P` over as a result, or return the
     /// status.
     Resv,
+    /// `(bind $x E)`: `E` leaves a value and a status; return the status if
+    /// it is non-zero, else set the value into local `$x`.
+    Bind,
 }
 
 impl Macro {
@@ -86,6 +89,7 @@ impl Macro {
             Macro::Argv => "argv",
             Macro::Check => "check",
             Macro::Resv => "resv",
+            Macro::Bind => "bind",
         }
     }
 }
@@ -481,7 +485,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                 Head::BodyLocal
             }
             "local" if parent_is_function => Head::HeaderLocal,
-            "argv" | "check" | "resv" => self.open_macro(text, open, &span),
+            "argv" | "check" | "resv" | "bind" => self.open_macro(text, open, &span),
             _ if text.starts_with('@') => {
                 self.annotation_frame.get_or_insert(index);
                 Head::Annotation
@@ -689,6 +693,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
         let kind = match name {
             "argv" => Macro::Argv,
             "check" => Macro::Check,
+            "bind" => Macro::Bind,
             _ => Macro::Resv,
         };
         if !self.in_function_body() {
@@ -721,18 +726,29 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                 self.calls.push(("core.result", span.clone()));
                 self.replace(open..span.end, RESV_OPEN);
             }
+            // The operand stays; the name goes, and the rest comes at the
+            // close.
+            Macro::Bind => self.replace(open..span.end, ""),
         }
         Head::Macro(kind)
     }
 
-    /// `(check $e)` and `(resv $p)` take a local's name for its value.
+    /// `(check $e)` and `(resv $p)` take a local's name for its value;
+    /// `(bind $x …)` names the local it sets first.
     fn bare_name_in_macro(&mut self, span: Range<usize>) {
         let Some(top) = self.stack.last() else {
             return;
         };
-        if matches!(top.head, Head::Macro(Macro::Check | Macro::Resv)) && top.children.len() == 1 {
-            let name = &self.src[span.clone()];
-            self.replace(span, &format!("(local.get {name})"));
+        if top.children.len() != 1 {
+            return;
+        }
+        match top.head {
+            Head::Macro(Macro::Check | Macro::Resv) => {
+                let name = &self.src[span.clone()];
+                self.replace(span, &format!("(local.get {name})"));
+            }
+            Head::Macro(Macro::Bind) => self.replace(span, ""),
+            _ => {}
         }
     }
 
@@ -747,6 +763,10 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                     Macro::Check => "write `(check (call …))` or `(check $status)`",
                     Macro::Resv => {
                         "write `(resv $ptr)` or `(resv (call …))`: a pointer to a wire value"
+                    }
+                    Macro::Bind => {
+                        "write `(bind $name (call …))`: a local to set, then a call that \
+                         returns a value and a status"
                     }
                 }));
         };
@@ -778,6 +798,42 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                 whole.clone(),
                 &format!(
                     "(call $core.arg (i32.const {index})) (local.set {s}) (local.set {name}) \
+                     (if (local.get {s}) (then (return (local.get {s}))))"
+                ),
+            );
+            return;
+        }
+        if kind == Macro::Bind {
+            let src = self.src;
+            let name = frame.children.first().map(|c| &src[c.clone()]);
+            let Some(name) = name.filter(|n| n.starts_with('$') && n.len() > 1) else {
+                return usage(self, "`bind` needs a local `$name` first".into());
+            };
+            if frame.children.len() != 2 {
+                return usage(
+                    self,
+                    format!("`bind` takes 2 operands, not {}", frame.children.len()),
+                );
+            }
+            // An `i32` unless declared already (as an `i64` for
+            // `json.i64`, say).
+            let declared = self
+                .function
+                .as_ref()
+                .is_some_and(|f| f.locals.contains_key(name));
+            if !declared {
+                self.declare_local(
+                    Some(name),
+                    "i32",
+                    format!("(local {name} i32)"),
+                    frame.children[0].clone(),
+                );
+            }
+            let s = STATUS_LOCAL;
+            self.replace(
+                close.clone(),
+                &format!(
+                    " (local.set {s}) (local.set {name}) \
                      (if (local.get {s}) (then (return (local.get {s}))))"
                 ),
             );
