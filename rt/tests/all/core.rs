@@ -323,3 +323,24 @@ fn a_one_byte_instruction_that_traps_is_located_at_itself() {
     let at = stack.frames[0].source.clone().map(|s| (s.line, s.column));
     assert_eq!(at, Some((2, 4)), "{error}");
 }
+
+/// `bind` keeps the value of a call that also returns a status, or returns
+/// the status.
+#[test]
+fn bind_keeps_the_value_or_returns_the_status() {
+    let program = program(
+        "(func $run (result i32)
+           (bind $name (call $core.arg (i32.const 0)))
+           (resv $name)
+           (i32.const 0))",
+        &Grants::new(),
+    );
+    let outcome = program.run(&Args::strings(["ada"])).unwrap();
+    assert_eq!(
+        (outcome.status, outcome.result::<&str>(0).unwrap()),
+        (0, "ada")
+    );
+    let outcome = program.run(&Args::new()).unwrap();
+    assert_eq!(outcome.status, tape_rt::status::NOT_FOUND);
+    assert!(outcome.results.is_empty());
+}
