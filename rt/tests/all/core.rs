@@ -341,6 +341,6 @@ fn bind_keeps_the_value_or_returns_the_status() {
         (0, "ada")
     );
     let outcome = program.run(&Args::new()).unwrap();
-    assert_eq!(outcome.status, tape_rt::status::NOT_FOUND);
+    assert_eq!(outcome.status, status::NOT_FOUND);
     assert!(outcome.results.is_empty());
 }
