@@ -90,13 +90,17 @@ pub(crate) fn encode(
     let rows = line_rows(&survey.dwarf);
     let has_literals = data.image.len() > STATIC_BASE;
     let literals_end = data.image.len() as u64;
+    // Static data ends within 64 MiB, but a user's segment may end past
+    // 4 GiB, even at the top of a 64-bit address space. In a 32-bit memory
+    // it traps at instantiation, and a 64-bit memory 0 is not run by the
+    // runtime, so no allocator starts there: the start is clamped, and the
+    // module compiles as `wat` compiles it.
     let initial_top = literals_end
         .max(survey.user_data_end)
         .max(STATIC_BASE as u64)
-        .next_multiple_of(8);
-    let initial_top = u32::try_from(initial_top).map_err(|_| {
-        EncodeError::new("static data and data segments extend past 4 GiB of memory")
-    })?;
+        .checked_next_multiple_of(8)
+        .and_then(|top| u32::try_from(top).ok())
+        .unwrap_or(u32::MAX & !7);
 
     let memory = plan_memory(&survey, literals_end)?;
     let exports = plan_exports(&survey)?;

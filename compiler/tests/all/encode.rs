@@ -172,6 +172,28 @@ fn user_data_segments_are_kept_and_counted_and_push_initial_top() {
     assert_eq!(out.metadata.initial_top, 104);
 }
 
+/// Found by the `differential` fuzz target: a segment that ends past 4 GiB
+/// (or at the top of a 64-bit address space) made the compiler refuse a
+/// module `wat` accepts, or overflow working out the allocator's start.
+/// Such a module traps when instantiated, or has a 64-bit memory 0 that the
+/// runtime does not run, so no allocator ever starts at that top.
+#[test]
+fn a_data_segment_past_4_gib_compiles_as_wat_does() {
+    for source in [
+        r#"(module (memory 1) (data (i32.const -1) "xy"))"#,
+        r#"(module (memory i64 1) (data (i64.const 0x100000000) "x"))"#,
+        r#"(module (memory i64 1) (data (i64.const -1) "x"))"#,
+    ] {
+        wat::parse_str(source).unwrap();
+        let out = compile(source);
+        assert_eq!(out.metadata.initial_top, u32::MAX & !7, "{source}");
+    }
+    // With a literal too, whose static data still starts at 8.
+    let out = compile(r#"(module (memory i64 1) (data (i64.const -4) "x") (func (drop "lit")))"#);
+    assert_eq!(out.metadata.initial_top, u32::MAX & !7);
+    assert_eq!(out.metadata.literals[0].offset, 8);
+}
+
 #[test]
 fn memory64_gets_an_i64_offset() {
     let out = compile(r#"(module (memory i64 1) (func (drop "x")))"#);
