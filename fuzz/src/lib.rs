@@ -43,10 +43,16 @@ pub fn replay(target: &str, check: impl Fn(&[u8])) -> usize {
 /// Runs `check` on `iterations` inputs of up to `max_len` bytes drawn from
 /// a fixed seed: the same inputs on every machine and every run.
 pub fn seeded(target: &str, iterations: usize, max_len: usize, check: impl Fn(&[u8])) {
-    let mut rng = SplitMix64(0x7a9e_f022_0000_0000 ^ target.len() as u64);
+    // Each target its own sequence: FNV-1a of its name.
+    let seed = target
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
+        });
+    let mut rng = SplitMix64(seed);
     for iteration in 0..iterations {
-        let len = (rng.next() % (max_len as u64 + 1)) as usize;
-        let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let len = (rng.next_u64() % (max_len as u64 + 1)) as usize;
+        let data: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         run_named(&format!("{target} seeded iteration {iteration}"), || {
             check(&data)
         });
@@ -96,7 +102,7 @@ pub fn replay_main(target: &str, check: impl Fn(&[u8])) {
 pub struct SplitMix64(pub u64);
 
 impl SplitMix64 {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
