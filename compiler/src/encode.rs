@@ -100,7 +100,7 @@ pub(crate) fn encode(
         .max(STATIC_BASE as u64)
         .checked_next_multiple_of(8)
         .and_then(|top| u32::try_from(top).ok())
-        .unwrap_or(u32::MAX & !7);
+        .unwrap_or(u32::MAX - 7);
 
     let memory = plan_memory(&survey, literals_end)?;
     let exports = plan_exports(&survey)?;

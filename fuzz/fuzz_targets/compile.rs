@@ -6,10 +6,4 @@
 
 #![cfg_attr(fuzzing, no_main)]
 
-#[cfg(fuzzing)]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tape_fuzz::compile::check(data));
-
-#[cfg(not(fuzzing))]
-fn main() {
-    tape_fuzz::replay_main("compile", tape_fuzz::compile::check);
-}
+tape_fuzz::target!(compile);

@@ -6,10 +6,4 @@
 
 #![cfg_attr(fuzzing, no_main)]
 
-#[cfg(fuzzing)]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tape_fuzz::differential::check(data));
-
-#[cfg(not(fuzzing))]
-fn main() {
-    tape_fuzz::replay_main("differential", tape_fuzz::differential::check);
-}
+tape_fuzz::target!(differential);

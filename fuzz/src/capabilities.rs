@@ -264,26 +264,19 @@ fn argument(u: &mut Unstructured<'_>, ty: &str, values: &[u32]) -> Result<String
             _ => format!("(i32.const {})", u.arbitrary::<i32>()?),
         },
         "i64" => format!("(i64.const {})", u.arbitrary::<i64>()?),
-        "f32" => format!("(f32.const {})", f32_text(u.arbitrary()?)),
-        _ => format!("(f64.const {})", f64_text(u.arbitrary()?)),
+        "f32" => format!("(f32.const {})", float_text(u.arbitrary::<f32>()?.into())),
+        _ => format!("(f64.const {})", float_text(u.arbitrary()?)),
     })
 }
 
-fn f32_text(bits: u32) -> String {
-    let x = f32::from_bits(bits);
-    if x.is_finite() {
-        format!("{x:e}")
-    } else {
-        "nan".into()
-    }
-}
-
-fn f64_text(bits: u64) -> String {
-    let x = f64::from_bits(bits);
-    if x.is_finite() {
-        format!("{x:e}")
-    } else {
-        "inf".into()
+/// A float as WAT text. An `f32` widened to `f64` prints a value that
+/// rounds back to itself as an `f32` literal.
+fn float_text(x: f64) -> String {
+    match x {
+        x if x.is_nan() => "nan".into(),
+        f64::INFINITY => "inf".into(),
+        f64::NEG_INFINITY => "-inf".into(),
+        x => format!("{x:e}"),
     }
 }
 
@@ -406,21 +399,13 @@ pub fn check(data: &[u8]) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn corpus_replays() {
-        let replayed = crate::replay("capabilities", check);
-        assert!(replayed >= 20, "only {replayed} corpus files");
-    }
-
-    #[test]
-    fn seeded_inputs() {
-        crate::seeded("capabilities", 300, 1024, check);
+    replay_tests!(capabilities, 300, 1024, {
         // Shared with the corpus test, so only floors are certain.
         let counts = counts();
         assert!(counts.get("runs") >= 300, "{}", counts.summary());
         assert!(counts.get("completed") >= 30, "{}", counts.summary());
         assert!(counts.get("bad pointer") >= 30, "{}", counts.summary());
-    }
+    });
 
     #[test]
     fn every_capability_is_called() {

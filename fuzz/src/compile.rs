@@ -98,16 +98,7 @@ fn check_error(source: &str, error: &tape_compiler::Error) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn corpus_replays() {
-        let replayed = crate::replay("compile", check);
-        assert!(replayed >= 20, "only {replayed} corpus files");
-    }
-
-    #[test]
-    fn seeded_inputs() {
-        crate::seeded("compile", 300, 256, check);
-    }
+    replay_tests!(compile, 300, 256);
 
     /// The oracle is not vacuous: a module that compiles is checked, and a
     /// broken one reaches the diagnostics checks.

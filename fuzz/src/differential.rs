@@ -556,19 +556,11 @@ fn without_engine_indices(message: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn corpus_replays() {
-        let replayed = crate::replay("differential", check);
-        assert!(replayed >= 20, "only {replayed} corpus files");
-    }
-
-    #[test]
-    fn seeded_inputs() {
-        crate::seeded("differential", 200, 2048, check);
+    replay_tests!(differential, 200, 2048, {
         // Most seeds make a module both compile; the counts are shared
         // with the corpus test, so only a floor is certain.
         assert!(counts().get(COMPARED) >= 100, "{}", counts().summary());
-    }
+    });
 
     fn verdict_of(text: &str) -> (Verdict, Shape) {
         let reference = wat::parse_str(text).unwrap();

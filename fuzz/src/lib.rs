@@ -9,6 +9,25 @@
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
 
+/// The tests every target has: `corpus_replays`, its whole corpus, and
+/// `seeded_inputs`, `iterations` seeded inputs of up to `max_len` bytes,
+/// followed by `$after` (which may check the target's counts).
+#[cfg(test)]
+macro_rules! replay_tests {
+    ($target:ident, $iterations:expr, $max_len:expr $(, $after:block)?) => {
+        #[test]
+        fn corpus_replays() {
+            $crate::check_corpus(stringify!($target), check);
+        }
+
+        #[test]
+        fn seeded_inputs() {
+            $crate::seeded(stringify!($target), $iterations, $max_len, check);
+            $($after)?
+        }
+    };
+}
+
 pub mod capabilities;
 pub mod compile;
 pub mod differential;
@@ -38,6 +57,16 @@ pub fn replay(target: &str, check: impl Fn(&[u8])) -> usize {
         run_named(&path.display().to_string(), || check(&data));
     }
     files.len()
+}
+
+/// Replays `target`'s corpus through `check`, which must hold at least 20
+/// files: a corpus gone missing fails the test rather than passing it.
+pub fn check_corpus(target: &str, check: impl Fn(&[u8])) {
+    let replayed = replay(target, check);
+    assert!(
+        replayed >= 20,
+        "only {replayed} files in the {target} corpus"
+    );
 }
 
 /// Runs `check` on `iterations` inputs of up to `max_len` bytes drawn from
@@ -94,6 +123,23 @@ pub fn replay_main(target: &str, check: impl Fn(&[u8])) {
         run_named(&path.display().to_string(), || check(&data));
     }
     eprintln!("{target}: {} inputs passed", files.len());
+}
+
+/// The entry point of the fuzz target `fuzz_targets/<target>.rs`, whose
+/// oracle is `tape_fuzz::<target>::check`: libFuzzer's under `cargo fuzz`
+/// (`--cfg fuzzing`), [`replay_main`] otherwise. The target's crate root
+/// also needs `#![cfg_attr(fuzzing, no_main)]`.
+#[macro_export]
+macro_rules! target {
+    ($target:ident) => {
+        #[cfg(fuzzing)]
+        libfuzzer_sys::fuzz_target!(|data: &[u8]| $crate::$target::check(data));
+
+        #[cfg(not(fuzzing))]
+        fn main() {
+            $crate::replay_main(stringify!($target), $crate::$target::check);
+        }
+    };
 }
 
 /// A small, fast, fixed-sequence generator for seeded inputs (Vigna's

@@ -267,16 +267,7 @@ fn check_offset(error: &Error, len: usize) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn corpus_replays() {
-        let replayed = crate::replay("protocol", check);
-        assert!(replayed >= 20, "only {replayed} corpus files");
-    }
-
-    #[test]
-    fn seeded_inputs() {
-        crate::seeded("protocol", 500, 512, check);
-    }
+    replay_tests!(protocol, 500, 512);
 
     /// The depth the oracle computes is the decoder's: a value exactly at
     /// the limit decodes, one level more does not.

@@ -216,16 +216,7 @@ fn check_error(error: &Error, input: &[u8]) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn corpus_replays() {
-        let replayed = crate::replay("wire", check);
-        assert!(replayed >= 20, "only {replayed} corpus files");
-    }
-
-    #[test]
-    fn seeded_inputs() {
-        crate::seeded("wire", 2000, 64, check);
-    }
+    replay_tests!(wire, 2000, 64);
 
     /// Valid encodings of each kind of value pass the round trip; a
     /// trailing byte is refused with the offset of the end of the value.
