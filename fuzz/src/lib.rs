@@ -158,21 +158,21 @@ impl SplitMix64 {
 }
 
 /// Counts of how inputs ended, over a process's life: printed as a fuzzer
-/// runs (at powers of two), and read by the tests to show an oracle was
-/// reached.
+/// runs, and read by the tests to show an oracle was reached.
 #[derive(Debug, Default)]
 pub struct Counts {
     counts: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 impl Counts {
-    /// Counts one `what`; prints every count when the total of `total` is a
-    /// power of two from 1024 on, so a long run reports as it goes.
+    /// Counts one `what`; prints every count when the count of `total`
+    /// reaches a power of two from 1024 on, and every 65,536 after that, so
+    /// a long run reports as it goes.
     pub fn add(&self, what: &'static str, target: &str, total: &'static str) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         *counts.entry(what).or_default() += 1;
         let n = counts.get(total).copied().unwrap_or(0);
-        if what == total && n >= 1024 && n.is_power_of_two() {
+        if what == total && n >= 1024 && (n.is_power_of_two() || n % 65_536 == 0) {
             eprintln!("{target}: {}", summary(&counts));
         }
     }
