@@ -280,31 +280,37 @@ fn float_text(x: f64) -> String {
     }
 }
 
-/// The engine, and the directory `fs` is granted (a `root` inside a
-/// temporary directory, so that anything written beside `root` is an
-/// escape).
-struct World {
-    engine: Engine,
+/// The engine every run shares.
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        Engine::new(Config {
+            cache_dir: None,
+            memory_cache: 0,
+            ..Config::default()
+        })
+        .expect("an engine")
+    })
+}
+
+/// The directory `fs` is granted: a `root` inside a temporary directory of
+/// its own, so that anything written beside `root` is an escape. One per
+/// thread, as the tests run in parallel.
+struct Sandbox {
     _dir: tempfile::TempDir,
     root: PathBuf,
 }
 
-fn world() -> &'static World {
-    static WORLD: OnceLock<World> = OnceLock::new();
-    WORLD.get_or_init(|| {
+impl Sandbox {
+    fn new() -> Sandbox {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let root = dir.path().join("root");
-        World {
-            engine: Engine::new(Config {
-                cache_dir: None,
-                memory_cache: 0,
-                ..Config::default()
-            })
-            .expect("an engine"),
-            _dir: dir,
-            root,
-        }
-    })
+        Sandbox { _dir: dir, root }
+    }
+}
+
+thread_local! {
+    static SANDBOX: Sandbox = Sandbox::new();
 }
 
 /// Fresh capabilities for one run: an empty kv and an empty directory, so
@@ -347,11 +353,13 @@ pub fn check(data: &[u8]) {
     let Ok(guest) = Guest::generate(&mut u) else {
         return;
     };
-    let world = world();
+    SANDBOX.with(|sandbox| run(&guest, &sandbox.root));
+}
+
+fn run(guest: &Guest, root: &Path) {
     let source = guest.source();
-    let grants = grants(&world.root);
-    let program = world
-        .engine
+    let grants = grants(root);
+    let program = engine()
         .compile_str("guest.wat", &source, &grants)
         .unwrap_or_else(|e| panic!("the generated guest does not compile: {e}\n{source}"));
     let limits = limits();
@@ -383,7 +391,7 @@ pub fn check(data: &[u8]) {
         ) => {}
         Err(error) => panic!("the run failed with {error:?}: {error}\n{source}"),
     }
-    let parent = world.root.parent().expect("root has a parent");
+    let parent = root.parent().expect("root has a parent");
     let beside: Vec<_> = std::fs::read_dir(parent)
         .expect("the temporary directory")
         .map(|entry| entry.expect("an entry").file_name())
