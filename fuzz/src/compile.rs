@@ -3,14 +3,17 @@
 //! Oracle: compiling never panics (nor overflows the stack, nor hangs past
 //! libFuzzer's `-timeout`). What compiles validates with wasmparser,
 //! carries the metadata it reports, exports memory 0 as `mem.tape`, and
-//! expands to the text `expand_str` gives. What fails has at least one
+//! expands to the text `expand_str` gives; each literal in the metadata
+//! lies, as `[len][bytes]`, in an active data segment of memory 0 at its
+//! offset (4-aligned, from 8 on, below an 8-aligned `initial_top`), equal
+//! literals share one offset, and the line table is sorted. What fails has at least one
 //! diagnostic, each span a range of the source on character boundaries,
 //! and renders.
 
 use std::sync::OnceLock;
 
 use tape_compiler::{Compiled, MEMORY_EXPORT, Metadata, Options};
-use wasmparser::{ExternalKind, Parser, Payload, Validator, WasmFeatures};
+use wasmparser::{DataKind, ExternalKind, Operator, Parser, Payload, Validator, WasmFeatures};
 
 /// The options `tape run` compiles with: every built-in capability in the
 /// catalogue, so `call $log.write` and friends import themselves.
@@ -54,6 +57,68 @@ fn check_compiled(source: &str, compiled: &Compiled, options: &Options) {
     let expanded =
         tape_compiler::expand_str("fuzz.wat", source, options).expect("what compiles also expands");
     assert_eq!(expanded, compiled.expanded, "expand_str disagrees");
+    check_static_data(&compiled.wasm, &metadata);
+}
+
+/// The literals the metadata lists are where it says, as it says.
+fn check_static_data(wasm: &[u8], metadata: &Metadata) {
+    let top = u64::from(metadata.initial_top);
+    assert!(top % 8 == 0 && top >= 8, "initial_top {top}");
+    let segments = memory0_segments(wasm);
+    for literal in &metadata.literals {
+        let offset = u64::from(literal.offset);
+        let end = offset + 4 + literal.value.len() as u64;
+        assert!(
+            offset >= 8 && offset % 4 == 0 && end <= top,
+            "literal at {offset}..{end} with initial_top {top}"
+        );
+        let mut expected = (literal.value.len() as u32).to_le_bytes().to_vec();
+        expected.extend_from_slice(&literal.value);
+        let found = segments.iter().any(|(start, data)| {
+            offset
+                .checked_sub(*start)
+                .and_then(|at| data.get(at as usize..(at + expected.len() as u64) as usize))
+                == Some(&expected[..])
+        });
+        assert!(found, "no data segment holds the literal at {offset}");
+        for other in &metadata.literals {
+            assert!(
+                other.value != literal.value || other.offset == literal.offset,
+                "equal literals at {offset} and {}",
+                other.offset
+            );
+        }
+    }
+    assert!(
+        metadata.lines.is_sorted_by_key(|entry| entry.offset),
+        "the line table is not sorted"
+    );
+}
+
+/// The active data segments of memory 0 at constant offsets.
+fn memory0_segments(wasm: &[u8]) -> Vec<(u64, &[u8])> {
+    let mut segments = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let Ok(Payload::DataSection(reader)) = payload else {
+            continue;
+        };
+        for segment in reader.into_iter().flatten() {
+            let DataKind::Active {
+                memory_index: 0,
+                offset_expr,
+            } = segment.kind
+            else {
+                continue;
+            };
+            let offset = match offset_expr.get_operators_reader().read() {
+                Ok(Operator::I32Const { value }) => u64::from(value as u32),
+                Ok(Operator::I64Const { value }) => value as u64,
+                _ => continue,
+            };
+            segments.push((offset, segment.data));
+        }
+    }
+    segments
 }
 
 fn exports_memory_zero(wasm: &[u8]) -> bool {
@@ -112,6 +177,12 @@ mod tests {
         .unwrap();
         assert!(exports_memory_zero(&compiled.wasm));
         check_source(r#"(func $run (result i32) (i32.const 0))"#);
+        let literals =
+            r#"(func $run (result i32) (drop "a") (drop "bc") (drop "a") (i32.const 0))"#;
+        let compiled = tape_compiler::compile_str("lit.wat", literals, options()).unwrap();
+        assert_eq!(compiled.metadata.literals.len(), 2);
+        check_static_data(&compiled.wasm, &compiled.metadata);
+        check_source(literals);
         let error = tape_compiler::compile_str("bad.wat", "(func $run (result i32)", options())
             .unwrap_err();
         check_error("(func $run (result i32)", &error);
