@@ -51,7 +51,9 @@ impl LexError {
 #[derive(Logos, Debug, Clone, Copy, PartialEq, Eq)]
 #[logos(error = LexError)]
 #[logos(skip r"[ \t\r\n]+")]
-#[logos(skip(r";;[^\n]*", allow_greedy = true))]
+// A line comment ends at either newline of the text format, `\n` or `\r`,
+// where wast ends it.
+#[logos(skip(r";;[^\n\r]*", allow_greedy = true))]
 pub enum Token {
     #[token("(")]
     LParen,
@@ -201,6 +203,14 @@ mod tests {
                 (Ok(Token::RParen), ")", 17..18),
             ],
         );
+    }
+
+    /// Found by the `compile` fuzz target: wast ends a line comment at
+    /// `\r` as well as `\n` (the text format's newlines), so what follows
+    /// a `\r` is code to wast and must be to the lexer too.
+    #[test]
+    fn a_line_comment_ends_at_a_carriage_return() {
+        assert_lex(";; note\r\"s\"", &[(Ok(Token::String), "\"s\"", 8..11)]);
     }
 
     #[test]

@@ -228,11 +228,29 @@ fn parse(name: &str, text: &str, lines: bool) -> Result<Vec<u8>, (String, usize)
     options.encode_wat(&mut wat).map_err(located)
 }
 
-/// The span of the token starting at `at`, for a caret under all of it.
+/// The span of the token starting at `at`, for a caret under all of it:
+/// empty at the end of the source (an "unexpected end-of-file"), where
+/// there is no character to point at.
 fn token_at(source: &str, at: usize) -> Range<usize> {
     let rest = source.get(at..).unwrap_or_default();
     let len = rest
         .find(|c: char| c.is_whitespace() || c == '(' || c == ')')
         .unwrap_or(rest.len());
-    at..at + len.max(1)
+    let at = at.min(source.len());
+    at..(at + len.max(1)).min(source.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_at;
+
+    /// A wast error at the end of the source points at an empty span there,
+    /// never past the source (which the `compile` fuzz target checks).
+    #[test]
+    fn a_token_span_stays_within_the_source() {
+        assert_eq!(token_at("(i32.add x)", 1), 1..8);
+        assert_eq!(token_at("(module", 7), 7..7);
+        assert_eq!(token_at("", 0), 0..0);
+        assert_eq!(token_at("ab", 5), 2..2);
+    }
 }

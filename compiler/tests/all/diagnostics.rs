@@ -124,3 +124,25 @@ fn without_a_line_table_validation_errors_are_still_located() {
     .to_string();
     assert!(err.contains("test.wat:3:4"), "{err}");
 }
+
+/// Found by the `compile` fuzz target: a string after a `;;` comment that
+/// a `\r` ends is code, as wast reads it. It used to be skipped as part of
+/// the comment, and wast's "unexpected end-of-file" for the unterminated
+/// string then had a span one byte past the end of the source.
+#[test]
+fn a_carriage_return_ends_a_line_comment_as_in_wast() {
+    let compiled = crate::compile(";; note\r(func $run (result i32) (call $core.result \"hi\"))");
+    assert_eq!(compiled.metadata.literals[0].value, b"hi");
+    for source in ["(module)\n;; a\r\"", "(module) \"", "(module) (;"] {
+        let error = tape_compiler::compile_str("test.wat", source, &crate::options()).unwrap_err();
+        for item in error.diagnostics().unwrap().items() {
+            let span = item.span.clone().unwrap();
+            assert!(
+                span.end <= source.len(),
+                "{source:?}: {span:?} for {}",
+                item.message
+            );
+        }
+        assert!(!error.to_string().is_empty());
+    }
+}
