@@ -87,10 +87,11 @@ pub enum Token {
     Reserved,
 }
 
-/// Takes the rest of the line; the `;;` is already consumed.
+/// Takes the rest of the line; the `;;` is already consumed. A line ends
+/// at either newline of the text format, `\n` or `\r`, where wast ends it.
 fn line_comment(lex: &mut Lexer<Token>) {
     let rest = lex.remainder().as_bytes();
-    lex.bump(memchr::memchr(b'\n', rest).unwrap_or(rest.len()));
+    lex.bump(memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len()));
 }
 
 /// Finds the closing `"` of a one-line string; the opening quote is already
@@ -216,6 +217,20 @@ mod tests {
             &[
                 (Ok(Token::TripleString), "\"\"\"one\n\"two\"\n\"\"\"", 0..16),
                 (Ok(Token::RParen), ")", 17..18),
+            ],
+        );
+    }
+
+    /// Found by the `compile` fuzz target: wast ends a line comment at
+    /// `\r` as well as `\n` (the text format's newlines), so what follows
+    /// a `\r` is code to wast and must be to the lexer too.
+    #[test]
+    fn a_line_comment_ends_at_a_carriage_return() {
+        assert_lex(
+            ";; note\r\"s\"",
+            &[
+                (Ok(Token::LineComment), ";; note", 0..7),
+                (Ok(Token::String), "\"s\"", 8..11),
             ],
         );
     }

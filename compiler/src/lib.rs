@@ -465,11 +465,32 @@ fn instruction_text(source: &str, at: usize) -> String {
     keyword
 }
 
-/// The span of the token starting at `at`, for a caret under all of it.
+/// The span of the token starting at `at`, for a caret under all of it:
+/// empty at the end of the source (an "unexpected end-of-file"), where
+/// there is no character to point at.
 fn token_at(source: &str, at: usize) -> Range<usize> {
     let rest = source.get(at..).unwrap_or_default();
     let len = rest
         .find(|c: char| c.is_whitespace() || c == '(' || c == ')')
         .unwrap_or(rest.len());
-    at..at + len.max(1)
+    let at = at.min(source.len());
+    // At least the character there, whole: a caret under part of one
+    // (a whitespace character of several bytes, say) is no span at all.
+    let first = rest.chars().next().map_or(0, char::len_utf8);
+    at..(at + len.max(first)).min(source.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_at;
+
+    /// A wast error at the end of the source points at an empty span there,
+    /// never past the source (which the `compile` fuzz target checks).
+    #[test]
+    fn a_token_span_stays_within_the_source() {
+        assert_eq!(token_at("(i32.add x)", 1), 1..8);
+        assert_eq!(token_at("(module", 7), 7..7);
+        assert_eq!(token_at("", 0), 0..0);
+        assert_eq!(token_at("ab", 5), 2..2);
+    }
 }

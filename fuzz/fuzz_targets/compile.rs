@@ -1,22 +1,9 @@
-//! Any input, valid UTF-8 or not, compiles or fails with diagnostics; it
-//! never panics, overflows the stack or produces an invalid module.
+//! Any text through the compiler: see `tape_fuzz::compile`.
 //!
-//! `cargo fuzz run compile` (from the repository root).
+//! `cargo fuzz run compile` (from the repository root) runs it under
+//! libFuzzer. Built without `cargo fuzz`, it replays the files it is
+//! given: `cargo run -p tape-fuzz --bin compile -- FILE…`.
 
-#![no_main]
+#![cfg_attr(fuzzing, no_main)]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(source) = std::str::from_utf8(data) else {
-        return;
-    };
-    let options = tape_compiler::Options::default();
-    if let Ok(compiled) = tape_compiler::compile_str("fuzz.wat", source, &options) {
-        // Output always validates and carries readable metadata.
-        let metadata = tape_compiler::Metadata::from_module(&compiled.wasm)
-            .expect("readable metadata")
-            .expect("a tape section");
-        assert_eq!(metadata, compiled.metadata);
-    }
-});
+tape_fuzz::target!(compile);

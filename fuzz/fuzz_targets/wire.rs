@@ -1,25 +1,9 @@
-//! Arbitrary bytes decode as wire values or fail; never a panic.
+//! Arbitrary bytes through the wire decoder: see `tape_fuzz::wire`.
 //!
-//! `cargo fuzz run wire` (from the repository root).
+//! `cargo fuzz run wire` (from the repository root) runs it under
+//! libFuzzer. Built without `cargo fuzz`, it replays the files it is
+//! given: `cargo run -p tape-fuzz --bin wire -- FILE…`.
 
-#![no_main]
+#![cfg_attr(fuzzing, no_main)]
 
-use std::collections::BTreeMap;
-
-use libfuzzer_sys::fuzz_target;
-use serde::Deserialize;
-
-#[derive(Deserialize, Debug)]
-#[allow(dead_code)]
-enum Shape<'a> {
-    Unit,
-    Text(&'a str),
-    Pair(u16, i64),
-    Named { flag: bool, items: Vec<Option<String>> },
-}
-
-fuzz_target!(|data: &[u8]| {
-    let _ = tape_protocol::from_bytes::<Vec<Shape<'_>>>(data);
-    let _ = tape_protocol::from_bytes::<BTreeMap<String, Vec<u8>>>(data);
-    let _ = tape_protocol::take_from_bytes::<(u32, &str, Option<f64>)>(data);
-});
+tape_fuzz::target!(wire);

@@ -124,3 +124,44 @@ fn without_a_line_table_validation_errors_are_still_located() {
     .to_string();
     assert!(err.contains("test.wat:3:4"), "{err}");
 }
+
+/// Found by the `compile` fuzz target: a string after a `;;` comment that
+/// a `\r` ends is code, as wast reads it. It used to be skipped as part of
+/// the comment, and wast's "unexpected end-of-file" for the unterminated
+/// string then had a span one byte past the end of the source.
+#[test]
+fn a_carriage_return_ends_a_line_comment_as_in_wast() {
+    let compiled = crate::compile(";; note\r(func $run (result i32) (call $core.result \"hi\"))");
+    assert_eq!(compiled.metadata.literals[0].value, b"hi");
+    for source in ["(module)\n;; a\r\"", "(module) \"", "(module) (;"] {
+        let error = tape_compiler::compile_str("test.wat", source, &crate::options()).unwrap_err();
+        for item in error.diagnostics().unwrap().items() {
+            let span = item.span.clone().unwrap();
+            assert!(
+                span.end <= source.len(),
+                "{source:?}: {span:?} for {}",
+                item.message
+            );
+        }
+        assert!(!error.to_string().is_empty());
+    }
+}
+
+/// Found by the `compile` fuzz target: wast refuses `\` before a
+/// multi-byte whitespace character (U+2006), and the caret under it was
+/// one byte long, splitting the character. A span covers whole characters.
+#[test]
+fn a_span_never_splits_a_character() {
+    for source in ["\"i2.o\\\u{2006} %\"", "(module) \u{2006}", "(func $run\u{3000}(result i32))"] {
+        let error = tape_compiler::compile_str("test.wat", source, &crate::options()).unwrap_err();
+        for item in error.diagnostics().unwrap().items() {
+            let span = item.span.clone().unwrap();
+            assert!(
+                source.is_char_boundary(span.start) && source.is_char_boundary(span.end),
+                "{source:?}: {span:?} for {}",
+                item.message
+            );
+        }
+        assert!(!error.to_string().is_empty());
+    }
+}
