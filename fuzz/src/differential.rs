@@ -10,16 +10,10 @@
 //! fuel, give the same results or the same traps, with the same fuel left,
 //! and leave the same exported globals, memories and tables.
 //!
-//! One difference is known and counted apart, not failed: issue 13, where
-//! Tape reserves static data in a module that has no string literals, so a
-//! memory 0 of minimum 0 is raised to one page, or refused when it cannot
-//! be (imported, maximum 0, 64-bit). Such a module is recognised before it
-//! is compiled, and Tape's output must then differ from `wat`'s in exactly
-//! that minimum and nothing else. The `(@custom …)` annotations
-//! `wasmprinter` writes for custom sections, which Tape cannot lex yet, are
-//! the same issue and counted too. The counts are printed as the fuzzer
-//! runs ([`counts`]), so a fix to issue 13 shows up as zeros there; anything
-//! else that differs fails.
+//! Every difference fails. (Until issue 13 was fixed, a memory 0 of
+//! minimum 0 raised to one page, and `(@custom …)` annotations Tape could
+//! not lex, were counted apart; they no longer happen.) The counts of how
+//! inputs ended are printed as the fuzzer runs ([`counts`]).
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -49,10 +43,6 @@ pub fn counts() -> &'static crate::Counts {
 const GENERATED: &str = "generated";
 const REFERENCE_REFUSED: &str = "refused by wat";
 const COMPARED: &str = "compared";
-const RAISED: &str = "issue 13: memory 0 raised";
-const RAISED_DIFFERENT: &str = "issue 13: memory 0 raised, behaved differently";
-const REFUSED_STATIC: &str = "issue 13: refused for static data";
-const REFUSED_ANNOTATIONS: &str = "issue 13: refused for annotations";
 const RESERVED: &str = "refused for a reserved name";
 
 fn count(what: &'static str) {
@@ -68,11 +58,6 @@ pub enum Verdict {
     ReferenceRefused,
     /// Both compiled and behaved the same.
     Same,
-    /// Issue 13: Tape raised memory 0's minimum (`behaved_differently`
-    /// says whether that showed).
-    Issue13Raised { behaved_differently: bool },
-    /// Issue 13: Tape refused the module for static data or annotations.
-    Issue13Refused,
     /// Tape refused a name it reserves.
     Reserved,
 }
@@ -82,11 +67,10 @@ pub fn check(data: &[u8]) {
     differential(data);
 }
 
-/// Checks one input and says how it ended; panics on a difference that is
-/// not issue 13's.
+/// Checks one input and says how it ended; panics on a difference.
 pub fn differential(data: &[u8]) -> Verdict {
     let mut u = Unstructured::new(data);
-    let Ok((text, custom_sections)) = generate(&mut u) else {
+    let Ok(text) = generate(&mut u) else {
         return Verdict::NoModule;
     };
     count(GENERATED);
@@ -97,32 +81,17 @@ pub fn differential(data: &[u8]) -> Verdict {
     let shape = Shape::of(&reference);
     let tape = match tape_compiler::compile_str("smith.wat", &text, &Options::default()) {
         Ok(compiled) => compiled.wasm,
-        Err(error) => return refused(&shape, custom_sections, &error.to_string(), &text),
+        Err(error) => return refused(&shape, &error.to_string(), &text),
     };
-    let raised = compare_sections(&reference, &tape, &shape)
+    compare_sections(&reference, &tape, &shape)
         .unwrap_or_else(|difference| panic!("{difference}\n{text}"));
     count(COMPARED);
     let args: Vec<u8> = u.arbitrary().unwrap_or_default();
     let names = export_names(&reference);
     let expected = observe(&reference, &names, &args);
     let actual = observe(&tape, &names, &args);
-    if raised {
-        count(RAISED);
-    }
     if expected == actual {
-        return if raised {
-            Verdict::Issue13Raised {
-                behaved_differently: false,
-            }
-        } else {
-            Verdict::Same
-        };
-    }
-    if raised {
-        count(RAISED_DIFFERENT);
-        return Verdict::Issue13Raised {
-            behaved_differently: true,
-        };
+        return Verdict::Same;
     }
     panic!(
         "Tape's module behaves differently from wat's\nwat:  {expected:#?}\ntape: {actual:#?}\n{text}"
@@ -131,8 +100,8 @@ pub fn differential(data: &[u8]) -> Verdict {
 
 /// A module from the input: wasm-smith's swarm configuration, trimmed to
 /// small modules wasmtime runs with this workspace's features, printed
-/// folded or flat. Returns the text and whether it has custom sections.
-fn generate(u: &mut Unstructured<'_>) -> Result<(String, bool)> {
+/// folded or flat.
+fn generate(u: &mut Unstructured<'_>) -> Result<String> {
     let mut config: wasm_smith::Config = u.arbitrary()?;
     // Not compiled into this wasmtime, or off by default in it.
     config.threads_enabled = false;
@@ -157,7 +126,6 @@ fn generate(u: &mut Unstructured<'_>) -> Result<(String, bool)> {
     config.max_memory64_bytes = config.max_memory64_bytes.min(4 << 16);
     config.max_table_elements = config.max_table_elements.min(1000);
     config.generate_custom_sections = u.ratio(1, 8)?;
-    let custom_sections = config.generate_custom_sections;
     let module = wasm_smith::Module::new(config, u)?;
     let wasm = module.to_bytes();
     let mut printer = wasmprinter::Config::new();
@@ -167,21 +135,12 @@ fn generate(u: &mut Unstructured<'_>) -> Result<(String, bool)> {
     printer
         .print(&wasm, &mut wasmprinter::PrintFmtWrite(&mut text))
         .expect("wasmprinter prints what wasm-smith makes");
-    Ok((text, custom_sections))
+    Ok(text)
 }
 
-/// Why Tape refused a module `wat` accepted: one of the known reasons, or
-/// a failure.
-fn refused(shape: &Shape, custom_sections: bool, message: &str, text: &str) -> Verdict {
-    let static_data = ["static data", "raise its minimum", "raise its maximum"];
-    if shape.issue13 && static_data.iter().any(|s| message.contains(s)) {
-        count(REFUSED_STATIC);
-        return Verdict::Issue13Refused;
-    }
-    if custom_sections && text.contains("(@") && message.contains("unexpected character") {
-        count(REFUSED_ANNOTATIONS);
-        return Verdict::Issue13Refused;
-    }
+/// Why Tape refused a module `wat` accepted: a name it reserves, or a
+/// failure.
+fn refused(shape: &Shape, message: &str, text: &str) -> Verdict {
     if shape.reserved && message.contains("reserved") {
         count(RESERVED);
         return Verdict::Reserved;
@@ -192,10 +151,6 @@ fn refused(shape: &Shape, custom_sections: bool, message: &str, text: &str) -> V
 /// What the reference module holds that decides what Tape may change.
 #[derive(Debug, Default)]
 struct Shape {
-    /// Memory 0 has room for none of the 8 bytes Tape reserves (issue 13).
-    issue13: bool,
-    /// Memory 0 is defined (not imported).
-    memory0_defined: bool,
     /// The module has no memory at all: Tape adds one.
     no_memory: bool,
     /// It uses a name Tape reserves.
@@ -231,9 +186,6 @@ impl Shape {
         }
         let memory0 = imported.first().or(defined.first());
         Shape {
-            // Page sizes are 64 KiB here (custom page sizes are off).
-            issue13: memory0.is_some_and(|ty| ty.initial == 0),
-            memory0_defined: imported.is_empty() && !defined.is_empty(),
             no_memory: memory0.is_none(),
             reserved,
         }
@@ -258,14 +210,13 @@ fn custom_name(contents: &[u8]) -> Option<&str> {
 const MEMORY: u8 = 5;
 const EXPORT: u8 = 7;
 
-/// Compares Tape's module with `wat`'s section by section. Returns whether
-/// memory 0's minimum was raised (issue 13), or what differs beyond what
-/// Tape may change.
+/// Compares Tape's module with `wat`'s section by section: what differs
+/// beyond what Tape may change, if anything.
 fn compare_sections(
     reference: &[u8],
     tape: &[u8],
     shape: &Shape,
-) -> std::result::Result<bool, String> {
+) -> std::result::Result<(), String> {
     let ours = sections(tape);
     let theirs = sections(reference);
     let kept = |sections: &[(u8, &[u8])]| -> Vec<(u8, Vec<u8>)> {
@@ -342,7 +293,7 @@ fn compare_sections(
             page_size_log2: None,
         }];
         return if ours_memories == added {
-            Ok(false)
+            Ok(())
         } else {
             Err(format!("Tape added the memories {ours_memories:?}"))
         };
@@ -354,14 +305,7 @@ fn compare_sections(
             .map(|(_, c)| c.to_vec())
     };
     if raw(&ours) == raw(&theirs) {
-        return Ok(false);
-    }
-    let mut raised = theirs_memories.clone();
-    if shape.issue13 && shape.memory0_defined {
-        raised[0].initial = 1;
-        if ours_memories == raised {
-            return Ok(true);
-        }
+        return Ok(());
     }
     Err(format!(
         "Tape changed the memories from {theirs_memories:?} to {ours_memories:?}"
@@ -562,26 +506,23 @@ mod tests {
         assert!(counts().get(COMPARED) >= 100, "{}", counts().summary());
     });
 
-    fn verdict_of(text: &str) -> (Verdict, Shape) {
+    fn verdict_of(text: &str) -> Verdict {
         let reference = wat::parse_str(text).unwrap();
         let shape = Shape::of(&reference);
         let tape = tape_compiler::compile_str("t.wat", text, &Options::default()).unwrap();
-        let raised = compare_sections(&reference, &tape.wasm, &shape).unwrap();
+        compare_sections(&reference, &tape.wasm, &shape).unwrap();
         let names = export_names(&reference);
-        let same = observe(&reference, &names, &[]) == observe(&tape.wasm, &names, &[]);
-        let verdict = match (raised, same) {
-            (false, true) => Verdict::Same,
-            (true, same) => Verdict::Issue13Raised {
-                behaved_differently: !same,
-            },
-            (false, false) => panic!("differs"),
-        };
-        (verdict, shape)
+        assert_eq!(
+            observe(&reference, &names, &[]),
+            observe(&tape.wasm, &names, &[]),
+            "differs"
+        );
+        Verdict::Same
     }
 
     #[test]
     fn a_plain_module_behaves_the_same() {
-        let (verdict, _) = verdict_of(
+        let verdict = verdict_of(
             r#"(module (memory 1) (global (export "g") (mut i32) (i32.const 7))
                  (func (export "f") (param i32) (result i32)
                    (global.set 0 (local.get 0))
@@ -591,21 +532,13 @@ mod tests {
         assert_eq!(verdict, Verdict::Same);
     }
 
-    /// The issue-13 recogniser sees the raised minimum, and the behaviour
-    /// comparison sees what it changes: `memory.size` of 1 instead of 0.
+    /// Issue 13: a memory of no pages, which Tape used to raise to one,
+    /// compiles unchanged and behaves the same.
     #[test]
-    fn issue_13_is_recognised_and_counted() {
-        let (verdict, shape) =
+    fn a_memory_of_no_pages_is_left_as_written() {
+        let verdict =
             verdict_of(r#"(module (memory 0) (func (export "size") (result i32) (memory.size)))"#);
-        assert!(shape.issue13 && shape.memory0_defined);
-        match verdict {
-            // Until issue 13 is fixed.
-            Verdict::Issue13Raised {
-                behaved_differently,
-            } => assert!(behaved_differently),
-            // Once it is, the module compiles unchanged.
-            other => assert_eq!(other, Verdict::Same),
-        }
+        assert_eq!(verdict, Verdict::Same);
     }
 
     #[test]
@@ -620,8 +553,8 @@ mod tests {
         );
     }
 
-    /// A difference that is not issue 13's fails: a memory export's
-    /// contents are part of what is compared.
+    /// A difference fails: a memory export's contents are part of what is
+    /// compared.
     #[test]
     fn a_different_module_is_caught() {
         let a =
