@@ -152,7 +152,11 @@ fn a_carriage_return_ends_a_line_comment_as_in_wast() {
 /// one byte long, splitting the character. A span covers whole characters.
 #[test]
 fn a_span_never_splits_a_character() {
-    for source in ["\"i2.o\\\u{2006} %\"", "(module) \u{2006}", "(func $run\u{3000}(result i32))"] {
+    for source in [
+        "\"i2.o\\\u{2006} %\"",
+        "(module) \u{2006}",
+        "(func $run\u{3000}(result i32))",
+    ] {
         let error = tape_compiler::compile_str("test.wat", source, &crate::options()).unwrap_err();
         for item in error.diagnostics().unwrap().items() {
             let span = item.span.clone().unwrap();
