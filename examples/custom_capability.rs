@@ -23,10 +23,7 @@ impl Capability for Weather {
     }
 
     fn functions(&self) -> &[Function] {
-        &[Function {
-            name: "temperature",
-            signature: "(param $city i32) (result i32 i32)",
-        }]
+        const { &[Function::new("temperature", "(param $city i32) (result i32 i32)")] }
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {

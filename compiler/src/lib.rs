@@ -37,6 +37,7 @@ mod explain;
 mod lexer;
 mod metadata;
 mod preprocess;
+mod reference;
 mod source_map;
 
 use source_map::{LineIndex, Locator};
@@ -45,12 +46,13 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-pub use catalogue::Catalogue;
+pub use catalogue::{Catalogue, Entry, Role, Roles};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use encode::{MEMORY_EXPORT, RUN_EXPORT};
 pub use error::{Error, Result};
 pub use metadata::{FORMAT_VERSION, Import, LineEntry, Literal, Metadata, SECTION_NAME};
 pub use preprocess::{Library, MAX_NESTING, MAX_STATIC_DATA};
+pub use reference::{Item, Reference};
 
 /// A fingerprint of this build of the compiler and the standard library:
 /// two builds that may compile a source differently have different ones.

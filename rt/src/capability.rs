@@ -57,12 +57,68 @@ pub trait Capability: Send + Sync + 'static {
 }
 
 /// A host function in a capability's catalogue entry.
+///
+/// ```
+/// use tape_rt::Function;
+/// const WRITE: Function = Function::new("write", "(param $level i32) (param $msg i32) (result i32)")
+///     .roles("num str -> status")
+///     .doc("Logs the string at `$msg` at `$level`: 0 error … 4 trace.");
+/// assert_eq!(WRITE.name, "write");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Function {
     /// The function name within the capability, e.g. `"write"`.
     pub name: &'static str,
     /// Its type as WAT, e.g. `"(param $level i32) (param $msg i32) (result i32)"`.
     pub signature: &'static str,
+    /// What each parameter and result is, in
+    /// [`Roles::parse`](tape_compiler::Roles::parse)'s words, e.g.
+    /// `"num str -> status"`; empty when not given. The lints check calls
+    /// against them, and `tape doc` shows them.
+    pub roles: &'static str,
+    /// Its documentation in Markdown: a one-line summary, then anything a
+    /// caller needs (statuses, limits, an example); empty when not given.
+    pub doc: &'static str,
+}
+
+impl Function {
+    /// A function with its name and WAT signature.
+    pub const fn new(name: &'static str, signature: &'static str) -> Function {
+        Function {
+            name,
+            signature,
+            roles: "",
+            doc: "",
+        }
+    }
+
+    /// With the roles of its parameters and results; see
+    /// [`Function::roles`](#structfield.roles).
+    pub const fn roles(mut self, roles: &'static str) -> Function {
+        self.roles = roles;
+        self
+    }
+
+    /// With its documentation; see [`Function::doc`](#structfield.doc).
+    pub const fn doc(mut self, doc: &'static str) -> Function {
+        self.doc = doc;
+        self
+    }
+
+    /// Its catalogue entry, as the compiler reads it. Roles that do not
+    /// parse, or do not match the signature's arity, are left out (a test
+    /// of each built-in capability checks they do).
+    pub fn entry(&self) -> tape_compiler::Entry {
+        let roles = tape_compiler::Roles::parse(self.roles)
+            .ok()
+            .filter(|roles| !self.roles.is_empty() && roles.matches(self.signature));
+        tape_compiler::Entry {
+            signature: self.signature.to_string(),
+            roles,
+            doc: self.doc.to_string(),
+        }
+    }
 }
 
 /// The capabilities a program is granted. `core` is always granted.
@@ -117,8 +173,9 @@ impl Grants {
     pub fn catalogue(&self) -> Catalogue {
         let mut catalogue = Catalogue::new();
         self.catalogued(|capability| {
+            catalogue.describe(capability.name(), capability.description());
             for function in capability.functions() {
-                catalogue.insert(capability.name(), function.name, function.signature);
+                catalogue.insert_entry(capability.name(), function.name, function.entry());
             }
         });
         catalogue
@@ -133,6 +190,9 @@ impl Grants {
             for function in capability.functions() {
                 function.name.hash(hasher);
                 function.signature.hash(hasher);
+                // The lints read the roles, and their warnings are kept
+                // with the module.
+                function.roles.hash(hasher);
             }
         });
     }

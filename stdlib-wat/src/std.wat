@@ -21,10 +21,19 @@
 ;; ===========================================================================
 
 ;; The byte length of string $s.
+;;
+;; ```wat
+;; (func $run (result i32)
+;;   (if (i32.ne (call $std.str.len "héllo") (i32.const 6)) ;; bytes, not characters
+;;     (then (return (i32.const 1))))
+;;   (i32.const 0))
+;; ```
+;; roles: str -> count
 (func $std.str.len (param $s i32) (result i32)
   (i32.load (local.get $s)))
 
 ;; 1 if $a and $b hold the same bytes, else 0.
+;; roles: str str -> bool
 (func $std.str.eq (param $a i32) (param $b i32) (result i32)
   (local $len i32)
   (if (i32.eq (local.get $a) (local.get $b))
@@ -40,6 +49,7 @@
 
 ;; -1, 0 or 1 as $a sorts before, with or after $b: bytewise, unsigned, and a
 ;; proper prefix first ("ab" < "abc").
+;; roles: str str -> num
 (func $std.str.compare (param $a i32) (param $b i32) (result i32)
   (local $la i32)
   (local $lb i32)
@@ -60,6 +70,14 @@
     (i32.lt_u (local.get $la) (local.get $lb))))
 
 ;; A new string: $a followed by $b.
+;;
+;; ```wat
+;; (func $run (result i32)
+;;   (if (i32.eqz (call $std.str.eq (call $std.str.concat "ab" "cd") "abcd"))
+;;     (then (return (i32.const 1))))
+;;   (i32.const 0))
+;; ```
+;; roles: str str -> str
 (func $std.str.concat (param $a i32) (param $b i32) (result i32)
   (local $la i32)
   (local $lb i32)
@@ -85,6 +103,14 @@
 ;; A new string of the bytes [$start, $end) of $s. Both are clamped to the
 ;; length; $end <= $start gives "". The range is in bytes, so it can cut a
 ;; multi-byte UTF-8 character in two: take indexes from `find` and friends.
+;;
+;; ```wat
+;; (func $run (result i32)
+;;   (if (i32.eqz (call $std.str.eq (call $std.str.slice "hello" (i32.const 1) (i32.const 3)) "el"))
+;;     (then (return (i32.const 1))))
+;;   (i32.const 0))
+;; ```
+;; roles: str index index -> str
 (func $std.str.slice (param $s i32) (param $start i32) (param $end i32) (result i32)
   (local $r i32)
   (if (i32.gt_u (local.get $end) (i32.load (local.get $s)))
@@ -101,6 +127,17 @@
 
 ;; The byte index of the first occurrence of $needle in $s at or after $from,
 ;; or -1. An empty needle is found at $from itself, if $from <= the length.
+;;
+;; ```wat
+;; (func $run (result i32)
+;;   ;; "is there a `lo` in `hello`?": find it, and compare with -1
+;;   (if (i32.ne (call $std.str.find "hello" "lo" (i32.const 0)) (i32.const 3))
+;;     (then (return (i32.const 1))))
+;;   (if (i32.ne (call $std.str.find "hello" "x" (i32.const 0)) (i32.const -1))
+;;     (then (return (i32.const 1))))
+;;   (i32.const 0))
+;; ```
+;; roles: str str index -> index
 (func $std.str.find (param $s i32) (param $needle i32) (param $from i32) (result i32)
   (local $len i32)
   (local $n i32)
@@ -137,6 +174,7 @@
   (i32.const -1))
 
 ;; 1 if $s starts with $prefix, else 0.
+;; roles: str str -> bool
 (func $std.str.starts_with (param $s i32) (param $prefix i32) (result i32)
   (local $n i32)
   (local.set $n (i32.load (local.get $prefix)))
@@ -149,6 +187,7 @@
       (local.get $n))))
 
 ;; 1 if $s ends with $suffix, else 0.
+;; roles: str str -> bool
 (func $std.str.ends_with (param $s i32) (param $suffix i32) (result i32)
   (local $len i32)
   (local $n i32)
@@ -165,6 +204,7 @@
 
 ;; A new string: $s with ASCII a–z made A–Z; every other byte, including those
 ;; of non-ASCII characters, unchanged.
+;; roles: str -> str
 (func $std.str.to_upper (param $s i32) (result i32)
   (local $len i32)
   (local $r i32)
@@ -185,6 +225,7 @@
   (local.get $r))
 
 ;; A new string: $s with ASCII A–Z made a–z; every other byte unchanged.
+;; roles: str -> str
 (func $std.str.to_lower (param $s i32) (result i32)
   (local $len i32)
   (local $r i32)
@@ -205,6 +246,7 @@
   (local.get $r))
 
 ;; A new string: $s without its leading and trailing ASCII whitespace.
+;; roles: str -> str
 (func $std.str.trim (param $s i32) (result i32)
   (local $start i32)
   (local $end i32)
@@ -236,6 +278,19 @@
 ;; when the piece ran to the end and was the last. Start with $pos 0 and stop
 ;; after a call returns -1: "a,,b" gives "a", "", "b"; "" gives one "".
 ;; An empty $sep gives the rest of $s and -1.
+;;
+;; ```wat
+;; (func $run (result i32)
+;;   (local $pos i32) (local $piece i32)
+;;   (loop $next
+;;     (call $std.str.split_next "a,b,c" "," (local.get $pos))
+;;     (local.set $pos)
+;;     (local.set $piece)
+;;     (check (call $core.result (local.get $piece)))
+;;     (br_if $next (i32.ne (local.get $pos) (i32.const -1))))
+;;   (i32.const 0))
+;; ```
+;; roles: str str index -> str index
 (func $std.str.split_next (param $s i32) (param $sep i32) (param $pos i32) (result i32 i32)
   (local $at i32)
   (local.set $at (i32.const -1))
@@ -253,6 +308,7 @@
 ;; Skips ASCII whitespace, then returns the word as a new string and the
 ;; index just after it, to pass as $pos in the next call. When no word is
 ;; left, returns (0, -1): the word pointer is 0, not "".
+;; roles: str index -> str index
 (func $std.str.words_next (param $s i32) (param $pos i32) (result i32 i32)
   (local $len i32)
   (local $end i32)
@@ -281,6 +337,7 @@
   (local.get $end))
 
 ;; 1 if byte $c is ASCII whitespace: space, \t \n \v \f \r (9–13); else 0.
+;; roles: num -> bool
 (func $std.ascii.is_space (param $c i32) (result i32)
   (i32.or
     (i32.eq (local.get $c) (i32.const 32))
@@ -291,10 +348,18 @@
 ;; ===========================================================================
 
 ;; A new string: $n in signed decimal, "-2147483648" to "2147483647".
+;;
+;; ```wat
+;; (func $run (result i32)
+;;   (resv (call $std.i32.to_str (i32.const -7)))
+;;   (i32.const 0))
+;; ```
+;; roles: num -> str
 (func $std.i32.to_str (param $n i32) (result i32)
   (call $std.i64.to_str (i64.extend_i32_s (local.get $n))))
 
 ;; A new string: $n in signed decimal.
+;; roles: num -> str
 (func $std.i64.to_str (param $n i64) (result i32)
   (local $neg i32)
   (local $u i64)
@@ -334,11 +399,13 @@
 
 ;; A new string: the bits of $n as lowercase hexadecimal, unsigned, with no
 ;; prefix and no leading zeros: "0", "ff", "ffffffff" for -1.
+;; roles: num -> str
 (func $std.i32.to_hex (param $n i32) (result i32)
   (call $std.i64.to_hex (i64.extend_i32_u (local.get $n))))
 
 ;; A new string: the bits of $n as lowercase hexadecimal, unsigned, with no
 ;; prefix and no leading zeros.
+;; roles: num -> str
 (func $std.i64.to_hex (param $n i64) (result i32)
   (local $digits i32)
   (local $r i32)
@@ -369,6 +436,18 @@
 
 ;; Parses string $s as a signed decimal i32: (value, status). See
 ;; $std.i64.parse for the syntax; 4 TOO_LARGE outside -2147483648..2147483647.
+;;
+;; ```wat
+;; (func $run (result i32)
+;;   (local $n i32) (local $status i32)
+;;   (call $std.i32.parse "-42")
+;;   (local.set $status)
+;;   (local.set $n)
+;;   (check (local.get $status))
+;;   (if (i32.ne (local.get $n) (i32.const -42)) (then (return (i32.const 1))))
+;;   (i32.const 0))
+;; ```
+;; roles: str -> num status
 (func $std.i32.parse (param $s i32) (result i32 i32)
   (local $value i64)
   (local $status i32)
@@ -388,6 +467,7 @@
 ;; spaces, no `_`). Status 0 ok; 1 INVALID_ARGUMENT for anything else ("",
 ;; "-", "1x", " 1"), even when its digits would overflow; 4 TOO_LARGE for a
 ;; number outside i64. The value is 0 on error.
+;; roles: str -> num status
 (func $std.i64.parse (param $s i32) (result i64 i32)
   (local $len i32)
   (local $i i32)
@@ -447,15 +527,18 @@
 ;; ===========================================================================
 
 ;; Copies $len bytes from $src to $dst. The ranges may overlap (memmove).
+;; roles: mem mem count
 (func $std.mem.copy (param $dst i32) (param $src i32) (param $len i32)
   (memory.copy (local.get $dst) (local.get $src) (local.get $len)))
 
 ;; Sets $len bytes at $dst to the low 8 bits of $byte.
+;; roles: mem num count
 (func $std.mem.fill (param $dst i32) (param $byte i32) (param $len i32)
   (memory.fill (local.get $dst) (local.get $byte) (local.get $len)))
 
 ;; -1, 0 or 1 as the $len bytes at $a sort before, with or after those at $b,
 ;; comparing bytes as unsigned.
+;; roles: mem mem count -> num
 (func $std.mem.compare (param $a i32) (param $b i32) (param $len i32) (result i32)
   (local $i i32)
   (local $x i32)
@@ -492,6 +575,7 @@
 ;; A new value with room for $len payload bytes: `[len][payload]`, the prefix
 ;; written, the payload for the caller to fill in at the pointer + 4. Every
 ;; function above that makes a new string makes it with this.
+;; roles: count -> ptr
 (func $std.wire.alloc (param $len i32) (result i32)
   (local $size i32)
   (local $r i32)
@@ -505,6 +589,7 @@
 
 ;; A new value `[len][bytes]` holding the $len raw bytes at $src: a byte
 ;; vector, and also a string when the bytes are UTF-8.
+;; roles: mem count -> ptr
 (func $std.wire.bytes (param $src i32) (param $len i32) (result i32)
   (local $r i32)
   (local.set $r (call $std.wire.alloc (local.get $len)))
@@ -513,6 +598,7 @@
 
 ;; A new sequence of i32, `[4 * count][i32 LE]…`, from a raw array of $count
 ;; i32 at $src.
+;; roles: mem count -> ptr
 (func $std.wire.i32s (param $src i32) (param $count i32) (result i32)
   ;; The array's bytes are the payload as they are. Over 2^30 elements, 4 *
   ;; count would wrap: ask for the impossible instead.
@@ -523,6 +609,7 @@
 
 ;; A new sequence of strings from a raw array of $count string pointers at
 ;; $ptrs: `[payload len]` then each string whole, `[len][bytes]`.
+;; roles: mem count -> ptr
 (func $std.wire.strings (param $ptrs i32) (param $count i32) (result i32)
   (local $total i64)
   (local $i i32)
@@ -564,6 +651,7 @@
 ;; (so do string and bytes, fed only with push_text and push_raw).
 
 ;; A new builder with room for $capacity payload bytes.
+;; roles: count -> mem
 (func $std.wire.begin (param $capacity i32) (result i32)
   (local $size i32)
   (local $b i32)
@@ -580,6 +668,7 @@
 ;; with the payload length already grown by $n; or 0, with nothing changed,
 ;; when they would pass the capacity. For pushing what the push_… functions
 ;; do not cover (an f64, say).
+;; roles: mem count -> mem
 (func $std.wire.reserve (param $b i32) (param $n i32) (result i32)
   (local $used i32)
   (local.set $used (i32.load offset=4 (local.get $b)))
@@ -591,6 +680,7 @@
 
 ;; Appends $v, 4 bytes little-endian: status 0, or 4 TOO_LARGE over capacity
 ;; (nothing appended).
+;; roles: mem num -> status
 (func $std.wire.push_i32 (param $b i32) (param $v i32) (result i32)
   (local $at i32)
   (local.set $at (call $std.wire.reserve (local.get $b) (i32.const 4)))
@@ -599,6 +689,7 @@
   (i32.const 0))
 
 ;; Appends $v, 8 bytes little-endian: status 0 or 4, as push_i32.
+;; roles: mem num -> status
 (func $std.wire.push_i64 (param $b i32) (param $v i64) (result i32)
   (local $at i32)
   (local.set $at (call $std.wire.reserve (local.get $b) (i32.const 8)))
@@ -607,6 +698,7 @@
   (i32.const 0))
 
 ;; Appends the low byte of $v (a bool, a u8): status 0 or 4, as push_i32.
+;; roles: mem num -> status
 (func $std.wire.push_u8 (param $b i32) (param $v i32) (result i32)
   (local $at i32)
   (local.set $at (call $std.wire.reserve (local.get $b) (i32.const 1)))
@@ -616,6 +708,7 @@
 
 ;; Appends the whole length-prefixed value at $v (a string, bytes, a nested
 ;; seq or struct) as one field: status 0 or 4, as push_i32.
+;; roles: mem ptr -> status
 (func $std.wire.push_value (param $b i32) (param $v i32) (result i32)
   (local $n i32)
   (local.set $n (i32.add (i32.load (local.get $v)) (i32.const 4)))
@@ -625,6 +718,7 @@
 
 ;; Appends the bytes of string $s without its length prefix, to build a string
 ;; in pieces: status 0 or 4, as push_i32.
+;; roles: mem str -> status
 (func $std.wire.push_text (param $b i32) (param $s i32) (result i32)
   (call $std.wire.push_raw
     (local.get $b)
@@ -632,6 +726,7 @@
     (i32.load (local.get $s))))
 
 ;; Appends the $len raw bytes at $src: status 0 or 4, as push_i32.
+;; roles: mem mem count -> status
 (func $std.wire.push_raw (param $b i32) (param $src i32) (param $len i32) (result i32)
   (local $at i32)
   (local.set $at (call $std.wire.reserve (local.get $b) (local.get $len)))
@@ -643,6 +738,18 @@
 ;; `(resv …)` or push into another builder. The builder's capacity shrinks to
 ;; what it holds, so a push after this returns 4 TOO_LARGE and cannot change
 ;; the finished value.
+;;
+;; ```wat
+;; ;; A result of type (u32, String): a struct of two fields.
+;; (func $run (result i32)
+;;   (local $b i32)
+;;   (local.set $b (call $std.wire.begin (i32.const 32)))
+;;   (check (call $std.wire.push_i32 (local.get $b) (i32.const 7)))
+;;   (check (call $std.wire.push_value (local.get $b) "seven"))
+;;   (resv (call $std.wire.finish (local.get $b)))
+;;   (i32.const 0))
+;; ```
+;; roles: mem -> ptr
 (func $std.wire.finish (param $b i32) (result i32)
   (i32.store (local.get $b) (i32.load offset=4 (local.get $b)))
   (i32.add (local.get $b) (i32.const 4)))

@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use logos::Logos;
 
+use crate::catalogue::{Entry, Roles};
 use crate::lexer::Token;
 
 /// A set of WAT functions, each pulled into a program only when the program
@@ -54,6 +55,8 @@ struct LibraryFunction {
     text: String,
     /// Names of functions it calls, without the `$`.
     calls: Vec<String>,
+    /// The `;;` comment right above it, without the `;;`.
+    doc: String,
 }
 
 impl Library {
@@ -112,21 +115,34 @@ impl Library {
         self.functions().contains_key(name)
     }
 
-    /// The name it defines that `name` most likely misspells, if one is
-    /// close: for "did you mean".
-    pub(crate) fn closest(&self, name: &str) -> Option<&str> {
-        // Compared without the `std.` every name shares, which would make
-        // any two names look alike.
-        let bare = |name: &'_ str| name.strip_prefix("std.").unwrap_or(name).to_string();
-        let wanted = bare(name);
-        self.functions()
-            .keys()
-            .map(|known| (strsim::jaro_winkler(&wanted, &bare(known)), known))
-            .filter(|(score, _)| *score > 0.85)
-            // Ties broken by name, so the suggestion does not depend on
-            // the map's order.
-            .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
-            .map(|(_, known)| known.as_str())
+    /// The names it defines, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.functions().keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// What is known of function `name` (without the `$`): its signature,
+    /// and from the comment right above it, its documentation and, from a
+    /// line `roles: …` in that comment ([`Roles::parse`]), its roles.
+    pub fn entry(&self, name: &str) -> Option<Entry> {
+        let function = self.functions().get(name)?;
+        let mut roles = None;
+        let mut doc = String::new();
+        for line in function.doc.lines() {
+            match line.trim().strip_prefix("roles:") {
+                Some(words) => roles = Roles::parse(words).ok(),
+                None => {
+                    doc.push_str(line);
+                    doc.push('\n');
+                }
+            }
+        }
+        Some(Entry {
+            signature: signature(&function.text),
+            roles,
+            doc: doc.trim().to_string(),
+        })
     }
 
     /// The text of each function `roots` needs, roots first, then what they
@@ -174,12 +190,29 @@ fn parse_functions(source: &str) -> Result<HashMap<String, LibraryFunction>, Str
     let mut calls = Vec::new();
     let mut prev_call = false;
     let mut expect = Expect::Open;
+    // The `;;` lines right above the next function, and where the last ends.
+    let mut doc: Vec<&str> = Vec::new();
+    let mut doc_end = 0;
     for (token, span) in Token::lexer(source).spanned() {
         let token = token.map_err(|e| format!("{} at byte {}", e.message(), span.start))?;
         let text = &source[span.clone()];
+        // A blank line between comments, or between a comment and the
+        // function, parts them.
+        let adjacent = source[doc_end..span.start].matches('\n').count() <= 1;
         match (token, expect) {
+            (Token::LineComment, Expect::Open) => {
+                if !adjacent {
+                    doc.clear();
+                }
+                doc.push(text.trim_start_matches(';').trim_end());
+                doc_end = span.end;
+                continue;
+            }
             (Token::BlockComment | Token::LineComment, _) => continue,
             (Token::LParen, Expect::Open) => {
+                if !adjacent {
+                    doc.clear();
+                }
                 start = span.start;
                 expect = Expect::Func;
                 depth = 1;
@@ -197,6 +230,11 @@ fn parse_functions(source: &str) -> Result<HashMap<String, LibraryFunction>, Str
                     let function = LibraryFunction {
                         text: source[start..span.end].to_string(),
                         calls: std::mem::take(&mut calls),
+                        doc: doc
+                            .drain(..)
+                            .map(|line| line.strip_prefix(' ').unwrap_or(line))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
                     };
                     if functions.insert(name.clone(), function).is_some() {
                         return Err(format!("`${name}` is defined twice"));
@@ -225,6 +263,39 @@ fn parse_functions(source: &str) -> Result<HashMap<String, LibraryFunction>, Str
         return Err("the last function is not closed".into());
     }
     Ok(functions)
+}
+
+/// The `(param …)` and `(result …)` clauses at the head of a function's
+/// text, joined by single spaces.
+fn signature(function: &str) -> String {
+    let mut clauses = Vec::new();
+    // Past `(func $name`.
+    let mut rest = function
+        .strip_prefix("(func")
+        .map(str::trim_start)
+        .and_then(|rest| rest.strip_prefix('$'))
+        .map(|rest| rest.trim_start_matches(|c: char| !c.is_whitespace() && c != '(' && c != ')'))
+        .unwrap_or_default();
+    loop {
+        rest = rest.trim_start();
+        if !(rest.starts_with("(param") || rest.starts_with("(result")) {
+            break;
+        }
+        let mut depth = 0;
+        let Some(end) = rest.char_indices().find_map(|(at, c)| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            (depth == 0).then_some(at + 1)
+        }) else {
+            break;
+        };
+        clauses.push(rest[..end].split_whitespace().collect::<Vec<_>>().join(" "));
+        rest = &rest[end..];
+    }
+    clauses.join(" ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -870,7 +870,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
         }
         let (library_text, library_calls) = self.link_library(library);
         let library_call = library_text.as_ref().map_or(0, |(_, at)| *at);
-        let imports = self.automatic_imports(&library_calls, library_call);
+        let imports = self.automatic_imports(library, &library_calls, library_call);
         if !self.diagnostics.is_empty() {
             self.diagnostics
                 .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
@@ -915,14 +915,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             if library.contains(name) {
                 roots.push(name);
             } else if name.starts_with("std.") {
-                let help = match library.closest(name) {
-                    Some(known) => format!(
-                        "did you mean `${known}`? The standard library's functions are listed in stdlib-wat/README.md"
-                    ),
-                    None => {
-                        "the standard library's functions are listed in stdlib-wat/README.md".into()
-                    }
-                };
+                let help = did_you_mean(self.catalogue, library, name);
                 self.diagnostics.push(
                     Diagnostic::new(format!("unknown standard library function `${name}`"))
                         .at(span.clone())
@@ -968,6 +961,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
     /// attributed to `library_call`.
     fn automatic_imports(
         &mut self,
+        library: &Library,
         library_calls: &[String],
         library_call: usize,
     ) -> Vec<(String, Range<usize>)> {
@@ -995,17 +989,65 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                     span,
                 ));
             } else if self.catalogue.has_module(module) {
-                let known: Vec<_> = self.catalogue.functions(module).collect();
+                let help = did_you_mean(self.catalogue, library, name);
                 self.diagnostics.push(
                     Diagnostic::new(format!("unknown capability function `${name}`"))
                         .at(span)
                         .label(format!("`{module}` has no function `{field}`"))
-                        .help(format!("`{module}` provides: {}", known.join(", "))),
+                        .help(help),
                 );
             }
         }
         imports
     }
+}
+
+/// The help for a call to `name`, which neither the catalogue nor the
+/// library has: what it most likely means, what its group has, and where
+/// to read more.
+fn did_you_mean(catalogue: &Catalogue, library: &Library, name: &str) -> String {
+    let reference = crate::Reference::new(catalogue, library);
+    let suggestions = reference.suggest(name);
+    let group = name.rsplit_once('.').map_or(name, |(group, _)| group);
+    let mut help = match suggestions.as_slice() {
+        [] => String::new(),
+        [only] => format!("did you mean `${}`? ", only.name),
+        [first, rest @ ..] => {
+            let rest: Vec<String> = rest.iter().map(|i| format!("`${}`", i.name)).collect();
+            format!("did you mean `${}` (or {})? ", first.name, rest.join(", "))
+        }
+    };
+    if let Some(first) = suggestions.first() {
+        help.push_str(&format!(
+            "It is `(func ${} {})`. ",
+            first.name, first.entry.signature
+        ));
+    }
+    let members = reference.group(group);
+    if suggestions.is_empty() && !members.is_empty() {
+        let names: Vec<&str> = members
+            .iter()
+            .map(|i| i.name.rsplit('.').next().unwrap_or_default())
+            .collect();
+        help.push_str(&format!("`{group}` has: {}. ", names.join(", ")));
+    } else if members.is_empty() && group.starts_with("std.") {
+        let groups: Vec<&str> = reference
+            .groups()
+            .into_iter()
+            .filter(|g| g.starts_with("std."))
+            .collect();
+        help.push_str(&format!(
+            "the standard library has no `{group}` functions; its groups are {}. ",
+            groups.join(", ")
+        ));
+    }
+    let topic = match suggestions.first() {
+        Some(first) => first.name.as_str(),
+        None if !members.is_empty() => group,
+        None => "std",
+    };
+    help.push_str(&format!("`tape doc {topic}` shows the reference"));
+    help
 }
 
 /// Room for `(i32.const 4294967295)`.

@@ -71,7 +71,7 @@ fn unknown_capability_functions_list_what_exists() {
         "{err}"
     );
     assert!(err.contains("test.wat:2:9"), "{err}");
-    assert!(err.contains("`log` provides: write"), "{err}");
+    assert!(err.contains("did you mean `$log.write`?"), "{err}");
 }
 
 #[test]

@@ -300,14 +300,12 @@ struct TokenUsage {
 }
 
 const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "chat",
-        signature: "(param $prompt i32) (result i32 i32)",
-    },
-    Function {
-        name: "chat_messages",
-        signature: "(param $messages i32) (result i32 i32)",
-    },
+    Function::new("chat", "(param $prompt i32) (result i32 i32)")
+        .roles("str -> str status")
+        .doc("Sends the string at `$prompt` as the user's message to the granted model: (pointer to the reply text, status).\n\nStatus `TOO_LARGE` (4) past the token or byte budget, `TIMED_OUT` (5), `IO_FAILURE` (6)."),
+    Function::new("chat_messages", "(param $messages i32) (result i32 i32)")
+        .roles("str -> str status")
+        .doc("Sends a conversation: `$messages` is a string holding a JSON array of `{\"role\": \"system\" | \"user\" | \"assistant\", \"content\": \"…\"}`: (pointer to the reply text, status), as `ai.chat`."),
 ];
 
 impl Capability for Ai {

@@ -22,22 +22,18 @@ pub struct Core;
 pub const MAX_RESULTS: usize = 65_536;
 
 const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "argc",
-        signature: "(result i32)",
-    },
-    Function {
-        name: "arg",
-        signature: "(param $n i32) (result i32 i32)",
-    },
-    Function {
-        name: "result",
-        signature: "(param $ptr i32) (result i32)",
-    },
-    Function {
-        name: "alloc",
-        signature: "(param $size i32) (result i32)",
-    },
+    Function::new("argc", "(result i32)")
+        .roles("-> count")
+        .doc("The number of arguments the run was given.\n\n```wat\n(func $run (result i32)\n  (resv (call $std.i32.to_str (call $core.argc)))\n  (i32.const 0))\n```"),
+    Function::new("arg", "(param $n i32) (result i32 i32)")
+        .roles("index -> ptr status")
+        .doc("Argument `$n`, from 0: (pointer to its wire value, status).\n\nA string argument is `[len][utf-8]`; a typed one is its value's wire encoding. Status `NOT_FOUND` (3) past the last argument. The `(argv N $x)` macro calls it, returns the status when non-zero, and keeps the pointer in `$x`.\n\n```wat\n(func $run (result i32)\n  (local $name i32) (local $status i32)\n  (call $core.arg (i32.const 0))   ;; `tape run prog.wat Ada`\n  (local.set $status)              ;; the status is on top: take it first\n  (local.set $name)\n  (check (local.get $status))      ;; 3 NOT_FOUND when no argument was given\n  (resv (call $std.str.concat \"hello, \" (local.get $name)))\n  (i32.const 0))\n```"),
+    Function::new("result", "(param $ptr i32) (result i32)")
+        .roles("ptr -> status")
+        .doc("Hands over one result: the length-prefixed value at `$ptr`, copied now.\n\n`tape run` prints each result on its own line. Status `TOO_LARGE` (4) past the run's result budget. The `(resv $p)` macro calls it and returns the status when non-zero.\n\n```wat\n(func $run (result i32)\n  (check (call $core.result \"first\"))\n  (resv \"second\")   ;; the same, returning the status when it is not 0\n  (i32.const 0))\n```"),
+    Function::new("alloc", "(param $size i32) (result i32)")
+        .roles("count -> mem")
+        .doc("Allocates `$size` bytes from the run's bump allocator and returns their address.\n\nNothing is freed before the run ends. Past the memory cap, the run stops with a memory-exhausted error (a trap, not a status)."),
 ];
 
 impl Capability for Core {

@@ -341,18 +341,15 @@ struct FsRun {
 }
 
 pub(crate) const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "read",
-        signature: "(param $path i32) (result i32 i32)",
-    },
-    Function {
-        name: "write",
-        signature: "(param $path i32) (param $bytes i32) (result i32)",
-    },
-    Function {
-        name: "list",
-        signature: "(param $path i32) (result i32 i32)",
-    },
+    Function::new("read", "(param $path i32) (result i32 i32)")
+        .roles("str -> ptr status")
+        .doc("The bytes of the file at `$path` (relative to the granted directory): (pointer to `[len][bytes]`, status).\n\nStatus `NOT_FOUND` (3), `ACCESS_DENIED` (2) for a path outside the directory, `TOO_LARGE` (4) past the read cap."),
+    Function::new("write", "(param $path i32) (param $bytes i32) (result i32)")
+        .roles("str ptr -> status")
+        .doc("Writes the bytes of the value at `$bytes` to the file at `$path`, replacing it.\n\nStatus `ACCESS_DENIED` (2) in a read-only grant or outside the directory, `TOO_LARGE` (4) past a write cap."),
+    Function::new("list", "(param $path i32) (result i32 i32)")
+        .roles("str -> ptr status")
+        .doc("The names in the directory at `$path`, sorted, directories ending in `/`, as a sequence of strings.\n\nStatus `NOT_FOUND` (3); `TOO_LARGE` (4) with the first names when there are more than one reply holds."),
 ];
 
 pub(crate) const NAME: &str = "fs";

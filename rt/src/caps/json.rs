@@ -497,59 +497,88 @@ impl JsonRun {
 }
 
 const FUNCTIONS: &[Function] = &[
-    f("parse", "(param $text i32) (result i32 i32)"),
-    f("get", "(param $h i32) (param $path i32) (result i32 i32)"),
-    f(
-        "item",
-        "(param $h i32) (param $path i32) (param $index i32) (result i32 i32)",
-    ),
-    f(
-        "member",
-        "(param $h i32) (param $path i32) (param $name i32) (result i32 i32)",
-    ),
-    f("keys", "(param $h i32) (param $path i32) (result i32 i32)"),
-    f("len", "(param $h i32) (param $path i32) (result i32 i32)"),
-    f("type", "(param $h i32) (param $path i32) (result i32 i32)"),
-    f("str", "(param $h i32) (param $path i32) (result i32 i32)"),
-    f("i64", "(param $h i32) (param $path i32) (result i64 i32)"),
-    f("f64", "(param $h i32) (param $path i32) (result f64 i32)"),
-    f("bool", "(param $h i32) (param $path i32) (result i32 i32)"),
-    f("object", "(result i32 i32)"),
-    f("array", "(result i32 i32)"),
-    f(
-        "set",
-        "(param $h i32) (param $key i32) (param $v i32) (result i32)",
-    ),
-    f(
-        "set_str",
-        "(param $h i32) (param $key i32) (param $s i32) (result i32)",
-    ),
-    f(
-        "set_i64",
-        "(param $h i32) (param $key i32) (param $n i64) (result i32)",
-    ),
-    f(
-        "set_f64",
-        "(param $h i32) (param $key i32) (param $x f64) (result i32)",
-    ),
-    f(
-        "set_bool",
-        "(param $h i32) (param $key i32) (param $b i32) (result i32)",
-    ),
-    f("set_null", "(param $h i32) (param $key i32) (result i32)"),
-    f("push", "(param $h i32) (param $v i32) (result i32)"),
-    f("push_str", "(param $h i32) (param $s i32) (result i32)"),
-    f("push_i64", "(param $h i32) (param $n i64) (result i32)"),
-    f("push_f64", "(param $h i32) (param $x f64) (result i32)"),
-    f("push_bool", "(param $h i32) (param $b i32) (result i32)"),
-    f("push_null", "(param $h i32) (result i32)"),
-    f("stringify", "(param $h i32) (result i32 i32)"),
-    f("free", "(param $h i32) (result i32)"),
+    Function::new("parse", "(param $text i32) (result i32 i32)")
+        .roles("str -> handle status")
+        .doc("Parses the JSON text at `$text`: (handle of the document, status).\n\nStatus `INVALID_ARGUMENT` (1) for text that is not JSON, `TOO_LARGE` (4) past a size, depth or handle cap.\n\n```wat\n(func $run (result i32)\n  (local $doc i32) (local $name i32) (local $status i32)\n  (call $json.parse \"{\\\"user\\\": {\\\"name\\\": \\\"Ada\\\"}}\")\n  (local.set $status)\n  (local.set $doc)\n  (check (local.get $status))\n  (call $json.str (local.get $doc) \"/user/name\")\n  (local.set $status)\n  (local.set $name)\n  (check (local.get $status))\n  (resv (local.get $name))\n  (i32.const 0))\n```"),
+    Function::new("get", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> handle status")
+        .doc("The value at JSON Pointer `$path` (`\"\"` is the value itself, `/a/0/b`) under handle `$h`: (handle of a view, status). `NOT_FOUND` (3) when absent."),
+    Function::new("item", "(param $h i32) (param $path i32) (param $index i32) (result i32 i32)")
+        .roles("handle str index -> handle status")
+        .doc("Element `$index` of the array at `$path`: (handle, status). `NOT_FOUND` (3) past its end."),
+    Function::new("member", "(param $h i32) (param $path i32) (param $name i32) (result i32 i32)")
+        .roles("handle str str -> handle status")
+        .doc("Member `$name` (a plain string, not a pointer) of the object at `$path`: (handle, status). `NOT_FOUND` (3) when absent."),
+    Function::new("keys", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> ptr status")
+        .doc("The member names of the object at `$path`, in document order, as a sequence of strings `[total][len][name]…`."),
+    Function::new("len", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> count status")
+        .doc("How many elements the array, or members the object, at `$path` has."),
+    Function::new("type", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> num status")
+        .doc("The type of the value at `$path`: 0 null, 1 bool, 2 number, 3 string, 4 array, 5 object."),
+    Function::new("str", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> str status")
+        .doc("The string at `$path`, `[len][utf-8]`. `INVALID_ARGUMENT` (1) when it is not a string."),
+    Function::new("i64", "(param $h i32) (param $path i32) (result i64 i32)")
+        .roles("handle str -> num status")
+        .doc("The number at `$path`, when it is whole and fits an i64; `INVALID_ARGUMENT` (1) or `TOO_LARGE` (4) otherwise."),
+    Function::new("f64", "(param $h i32) (param $path i32) (result f64 i32)")
+        .roles("handle str -> num status")
+        .doc("The number at `$path` as an f64."),
+    Function::new("bool", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> bool status")
+        .doc("The boolean at `$path`: 1 or 0."),
+    Function::new("object", "(result i32 i32)")
+        .roles("-> handle status")
+        .doc("A new empty object: (handle, status).\n\n```wat\n(func $run (result i32)\n  (local $o i32) (local $status i32) (local $text i32)\n  (call $json.object)\n  (local.set $status)\n  (local.set $o)\n  (check (local.get $status))\n  (check (call $json.set_i64 (local.get $o) \"answer\" (i64.const 42)))\n  (call $json.stringify (local.get $o))\n  (local.set $status)\n  (local.set $text)\n  (check (local.get $status))\n  (resv (local.get $text))   ;; {\"answer\":42}\n  (i32.const 0))\n```"),
+    Function::new("array", "(result i32 i32)")
+        .roles("-> handle status")
+        .doc("A new empty array: (handle, status)."),
+    Function::new("set", "(param $h i32) (param $key i32) (param $v i32) (result i32)")
+        .roles("handle str handle -> status")
+        .doc("Sets member `$key` of the object `$h` to a copy of the value of handle `$v`."),
+    Function::new("set_str", "(param $h i32) (param $key i32) (param $s i32) (result i32)")
+        .roles("handle str str -> status")
+        .doc("Sets member `$key` of the object `$h` to the string at `$s`."),
+    Function::new("set_i64", "(param $h i32) (param $key i32) (param $n i64) (result i32)")
+        .roles("handle str num -> status")
+        .doc("Sets member `$key` of the object `$h` to the number `$n`."),
+    Function::new("set_f64", "(param $h i32) (param $key i32) (param $x f64) (result i32)")
+        .roles("handle str num -> status")
+        .doc("Sets member `$key` of the object `$h` to the number `$x`; `INVALID_ARGUMENT` (1) if it is not finite."),
+    Function::new("set_bool", "(param $h i32) (param $key i32) (param $b i32) (result i32)")
+        .roles("handle str bool -> status")
+        .doc("Sets member `$key` of the object `$h` to `true` (non-zero `$b`) or `false`."),
+    Function::new("set_null", "(param $h i32) (param $key i32) (result i32)")
+        .roles("handle str -> status")
+        .doc("Sets member `$key` of the object `$h` to `null`."),
+    Function::new("push", "(param $h i32) (param $v i32) (result i32)")
+        .roles("handle handle -> status")
+        .doc("Appends a copy of the value of handle `$v` to the array `$h`."),
+    Function::new("push_str", "(param $h i32) (param $s i32) (result i32)")
+        .roles("handle str -> status")
+        .doc("Appends the string at `$s` to the array `$h`."),
+    Function::new("push_i64", "(param $h i32) (param $n i64) (result i32)")
+        .roles("handle num -> status")
+        .doc("Appends the number `$n` to the array `$h`."),
+    Function::new("push_f64", "(param $h i32) (param $x f64) (result i32)")
+        .roles("handle num -> status")
+        .doc("Appends the number `$x` to the array `$h`; `INVALID_ARGUMENT` (1) if it is not finite."),
+    Function::new("push_bool", "(param $h i32) (param $b i32) (result i32)")
+        .roles("handle bool -> status")
+        .doc("Appends `true` (non-zero `$b`) or `false` to the array `$h`."),
+    Function::new("push_null", "(param $h i32) (result i32)")
+        .roles("handle -> status")
+        .doc("Appends `null` to the array `$h`."),
+    Function::new("stringify", "(param $h i32) (result i32 i32)")
+        .roles("handle -> str status")
+        .doc("The value of handle `$h` as compact JSON text, `[len][utf-8]`."),
+    Function::new("free", "(param $h i32) (result i32)")
+        .roles("handle -> status")
+        .doc("Frees handle `$h` (and a document's views): it is no longer valid."),
 ];
-
-const fn f(name: &'static str, signature: &'static str) -> Function {
-    Function { name, signature }
-}
 
 const NAME: &str = "json";
 const DESCRIPTION: &str =

@@ -553,22 +553,18 @@ impl KvRun {
 }
 
 pub(crate) const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "get",
-        signature: "(param $key i32) (result i32 i32)",
-    },
-    Function {
-        name: "set",
-        signature: "(param $key i32) (param $value i32) (result i32)",
-    },
-    Function {
-        name: "delete",
-        signature: "(param $key i32) (result i32)",
-    },
-    Function {
-        name: "list",
-        signature: "(param $prefix i32) (result i32 i32)",
-    },
+    Function::new("get", "(param $key i32) (result i32 i32)")
+        .roles("str -> ptr status")
+        .doc("The value stored under key `$key`: (pointer to `[len][bytes]`, status).\n\nStatus `NOT_FOUND` (3) when there is none."),
+    Function::new("set", "(param $key i32) (param $value i32) (result i32)")
+        .roles("str ptr -> status")
+        .doc("Stores the bytes of the length-prefixed value at `$value` under key `$key`.\n\nWrites are kept in the run and committed when it returns; a failed run writes nothing. Status `TOO_LARGE` (4) past a size or count cap."),
+    Function::new("delete", "(param $key i32) (result i32)")
+        .roles("str -> status")
+        .doc("Deletes key `$key`; status 0 also when it was absent."),
+    Function::new("list", "(param $prefix i32) (result i32 i32)")
+        .roles("str -> ptr status")
+        .doc("The keys that start with `$prefix`, sorted, as a sequence of strings `[total][len][key]…`.\n\nStatus `TOO_LARGE` (4), *with* a reply of the first keys, when more match than one reply holds."),
 ];
 
 pub(crate) const NAME: &str = "kv";

@@ -115,18 +115,15 @@ impl RandRun {
 }
 
 const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "fill",
-        signature: "(param $ptr i32) (param $len i32) (result i32)",
-    },
-    Function {
-        name: "bytes",
-        signature: "(param $len i32) (result i32 i32)",
-    },
-    Function {
-        name: "u64",
-        signature: "(result i64)",
-    },
+    Function::new("fill", "(param $ptr i32) (param $len i32) (result i32)")
+        .roles("mem count -> status")
+        .doc("Fills the `$len` bytes of raw memory at `$ptr` (no length prefix) with random bytes; a range outside memory traps."),
+    Function::new("bytes", "(param $len i32) (result i32 i32)")
+        .roles("count -> ptr status")
+        .doc("A new value `[len][bytes]` of `$len` random bytes: (pointer, status)."),
+    Function::new("u64", "(result i64)")
+        .roles("-> num")
+        .doc("8 random bytes as an integer.\n\n```wat\n(func $run (result i32)\n  (resv (call $std.i64.to_hex (call $rand.u64)))\n  (i32.const 0))\n```"),
 ];
 
 const NAME: &str = "rand";

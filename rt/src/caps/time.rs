@@ -86,14 +86,12 @@ impl TimeRun {
 }
 
 const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "now",
-        signature: "(result i64)",
-    },
-    Function {
-        name: "monotonic",
-        signature: "(result i64)",
-    },
+    Function::new("now", "(result i64)")
+        .roles("-> num")
+        .doc("Wall-clock time in nanoseconds since 1970-01-01 00:00 UTC (negative before it).\n\n```wat\n(func $run (result i32)\n  ;; seconds since 1970\n  (resv (call $std.i64.to_str (i64.div_s (call $time.now) (i64.const 1000000000))))\n  (i32.const 0))\n```"),
+    Function::new("monotonic", "(result i64)")
+        .roles("-> num")
+        .doc("Nanoseconds since the run started; never goes back."),
 ];
 
 const NAME: &str = "time";

@@ -53,10 +53,7 @@ impl tape_rt::Capability for Idle {
     }
 
     fn functions(&self) -> &[tape_rt::Function] {
-        &[tape_rt::Function {
-            name: "wait",
-            signature: "(result i32)",
-        }]
+        const { &[tape_rt::Function::new("wait", "(result i32)")] }
     }
 
     fn register(&self, linker: &mut wasmtime::Linker<tape_rt::State>) -> wasmtime::Result<()> {

@@ -19,16 +19,10 @@ impl Capability for Shout {
     }
 
     fn functions(&self) -> &[Function] {
-        &[
-            Function {
-                name: "upper",
-                signature: "(param $msg i32) (result i32 i32)",
-            },
-            Function {
-                name: "panic",
-                signature: "(result i32)",
-            },
-        ]
+        const { &[
+            Function::new("upper", "(param $msg i32) (result i32 i32)"),
+            Function::new("panic", "(result i32)"),
+        ] }
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
@@ -95,4 +89,27 @@ fn a_panicking_host_function_ends_only_its_run() {
     .run(&Args::new())
     .unwrap();
     assert_eq!(outcome.result::<&str>(0).unwrap(), "OK!");
+}
+
+/// `tape doc` and the lints read every built-in function's roles and
+/// documentation: each has roles that fit its signature, and a summary.
+#[test]
+fn every_built_in_function_has_roles_and_a_summary() {
+    let catalogue = tape_rt::Grants::new().catalogue();
+    let mut count = 0;
+    for module in catalogue.modules() {
+        assert!(catalogue.description(module).is_some(), "{module}");
+        for function in catalogue.functions(module) {
+            let entry = catalogue.entry(module, function).unwrap();
+            let roles = entry.roles.as_ref();
+            assert!(
+                roles.is_some_and(|r| r.matches(&entry.signature)),
+                "{module}.{function}: roles missing or not fitting {}",
+                entry.signature
+            );
+            assert!(!entry.doc.is_empty(), "{module}.{function} has no doc");
+            count += 1;
+        }
+    }
+    assert!(count >= 45, "{count}");
 }

@@ -400,10 +400,7 @@ impl Capability for Gate {
     }
 
     fn functions(&self) -> &[Function] {
-        &[Function {
-            name: "wait",
-            signature: "(result i32)",
-        }]
+        const { &[Function::new("wait", "(result i32)")] }
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {

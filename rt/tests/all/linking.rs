@@ -264,10 +264,7 @@ impl Capability for Broken {
     }
 
     fn functions(&self) -> &[Function] {
-        &[Function {
-            name: "f",
-            signature: "(result i32)",
-        }]
+        const { &[Function::new("f", "(result i32)")] }
     }
 
     fn register(&self, _linker: &mut Linker<State>) -> wasmtime::Result<()> {
@@ -303,10 +300,7 @@ impl Capability for Notes {
     }
 
     fn functions(&self) -> &[Function] {
-        &[Function {
-            name: "note",
-            signature: "(result i32)",
-        }]
+        const { &[Function::new("note", "(result i32)")] }
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {

@@ -39,10 +39,7 @@ impl Capability for Boom {
     }
 
     fn functions(&self) -> &[Function] {
-        &[Function {
-            name: "call",
-            signature: "(param $n i32) (result i32)",
-        }]
+        const { &[Function::new("call", "(param $n i32) (result i32)")] }
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {

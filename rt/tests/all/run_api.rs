@@ -44,16 +44,10 @@ impl Capability for Slow {
     }
 
     fn functions(&self) -> &[Function] {
-        &[
-            Function {
-                name: "wait",
-                signature: "(param $ms i32) (result i32)",
-            },
-            Function {
-                name: "decode",
-                signature: "(param $ptr i32) (result i32)",
-            },
-        ]
+        const { &[
+            Function::new("wait", "(param $ms i32) (result i32)"),
+            Function::new("decode", "(param $ptr i32) (result i32)"),
+        ] }
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
@@ -356,10 +350,7 @@ impl Capability for Gate {
     }
 
     fn functions(&self) -> &[Function] {
-        &[Function {
-            name: "wait",
-            signature: "(result i32)",
-        }]
+        const { &[Function::new("wait", "(result i32)")] }
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {

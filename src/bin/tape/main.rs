@@ -11,6 +11,7 @@ use clap::{Args, FromArgMatches, Subcommand};
 mod arg;
 mod build;
 mod check;
+mod doc;
 mod expand;
 mod failure;
 mod grants;
@@ -28,6 +29,7 @@ Examples:
   tape build hello.wat -o hello.wasm      compile it into a module
   tape check hello.wat                    report its errors, if any
   tape inspect hello.wasm                 show what a module needs
+  tape doc std.str                        the reference of a library group
   tape run --json --report hello.wat      one JSON object, with usage
 
 Exit codes:
@@ -50,12 +52,13 @@ same exit codes. The reference, with the JSON schema, is docs/cli.md.";
 /// as the help lists each one's summary.
 fn cli(first: Option<&OsStr>) -> clap::Command {
     type Augment = fn(clap::Command) -> clap::Command;
-    let subcommands: [(&str, Augment); 5] = [
+    let subcommands: [(&str, Augment); 6] = [
         ("run", run::Opts::augment_args),
         ("build", build::Opts::augment_args),
         ("check", check::Opts::augment_args),
         ("expand", expand::Opts::augment_args),
         ("inspect", inspect::Opts::augment_args),
+        ("doc", doc::Opts::augment_args),
     ];
     let first = first.and_then(OsStr::to_str);
     let defer = subcommands.iter().any(|(name, _)| Some(*name) == first);
@@ -84,6 +87,7 @@ enum Command {
     Check(check::Opts),
     Expand(expand::Opts),
     Inspect(inspect::Opts),
+    Doc(doc::Opts),
 }
 
 /// Exit codes, documented in `tape --help` and docs/cli.md.
@@ -142,6 +146,7 @@ fn main() -> ExitCode {
         Command::Check(opts) => check::run(opts),
         Command::Expand(opts) => expand::run(opts),
         Command::Inspect(opts) => inspect::run(opts),
+        Command::Doc(opts) => doc::run(opts),
     };
     ExitCode::from(code)
 }

@@ -357,18 +357,15 @@ struct HttpState {
 }
 
 const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "get",
-        signature: "(param $url i32) (param $headers i32) (result i32 i32)",
-    },
-    Function {
-        name: "post",
-        signature: "(param $url i32) (param $headers i32) (param $body i32) (result i32 i32)",
-    },
-    Function {
-        name: "get_body",
-        signature: "(param $url i32) (result i32 i32)",
-    },
+    Function::new("get", "(param $url i32) (param $headers i32) (result i32 i32)")
+        .roles("str str -> ptr status")
+        .doc("GET `$url` with the headers in `$headers` (`Name: value` lines, `\\n`-separated, or `\"\"`): (pointer to the response, status).\n\nThe response is `{ status: u32, headers: seq<(str, str)>, body: bytes }`. Status `ACCESS_DENIED` (2) for a URL the allow-list does not grant, `TIMED_OUT` (5), `IO_FAILURE` (6), `TOO_LARGE` (4) past a cap."),
+    Function::new("post", "(param $url i32) (param $headers i32) (param $body i32) (result i32 i32)")
+        .roles("str str ptr -> ptr status")
+        .doc("POST the bytes of the value at `$body` to `$url`, with `$headers`: (pointer to the response, status), as `http.get`."),
+    Function::new("get_body", "(param $url i32) (result i32 i32)")
+        .roles("str -> ptr status")
+        .doc("GET `$url`: (pointer to the body of a 2xx response, `[len][bytes]`, status).\n\nA response outside 2xx is status `IO_FAILURE` (6); otherwise as `http.get`."),
 ];
 
 /// What a guest asked for, read out of its memory.
