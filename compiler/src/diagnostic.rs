@@ -8,9 +8,33 @@ use codespan_reporting::diagnostic::{Diagnostic as Rendered, Label};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, Config, termcolor};
 
+/// How bad a [`Diagnostic`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// The program does not compile.
+    Error,
+    /// It compiles, but probably not as meant (a [lint](crate::Lint)).
+    Warning,
+}
+
+impl Severity {
+    /// `"error"` or `"warning"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One problem found in a source file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Diagnostic {
+    /// An error, or a warning.
+    pub severity: Severity,
+    /// The lint that found it, for a lint's finding (`unused-status`).
+    pub code: Option<String>,
     /// What is wrong, in one line.
     pub message: String,
     /// Where, as a byte range in the original source; `None` when the
@@ -25,6 +49,8 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub(crate) fn new(message: impl Into<String>) -> Self {
         Diagnostic {
+            severity: Severity::Error,
+            code: None,
             message: message.into(),
             span: None,
             label: None,
@@ -92,7 +118,14 @@ impl Diagnostics {
             out = termcolor::Buffer::ansi();
         }
         for item in &self.items {
-            let mut rendered = Rendered::error().with_message(&item.message);
+            let mut rendered = match item.severity {
+                Severity::Error => Rendered::error(),
+                Severity::Warning => Rendered::warning(),
+            }
+            .with_message(&item.message);
+            if let Some(code) = &item.code {
+                rendered = rendered.with_code(code);
+            }
             if let Some(span) = &item.span {
                 let span = clamp(span, &self.source);
                 let mut label = Label::primary((), span);
@@ -117,7 +150,7 @@ impl Diagnostics {
     fn plain_fallback(&self) -> String {
         let mut text = String::new();
         for item in &self.items {
-            text.push_str(&format!("error: {}\n", item.message));
+            text.push_str(&format!("{}: {}\n", item.severity.name(), item.message));
         }
         text
     }

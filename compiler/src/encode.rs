@@ -91,6 +91,22 @@ struct Survey<'a> {
 pub(crate) struct Encoded {
     pub wasm: Vec<u8>,
     pub metadata: Metadata,
+    /// Where the `tape` section starts: it is the module's last.
+    pub tape_section: usize,
+}
+
+impl Encoded {
+    /// Writes the `tape` section again, with what `metadata` holds now.
+    pub(crate) fn rewrite_metadata(&mut self) {
+        self.wasm.truncate(self.tape_section);
+        let mut section = Module::new();
+        section.section(&CustomSection {
+            name: SECTION_NAME.into(),
+            data: self.metadata.encode().into(),
+        });
+        // Without the module header: magic and version, 8 bytes.
+        self.wasm.extend_from_slice(&section.finish()[8..]);
+    }
 }
 
 /// Maps a position in the expanded text (DWARF line and byte column) to
@@ -129,6 +145,7 @@ pub(crate) fn encode(
             literals: Vec::new(),
             file: file.to_string(),
             lines,
+            warnings: Vec::new(),
         };
         validate(wasm, &survey, &as_written).map_err(|mut error| {
             if error.message.starts_with("unknown memory") {
@@ -167,6 +184,7 @@ pub(crate) fn encode(
         literals: data.literals.clone(),
         file: file.to_string(),
         lines: Vec::new(),
+        warnings: Vec::new(),
     };
 
     let mut module = Module::new();
@@ -278,6 +296,7 @@ pub(crate) fn encode(
         }
     }
     flush_pending(&mut module, &mut pending, u8::MAX);
+    let tape_section = module.as_slice().len();
     module.section(&CustomSection {
         name: SECTION_NAME.into(),
         data: metadata.encode().into(),
@@ -290,6 +309,7 @@ pub(crate) fn encode(
     Ok(Encoded {
         wasm: wasm_out,
         metadata,
+        tape_section,
     })
 }
 
@@ -680,7 +700,7 @@ fn plan_exports<'a>(s: &Survey<'a>) -> Result<Vec<(&'static str, ExportKind, u32
 
 /// What the validator accepts: its defaults, and the proposals `wat` and
 /// wasmtime 48 implement beyond them.
-fn features() -> wasmparser::WasmFeatures {
+pub(crate) fn features() -> wasmparser::WasmFeatures {
     wasmparser::WasmFeatures::default()
         | wasmparser::WasmFeatures::CUSTOM_PAGE_SIZES
         | wasmparser::WasmFeatures::WIDE_ARITHMETIC

@@ -35,6 +35,7 @@ mod encode;
 mod error;
 mod explain;
 mod lexer;
+mod lint;
 mod metadata;
 mod preprocess;
 mod reference;
@@ -47,10 +48,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub use catalogue::{Catalogue, Entry, Role, Roles};
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use encode::{MEMORY_EXPORT, RUN_EXPORT};
 pub use error::{Error, Result};
-pub use metadata::{FORMAT_VERSION, Import, LineEntry, Literal, Metadata, SECTION_NAME};
+pub use lint::{Level, Lint, Lints};
+pub use metadata::{
+    FORMAT_VERSION, Import, LineEntry, Literal, Metadata, SECTION_NAME, Warning, warnings,
+};
 pub use preprocess::{Library, MAX_NESTING, MAX_STATIC_DATA};
 pub use reference::{Item, Reference};
 
@@ -73,6 +77,9 @@ pub struct Options {
     pub line_table: bool,
     /// How large a source may be and how long compiling it may take.
     pub budget: Budget,
+    /// The level of each [`Lint`]: by default each warns. The lints need
+    /// the line table to place what they find, and do not run without it.
+    pub lints: Lints,
 }
 
 /// Bounds on one compilation, for source that is not trusted: compiling
@@ -162,6 +169,7 @@ impl Default for Options {
             library: Library::standard(),
             line_table: Self::LINE_TABLE,
             budget: Budget::default(),
+            lints: Lints::default(),
         }
     }
 }
@@ -175,6 +183,10 @@ pub struct Compiled {
     pub metadata: Metadata,
     /// The preprocessed WebAssembly text that `wast` compiled.
     pub expanded: String,
+    /// What the [lints](Lints) found, each a warning located in the
+    /// source; empty when they found nothing (a denied lint's finding is
+    /// an error instead, and the compile fails).
+    pub warnings: Diagnostics,
 }
 
 /// Compiles extended WebAssembly text. `name` is the file name shown in
@@ -233,7 +245,7 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     // Text the preprocessor left as it was is plain WebAssembly text, valid
     // or not exactly as `wat` and a validator would find it.
     let plain = expanded.text == source;
-    let encoded = match encode::encode(&module, &expanded.data, name, plain, &mut locate) {
+    let mut encoded = match encode::encode(&module, &expanded.data, name, plain, &mut locate) {
         Ok(encoded) => encoded,
         Err(error) if error.function.is_some() && !options.line_table => {
             // A validation error without a line table: only this path pays
@@ -250,10 +262,33 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
         Err(error) => return Err(report(error)),
     };
     deadline.check()?;
+    let found = if options.line_table {
+        lint::lint(
+            &encoded.wasm,
+            &lint::Context {
+                catalogue: &options.catalogue,
+                library: &options.library,
+                defined: &expanded.functions,
+                lines: &encoded.metadata.lines,
+                source,
+                lints: &options.lints,
+            },
+        )
+    } else {
+        Vec::new()
+    };
+    if found.iter().any(|d| d.severity == Severity::Error) {
+        return Err(fail(found));
+    }
+    if !found.is_empty() {
+        encoded.metadata.warnings = found.iter().map(Warning::new).collect();
+        encoded.rewrite_metadata();
+    }
     Ok(Compiled {
         wasm: encoded.wasm,
         metadata: encoded.metadata,
         expanded: expanded.text,
+        warnings: Diagnostics::new(name, source.into(), found),
     })
 }
 

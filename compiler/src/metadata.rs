@@ -3,13 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Diagnostic, Diagnostics, Error, Level, Lint, Lints, Result, Severity};
 
 /// Name of the custom section holding [`Metadata`].
 pub const SECTION_NAME: &str = "tape";
 
 /// Version of the [`Metadata`] layout this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Metadata written into every compiled module, encoded with the wire
 /// format (`tape-protocol`).
@@ -30,6 +30,77 @@ pub struct Metadata {
     /// Where each instruction came from in the source, by its offset in the
     /// module, sorted; what traps and validation errors are located with.
     pub lines: Vec<LineEntry>,
+    /// What the lints found when it was compiled, so that a run from the
+    /// module cache shows the same warnings as the compile did.
+    pub warnings: Vec<Warning>,
+}
+
+/// A lint's finding, kept in the module: a [`Diagnostic`] without its
+/// source text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// The lint's name, e.g. `unused-status`.
+    pub lint: String,
+    pub message: String,
+    pub label: Option<String>,
+    pub help: Option<String>,
+    /// Where, as a byte range of the source.
+    pub span: Option<(u32, u32)>,
+}
+
+impl Warning {
+    pub(crate) fn new(diagnostic: &Diagnostic) -> Warning {
+        Warning {
+            lint: diagnostic.code.clone().unwrap_or_default(),
+            message: diagnostic.message.clone(),
+            label: diagnostic.label.clone(),
+            help: diagnostic.help.clone(),
+            span: diagnostic
+                .span
+                .as_ref()
+                .map(|span| (span.start as u32, span.end as u32)),
+        }
+    }
+
+    /// The warning as a diagnostic at `level` (a warning, or an error when
+    /// denied), or `None` when `lints` allow it or it names no lint.
+    pub fn diagnostic(&self, lints: &Lints) -> Option<Diagnostic> {
+        let level = lints.level(Lint::from_name(&self.lint)?);
+        let mut diagnostic = Diagnostic::new(self.message.clone());
+        diagnostic.severity = match level {
+            Level::Allow => return None,
+            Level::Warn => Severity::Warning,
+            Level::Deny => Severity::Error,
+        };
+        diagnostic.code = Some(self.lint.clone());
+        diagnostic.label = self.label.clone();
+        diagnostic.help = self.help.clone();
+        diagnostic.span = self.span.map(|(start, end)| start as usize..end as usize);
+        Some(diagnostic)
+    }
+}
+
+/// The [`Warning`]s of a module compiled from `source` (a file shown as
+/// `name`), at the levels `lints` give them; allowed ones are left out.
+/// A span outside `source` (the module was compiled from another text) is
+/// dropped, keeping the message.
+pub fn warnings(metadata: &Metadata, name: &str, source: &str, lints: &Lints) -> Diagnostics {
+    let items = metadata
+        .warnings
+        .iter()
+        .filter_map(|warning| warning.diagnostic(lints))
+        .map(|mut diagnostic| {
+            if diagnostic.span.as_ref().is_some_and(|span| {
+                span.end > source.len()
+                    || !source.is_char_boundary(span.start)
+                    || !source.is_char_boundary(span.end)
+            }) {
+                diagnostic.span = None;
+            }
+            diagnostic
+        })
+        .collect();
+    Diagnostics::new(name, source.into(), items)
 }
 
 /// One row of the line table: the instructions from `offset` on (up to the

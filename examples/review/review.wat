@@ -8,7 +8,7 @@
 ;; quotes or newlines in it is escaped properly, then sent with
 ;; `ai.chat_messages` to the endpoint and model tape.toml names.
 (func $run (result i32)
-  (local $messages i32) (local $message i32) (local $text i32) (local $reply i32)
+  (local $messages i32) (local $text i32) (local $reply i32)
   (local $answer i32) (local $status i32)
   (argv 0 $review)
   ;; [{"role": "system", "content": …}, {"role": "user", "content": …}]

@@ -23,6 +23,10 @@
 //!
 //! [http]
 //! allow = ["https://api.example.com", "http://127.0.0.1:8080"]
+//!
+//! [lints]
+//! warnings = "deny"             # every compiler lint an error
+//! unused-variable = "allow"     # but this one
 //! ```
 //!
 //! A field the format does not have is an error naming it, with its line:
@@ -77,6 +81,34 @@ pub struct Manifest {
     pub time: Option<TimeGrant>,
     /// `[rand]`
     pub rand: Option<RandGrant>,
+    /// `[lints]`: the level of each compiler lint (`unused-status =
+    /// "allow"`), or of all of them (`warnings = "deny"`); see
+    /// [`tape_compiler::Lints`]. Checked as it is read: an unknown lint or
+    /// level is an error at its line.
+    #[serde(default, deserialize_with = "lint_levels")]
+    pub lints: Vec<(String, tape_compiler::Level)>,
+}
+
+/// `[lints]`, each name and level checked.
+fn lint_levels<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<(String, tape_compiler::Level)>, D::Error> {
+    let table = std::collections::BTreeMap::<String, String>::deserialize(deserializer)?;
+    let mut levels = Vec::new();
+    for (name, level) in table {
+        let level = tape_compiler::Level::from_name(&level).ok_or_else(|| {
+            de::Error::custom(format!(
+                "`{name} = \"{level}\"`: a lint's level is \"allow\", \"warn\" or \"deny\""
+            ))
+        })?;
+        tape_compiler::Lints::default()
+            .set(&name, level)
+            .map_err(de::Error::custom)?;
+        levels.push((name, level));
+    }
+    // `warnings` first, so a lint named on its own keeps its level.
+    levels.sort_by_key(|(name, _)| name != "warnings");
+    Ok(levels)
 }
 
 /// `[limits]`: bounds on each run. See [`Limits`].

@@ -9,6 +9,7 @@ use tape_compiler::Options;
 use crate::failure::Failure;
 use crate::grants;
 use crate::input::{SourceOpts, display_name};
+use crate::lints::LintOpts;
 use crate::output::{Output, OutputOpts};
 
 const AFTER_HELP: &str = "\
@@ -33,6 +34,8 @@ pub struct Opts {
     #[command(flatten)]
     source: SourceOpts,
     #[command(flatten)]
+    lints: LintOpts,
+    #[command(flatten)]
     output_opts: OutputOpts,
     /// The program: a `.wat` file, or `-` for standard input
     #[arg(help_heading = "Arguments")]
@@ -46,6 +49,8 @@ struct Body {
     /// The path written, or `-` for standard output.
     output: String,
     bytes: usize,
+    /// What the lints found, as `error.diagnostics` are.
+    warnings: serde_json::Value,
 }
 
 pub fn run(opts: Opts) -> u8 {
@@ -59,12 +64,15 @@ pub fn run(opts: Opts) -> u8 {
 fn execute(opts: &Opts, out: Output) -> Result<Body, Failure> {
     let target = target(opts, out)?;
     let input = opts.source.read(&opts.file)?;
+    let manifest = grants::GrantOpts::default().manifest(&opts.file)?;
     let options = Options {
         catalogue: grants::catalogue(),
         budget: opts.source.budget(None),
+        lints: opts.lints.lints(manifest.as_ref())?,
         ..Options::default()
     };
     let compiled = tape_compiler::compile_str(&input.name, input.source("build")?, &options)?;
+    let warnings = crate::lints::report(compiled.warnings, out.json, out.styles)?;
     match &target {
         Target::Stdout => {
             let mut stdout = std::io::stdout().lock();
@@ -100,6 +108,7 @@ fn execute(opts: &Opts, out: Output) -> Result<Body, Failure> {
             Target::File(path) => path.display().to_string(),
         },
         bytes: compiled.wasm.len(),
+        warnings: crate::output::diagnostics_json(&warnings),
     })
 }
 

@@ -159,13 +159,23 @@ impl Failure {
     }
 
     fn compile(diagnostics: Box<Diagnostics>) -> Failure {
-        let count = diagnostics.items().len();
+        let errors = diagnostics
+            .items()
+            .iter()
+            .filter(|item| item.severity == tape_compiler::Severity::Error)
+            .count();
+        let warnings = diagnostics.items().len() - errors;
+        let warnings = match warnings {
+            0 => String::new(),
+            1 => ", 1 warning".to_string(),
+            n => format!(", {n} warnings"),
+        };
         let mut failure = Failure::new(
             Kind::Compile,
             format!(
-                "could not compile `{}` ({count} error{})",
+                "could not compile `{}` ({errors} error{}{warnings})",
                 diagnostics.file(),
-                if count == 1 { "" } else { "s" }
+                if errors == 1 { "" } else { "s" }
             ),
         );
         failure.details.diagnostics = Some(diagnostics);

@@ -19,6 +19,7 @@ mod input;
 mod inspect;
 mod invoke;
 mod limits;
+mod lints;
 mod output;
 mod run;
 

@@ -182,7 +182,7 @@ fn failure_json(failure: &Failure) -> Value {
 
 /// Each diagnostic with its place as 1-based lines and columns (columns
 /// count characters); the end is exclusive.
-fn diagnostics_json(diagnostics: &Diagnostics) -> Value {
+pub fn diagnostics_json(diagnostics: &Diagnostics) -> Value {
     diagnostics
         .items()
         .iter()
@@ -195,7 +195,8 @@ fn diagnostics_json(diagnostics: &Diagnostics) -> Value {
                 None => (None, None),
             };
             json!({
-                "severity": "error",
+                "severity": item.severity.name(),
+                "lint": item.code,
                 "file": diagnostics.file(),
                 "line": start.map(|p| p.0),
                 "column": start.map(|p| p.1),

@@ -13,6 +13,7 @@ use crate::grants::GrantOpts;
 use crate::input::{SourceOpts, display_name};
 use crate::invoke::{self, Returned};
 use crate::limits::{LimitOpts, show_size};
+use crate::lints::LintOpts;
 use crate::output::{NOTE, Output, OutputOpts, Shown, Styles};
 
 const AFTER_HELP: &str = "\
@@ -75,6 +76,8 @@ pub struct Opts {
     source: SourceOpts,
     #[command(flatten)]
     grants: GrantOpts,
+    #[command(flatten)]
+    lints: LintOpts,
     #[command(flatten)]
     output: OutputOpts,
     /// The program — a `.wat` file, a module from `tape build`, or `-` for
@@ -208,11 +211,17 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         ..Config::default()
     })?;
     let grants = opts.grants.grants(manifest.as_ref(), out.styles)?;
+    let lints = opts.lints.lints(manifest.as_ref())?;
     let program: Program = if input.is_module() {
         engine.load(&input.bytes, &grants)?
     } else {
         engine.compile_str(&input.name, input.text()?, &grants)?
     };
+    // The warnings are kept in the module, so a run from the cache shows
+    // them as the compile did.
+    let source = if input.is_module() { "" } else { input.text()? };
+    let warnings = tape_compiler::warnings(program.metadata(), &input.name, source, &lints);
+    crate::lints::report(warnings, out.json, out.styles)?;
     if let Some(name) = &opts.invoke {
         let numbers = &opts.program_and_args[1..];
         return execute_invoke(opts, out, &program, name, numbers, &limits, input.name);
