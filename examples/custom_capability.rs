@@ -23,7 +23,12 @@ impl Capability for Weather {
     }
 
     fn functions(&self) -> &[Function] {
-        const { &[Function::new("temperature", "(param $city i32) (result i32 i32)")] }
+        const {
+            &[Function::new(
+                "temperature",
+                "(param $city i32) (result i32 i32)",
+            )]
+        }
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {

@@ -6,7 +6,10 @@ use std::process::Command;
 
 fn tape() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tape"));
-    command.env("XDG_CACHE_HOME", std::env::temp_dir().join("tape-doc-test-cache"));
+    command.env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("tape-doc-test-cache"),
+    );
     command
 }
 
@@ -48,12 +51,7 @@ fn every_example_in_the_reference_runs() {
         let file = dir.join(format!("example{at}.wat"));
         std::fs::write(&file, example).unwrap();
         // Arguments the examples read, when they read any.
-        let output = tape()
-            .arg("run")
-            .arg(&file)
-            .arg("Ada")
-            .output()
-            .unwrap();
+        let output = tape().arg("run").arg(&file).arg("Ada").output().unwrap();
         assert!(
             output.status.success(),
             "example {at} failed:\n{example}\n{}",
@@ -76,8 +74,17 @@ fn a_function_is_shown_with_its_roles() {
     let output = tape().args(["doc", "$kv.get"]).output().unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(stdout.starts_with("$kv.get (param $key i32) (result i32 i32)\n"), "{stdout}");
-    assert!(stdout.contains("$key      str: a pointer to a string"), "{stdout}");
-    assert!(stdout.contains("result 1  status: a status (0 = ok)"), "{stdout}");
+    assert!(
+        stdout.starts_with("$kv.get (param $key i32) (result i32 i32)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("$key      str: a pointer to a string"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("result 1  status: a status (0 = ok)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("`NOT_FOUND` (3)"), "{stdout}");
 }

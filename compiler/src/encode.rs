@@ -724,7 +724,7 @@ fn validate(wasm: &[u8], survey: &Survey<'_>, metadata: &Metadata) -> Result<(),
                         next.and_then(|n| location(n.offset)),
                     ),
                     Cause::WrongType { origin } => (location(origin.offset), None),
-                    Cause::EndsWithout { .. } => (None, None),
+                    Cause::EndsWithout { .. } | Cause::TooFew { .. } => (None, None),
                 };
                 Box::new(CauseAt {
                     cause,

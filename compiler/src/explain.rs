@@ -39,6 +39,9 @@ pub(crate) enum Cause {
     /// A block (the function itself, if `function`) ends without the
     /// values it returns.
     EndsWithout { function: bool },
+    /// The failing instruction takes `takes` values, and its block holds
+    /// only `available`.
+    TooFew { takes: u32, available: u32 },
 }
 
 /// Why the validator refused function `defined` (among the functions the
@@ -139,6 +142,15 @@ fn cause<T: wasmparser::WasmModuleResources>(
     if message.contains("nothing on stack") && matches!(operator, Operator::End) {
         return Some(Cause::EndsWithout {
             function: func.control_stack_height() == 1,
+        });
+    }
+    if message.contains("nothing on stack") {
+        let (takes, _) = operator.operator_arity(func)?;
+        let (height, _) = frame?;
+        let available = (func.operand_stack_height() as usize).checked_sub(height)?;
+        return Some(Cause::TooFew {
+            takes,
+            available: available as u32,
         });
     }
     if let Some((_, found)) = message.split_once(", found ") {

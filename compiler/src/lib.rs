@@ -205,7 +205,7 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     deadline.check()?;
     let module = parse(name, &expanded.text, options.line_table).map_err(|(message, offset)| {
         let at = expanded.map.to_source(offset);
-        fail(vec![Diagnostic::new(message).at(token_at(source, at))])
+        fail(vec![parse_diagnostic(source, message, at)])
     })?;
     deadline.check()?;
     // Built only when there are rows to locate: a line table, or an error.
@@ -230,7 +230,19 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
         if let Some(function) = &error.function {
             diagnostic = diagnostic.label(format!("in {function}"));
         }
-        if let Some(at) = instruction {
+        // A function that ends without its value: at its end, where the
+        // value is missing.
+        let ends = matches!(
+            error.cause.as_deref().map(|c| &c.cause),
+            Some(explain::Cause::EndsWithout { function: true })
+        );
+        if ends
+            && let Some(close) = function_span
+                .as_ref()
+                .and_then(|s| function_end(source, s.start))
+        {
+            diagnostic = diagnostic.at(close..close + 1);
+        } else if let Some(at) = instruction {
             diagnostic = diagnostic.at(token_at(source, at));
         } else if let Some(span) = function_span {
             diagnostic = diagnostic.at(span);
@@ -367,6 +379,291 @@ fn parse(name: &str, text: &str, lines: bool) -> Result<Vec<u8>, (String, usize)
     options.encode_wat(&mut wat).map_err(located)
 }
 
+/// A message of the WebAssembly text parser, at `at` in the source, with
+/// what to do about the common ones, and for some a better place.
+fn parse_diagnostic(source: &str, message: String, at: usize) -> Diagnostic {
+    let word = {
+        let rest = source.get(at..).unwrap_or_default();
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '(' || c == ')')
+            .unwrap_or(rest.len());
+        &rest[..end]
+    };
+    if message.starts_with("previous `if` had no `then`")
+        && let Some(open) = source[..at].rfind("(if")
+    {
+        return Diagnostic::new("this `if` has no `(then …)`")
+            .at(open..open + 3)
+            .help(
+                "write what it does inside `(then …)`, and any other branch in `(else …)`: \
+                 `(if (condition) (then …) (else …))`",
+            );
+    }
+    let diagnostic = Diagnostic::new(message.clone()).at(token_at(source, at));
+    if message.contains("constant out of range") {
+        let help = if message.starts_with("invalid i32") {
+            "an `i32.const` holds -2147483648 to 4294967295 (written signed or unsigned); use `i64.const` for a larger number"
+        } else if message.starts_with("invalid i64") {
+            "an `i64.const` holds -9223372036854775808 to 18446744073709551615"
+        } else {
+            "write a number the type can hold"
+        };
+        return diagnostic.help(help);
+    }
+    if message.starts_with("duplicate local identifier") {
+        return diagnostic.help("each local needs its own name: rename one of them");
+    }
+    if message.starts_with("unknown operator") {
+        // `i32.plus`: the same type's instruction of that meaning, else
+        // one spelled alike.
+        let meant = word.split_once('.').and_then(|(ty, op)| {
+            let op = OPERATOR_SYNONYMS.iter().find(|(other, _)| *other == op)?.1;
+            let name = format!("{ty}.{op}");
+            INSTRUCTIONS.iter().copied().find(|known| *known == name)
+        });
+        let help = match meant.or_else(|| closest(word, INSTRUCTIONS.iter().copied())) {
+            Some(known) => format!("`{word}` is not an instruction; did you mean `{known}`?"),
+            None => format!(
+                "`{word}` is not an instruction, nor a Tape macro (`argv`, `check`, `resv`, `bind`)"
+            ),
+        };
+        return diagnostic.help(help);
+    }
+    for (kind, what) in [
+        ("unknown func", "define it with `(func $NAME …)`"),
+        ("unknown local", "declare it with `(local $NAME i32)`"),
+        (
+            "unknown label",
+            "name a `block` or `loop` around it `$NAME`",
+        ),
+        ("unknown global", "define it with `(global $NAME …)`"),
+    ] {
+        let Some(name) = message
+            .strip_prefix(kind)
+            .and_then(|rest| rest.split('`').nth(1))
+        else {
+            continue;
+        };
+        let names = identifiers(source).filter(|known| *known != name);
+        let help = match closest(name, names) {
+            Some(known) => format!(
+                "did you mean `{known}`? Else {}",
+                what.replace("$NAME", name)
+            ),
+            None => what.replace("$NAME", name),
+        };
+        return diagnostic.help(help);
+    }
+    diagnostic
+}
+
+/// The offset of the `)` that closes the function whose `$name` is at
+/// `name`.
+fn function_end(source: &str, name: usize) -> Option<usize> {
+    use logos::Logos;
+    let open = source[..name].rfind('(')?;
+    let mut depth = 0usize;
+    for (token, span) in lexer::Token::lexer(&source[open..]).spanned() {
+        match token.ok()? {
+            lexer::Token::LParen => depth += 1,
+            lexer::Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + span.start);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Every `$name` written in the source.
+fn identifiers(source: &str) -> impl Iterator<Item = &str> {
+    source.match_indices('$').filter_map(|(at, _)| {
+        let rest = &source[at..];
+        let end = rest[1..]
+            .find(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == '"')
+            .map_or(rest.len(), |end| end + 1);
+        (end > 1).then(|| &rest[..end])
+    })
+}
+
+/// The name most like `wanted`, if one is close.
+fn closest<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    names
+        .map(|name| (strsim::jaro_winkler(wanted, name), name))
+        .filter(|(score, _)| *score > 0.9)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, name)| name)
+}
+
+/// Words for an operation in other languages, and WebAssembly's.
+const OPERATOR_SYNONYMS: &[(&str, &str)] = &[
+    ("plus", "add"),
+    ("minus", "sub"),
+    ("times", "mul"),
+    ("mult", "mul"),
+    ("multiply", "mul"),
+    ("div", "div_s"),
+    ("divide", "div_s"),
+    ("mod", "rem_s"),
+    ("rem", "rem_s"),
+    ("modulo", "rem_s"),
+    ("equal", "eq"),
+    ("equals", "eq"),
+    ("neq", "ne"),
+    ("not", "eqz"),
+    ("lt", "lt_s"),
+    ("gt", "gt_s"),
+    ("le", "le_s"),
+    ("ge", "ge_s"),
+    ("less", "lt_s"),
+    ("greater", "gt_s"),
+    ("shr", "shr_s"),
+    ("lshift", "shl"),
+    ("rshift", "shr_s"),
+    ("get", "load"),
+    ("set", "store"),
+    ("load32", "load"),
+    ("store32", "store"),
+];
+
+/// Instructions people write most, for "did you mean".
+const INSTRUCTIONS: &[&str] = &[
+    "block",
+    "loop",
+    "if",
+    "then",
+    "else",
+    "end",
+    "br",
+    "br_if",
+    "br_table",
+    "return",
+    "call",
+    "call_indirect",
+    "return_call",
+    "drop",
+    "select",
+    "unreachable",
+    "nop",
+    "local.get",
+    "local.set",
+    "local.tee",
+    "global.get",
+    "global.set",
+    "memory.size",
+    "memory.grow",
+    "memory.copy",
+    "memory.fill",
+    "i32.const",
+    "i64.const",
+    "f32.const",
+    "f64.const",
+    "i32.load",
+    "i64.load",
+    "f32.load",
+    "f64.load",
+    "i32.load8_u",
+    "i32.load8_s",
+    "i32.load16_u",
+    "i32.load16_s",
+    "i32.store",
+    "i64.store",
+    "f32.store",
+    "f64.store",
+    "i32.store8",
+    "i32.store16",
+    "i32.add",
+    "i32.sub",
+    "i32.mul",
+    "i32.div_s",
+    "i32.div_u",
+    "i32.rem_s",
+    "i32.rem_u",
+    "i32.and",
+    "i32.or",
+    "i32.xor",
+    "i32.shl",
+    "i32.shr_s",
+    "i32.shr_u",
+    "i32.rotl",
+    "i32.rotr",
+    "i32.clz",
+    "i32.ctz",
+    "i32.popcnt",
+    "i32.eqz",
+    "i32.eq",
+    "i32.ne",
+    "i32.lt_s",
+    "i32.lt_u",
+    "i32.gt_s",
+    "i32.gt_u",
+    "i32.le_s",
+    "i32.le_u",
+    "i32.ge_s",
+    "i32.ge_u",
+    "i64.add",
+    "i64.sub",
+    "i64.mul",
+    "i64.div_s",
+    "i64.div_u",
+    "i64.rem_s",
+    "i64.rem_u",
+    "i64.and",
+    "i64.or",
+    "i64.xor",
+    "i64.shl",
+    "i64.shr_s",
+    "i64.shr_u",
+    "i64.eqz",
+    "i64.eq",
+    "i64.ne",
+    "i64.lt_s",
+    "i64.lt_u",
+    "i64.gt_s",
+    "i64.gt_u",
+    "i64.le_s",
+    "i64.le_u",
+    "i64.ge_s",
+    "i64.ge_u",
+    "f64.add",
+    "f64.sub",
+    "f64.mul",
+    "f64.div",
+    "f64.min",
+    "f64.max",
+    "f64.abs",
+    "f64.neg",
+    "f64.sqrt",
+    "f64.floor",
+    "f64.ceil",
+    "f64.trunc",
+    "f64.nearest",
+    "f64.eq",
+    "f64.ne",
+    "f64.lt",
+    "f64.gt",
+    "f64.le",
+    "f64.ge",
+    "f32.add",
+    "f32.sub",
+    "f32.mul",
+    "f32.div",
+    "i32.wrap_i64",
+    "i64.extend_i32_s",
+    "i64.extend_i32_u",
+    "i32.trunc_f64_s",
+    "i64.trunc_f64_s",
+    "f64.convert_i32_s",
+    "f64.convert_i64_s",
+    "f64.promote_f32",
+    "f32.demote_f64",
+    "i32.reinterpret_f32",
+    "i64.reinterpret_f64",
+];
+
 /// A stack-type error told at its cause: the message, where to point, and
 /// a help line.
 fn explained(
@@ -447,6 +744,27 @@ fn explained(
                      ends with `(i32.const 0)` for success"
                         .to_string(),
                 ),
+            )
+        }
+        explain::Cause::TooFew { takes, available } => {
+            let Some(taker) = text(position).filter(|taker| !taker.is_empty()) else {
+                return (message.to_string(), position, None);
+            };
+            let there = match available {
+                0 => "none is there".to_string(),
+                1 => "only 1 is there".to_string(),
+                n => format!("only {n} are there"),
+            };
+            let help = match taker.strip_prefix("call $") {
+                Some(callee) => {
+                    format!("give it every argument, in order; `tape doc {callee}` shows them")
+                }
+                None => format!("give `{taker}` its {} first", values(*takes)),
+            };
+            (
+                format!("`{taker}` takes {}, but {there}", values(*takes)),
+                position,
+                Some(help),
             )
         }
         explain::Cause::WrongType { .. } => {

@@ -19,8 +19,8 @@ use std::fmt;
 use std::ops::Range;
 
 use wasmparser::{
-    FuncValidatorAllocations, WasmModuleResources, KnownCustom, Name, Operator, Parser, Payload, TypeRef,
-    ValidPayload, Validator,
+    FuncValidatorAllocations, KnownCustom, Name, Operator, Parser, Payload, TypeRef, ValidPayload,
+    Validator, WasmModuleResources,
 };
 
 use crate::catalogue::{Catalogue, Role, Roles};
@@ -179,7 +179,9 @@ impl Lints {
 
     /// Whether any lint is not allowed.
     pub fn any(&self) -> bool {
-        Lint::ALL.iter().any(|&lint| self.level(lint) != Level::Allow)
+        Lint::ALL
+            .iter()
+            .any(|&lint| self.level(lint) != Level::Allow)
     }
 }
 
@@ -201,6 +203,9 @@ struct Value {
     role: Option<Role>,
     /// The call that made it: the callee's index and the call's offset.
     made_by: Option<(u32, usize)>,
+    /// The roles of everything that call returned, when it returned more
+    /// than this value.
+    with: Option<(Role, Role)>,
     /// The local it was read from last, if it went through one.
     local: Option<u32>,
     /// Written in the code as a constant.
@@ -331,7 +336,9 @@ fn names(wasm: &[u8]) -> Option<Names> {
                             Name::Function(map) => {
                                 for naming in map {
                                     let naming = naming.ok()?;
-                                    names.functions.insert(naming.index, naming.name.to_string());
+                                    names
+                                        .functions
+                                        .insert(naming.index, naming.name.to_string());
                                 }
                             }
                             Name::Local(map) => {
@@ -395,10 +402,12 @@ fn find(wasm: &[u8], context: &Context<'_>) -> Option<Vec<Finding>> {
         let resources = func.resources();
         let params = resources
             .type_id_of_function(this)
-            .and_then(|id| match &resources.sub_type_at_id(id).composite_type.inner {
-                wasmparser::CompositeInnerType::Func(ty) => Some(ty.params().len() as u32),
-                _ => None,
-            })
+            .and_then(
+                |id| match &resources.sub_type_at_id(id).composite_type.inner {
+                    wasmparser::CompositeInnerType::Func(ty) => Some(ty.params().len() as u32),
+                    _ => None,
+                },
+            )
             .unwrap_or(0);
         let mut locals_reader = body.get_locals_reader().ok()?;
         let mut count = params;
@@ -485,6 +494,27 @@ impl Walk<'_> {
         }
     }
 
+    /// The help for a value of a (value, status) pair in the wrong place:
+    /// the two `local.set` after the call, written the wrong way round.
+    fn swapped_help(&self, value: &Value) -> Option<String> {
+        let (first, Role::Status) = value.with? else {
+            return None;
+        };
+        value.local?;
+        let callee = self.callee_name(value.made_by?.0);
+        let what = match first {
+            Role::Handle => "handle",
+            Role::Str => "string",
+            Role::Ptr | Role::Mem => "pointer",
+            _ => "value",
+        };
+        Some(format!(
+            "`call ${callee}` returns ({what}, status), and values come off the stack last first: \
+             take the status first, `(local.set $status) (local.set ${what})`, or write \
+             `(bind ${what} (call ${callee} …))`"
+        ))
+    }
+
     fn step<T: WasmModuleResources>(
         &mut self,
         func: &wasmparser::FuncValidator<T>,
@@ -500,7 +530,14 @@ impl Walk<'_> {
         let unreachable = func.get_control_frame(0).is_some_and(|f| f.unreachable);
         if unreachable
             && self.quiet_until.is_none()
-            && !matches!(operator, Operator::End | Operator::Else | Operator::Delegate { .. } | Operator::Catch { .. } | Operator::CatchAll)
+            && !matches!(
+                operator,
+                Operator::End
+                    | Operator::Else
+                    | Operator::Delegate { .. }
+                    | Operator::Catch { .. }
+                    | Operator::CatchAll
+            )
             && let Some((_, exit)) = self.last_exit
         {
             self.quiet_until = Some(height);
@@ -523,9 +560,14 @@ impl Walk<'_> {
             Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
                 if let Some(roles) = roles_of(function_index) {
                     self.check_arguments(function_index, &roles, &taken, at);
+                    let pair = match roles.results[..] {
+                        [first, second] => Some((first, second)),
+                        _ => None,
+                    };
                     for (value, role) in pushed.iter_mut().zip(&roles.results) {
                         value.role = Some(*role);
                         value.made_by = Some((function_index, at));
+                        value.with = pair;
                     }
                 }
             }
@@ -573,7 +615,13 @@ impl Walk<'_> {
                     self.check_test(value, at);
                 }
             }
-            Operator::Return | Operator::Br { .. } | Operator::BrTable { .. } | Operator::Unreachable | Operator::Throw { .. } | Operator::Rethrow { .. } | Operator::ReturnCallIndirect { .. } => {
+            Operator::Return
+            | Operator::Br { .. }
+            | Operator::BrTable { .. }
+            | Operator::Unreachable
+            | Operator::Throw { .. }
+            | Operator::Rethrow { .. }
+            | Operator::ReturnCallIndirect { .. } => {
                 let keyword = match operator {
                     Operator::Return => "return",
                     Operator::Br { .. } => "br",
@@ -625,13 +673,15 @@ impl Walk<'_> {
                 continue;
             }
             let holds = self.describe(value, role);
-            let swapped = matches!((param, role), (Role::Str | Role::Ptr, Role::Status));
-            let help = if swapped {
-                "a call's results are taken from the stack last first: after a call that returns \
-                 (pointer, status), write `(local.set $status) (local.set $ptr)`, or use `(bind $ptr (call …))`"
-                    .to_string()
-            } else {
-                format!("pass {wanted} here; `tape doc {name}` shows what each argument is")
+            let help = match self.swapped_help(value) {
+                Some(help) => help,
+                None if role == Role::Status => format!(
+                    "test a status with `check`, `(check (call …))`, and pass {wanted} here; \
+                     `tape doc {name}` shows what each argument is"
+                ),
+                None => {
+                    format!("pass {wanted} here; `tape doc {name}` shows what each argument is")
+                }
             };
             self.findings.push(Finding {
                 lint: Lint::RoleMismatch,
@@ -671,9 +721,11 @@ impl Walk<'_> {
             at: At::Code(at),
             message: format!("{tested} is tested as a status, but it holds {held}{made}"),
             label: Some(format!("{what} is never 0: this test always passes")),
-            help: "a call's results are taken from the stack last first: after a call that returns \
-                   (pointer, status), write `(local.set $status) (local.set $ptr)`, or use `(bind $ptr (call …))`"
-                .into(),
+            help: self.swapped_help(value).unwrap_or_else(|| {
+                format!(
+                    "test a status here; {held} is tested with `i32.eqz` only to see if it is 0"
+                )
+            }),
         });
     }
 
@@ -733,7 +785,9 @@ impl Walk<'_> {
             } else if local.last_set.is_some() {
                 (
                     format!("`${name}` is set but never read"),
-                    format!("use it, or remove it; a name starting with `$_` (`$_{name}`) is left alone"),
+                    format!(
+                        "use it, or remove it; a name starting with `$_` (`$_{name}`) is left alone"
+                    ),
                 )
             } else {
                 (

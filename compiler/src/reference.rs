@@ -343,7 +343,10 @@ impl Item {
     }
 
     fn markdown_body(&self) -> String {
-        let mut out = format!("```wat\n(func ${} {})\n```\n\n", self.name, self.entry.signature);
+        let mut out = format!(
+            "```wat\n(func ${} {})\n```\n\n",
+            self.name, self.entry.signature
+        );
         let roles = self.roles_lines("");
         if !roles.is_empty() {
             out.push_str("| | role |\n|---|---|\n");
@@ -424,7 +427,11 @@ mod tests {
     fn reference() -> Reference {
         let mut catalogue = Catalogue::new();
         catalogue.insert("kv", "get", "(param $key i32) (result i32 i32)");
-        catalogue.insert("kv", "set", "(param $key i32) (param $value i32) (result i32)");
+        catalogue.insert(
+            "kv",
+            "set",
+            "(param $key i32) (param $value i32) (result i32)",
+        );
         catalogue.insert("kv", "delete", "(param $key i32) (result i32)");
         catalogue.insert("kv", "list", "(param $prefix i32) (result i32 i32)");
         Reference::new(&catalogue, &Library::standard())
@@ -437,10 +444,19 @@ mod tests {
     #[test]
     fn suggestions_follow_meaning_then_spelling_within_the_group() {
         let reference = reference();
-        assert_eq!(names(reference.suggest("std.str.contains"))[0], "std.str.find");
+        assert_eq!(
+            names(reference.suggest("std.str.contains"))[0],
+            "std.str.find"
+        );
         assert_eq!(names(reference.suggest("std.str.length")), ["std.str.len"]);
-        assert_eq!(names(reference.suggest("$std.str.to_uper"))[0], "std.str.to_upper");
-        assert_eq!(names(reference.suggest("std.string.concat")), ["std.str.concat"]);
+        assert_eq!(
+            names(reference.suggest("$std.str.to_uper"))[0],
+            "std.str.to_upper"
+        );
+        assert_eq!(
+            names(reference.suggest("std.string.concat")),
+            ["std.str.concat"]
+        );
         assert_eq!(names(reference.suggest("kv.put")), ["kv.set"]);
         assert_eq!(names(reference.suggest("str.contains"))[0], "std.str.find");
         assert_eq!(names(reference.suggest("kv.remove")), ["kv.delete"]);
@@ -458,12 +474,25 @@ mod tests {
             item.entry.signature,
             "(param $a i32) (param $b i32) (result i32)"
         );
-        assert_eq!(item.entry.roles.as_ref().unwrap().to_string(), "str str -> str");
-        assert!(item.summary().starts_with("A new string"), "{}", item.summary());
+        assert_eq!(
+            item.entry.roles.as_ref().unwrap().to_string(),
+            "str str -> str"
+        );
+        assert!(
+            item.summary().starts_with("A new string"),
+            "{}",
+            item.summary()
+        );
         assert!(!item.entry.doc.contains("roles:"));
         let text = item.text();
-        assert!(text.contains("$a      str: a pointer to a string"), "{text}");
-        assert!(text.contains("result  str: a pointer to a string"), "{text}");
+        assert!(
+            text.contains("$a      str: a pointer to a string"),
+            "{text}"
+        );
+        assert!(
+            text.contains("result  str: a pointer to a string"),
+            "{text}"
+        );
         for item in reference.group("std") {
             let roles = item.entry.roles.as_ref();
             assert!(
@@ -477,6 +506,9 @@ mod tests {
 
     #[test]
     fn unnamed_parameters_are_listed_too() {
-        assert_eq!(param_names("(param i32 i64) (param $x f64) (result i32)"), ["_", "_", "$x"]);
+        assert_eq!(
+            param_names("(param i32 i64) (param $x f64) (result i32)"),
+            ["_", "_", "$x"]
+        );
     }
 }

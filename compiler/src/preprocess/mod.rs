@@ -162,6 +162,9 @@ struct Preprocessor<'a, 'c> {
     aborted: bool,
     defined: HashMap<&'a str, Range<usize>>,
     calls: Vec<(&'a str, Range<usize>)>,
+    /// The function each `bind` calls, and the call's span: checked at the
+    /// end, when the library's signatures are known too.
+    binds: Vec<(&'a str, Range<usize>)>,
     diagnostics: Vec<Diagnostic>,
     /// A source offset and its 1-based line, moved forward as literals are
     /// met, so numbering lines costs one pass over the text in all.
@@ -239,6 +242,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             aborted: false,
             defined: HashMap::new(),
             calls: Vec::new(),
+            binds: Vec::new(),
             diagnostics: Vec::new(),
             line_cursor: (0, 1),
         };
@@ -389,7 +393,8 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             self.diagnostics.push(
                 Diagnostic::new("unmatched `)`")
                     .at(span)
-                    .label("no `(` is open here"),
+                    .label("no `(` is open here")
+                    .help("remove it: every `(` before it is closed already"),
             );
             return;
         };
@@ -777,13 +782,20 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                 return usage(self, format!("`argv` takes 2 operands, not {}", args.len()));
             };
             if index.parse::<u32>().is_err() {
-                return usage(
-                    self,
-                    format!("`argv` needs an argument index, not `{index}`"),
+                self.diagnostics.push(
+                    Diagnostic::new(format!("`argv` needs an argument index, not `{index}`"))
+                        .at(frame.children[0].clone())
+                        .help("write `(argv 0 $name)`: the argument's index, from 0, then a local to declare"),
                 );
+                return;
             }
             if !name.starts_with('$') || name.len() < 2 {
-                return usage(self, format!("`argv` needs a local `$name`, not `{name}`"));
+                self.diagnostics.push(
+                    Diagnostic::new(format!("`argv` needs a local `$name`, not `{name}`"))
+                        .at(frame.children[1].clone())
+                        .help("write `(argv 0 $name)`: the argument's index, from 0, then a local to declare"),
+                );
+                return;
             }
             self.declare_local(
                 Some(name),
@@ -814,6 +826,20 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                     self,
                     format!("`bind` takes 2 operands, not {}", frame.children.len()),
                 );
+            }
+            // A list child is noted by its `(`: the call runs to the
+            // `bind`'s own `)`.
+            let call = frame.children[1].start..close.start;
+            let call = call.start..call.start + src[call.clone()].trim_end().len();
+            if let Some(callee) = src[call.clone()]
+                .strip_prefix('(')
+                .map(str::trim_start)
+                .and_then(|rest| rest.strip_prefix("call"))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|name| name.strip_prefix('$'))
+                .map(|name| name.trim_end_matches(')'))
+            {
+                self.binds.push((callee, call));
             }
             // An `i32` unless declared already (as an `i64` for
             // `json.i64`, say).
@@ -865,9 +891,11 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             self.diagnostics.push(
                 Diagnostic::new(message)
                     .at(open.open..open.open + 1)
-                    .label("this `(` has no matching `)`"),
+                    .label("this `(` has no matching `)`")
+                    .help("add the `)` that closes it where the form ends"),
             );
         }
+        self.check_binds(library);
         let (library_text, library_calls) = self.link_library(library);
         let library_call = library_text.as_ref().map_or(0, |(_, at)| *at);
         let imports = self.automatic_imports(library, &library_calls, library_call);
@@ -899,6 +927,45 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             data: self.data,
             functions: self.defined,
         })
+    }
+
+    /// Each `bind`'s call returns a value and a status, where the catalogue
+    /// or the library says what it returns.
+    fn check_binds(&mut self, library: &Library) {
+        for (callee, span) in std::mem::take(&mut self.binds) {
+            if self.defined.contains_key(callee) {
+                continue;
+            }
+            let signature = match callee.split_once('.') {
+                Some((module, field)) if self.catalogue.signature(module, field).is_some() => {
+                    self.catalogue.signature(module, field).map(str::to_string)
+                }
+                _ => library.entry(callee).map(|entry| entry.signature),
+            };
+            let Some(signature) = signature else { continue };
+            let (_, results) = crate::catalogue::arity(&signature);
+            if results == 2 {
+                continue;
+            }
+            let returns = match results {
+                0 => "nothing".to_string(),
+                1 => "1 value".to_string(),
+                n => format!("{n} values"),
+            };
+            let help = if results == 1 {
+                "for a call that returns only a value, write `(local.set $name (call …))`"
+            } else {
+                "`bind` is for a call that returns (value, status): `tape doc` shows what each returns"
+            };
+            self.diagnostics.push(
+                Diagnostic::new(format!(
+                    "`bind` takes a call that returns a value and a status, but `${callee}` returns {returns}"
+                ))
+                .at(span)
+                .label(format!("`(func ${callee} {signature})`"))
+                .help(help),
+            );
+        }
     }
 
     /// Preprocesses every library function the program needs, sharing the

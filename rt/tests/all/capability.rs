@@ -19,10 +19,12 @@ impl Capability for Shout {
     }
 
     fn functions(&self) -> &[Function] {
-        const { &[
-            Function::new("upper", "(param $msg i32) (result i32 i32)"),
-            Function::new("panic", "(result i32)"),
-        ] }
+        const {
+            &[
+                Function::new("upper", "(param $msg i32) (result i32 i32)"),
+                Function::new("panic", "(result i32)"),
+            ]
+        }
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {

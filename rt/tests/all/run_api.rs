@@ -44,10 +44,12 @@ impl Capability for Slow {
     }
 
     fn functions(&self) -> &[Function] {
-        const { &[
-            Function::new("wait", "(param $ms i32) (result i32)"),
-            Function::new("decode", "(param $ptr i32) (result i32)"),
-        ] }
+        const {
+            &[
+                Function::new("wait", "(param $ms i32) (result i32)"),
+                Function::new("decode", "(param $ptr i32) (result i32)"),
+            ]
+        }
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {

@@ -58,7 +58,10 @@ pub fn run(opts: Opts) -> u8 {
     // The manifest's `[lints]` set the levels; a manifest that does not
     // read is reported below, after the program.
     let manifest = grants::GrantOpts::default().manifest(&opts.file);
-    let lints = match opts.lints.lints(manifest.as_ref().ok().and_then(Option::as_ref)) {
+    let lints = match opts
+        .lints
+        .lints(manifest.as_ref().ok().and_then(Option::as_ref))
+    {
         Ok(lints) => lints,
         Err(failure) => return out.finish(Some(&body), Some(failure)),
     };
