@@ -275,8 +275,27 @@ pub(crate) fn lint(wasm: &[u8], context: &Context<'_>) -> Vec<Diagnostic> {
         diagnostics.push(diagnostic);
     }
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+    if diagnostics.len() > MAX_FINDINGS {
+        let more = diagnostics.len() - MAX_FINDINGS;
+        let severity = diagnostics
+            .iter()
+            .skip(MAX_FINDINGS)
+            .map(|d| d.severity)
+            .find(|s| *s == Severity::Error)
+            .unwrap_or(Severity::Warning);
+        diagnostics.truncate(MAX_FINDINGS);
+        let mut rest = Diagnostic::new(format!("… and {more} more like these, not shown"))
+            .help("fix those above first, or `--allow` their lint");
+        rest.severity = severity;
+        diagnostics.push(rest);
+    }
     diagnostics
 }
+
+/// Findings shown at most: past these, one line counts the rest. A
+/// machine-written program can have thousands, and a reader (or a model's
+/// context) is better served by the first.
+const MAX_FINDINGS: usize = 100;
 
 /// The source span of the instruction at `offset` of the module.
 fn locate(context: &Context<'_>, lines: &LineIndex, offset: usize) -> Option<Range<usize>> {
@@ -382,6 +401,7 @@ fn find(wasm: &[u8], context: &Context<'_>) -> Option<Vec<Finding>> {
             .clone()
     };
     let mut findings = Vec::new();
+    let mut places = Places::default();
     let mut validator = Validator::new_with_features(crate::encode::features());
     let mut index = names.imported;
     for payload in Parser::new(0).parse_all(wasm) {
@@ -436,7 +456,7 @@ fn find(wasm: &[u8], context: &Context<'_>) -> Option<Vec<Finding>> {
             let height = func.operand_stack_height() as usize;
             walk.stack.resize(height, Value::default());
         }
-        walk.unused(params, name.map(String::as_str), context);
+        walk.unused(params, name.map(String::as_str), context, &mut places);
     }
     Some(findings)
 }
@@ -730,7 +750,13 @@ impl Walk<'_> {
     }
 
     /// Locals and parameters never read, once the function is walked.
-    fn unused(&mut self, params: u32, function: Option<&str>, context: &Context<'_>) {
+    fn unused<'s>(
+        &mut self,
+        params: u32,
+        function: Option<&str>,
+        context: &Context<'s>,
+        places: &mut Places<'s>,
+    ) {
         let span = function.and_then(|f| context.defined.get(f)).cloned();
         for (index, local) in self.locals.iter().enumerate() {
             if local.read {
@@ -744,7 +770,7 @@ impl Walk<'_> {
             }
             let declared = span
                 .as_ref()
-                .and_then(|span| declaration(context.source, span.start, name));
+                .and_then(|span| places.declaration(context.source, span.start, name));
             if let Some((value, set_at)) = local.last_set
                 && value.role == Some(Role::Status)
                 && let Some((callee, _)) = value.made_by
@@ -814,20 +840,33 @@ impl Walk<'_> {
     }
 }
 
-/// The span of the first `$name` after `from` in the source: where a
-/// local is declared (or an `argv` makes it).
-fn declaration(source: &str, from: usize, name: &str) -> Option<Range<usize>> {
-    let wanted = format!("${name}");
-    let mut at = from;
-    while let Some(found) = source.get(at..)?.find(&wanted) {
-        let start = at + found;
-        let end = start + wanted.len();
-        let next = source[end..].chars().next();
-        let whole = next.is_none_or(|c| c.is_whitespace() || c == '(' || c == ')');
-        if whole && start != from {
-            return Some(start..end);
-        }
-        at = end;
+/// Where each `$name` is written in the source, in order: read once, the
+/// first time a local needs its declaration found.
+#[derive(Default)]
+struct Places<'s> {
+    by_name: Option<HashMap<&'s str, Vec<usize>>>,
+}
+
+impl<'s> Places<'s> {
+    /// The span of the first `$name` after `from`: where a local is
+    /// declared (or an `argv` makes it).
+    fn declaration(&mut self, source: &'s str, from: usize, name: &str) -> Option<Range<usize>> {
+        let by_name = self.by_name.get_or_insert_with(|| {
+            let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+            for (at, _) in source.match_indices('$') {
+                let rest = &source[at + 1..];
+                let end = rest
+                    .find(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == '"')
+                    .unwrap_or(rest.len());
+                if end > 0 {
+                    by_name.entry(&rest[..end]).or_default().push(at);
+                }
+            }
+            by_name
+        });
+        let offsets = by_name.get(name)?;
+        let first = offsets.partition_point(|&at| at <= from);
+        let start = *offsets.get(first)?;
+        Some(start..start + 1 + name.len())
     }
-    None
 }

@@ -65,14 +65,18 @@ impl Warning {
     /// The warning as a diagnostic at `level` (a warning, or an error when
     /// denied), or `None` when `lints` allow it or it names no lint.
     pub fn diagnostic(&self, lints: &Lints) -> Option<Diagnostic> {
-        let level = lints.level(Lint::from_name(&self.lint)?);
+        // No lint: the line that counts findings past the cap.
+        let level = match self.lint.as_str() {
+            "" => Level::Warn,
+            lint => lints.level(Lint::from_name(lint)?),
+        };
         let mut diagnostic = Diagnostic::new(self.message.clone());
         diagnostic.severity = match level {
             Level::Allow => return None,
             Level::Warn => Severity::Warning,
             Level::Deny => Severity::Error,
         };
-        diagnostic.code = Some(self.lint.clone());
+        diagnostic.code = (!self.lint.is_empty()).then(|| self.lint.clone());
         diagnostic.label = self.label.clone();
         diagnostic.help = self.help.clone();
         diagnostic.span = self.span.map(|(start, end)| start as usize..end as usize);

@@ -217,6 +217,12 @@ impl Reference {
     /// exist (`std.f64`) gives nothing, rather than a function of another
     /// type; one named by another word (`std.string`) is that group.
     pub fn suggest(&self, name: &str) -> Vec<&Item> {
+        self.suggest_for_call(name, None)
+    }
+
+    /// As [`Reference::suggest`], for a call with `args` operands written:
+    /// among names alike, those that take that many come first.
+    pub fn suggest_for_call(&self, name: &str, args: Option<usize>) -> Vec<&Item> {
         let name = name.strip_prefix('$').unwrap_or(name);
         let Some((group, leaf)) = name.rsplit_once('.') else {
             return Vec::new();
@@ -250,8 +256,10 @@ impl Reference {
                 }
                 let similarity = strsim::jaro_winkler(&leaf, own);
                 let prefix = own.starts_with(&leaf) || leaf.starts_with(own);
+                let fits = args
+                    .is_some_and(|args| crate::catalogue::arity(&item.entry.signature).0 == args);
                 (similarity > 0.88 || (prefix && own.len().min(leaf.len()) >= 3))
-                    .then_some((similarity, item))
+                    .then_some((similarity + if fits { 0.5 } else { 0.0 }, item))
             })
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
@@ -459,6 +467,15 @@ mod tests {
         );
         assert_eq!(names(reference.suggest("kv.put")), ["kv.set"]);
         assert_eq!(names(reference.suggest("str.contains"))[0], "std.str.find");
+        // Spelled alike, the one that takes as many arguments first.
+        assert_eq!(
+            names(reference.suggest_for_call("std.wire.push", Some(3)))[0],
+            "std.wire.push_raw"
+        );
+        assert_ne!(
+            names(reference.suggest_for_call("std.wire.push", Some(2)))[0],
+            "std.wire.push_raw"
+        );
         assert_eq!(names(reference.suggest("kv.remove")), ["kv.delete"]);
         // Nothing of another type, nothing merely sharing `str.`.
         assert!(reference.suggest("std.f64.to_str").is_empty());

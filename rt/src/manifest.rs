@@ -89,26 +89,48 @@ pub struct Manifest {
     pub lints: Vec<(String, tape_compiler::Level)>,
 }
 
-/// `[lints]`, each name and level checked.
+/// `[lints]`, each name and level checked where it is written.
 fn lint_levels<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> std::result::Result<Vec<(String, tape_compiler::Level)>, D::Error> {
-    let table = std::collections::BTreeMap::<String, String>::deserialize(deserializer)?;
-    let mut levels = Vec::new();
-    for (name, level) in table {
-        let level = tape_compiler::Level::from_name(&level).ok_or_else(|| {
-            de::Error::custom(format!(
-                "`{name} = \"{level}\"`: a lint's level is \"allow\", \"warn\" or \"deny\""
-            ))
-        })?;
-        tape_compiler::Lints::default()
-            .set(&name, level)
-            .map_err(de::Error::custom)?;
-        levels.push((name, level));
-    }
+    let table = std::collections::BTreeMap::<LintName, LintLevel>::deserialize(deserializer)?;
+    let mut levels: Vec<(String, tape_compiler::Level)> = table
+        .into_iter()
+        .map(|(name, level)| (name.0, level.0))
+        .collect();
     // `warnings` first, so a lint named on its own keeps its level.
     levels.sort_by_key(|(name, _)| name != "warnings");
     Ok(levels)
+}
+
+/// A key of `[lints]`: a lint's name, or `warnings`.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct LintName(String);
+
+impl<'de> Deserialize<'de> for LintName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        tape_compiler::Lints::default()
+            .set(&name, tape_compiler::Level::Warn)
+            .map_err(de::Error::custom)?;
+        Ok(LintName(name))
+    }
+}
+
+/// A value of `[lints]`.
+struct LintLevel(tape_compiler::Level);
+
+impl<'de> Deserialize<'de> for LintLevel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let level = String::deserialize(deserializer)?;
+        tape_compiler::Level::from_name(&level)
+            .map(LintLevel)
+            .ok_or_else(|| {
+                de::Error::custom(format!(
+                    "`{level}` is not a lint level: write \"allow\", \"warn\" or \"deny\""
+                ))
+            })
+    }
 }
 
 /// `[limits]`: bounds on each run. See [`Limits`].

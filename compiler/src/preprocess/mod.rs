@@ -982,7 +982,8 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             if library.contains(name) {
                 roots.push(name);
             } else if name.starts_with("std.") {
-                let help = did_you_mean(self.catalogue, library, name);
+                let args = folded_arguments(self.src, span.end);
+                let help = did_you_mean(self.catalogue, library, name, args);
                 self.diagnostics.push(
                     Diagnostic::new(format!("unknown standard library function `${name}`"))
                         .at(span.clone())
@@ -1056,7 +1057,8 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                     span,
                 ));
             } else if self.catalogue.has_module(module) {
-                let help = did_you_mean(self.catalogue, library, name);
+                let args = folded_arguments(self.src, span.end);
+                let help = did_you_mean(self.catalogue, library, name, args);
                 self.diagnostics.push(
                     Diagnostic::new(format!("unknown capability function `${name}`"))
                         .at(span)
@@ -1072,9 +1074,14 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
 /// The help for a call to `name`, which neither the catalogue nor the
 /// library has: what it most likely means, what its group has, and where
 /// to read more.
-fn did_you_mean(catalogue: &Catalogue, library: &Library, name: &str) -> String {
+fn did_you_mean(
+    catalogue: &Catalogue,
+    library: &Library,
+    name: &str,
+    args: Option<usize>,
+) -> String {
     let reference = crate::Reference::new(catalogue, library);
-    let suggestions = reference.suggest(name);
+    let suggestions = reference.suggest_for_call(name, args);
     let group = name.rsplit_once('.').map_or(name, |(group, _)| group);
     let mut help = match suggestions.as_slice() {
         [] => String::new(),
@@ -1115,6 +1122,30 @@ fn did_you_mean(catalogue: &Catalogue, library: &Library, name: &str) -> String 
     };
     help.push_str(&format!("`tape doc {topic}` shows the reference"));
     help
+}
+
+/// How many operands a folded call has, `(call $f a (b) "c")`, from the end
+/// of its name at `after` to its `)`; `None` when it has none written
+/// (they may be on the stack) or the text is not a well-formed list.
+fn folded_arguments(src: &str, after: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut count = 0;
+    for (token, _) in Token::lexer(src.get(after..)?).spanned() {
+        match token.ok()? {
+            Token::LParen => {
+                if depth == 0 {
+                    count += 1;
+                }
+                depth += 1;
+            }
+            Token::RParen if depth == 0 => return (count > 0).then_some(count),
+            Token::RParen => depth -= 1,
+            Token::BlockComment | Token::LineComment => {}
+            _ if depth == 0 => count += 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Room for `(i32.const 4294967295)`.

@@ -4,6 +4,7 @@ mod budget;
 mod diagnostics;
 mod encode;
 mod fixtures;
+mod lints;
 mod smoke;
 
 use tape_compiler::{Catalogue, Compiled, Options};

@@ -59,13 +59,18 @@ pub fn report(warnings: Diagnostics, json: bool, styles: Styles) -> Result<Diagn
         return Err(tape_compiler::Error::Source(Box::new(warnings)).into());
     }
     if !json && !warnings.items().is_empty() {
-        let count = warnings.items().len();
+        let count = warnings.items().iter().filter(|w| w.code.is_some()).count();
+        // Past the compiler's cap, a last item counts the rest.
+        let count = match warnings.items().iter().any(|w| w.code.is_none()) {
+            true => format!("more than {count} warnings"),
+            false if count == 1 => "1 warning".to_string(),
+            false => format!("{count} warnings"),
+        };
         let mut text = warnings.render(styles.color);
         text.push_str(&format!(
-            "{}: `{}` compiled with {count} warning{}; `--deny warnings` makes them errors, `--allow LINT` silences one\n",
+            "{}: `{}` compiled with {count}; `--deny warnings` makes them errors, `--allow LINT` silences one\n",
             styles.paint(WARNING, "warning"),
             warnings.file(),
-            if count == 1 { "" } else { "s" }
         ));
         crate::output::print_stderr(&text);
     }

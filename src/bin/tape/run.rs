@@ -136,6 +136,10 @@ struct RunBody {
     status: i32,
     status_name: Option<&'static str>,
     results: Vec<Shown>,
+    /// What the lints found, each a diagnostic as in `error.diagnostics`;
+    /// absent when they found nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warnings: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<Report>,
 }
@@ -221,7 +225,9 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     // them as the compile did.
     let source = if input.is_module() { "" } else { input.text()? };
     let warnings = tape_compiler::warnings(program.metadata(), &input.name, source, &lints);
-    crate::lints::report(warnings, out.json, out.styles)?;
+    let warnings = crate::lints::report(warnings, out.json, out.styles)?;
+    let warnings =
+        (!warnings.items().is_empty()).then(|| crate::output::diagnostics_json(&warnings));
     if let Some(name) = &opts.invoke {
         let numbers = &opts.program_and_args[1..];
         return execute_invoke(opts, out, &program, name, numbers, &limits, input.name);
@@ -263,6 +269,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         status: outcome.status,
         status_name,
         results,
+        warnings,
         report,
     });
     Ok((body, failure))
