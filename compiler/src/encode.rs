@@ -18,7 +18,7 @@ use wasmparser::{
 };
 
 use crate::explain::{Cause, explain};
-use crate::metadata::{FORMAT_VERSION, Import, LineEntry, Metadata, SECTION_NAME};
+use crate::metadata::{Argument, FORMAT_VERSION, Import, LineEntry, Metadata, SECTION_NAME};
 use crate::preprocess::{STATIC_BASE, StaticData};
 
 /// The name the guest's memory is exported under.
@@ -105,6 +105,7 @@ pub(crate) fn encode(
     data: &StaticData,
     file: &str,
     plain: bool,
+    arguments: &[Argument],
     locate: &mut Locate<'_>,
 ) -> Result<Encoded, EncodeError> {
     let survey = survey(wasm)?;
@@ -129,6 +130,7 @@ pub(crate) fn encode(
             literals: Vec::new(),
             file: file.to_string(),
             lines,
+            arguments: Vec::new(),
         };
         validate(wasm, &survey, &as_written).map_err(|mut error| {
             if error.message.starts_with("unknown memory") {
@@ -167,6 +169,7 @@ pub(crate) fn encode(
         literals: data.literals.clone(),
         file: file.to_string(),
         lines: Vec::new(),
+        arguments: arguments.to_vec(),
     };
 
     let mut module = Module::new();

@@ -49,7 +49,9 @@ pub use catalogue::Catalogue;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use encode::{MEMORY_EXPORT, RUN_EXPORT};
 pub use error::{Error, Result};
-pub use metadata::{FORMAT_VERSION, Import, LineEntry, Literal, Metadata, SECTION_NAME};
+pub use metadata::{
+    ArgType, Argument, FORMAT_VERSION, Import, LineEntry, Literal, Metadata, SECTION_NAME,
+};
 pub use preprocess::{Library, MAX_NESTING, MAX_STATIC_DATA};
 
 /// A fingerprint of this build of the compiler and the standard library:
@@ -231,16 +233,23 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     // Text the preprocessor left as it was is plain WebAssembly text, valid
     // or not exactly as `wat` and a validator would find it.
     let plain = expanded.text == source;
-    let encoded = match encode::encode(&module, &expanded.data, name, plain, &mut locate) {
+    let arguments = &expanded.arguments;
+    let encoded = match encode::encode(&module, &expanded.data, name, plain, arguments, &mut locate)
+    {
         Ok(encoded) => encoded,
         Err(error) if error.function.is_some() && !options.line_table => {
             // A validation error without a line table: only this path pays
             // for encoding again with one, to point at the instruction.
             let mut locator = Locator::new(source, expanded_lines(), &expanded.map);
             let located = parse(name, &expanded.text, true).ok().and_then(|module| {
-                encode::encode(&module, &expanded.data, name, plain, &mut |l, c| {
-                    locator.locate(l, c)
-                })
+                encode::encode(
+                    &module,
+                    &expanded.data,
+                    name,
+                    plain,
+                    arguments,
+                    &mut |l, c| locator.locate(l, c),
+                )
                 .err()
             });
             return Err(report(located.unwrap_or(error)));
