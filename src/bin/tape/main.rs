@@ -20,6 +20,7 @@ mod invoke;
 mod limits;
 mod output;
 mod run;
+mod usage;
 
 const AFTER_HELP: &str = "\
 Examples:
