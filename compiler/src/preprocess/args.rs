@@ -23,6 +23,9 @@ const ARG_LOCAL: &str = "$__tape_arg";
 const FORM: &str = "write `(arg $name TYPE \"what it is for\")`, or add `(default VALUE)` \
                     after the description for an optional one";
 
+/// A token and where it is.
+type Spanned = (Token, Range<usize>);
+
 /// One declaration, as read.
 #[derive(Debug, Clone)]
 pub(super) struct Declared<'a> {
@@ -62,7 +65,7 @@ pub(super) fn collect(src: &str, wrapped: bool) -> (Vec<Declared<'_>>, Vec<Diagn
     let mut annotation: Option<usize> = None;
     let mut after_open: Option<usize> = None;
     // The open declaration: where its `(` is and its tokens so far.
-    let mut form: Option<(usize, Vec<(Token, Range<usize>)>)> = None;
+    let mut form: Option<(usize, Vec<Spanned>)> = None;
     for (token, span) in Token::lexer(src).spanned() {
         // What a bad token means is the main pass's to report.
         let Ok(token) = token else {
@@ -115,7 +118,7 @@ pub(super) fn collect(src: &str, wrapped: bool) -> (Vec<Declared<'_>>, Vec<Diagn
 fn read<'a>(
     src: &'a str,
     whole: Range<usize>,
-    tokens: &[(Token, Range<usize>)],
+    tokens: &[Spanned],
 ) -> Result<Declared<'a>, Diagnostic> {
     let mut rest = tokens.iter();
     let at_form = |message: String| Diagnostic::new(message).at(whole.clone()).help(FORM);
