@@ -261,10 +261,16 @@ impl<'a> ArgsBuilder<'a> {
             ArgType::Str | ArgType::Json => {
                 let text = std::str::from_utf8(bytes)
                     .map_err(|e| invalid(argument, format!("the bytes are not UTF-8 text: {e}")))?;
-                argument
-                    .ty
-                    .parse_text(text)
-                    .map_err(|reason| invalid(argument, cut(reason)))?
+                // Not `parse_text`, whose message quotes the whole text.
+                if argument.ty == ArgType::Json
+                    && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text)
+                {
+                    return Err(invalid(
+                        argument,
+                        format!("the text is not valid JSON: {e}"),
+                    ));
+                }
+                length_prefixed(argument, bytes)?
             }
             ty => {
                 return Err(invalid(
@@ -354,19 +360,6 @@ fn invalid(argument: &Argument, reason: String) -> ArgumentError {
         ty: argument.ty,
         reason,
     }
-}
-
-/// A reason that quotes a whole file is cut to its first line's start.
-fn cut(reason: String) -> String {
-    const MAX: usize = 200;
-    if reason.len() <= MAX {
-        return reason;
-    }
-    let mut end = MAX;
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &reason[..end])
 }
 
 fn length_prefixed(argument: &Argument, bytes: &[u8]) -> Result<Vec<u8>, ArgumentError> {
