@@ -296,6 +296,70 @@ fn a_built_module_runs_and_the_build_leaves_no_temporary_files() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "hello, world\n");
 }
 
+/// What an agent that calls programs as tools does: it reads the JSON
+/// Schema of a program's arguments from `tape inspect --json`, makes an
+/// object that fits it (here, a value per property by its JSON type), and
+/// runs the program with that object. The same holds for a module built
+/// from it, whose `tape` section carries the declarations.
+#[test]
+fn an_agent_runs_a_program_with_an_object_made_from_its_argument_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = root().join("tests/cli/programs/greet.wat");
+    let module = dir.path().join("greet.wasm");
+    let built = tape()
+        .arg("build")
+        .arg(&source)
+        .arg("-o")
+        .arg(&module)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    for program in [&source, &module] {
+        let output = tape()
+            .args(["inspect", "--json"])
+            .arg(program)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0));
+        let inspected: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let schema = &inspected["arguments_schema"];
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["required"], serde_json::json!(["name"]));
+
+        let mut object = serde_json::Map::new();
+        for (name, property) in schema["properties"].as_object().unwrap() {
+            let value = match property["type"].as_str() {
+                Some("string") => serde_json::json!("Ada"),
+                Some("integer") => {
+                    let minimum = property["minimum"].as_i64().unwrap();
+                    let maximum = property["maximum"].as_i64().unwrap();
+                    assert!(minimum <= 3 && 3 <= maximum);
+                    serde_json::json!(3)
+                }
+                other => panic!("{name}: an unexpected type {other:?}"),
+            };
+            object.insert(name.clone(), value);
+        }
+        let object = serde_json::Value::Object(object).to_string();
+        let output = tape()
+            .args(["run", "--args-json", &object])
+            .arg(program)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "hello, Ada\nhello, Ada\nhello, Ada\n",
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(output.status.code(), Some(0));
+    }
+}
+
 /// On a terminal, diagnostics are colored unless `NO_COLOR` is set to
 /// something (<https://no-color.org>). util-linux `script` gives `tape` a
 /// terminal.

@@ -18,7 +18,7 @@ use wasmparser::{
 };
 
 use crate::explain::{Cause, explain};
-use crate::metadata::{FORMAT_VERSION, Import, LineEntry, Metadata, SECTION_NAME};
+use crate::metadata::{Argument, FORMAT_VERSION, Import, LineEntry, Metadata, SECTION_NAME};
 use crate::preprocess::{STATIC_BASE, StaticData};
 
 /// The name the guest's memory is exported under.
@@ -121,6 +121,7 @@ pub(crate) fn encode(
     data: &StaticData,
     file: &str,
     plain: bool,
+    arguments: &[Argument],
     locate: &mut Locate<'_>,
 ) -> Result<Encoded, EncodeError> {
     let survey = survey(wasm)?;
@@ -145,6 +146,7 @@ pub(crate) fn encode(
             literals: Vec::new(),
             file: file.to_string(),
             lines,
+            arguments: Vec::new(),
             warnings: Vec::new(),
         };
         validate(wasm, &survey, &as_written).map_err(|mut error| {
@@ -184,6 +186,7 @@ pub(crate) fn encode(
         literals: data.literals.clone(),
         file: file.to_string(),
         lines: Vec::new(),
+        arguments: arguments.to_vec(),
         warnings: Vec::new(),
     };
 

@@ -53,7 +53,8 @@ pub use encode::{MEMORY_EXPORT, RUN_EXPORT};
 pub use error::{Error, Result};
 pub use lint::{Level, Lint, Lints};
 pub use metadata::{
-    FORMAT_VERSION, Import, LineEntry, Literal, Metadata, SECTION_NAME, Warning, warnings,
+    ArgType, Argument, FORMAT_VERSION, Import, LineEntry, Literal, Metadata, SECTION_NAME, Warning,
+    warnings,
 };
 pub use preprocess::{Library, MAX_NESTING, MAX_STATIC_DATA};
 pub use reference::{Item, Reference};
@@ -257,16 +258,23 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     // Text the preprocessor left as it was is plain WebAssembly text, valid
     // or not exactly as `wat` and a validator would find it.
     let plain = expanded.text == source;
-    let mut encoded = match encode::encode(&module, &expanded.data, name, plain, &mut locate) {
+    let arguments = &expanded.arguments;
+    let mut encoded =
+        match encode::encode(&module, &expanded.data, name, plain, arguments, &mut locate) {
         Ok(encoded) => encoded,
         Err(error) if error.function.is_some() && !options.line_table => {
             // A validation error without a line table: only this path pays
             // for encoding again with one, to point at the instruction.
             let mut locator = Locator::new(source, expanded_lines(), &expanded.map);
             let located = parse(name, &expanded.text, true).ok().and_then(|module| {
-                encode::encode(&module, &expanded.data, name, plain, &mut |l, c| {
-                    locator.locate(l, c)
-                })
+                encode::encode(
+                    &module,
+                    &expanded.data,
+                    name,
+                    plain,
+                    arguments,
+                    &mut |l, c| locator.locate(l, c),
+                )
                 .err()
             });
             return Err(report(located.unwrap_or(error)));

@@ -38,6 +38,11 @@ pub enum Error {
     /// type.
     #[error("the module has no export `{name}` {expected}")]
     MissingExport { name: String, expected: String },
+    /// Values that are not the arguments the program declares
+    /// ([`Program::args_from_text`](crate::Program::args_from_text) and
+    /// the like).
+    #[error("{0}")]
+    Argument(#[from] crate::ArgumentError),
     /// [`Program::invoke`](crate::Program::invoke) was given parameters the
     /// function does not take.
     #[error("cannot call `{function}`: {message}")]

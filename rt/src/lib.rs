@@ -54,6 +54,7 @@
 //! A host embeds its own host functions by implementing [`Capability`]; see
 //! `examples/custom_capability.rs` in the repository.
 
+mod arguments;
 mod cache;
 mod caller;
 mod capability;
@@ -67,6 +68,7 @@ mod program;
 mod state;
 pub mod status;
 
+pub use arguments::{ArgType, ArgsBuilder, Argument, ArgumentError};
 pub use cache::{CacheStats, default_cache_dir};
 pub use caller::{caller_alloc, caller_read_bytes, caller_read_bytes_max, caller_write_raw};
 pub use capability::{Capability, Function, Grants};

@@ -45,6 +45,10 @@ impl std::fmt::Debug for Program {
 }
 
 /// The arguments of a run, each a wire value.
+///
+/// Made here, they are handed over as they are, whatever the program
+/// declares; [`Program::args_from_text`] and [`Program::args_from_json`]
+/// make them from values checked against its declared arguments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Args {
     values: Vec<Vec<u8>>,

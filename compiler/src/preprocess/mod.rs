@@ -7,6 +7,7 @@
 //! defined and which are called. Text between rewritten tokens is copied in
 //! bulk, so plain WAT costs a lex and a `memcpy`.
 
+mod args;
 mod data;
 mod library;
 mod strings;
@@ -46,6 +47,8 @@ pub(crate) struct Expanded<'a> {
     pub data: StaticData,
     /// Where each named function is defined: the span of its `$name`.
     pub functions: HashMap<&'a str, Range<usize>>,
+    /// The arguments the program declares, in order.
+    pub arguments: Vec<crate::metadata::Argument>,
 }
 
 /// What the keyword after a `(` tells about the list it opens.
@@ -65,6 +68,8 @@ enum Head {
     /// `(local …)` among a function's instructions: moves to the header.
     BodyLocal,
     Macro(Macro),
+    /// `(arg …)` at the top level: cut out when it closes.
+    ArgDeclaration,
     Other,
 }
 
@@ -169,6 +174,8 @@ struct Preprocessor<'a, 'c> {
     /// A source offset and its 1-based line, moved forward as literals are
     /// met, so numbering lines costs one pass over the text in all.
     line_cursor: (usize, u32),
+    /// The arguments declared with `(arg …)`, in order.
+    declared: Vec<args::Declared<'a>>,
 }
 
 /// Rewrites `src` into plain WebAssembly text, or says everything that is
@@ -188,6 +195,9 @@ pub(crate) fn preprocess<'a>(
     }
     let wrapped = matches!(keyword, Some(("module", _)));
     let mut pp = Preprocessor::new(src, catalogue, StaticData::new(), wrapped, false);
+    let (declared, problems) = args::collect(src, wrapped);
+    pp.declared = declared;
+    pp.diagnostics.extend(problems);
     pp.run();
     pp.finish(library)
 }
@@ -245,6 +255,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             binds: Vec::new(),
             diagnostics: Vec::new(),
             line_cursor: (0, 1),
+            declared: Vec::new(),
         };
         if !wrapped && !fragment {
             pp.map.generated(0, 0);
@@ -403,6 +414,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             Head::BodyLocal => self.hoist_local(&frame, &span),
             Head::HeaderLocal => self.record_header_local(&frame, &span),
             Head::Macro(kind) => self.close_macro(kind, &frame, &span),
+            Head::ArgDeclaration => self.close_arg(&frame, &span),
             _ => {}
         }
         if self.code_frame == Some(depth) {
@@ -491,6 +503,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             }
             "local" if parent_is_function => Head::HeaderLocal,
             "argv" | "check" | "resv" | "bind" => self.open_macro(text, open, &span),
+            "arg" if self.annotation_frame.is_none() => self.open_arg(open, &span),
             _ if text.starts_with('@') => {
                 self.annotation_frame.get_or_insert(index);
                 Head::Annotation
@@ -778,15 +791,23 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
         if kind == Macro::Argv {
             let src = self.src;
             let args: Vec<&'a str> = frame.children.iter().map(|c| &src[c.clone()]).collect();
+            if let [name] = args[..]
+                && name.starts_with('$')
+            {
+                return self.argv_by_name(name, frame.children[0].clone(), whole);
+            }
             let [index, name] = args[..] else {
                 return usage(self, format!("`argv` takes 2 operands, not {}", args.len()));
             };
-            if index.parse::<u32>().is_err() {
+            let Ok(number) = index.parse::<u32>() else {
                 self.diagnostics.push(
                     Diagnostic::new(format!("`argv` needs an argument index, not `{index}`"))
                         .at(frame.children[0].clone())
                         .help("write `(argv 0 $name)`: the argument's index, from 0, then a local to declare"),
                 );
+                return;
+            };
+            if !self.check_argv_index(number, &whole) {
                 return;
             }
             if !name.starts_with('$') || name.len() < 2 {
@@ -921,11 +942,13 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             self.map
                 .insert_generated(self.import_point, text.len(), source.start);
         }
+        let arguments = self.arguments();
         Ok(Expanded {
             text: self.out,
             map: self.map,
             data: self.data,
             functions: self.defined,
+            arguments,
         })
     }
 

@@ -1,5 +1,6 @@
 //! The compiler's integration tests: one binary, one module per topic.
 
+mod arguments;
 mod budget;
 mod diagnostics;
 mod encode;

@@ -3,6 +3,7 @@
 
 mod adversarial;
 mod ai;
+mod arguments;
 mod cache;
 mod capability;
 mod core;

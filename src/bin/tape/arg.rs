@@ -2,11 +2,13 @@
 //!
 //! | written | becomes |
 //! |---|---|
-//! | `text` | a string, `[len][utf-8]` |
+//! | `text` | a string, `[len][utf-8]`; for a program that declares its arguments, a value of the declared type |
 //! | `str:text` | the string `text`, even if it starts with a prefix or `@` |
 //! | `i32:N` `i64:N` `u32:N` `u64:N` | the integer, little-endian at its width |
 //! | `f32:X` `f64:X` | the float, little-endian at its width |
-//! | `json:VALUE` | the JSON value in the wire format (see [`json`]) |
+//! | `bool:true` `bool:false` | one byte, 1 or 0 |
+//! | `json:TEXT` | JSON text, checked to parse, as a string `[len][utf-8]` |
+//! | `wire:VALUE` | the JSON value in the wire format (see [`wire`]) |
 //! | `@PATH` | the file's bytes, `[len][bytes]` |
 //!
 //! Only these prefixes are special: `http://x` or `a:b` is a string.
@@ -14,13 +16,23 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
+use tape_rt::{ArgType, Args, ArgsBuilder};
 
 use crate::failure::Failure;
 
 /// An argument as parsed, before any file is read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg {
-    /// A wire value, ready to hand to the program.
+    /// A word without a prefix: a string, unless the program declares
+    /// the argument's type.
+    Plain(String),
+    /// `TYPE:VALUE`, for a type a declaration can name: its wire value.
+    Typed {
+        ty: ArgType,
+        given: String,
+        wire: Vec<u8>,
+    },
+    /// `wire:VALUE`: a JSON value in the wire format, of no declared type.
     Wire(Vec<u8>),
     /// `@PATH`: the bytes of a file, read when the program runs.
     File(PathBuf),
@@ -48,70 +60,115 @@ impl Arg {
             return Ok(Arg::File(PathBuf::from(path)));
         }
         let Some((prefix, rest)) = text.split_once(':') else {
-            return Ok(Arg::Wire(string(text)));
+            return Ok(Arg::Plain(text.to_string()));
         };
-        let wire = match prefix {
-            "str" => Ok(string(rest)),
-            "i32" => number::<i32>(rest, prefix),
-            "i64" => number::<i64>(rest, prefix),
-            "u32" => number::<u32>(rest, prefix),
-            "u64" => number::<u64>(rest, prefix),
-            "f32" => number::<f32>(rest, prefix),
-            "f64" => number::<f64>(rest, prefix),
-            "json" => json(rest),
-            _ => return Ok(Arg::Wire(string(text))),
+        let help = || Some(format!("to pass the text itself, write `str:{text}`"));
+        if prefix == "wire" {
+            return wire(rest).map(Arg::Wire).map_err(|message| ArgError {
+                message,
+                help: help(),
+            });
+        }
+        let ty = match prefix {
+            "str" => ArgType::Str,
+            "i32" => ArgType::I32,
+            "i64" => ArgType::I64,
+            "u32" => ArgType::U32,
+            "u64" => ArgType::U64,
+            "f32" => ArgType::F32,
+            "f64" => ArgType::F64,
+            "bool" => ArgType::Bool,
+            "json" => ArgType::Json,
+            _ => return Ok(Arg::Plain(text.to_string())),
         };
-        wire.map(Arg::Wire).map_err(|message| ArgError {
-            message,
-            help: Some(format!("to pass the text itself, write `str:{text}`")),
-        })
+        match ty.parse_text(rest) {
+            Ok(wire) => Ok(Arg::Typed {
+                ty,
+                given: text.to_string(),
+                wire,
+            }),
+            Err(message) => Err(ArgError {
+                message,
+                help: help(),
+            }),
+        }
     }
 
-    /// The wire value, reading `@PATH` files now.
+    /// The wire value for a program that declares no arguments, reading
+    /// `@PATH` files now.
     pub fn into_wire(self, index: usize) -> Result<Vec<u8>, Failure> {
         match self {
-            Arg::Wire(wire) => Ok(wire),
+            Arg::Plain(text) => Ok(string(text.as_bytes())),
+            Arg::Typed { wire, .. } | Arg::Wire(wire) => Ok(wire),
             Arg::File(path) => {
-                let bytes = std::fs::read(&path).map_err(|e| {
-                    Failure::io(format!(
-                        "cannot read `{}` for argument {index}: {e}",
-                        path.display()
-                    ))
-                })?;
-                let len = u32::try_from(bytes.len()).map_err(|_| {
-                    Failure::usage(format!(
+                let bytes = read(&path, index)?;
+                if u32::try_from(bytes.len()).is_err() {
+                    return Err(Failure::usage(format!(
                         "argument {index}: `{}` is over 4 GiB, more than a wire value holds",
                         path.display()
-                    ))
-                })?;
-                let mut wire = Vec::with_capacity(4 + bytes.len());
-                wire.extend_from_slice(&len.to_le_bytes());
-                wire.extend_from_slice(&bytes);
-                Ok(wire)
+                    )));
+                }
+                Ok(string(&bytes))
             }
         }
     }
+
+    /// Sets this argument, at `position`, in `builder`: a plain word is
+    /// read as the declared type (for `bytes`, as the path of a file to
+    /// read), a typed one must be of the declared type, `@PATH` gives a
+    /// `str`, `json` or `bytes` argument the file's contents.
+    pub fn declare(self, position: usize, builder: &mut ArgsBuilder<'_>) -> Result<(), Failure> {
+        let argument = builder.argument(position).map_err(usage)?;
+        let set = match self {
+            Arg::Plain(text) if argument.ty == ArgType::Bytes => {
+                builder.bytes(position, &read(&PathBuf::from(text), position)?)
+            }
+            Arg::Plain(text) => builder.text(position, &text),
+            Arg::Typed { ty, given, wire } => builder.typed(position, ty, &given, wire),
+            Arg::File(path) => builder.bytes(position, &read(&path, position)?),
+            Arg::Wire(_) => {
+                return Err(Failure::usage(format!(
+                    "argument `{}` is declared as {}, and `wire:` values have no type",
+                    argument.name, argument.ty
+                ))
+                .help("write the value plainly, or with its type's prefix"));
+            }
+        };
+        set.map_err(usage)
+    }
 }
 
-/// `[len][utf-8]`. Command-line arguments are far below the 4 GiB a
-/// length prefix holds.
-fn string(text: &str) -> Vec<u8> {
-    let mut wire = Vec::with_capacity(4 + text.len());
-    wire.extend_from_slice(&(text.len() as u32).to_le_bytes());
-    wire.extend_from_slice(text.as_bytes());
+/// A usage failure for an [`tape_rt::ArgumentError`].
+pub fn usage(error: tape_rt::ArgumentError) -> Failure {
+    Failure::usage(error.to_string())
+}
+
+/// The arguments of a program that declares none: each as [`Arg::into_wire`]
+/// makes it.
+pub fn undeclared(parsed: Vec<Arg>) -> Result<Args, Failure> {
+    let mut args = Args::new();
+    for (index, arg) in parsed.into_iter().enumerate() {
+        args = args.push_raw(arg.into_wire(index)?);
+    }
+    Ok(args)
+}
+
+fn read(path: &std::path::Path, index: usize) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| {
+        Failure::io(format!(
+            "cannot read `{}` for argument {index}: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// `[len][bytes]`. Command-line arguments are far below the 4 GiB a
+/// length prefix holds; a file's size is checked before.
+fn string(bytes: &[u8]) -> Vec<u8> {
+    let mut wire = Vec::with_capacity(4 + bytes.len());
+    wire.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    wire.extend_from_slice(bytes);
     wire
-}
-
-fn number<T>(text: &str, prefix: &str) -> Result<Vec<u8>, String>
-where
-    T: std::str::FromStr + serde::Serialize,
-    T::Err: std::fmt::Display,
-{
-    let value: T = text
-        .trim()
-        .parse()
-        .map_err(|e| format!("`{text}` is not a valid {prefix}: {e}"))?;
-    tape_protocol::to_vec(&value).map_err(|e| e.to_string())
 }
 
 /// A JSON value in the wire format, as `tape_protocol` serializes a
@@ -126,7 +183,7 @@ where
 ///   the order written (so an object can stand for a struct);
 /// - `null` has no bytes, so it is refused: a reader could not tell it is
 ///   there.
-fn json(text: &str) -> Result<Vec<u8>, String> {
+fn wire(text: &str) -> Result<Vec<u8>, String> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| format!("`{text}` is not valid JSON: {e}"))?;
     if let Some(path) = find_null(&value, String::new()) {
@@ -159,7 +216,9 @@ mod tests {
 
     fn wire(text: &str) -> Vec<u8> {
         match Arg::parse(text) {
-            Ok(Arg::Wire(wire)) => wire,
+            Ok(arg @ (Arg::Plain(_) | Arg::Typed { .. } | Arg::Wire(_))) => {
+                arg.into_wire(0).unwrap()
+            }
             other => panic!("{text}: {other:?}"),
         }
     }
@@ -199,26 +258,44 @@ mod tests {
     }
 
     #[test]
-    fn json_values_take_their_wire_encodings() {
-        assert_eq!(wire("json:true"), [1]);
-        assert_eq!(wire("json:7"), [7, 0, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(wire("json:-1"), [0xff; 8]);
-        assert_eq!(wire("json:1.5"), 1.5f64.to_le_bytes());
-        assert_eq!(wire(r#"json:"hi""#), [2, 0, 0, 0, b'h', b'i']);
-        assert_eq!(wire("json:[true,false]"), [2, 0, 0, 0, 1, 0]);
+    fn wire_values_take_their_wire_encodings() {
+        assert_eq!(wire("wire:true"), [1]);
+        assert_eq!(wire("wire:7"), [7, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(wire("wire:-1"), [0xff; 8]);
+        assert_eq!(wire("wire:1.5"), 1.5f64.to_le_bytes());
+        assert_eq!(wire(r#"wire:"hi""#), [2, 0, 0, 0, b'h', b'i']);
+        assert_eq!(wire("wire:[true,false]"), [2, 0, 0, 0, 1, 0]);
         // Keys in the order written: `b` before `a`.
         assert_eq!(
-            wire(r#"json:{"b":true,"a":false}"#),
+            wire(r#"wire:{"b":true,"a":false}"#),
             [12, 0, 0, 0, 1, 0, 0, 0, b'b', 1, 1, 0, 0, 0, b'a', 0]
         );
-        assert!(error("json:{").contains("not valid JSON"));
-        assert!(error("json:null").contains("(at the top)"));
-        assert!(error(r#"json:{"a":[1,null]}"#).contains("(at /a/1)"));
+        assert!(error("wire:{").contains("not valid JSON"));
+        assert!(error("wire:null").contains("(at the top)"));
+        assert!(error(r#"wire:{"a":[1,null]}"#).contains("(at /a/1)"));
+    }
+
+    #[test]
+    fn json_is_text_checked_and_handed_over_as_written() {
+        assert_eq!(wire(r#"json:{"a": 1}"#), b"\x08\0\0\0{\"a\": 1}");
+        assert_eq!(wire("json:null"), b"\x04\0\0\0null");
+        assert!(error("json:{").contains("`{` is not valid JSON"));
+        assert_eq!(wire("bool:true"), [1]);
+        assert!(error("bool:yes").contains("write `true` or `false`"));
+        assert_eq!(
+            Arg::parse("json:[1]"),
+            Ok(Arg::Typed {
+                ty: ArgType::Json,
+                given: "json:[1]".into(),
+                wire: b"\x03\0\0\0[1]".to_vec(),
+            })
+        );
     }
 
     #[test]
     fn at_names_a_file_read_later() {
         assert_eq!(Arg::parse("@data.bin"), Ok(Arg::File("data.bin".into())));
+        assert_eq!(Arg::parse("a:b"), Ok(Arg::Plain("a:b".into())));
         assert!(error("@").contains("needs a path"));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b");

@@ -3,29 +3,43 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
-use tape_compiler::Options;
+use tape_compiler::{Compiled, Options, RUN_EXPORT};
+use wasmparser::types::EntityType;
+use wasmparser::{CompositeInnerType, ValType, Validator};
 
+use crate::failure::{Failure, Kind};
 use crate::grants;
 use crate::input::{SourceOpts, display_name};
 use crate::lints::LintOpts;
 use crate::output::{Output, OutputOpts};
 
 const AFTER_HELP: &str = "\
-Prints nothing and exits 0 when the program compiles without warnings;
-prints the lints' warnings and exits 0 when it compiles with some;
-otherwise prints every error the compiler found, each at its file, line
-and column, and exits 3 (so does a warning made an error with --deny). With --json, the errors are in `error.diagnostics`. When the
-program compiles, the tape.toml beside it (if any) is checked too: a
-malformed one is reported at its line, with exit code 2.
+Prints nothing and exits 0 when the program compiles without warnings,
+has its entry point and its tape.toml (if any) is valid; prints the lints'
+warnings and exits 0 when that is all there is. Otherwise reports every
+problem found, all of them: each compile error at its file, line and
+column (declared arguments included), a missing or mistyped `run`
+function, and a malformed tape.toml at its line. Exits 3 if the program
+does not compile (a warning made an error with --deny included) or has no
+entry point, else 2 for the tape.toml. With --json, the first problem is
+`error`, the others are in `error.also`, and the warnings in `warnings`.
+
+A module meant for `tape run --invoke NAME` needs no `run`: check it with
+--invoke NAME, which checks that it exports the function NAME instead.
 
 Examples:
   tape check hello.wat
+  tape check --invoke add math.wat
   tape check --json hello.wat | jq '.error.diagnostics[] | .line'";
 
 /// Report a program's errors without building it.
 #[derive(clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Opts {
+    /// Check for an exported function NAME, as `tape run --invoke NAME`
+    /// calls, instead of `run`
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
     #[command(flatten)]
     source: SourceOpts,
     #[command(flatten)]
@@ -71,11 +85,85 @@ pub fn run(opts: Opts) -> u8 {
         lints,
         ..Options::default()
     };
-    let checked = input
+    let mut problems = Vec::new();
+    let compiled = input
         .source("check")
-        .and_then(|source| Ok(tape_compiler::compile_str(&input.name, source, &options)?))
-        .and_then(|compiled| crate::lints::report(compiled.warnings, out.json, out.styles))
-        .map(|warnings| body.warnings = crate::output::diagnostics_json(&warnings))
-        .and_then(|()| manifest.map(|_| ()));
-    out.finish(Some(&body), checked.err())
+        .and_then(|source| Ok(tape_compiler::compile_str(&input.name, source, &options)?));
+    match compiled {
+        Ok(compiled) => {
+            // A denied lint's finding is a compile error, and comes first.
+            match crate::lints::report(compiled.warnings.clone(), out.json, out.styles) {
+                Ok(warnings) => body.warnings = crate::output::diagnostics_json(&warnings),
+                Err(failure) => problems.push(failure),
+            }
+            problems.extend(entry_problem(
+                &input.name,
+                &compiled,
+                opts.invoke.as_deref(),
+            ));
+        }
+        Err(failure) => problems.push(failure),
+    }
+    if let Err(failure) = manifest {
+        problems.push(failure);
+    }
+    let mut problems = problems.into_iter();
+    let failure = problems.next().map(|mut first| {
+        first.details.also = problems.collect();
+        first
+    });
+    out.finish(Some(&body), failure)
+}
+
+/// What keeps `tape run` (or `tape run --invoke NAME`) from calling the
+/// compiled program: no such export, or one of the wrong kind or type.
+fn entry_problem(file: &str, compiled: &Compiled, invoke: Option<&str>) -> Option<Failure> {
+    // The compiler validated the module, so this only reads its types.
+    let types = Validator::new().validate_all(&compiled.wasm).ok()?;
+    let types = types.as_ref();
+    let name = invoke.unwrap_or(RUN_EXPORT);
+    let export = types
+        .core_exports()?
+        .find(|(export, _)| *export == name)
+        .map(|(_, ty)| ty);
+    let missing =
+        |message: String, help: String| Some(Failure::new(Kind::MissingExport, message).help(help));
+    let Some(ty) = export else {
+        return match invoke {
+            None => missing(
+                format!("`{file}` has no `run` function, so `tape run` cannot run it"),
+                "define `(func $run (result i32) …)`, which returns 0 for success; a module \
+                 whose functions are called with `tape run --invoke NAME` needs none: check \
+                 it with `tape check --invoke NAME`"
+                    .into(),
+            ),
+            Some(name) => missing(
+                format!(
+                    "`{file}` exports no function `{name}`, so `tape run --invoke {name}` cannot call it"
+                ),
+                format!(
+                    "export it, `(func (export \"{name}\") …)`; `tape inspect` lists the exports"
+                ),
+            ),
+        };
+    };
+    let (EntityType::Func(id) | EntityType::FuncExact(id)) = ty else {
+        return missing(
+            format!("the export `{name}` of `{file}` is not a function"),
+            format!("export a function as `{name}`, and the other item under another name"),
+        );
+    };
+    let CompositeInnerType::Func(func) = &types[id].composite_type.inner else {
+        return None;
+    };
+    let is_run = func.params().is_empty() && func.results() == [ValType::I32];
+    if invoke.is_none() && !is_run {
+        return missing(
+            format!("`run` has the type {func}, but `tape run` calls a `(func (result i32))`"),
+            "`run` takes nothing and returns a status, 0 for success; give another name to \
+             a function of another type, and call it with `tape run --invoke NAME`"
+                .into(),
+        );
+    }
+    None
 }

@@ -124,6 +124,12 @@ pub struct Details {
     /// For [`Kind::Trap`]: the guest's frames, innermost first
     /// (`$f at module offset 0x2a`).
     pub backtrace: Vec<String>,
+    /// For a usage error about the arguments of a program that declares
+    /// them: its usage (`crate::usage::usage`).
+    pub usage: Option<String>,
+    /// Other problems the same command found (`tape check` reports every
+    /// one), shown after this one.
+    pub also: Vec<Failure>,
 }
 
 impl Failure {
@@ -145,6 +151,11 @@ impl Failure {
 
     pub fn help(mut self, help: impl Into<String>) -> Failure {
         self.details.help = Some(help.into());
+        self
+    }
+
+    pub fn usage_text(mut self, usage: impl Into<String>) -> Failure {
+        self.details.usage = Some(usage.into());
         self
     }
 

@@ -11,17 +11,21 @@ use crate::failure::{Failure, Kind};
 use crate::grants::{self, DEFAULT_GRANTS};
 use crate::input::{SourceOpts, display_name};
 use crate::output::{NOTE, Output, OutputOpts, Shown, Styles};
+use crate::usage;
 
 const AFTER_HELP: &str = "\
 Shows the module's `tape` section (format version, where the allocator
 starts, the literal table), the capabilities its imports require and
-whether `tape run` grants them, and its exports. A `.wat` file is compiled
-first; nothing is run.
+whether `tape run` grants them, the arguments it declares (its usage),
+and its exports. A `.wat` file is compiled first; nothing is run. With
+--json, `arguments_schema` is a JSON Schema of the object
+`tape run --args-json` takes.
 
 Examples:
   tape inspect hello.wasm
   tape inspect hello.wat
-  tape inspect --json hello.wasm | jq '.metadata.capabilities'";
+  tape inspect --json hello.wasm | jq '.metadata.capabilities'
+  tape inspect --json greet.wat | jq '.arguments_schema'";
 
 /// Show what a module holds and which capabilities it needs.
 #[derive(clap::Args)]
@@ -49,6 +53,12 @@ struct Body {
     metadata: Option<MetadataJson>,
     imports: Vec<ImportJson>,
     exports: Vec<ExportJson>,
+    /// A JSON Schema of the declared arguments, as an object by name;
+    /// `null` if the program declares none.
+    arguments_schema: Option<serde_json::Value>,
+    /// The usage line, when the program declares arguments.
+    #[serde(skip)]
+    usage: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -57,6 +67,20 @@ struct MetadataJson {
     initial_top: u32,
     capabilities: Vec<CapabilityJson>,
     literals: Vec<LiteralJson>,
+    arguments: Vec<ArgumentJson>,
+}
+
+/// A declared argument.
+#[derive(Serialize)]
+struct ArgumentJson {
+    name: String,
+    #[serde(rename = "type")]
+    ty: &'static str,
+    description: String,
+    /// Its default in text form, as a word would give it; `null` if it is
+    /// required.
+    default: Option<String>,
+    required: bool,
 }
 
 #[derive(Serialize)]
@@ -152,6 +176,12 @@ fn execute(opts: &Opts) -> Result<Body, Failure> {
             ty: show_type(types, &ty),
         })
         .collect();
+    let declared = metadata
+        .as_ref()
+        .map(|m| m.arguments.as_slice())
+        .filter(|arguments| !arguments.is_empty());
+    let arguments_schema = declared.map(|arguments| usage::schema(&input.name, arguments));
+    let usage = declared.map(|arguments| usage::usage(&input.name, arguments));
     Ok(Body {
         file: input.name,
         source,
@@ -159,6 +189,8 @@ fn execute(opts: &Opts) -> Result<Body, Failure> {
         metadata: metadata.map(metadata_json),
         imports,
         exports,
+        arguments_schema,
+        usage,
     })
 }
 
@@ -180,6 +212,17 @@ fn metadata_json(metadata: Metadata) -> MetadataJson {
         format_version: metadata.version,
         initial_top: metadata.initial_top,
         capabilities,
+        arguments: metadata
+            .arguments
+            .iter()
+            .map(|argument| ArgumentJson {
+                name: argument.name.clone(),
+                ty: argument.ty.name(),
+                description: argument.description.clone(),
+                default: argument.default.clone(),
+                required: argument.is_required(),
+            })
+            .collect(),
         literals: metadata
             .literals
             .iter()
@@ -283,6 +326,19 @@ fn render(body: &Body, styles: Styles) -> String {
                 })
                 .collect();
             text.push_str(&table(rows));
+            text.push_str(&format!("\n{}\n", heading("arguments:")));
+            match &body.usage {
+                Some(usage) => {
+                    // The usage without its own heading, indented.
+                    for line in usage
+                        .lines()
+                        .filter(|l| *l != "arguments:" && !l.is_empty())
+                    {
+                        text.push_str(&format!("  {}\n", line.trim_start()));
+                    }
+                }
+                None => text.push_str("  none declared: the program gets its words as strings\n"),
+            }
         }
         None => text.push_str(&format!(
             "{} none: not compiled by Tape, so `tape run` cannot run it\n",

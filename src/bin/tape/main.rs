@@ -22,6 +22,7 @@ mod limits;
 mod lints;
 mod output;
 mod run;
+mod usage;
 
 const AFTER_HELP: &str = "\
 Examples:

@@ -159,6 +159,13 @@ fn failure_json(failure: &Failure) -> Value {
     if !failure.details.backtrace.is_empty() {
         object.insert("backtrace".into(), failure.details.backtrace.clone().into());
     }
+    if let Some(usage) = &failure.details.usage {
+        object.insert("usage".into(), usage.clone().into());
+    }
+    if !failure.details.also.is_empty() {
+        let also: Vec<Value> = failure.details.also.iter().map(failure_json).collect();
+        object.insert("also".into(), also.into());
+    }
     if let Some(diagnostics) = &failure.details.diagnostics {
         object.insert("diagnostics".into(), diagnostics_json(diagnostics));
     } else if let Some(at) = &failure.details.location {
@@ -247,6 +254,14 @@ pub fn render_failure(failure: &Failure, styles: Styles) -> String {
     }
     if let Some(help) = &failure.details.help {
         text.push_str(&format!("{}: {help}\n", styles.paint(HELP, "help")));
+    }
+    if let Some(usage) = &failure.details.usage {
+        text.push('\n');
+        text.push_str(usage);
+    }
+    for also in &failure.details.also {
+        text.push('\n');
+        text.push_str(&render_failure(also, styles));
     }
     text
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tape_rt::{Args, Config, Engine, Limits, Program, Usage};
 
-use crate::arg::Arg;
+use crate::arg::{self, Arg};
 use crate::failure::{Failure, Kind};
 use crate::grants::GrantOpts;
 use crate::input::{SourceOpts, display_name};
@@ -15,15 +15,21 @@ use crate::invoke::{self, Returned};
 use crate::limits::{LimitOpts, show_size};
 use crate::lints::LintOpts;
 use crate::output::{NOTE, Output, OutputOpts, Shown, Styles};
+use crate::usage;
 
 const AFTER_HELP: &str = "\
 Program arguments:
   Each argument is a string unless it starts with a type prefix:
     i32:N  i64:N  u32:N  u64:N   an integer, little-endian at its width
     f32:X  f64:X                 a float, little-endian at its width
-    json:VALUE                   a JSON value in the wire format
+    bool:true  bool:false        one byte, 1 or 0
+    json:TEXT                    JSON text, checked, as a string
+    wire:VALUE                   a JSON value in the wire format
     @FILE                        the bytes of a file, as [len][bytes]
     str:TEXT                     the string TEXT, even if it has a prefix
+  A program that declares its arguments, (arg $name TYPE \"…\"), gets each
+  plain word as its declared type, and `tape run FILE --help` prints its
+  usage; --args-json passes them by name instead, as a JSON object.
   Options for tape go before FILE; everything after FILE is the program's.
 
 Results:
@@ -47,6 +53,7 @@ Grants and limits:
 Examples:
   tape run hello.wat
   tape run greet.wat world i32:3 'json:{\"x\":1}' @photo.jpg
+  tape run --args-json '{\"name\":\"Ada\",\"times\":2}' greet.wat
   tape run --fuel 1000000 --timeout 500ms --max-memory 16MiB loop.wat
   tape run --json --report hello.wat
   tape run --invoke add math.wat 2 -3
@@ -70,6 +77,11 @@ pub struct Opts {
     /// parameters (numbers), and print what it returns (below)
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+    /// The program's declared arguments as one JSON object, by name
+    /// (`tape inspect --json` gives its schema), instead of words after
+    /// FILE; `@PATH` reads the object from a file
+    #[arg(long, value_name = "JSON", conflicts_with = "invoke")]
+    args_json: Option<String>,
     #[command(flatten)]
     limits: LimitOpts,
     #[command(flatten)]
@@ -125,6 +137,14 @@ pub fn run(opts: Opts) -> u8 {
 enum Body {
     Run(RunBody),
     Invoke(InvokeBody),
+    Usage(UsageBody),
+}
+
+/// `tape run FILE --help` for a program that declares its arguments.
+#[derive(Serialize)]
+struct UsageBody {
+    file: String,
+    usage: String,
 }
 
 #[derive(Serialize)]
@@ -198,12 +218,15 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if opts.args_json.is_some() && !parsed.is_empty() {
+        return Err(Failure::usage(
+            "the arguments are given twice: as words after FILE, and with --args-json",
+        )
+        .help("give them one way: words after FILE, or one JSON object with --args-json"));
+    }
+    let args_json = opts.args_json.as_deref().map(read_args_json).transpose()?;
     let manifest = opts.grants.manifest(Path::new(file))?;
     let input = opts.source.read(Path::new(file))?;
-    let mut args = Args::new();
-    for (index, arg) in parsed.into_iter().enumerate() {
-        args = args.push_raw(arg.into_wire(index)?);
-    }
 
     let mut limits = Limits::default();
     if let Some(manifest) = &manifest {
@@ -232,6 +255,28 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         let numbers = &opts.program_and_args[1..];
         return execute_invoke(opts, out, &program, name, numbers, &limits, input.name);
     }
+    let declared = program.arguments();
+    let asks_help = |arg: &Arg| matches!(arg, Arg::Plain(word) if word == "--help");
+    if !declared.is_empty() && parsed.iter().any(asks_help) {
+        let usage = usage::usage(&input.name, declared);
+        if !out.json {
+            crate::output::print_stdout(&usage);
+        }
+        let body = Body::Usage(UsageBody {
+            file: input.name,
+            usage,
+        });
+        return Ok((body, None));
+    }
+    let args = match args_json {
+        Some(object) => named_args(&program, &input.name, &object),
+        None if declared.is_empty() => arg::undeclared(parsed),
+        None => positional_args(&program, parsed),
+    }
+    .map_err(|failure| match declared.is_empty() {
+        true => failure,
+        false => failure.usage_text(usage::usage(&input.name, declared)),
+    })?;
     let outcome = program.run_with(&args, &limits)?;
 
     let results: Vec<Shown> = outcome
@@ -273,6 +318,79 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         report,
     });
     Ok((body, failure))
+}
+
+/// `--args-json`: the text, or `@PATH`'s contents, as JSON.
+fn read_args_json(text: &str) -> Result<serde_json::Value, Failure> {
+    let (text, from) = match text.strip_prefix('@') {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|e| Failure::io(format!("cannot read `{path}` for --args-json: {e}")))?,
+            format!("`{path}`"),
+        ),
+        None => (text.to_string(), "--args-json".to_string()),
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::usage(format!("{from} is not valid JSON: {e}")).help(
+            "give one JSON object with a property per argument, e.g. '{\"name\":\"Ada\"}'; \
+             `tape inspect --json FILE` gives its schema",
+        )
+    })
+}
+
+/// Words after FILE, converted to the declared arguments' types.
+fn positional_args(program: &Program, parsed: Vec<Arg>) -> Result<Args, Failure> {
+    let mut builder = program.args_builder();
+    let given = parsed.len();
+    for (position, arg) in parsed.into_iter().enumerate() {
+        arg.declare(position, &mut builder).map_err(|failure| {
+            // Name the whole count, not the position of the first extra.
+            match builder.argument(position) {
+                Err(_) => arg::usage(tape_rt::ArgumentError::TooMany {
+                    given,
+                    declared: program.arguments().len(),
+                }),
+                Ok(_) => failure,
+            }
+        })?;
+    }
+    builder.finish().map_err(arg::usage)
+}
+
+/// `--args-json`: the declared arguments by name. A `bytes` argument's
+/// string is the path of a file to read, as a word would be.
+fn named_args(program: &Program, file: &str, object: &serde_json::Value) -> Result<Args, Failure> {
+    if program.arguments().is_empty() {
+        if object.as_object().is_some_and(serde_json::Map::is_empty) {
+            return Ok(Args::new());
+        }
+        return Err(Failure::usage(format!(
+            "`{file}` declares no arguments, so it cannot take them by name"
+        ))
+        .help(
+            "pass them as words after FILE, or declare them in the program: \
+             `(arg $name str \"what it is for\")` (docs/language.md)",
+        ));
+    }
+    let Some(fields) = object.as_object() else {
+        return Err(arg::usage(program.args_from_json(object).err().unwrap_or(
+            tape_rt::ArgumentError::NotAnObject {
+                found: "another value",
+            },
+        )));
+    };
+    let mut builder = program.args_builder();
+    for (name, value) in fields {
+        let position = builder.position(name).map_err(arg::usage)?;
+        let declared = builder.argument(position).map_err(arg::usage)?;
+        match value {
+            serde_json::Value::String(path) if declared.ty == tape_rt::ArgType::Bytes => {
+                Arg::File(path.into()).declare(position, &mut builder)?;
+            }
+            _ => builder.json(position, value).map_err(arg::usage)?,
+        }
+    }
+    builder.finish().map_err(arg::usage)
 }
 
 /// `--invoke NAME`: what the function returns is its result, not a

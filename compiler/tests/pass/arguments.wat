@@ -1,0 +1,18 @@
+;; Declared arguments, loaded by name (a number is loaded from where the
+;; host wrote it) or by position (a pointer, as always).
+(arg $name str "who to greet")
+(arg $times i32 "how many times" (default 1))
+(arg $big i64 "a large number" (default -5))
+(arg $ratio f64 "a ratio" (default 0.5))
+(arg $loud bool "shout" (default false))
+(arg $options json "settings, as JSON text" (default "{}"))
+(func $run (result i32)
+  (argv $name)
+  (argv $times)
+  (argv $big)
+  (argv $ratio)
+  (argv $loud)
+  (argv 5 $raw)
+  (drop (local.get $times))
+  (resv $name)
+  (i32.const 0))

@@ -1,0 +1,15 @@
+;; Declares an argument of each kind and hands each back as text: a flag,
+;; a 64-bit count, a ratio in hundredths, JSON text and a file's bytes.
+(arg $loud bool "shout")
+(arg $count u64 "a count")
+(arg $ratio f64 "a ratio")
+(arg $doc json "a document")
+(arg $data bytes "a file to read")
+(func $run (result i32)
+  (argv $loud) (argv $count) (argv $ratio) (argv $doc) (argv $data)
+  (resv (call $std.i32.to_str (local.get $loud)))
+  (resv (call $std.i64.to_str (local.get $count)))
+  (resv (call $std.i32.to_str (i32.trunc_f64_s (f64.mul (local.get $ratio) (f64.const 100)))))
+  (resv $doc)
+  (resv $data)
+  (i32.const 0))
