@@ -34,7 +34,7 @@ pub struct Diagnostic {
     /// An error, or a warning.
     pub severity: Severity,
     /// The lint that found it, for a lint's finding (`unused-status`).
-    pub code: Option<String>,
+    pub code: Option<&'static str>,
     /// What is wrong, in one line.
     pub message: String,
     /// Where, as a byte range in the original source; `None` when the
@@ -123,7 +123,7 @@ impl Diagnostics {
                 Severity::Warning => Rendered::warning(),
             }
             .with_message(&item.message);
-            if let Some(code) = &item.code {
+            if let Some(code) = item.code {
                 rendered = rendered.with_code(code);
             }
             if let Some(span) = &item.span {

@@ -261,26 +261,26 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     let arguments = &expanded.arguments;
     let mut encoded =
         match encode::encode(&module, &expanded.data, name, plain, arguments, &mut locate) {
-        Ok(encoded) => encoded,
-        Err(error) if error.function.is_some() && !options.line_table => {
-            // A validation error without a line table: only this path pays
-            // for encoding again with one, to point at the instruction.
-            let mut locator = Locator::new(source, expanded_lines(), &expanded.map);
-            let located = parse(name, &expanded.text, true).ok().and_then(|module| {
-                encode::encode(
-                    &module,
-                    &expanded.data,
-                    name,
-                    plain,
-                    arguments,
-                    &mut |l, c| locator.locate(l, c),
-                )
-                .err()
-            });
-            return Err(report(located.unwrap_or(error)));
-        }
-        Err(error) => return Err(report(error)),
-    };
+            Ok(encoded) => encoded,
+            Err(error) if error.function.is_some() && !options.line_table => {
+                // A validation error without a line table: only this path pays
+                // for encoding again with one, to point at the instruction.
+                let mut locator = Locator::new(source, expanded_lines(), &expanded.map);
+                let located = parse(name, &expanded.text, true).ok().and_then(|module| {
+                    encode::encode(
+                        &module,
+                        &expanded.data,
+                        name,
+                        plain,
+                        arguments,
+                        &mut |l, c| locator.locate(l, c),
+                    )
+                    .err()
+                });
+                return Err(report(located.unwrap_or(error)));
+            }
+            Err(error) => return Err(report(error)),
+        };
     deadline.check()?;
     let found = if options.line_table {
         lint::lint(

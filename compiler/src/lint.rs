@@ -265,7 +265,7 @@ pub(crate) fn lint(wasm: &[u8], context: &Context<'_>) -> Vec<Diagnostic> {
             Level::Deny => Severity::Error,
             _ => Severity::Warning,
         };
-        diagnostic.code = Some(finding.lint.name().to_string());
+        diagnostic.code = Some(finding.lint.name());
         if let Some(span) = span {
             diagnostic = diagnostic.at(span);
         }

@@ -330,7 +330,7 @@ pub struct Warning {
 impl Warning {
     pub(crate) fn new(diagnostic: &Diagnostic) -> Warning {
         Warning {
-            lint: diagnostic.code.clone().unwrap_or_default(),
+            lint: diagnostic.code.unwrap_or_default().to_string(),
             message: diagnostic.message.clone(),
             label: diagnostic.label.clone(),
             help: diagnostic.help.clone(),
@@ -345,17 +345,18 @@ impl Warning {
     /// denied), or `None` when `lints` allow it or it names no lint.
     pub fn diagnostic(&self, lints: &Lints) -> Option<Diagnostic> {
         // No lint: the line that counts findings past the cap.
-        let level = match self.lint.as_str() {
-            "" => Level::Warn,
-            lint => lints.level(Lint::from_name(lint)?),
+        let lint = match self.lint.as_str() {
+            "" => None,
+            name => Some(Lint::from_name(name)?),
         };
+        let level = lint.map_or(Level::Warn, |lint| lints.level(lint));
         let mut diagnostic = Diagnostic::new(self.message.clone());
         diagnostic.severity = match level {
             Level::Allow => return None,
             Level::Warn => Severity::Warning,
             Level::Deny => Severity::Error,
         };
-        diagnostic.code = (!self.lint.is_empty()).then(|| self.lint.clone());
+        diagnostic.code = lint.map(Lint::name);
         diagnostic.label = self.label.clone();
         diagnostic.help = self.help.clone();
         diagnostic.span = self.span.map(|(start, end)| start as usize..end as usize);

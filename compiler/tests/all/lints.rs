@@ -58,7 +58,7 @@ fn lints_of(source: &str) -> Vec<(String, String)> {
         .warnings
         .items()
         .iter()
-        .map(|d| (d.code.clone().unwrap(), d.message.clone()))
+        .map(|d| (d.code.unwrap().to_string(), d.message.clone()))
         .collect()
 }
 

@@ -97,7 +97,7 @@ fn a_panicking_host_function_ends_only_its_run() {
 /// documentation: each has roles that fit its signature, and a summary.
 #[test]
 fn every_built_in_function_has_roles_and_a_summary() {
-    let catalogue = tape_rt::Grants::new().catalogue();
+    let catalogue = Grants::new().catalogue();
     let mut count = 0;
     for module in catalogue.modules() {
         assert!(catalogue.description(module).is_some(), "{module}");

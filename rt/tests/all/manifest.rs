@@ -281,7 +281,7 @@ fn the_manifests_in_the_docs_parse() {
             parsed += 1;
         }
     }
-    assert_eq!(parsed, 2);
+    assert_eq!(parsed, 3);
 }
 
 #[test]
