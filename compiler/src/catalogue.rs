@@ -120,8 +120,12 @@ pub enum Role {
     Ptr,
     /// `mem`: a pointer to raw memory, with no length prefix.
     Mem,
-    /// `status`: a status code, 0 for success (`tape_rt::status`).
+    /// `status`: a status code, 0 for success (`tape_rt::status`). The
+    /// `unused-status` lint warns when one is dropped.
     Status,
+    /// `status?`: a status a program may ignore, because a failure does not
+    /// make its work wrong (`log.write`'s, when the log budget is spent).
+    IgnorableStatus,
     /// `handle`: a value the host made and keeps, e.g. a JSON document.
     Handle,
     /// `count`: a count or a length in bytes.
@@ -135,11 +139,12 @@ pub enum Role {
 }
 
 impl Role {
-    pub(crate) const ALL: [Role; 9] = [
+    pub(crate) const ALL: [Role; 10] = [
         Role::Str,
         Role::Ptr,
         Role::Mem,
         Role::Status,
+        Role::IgnorableStatus,
         Role::Handle,
         Role::Count,
         Role::Index,
@@ -154,6 +159,7 @@ impl Role {
             Role::Ptr => "ptr",
             Role::Mem => "mem",
             Role::Status => "status",
+            Role::IgnorableStatus => "status?",
             Role::Handle => "handle",
             Role::Count => "count",
             Role::Index => "index",
@@ -169,6 +175,7 @@ impl Role {
             Role::Ptr => "a pointer to a length-prefixed value",
             Role::Mem => "a pointer to raw memory",
             Role::Status => "a status (0 = ok)",
+            Role::IgnorableStatus => "a status (0 = ok) that may be ignored",
             Role::Handle => "a handle",
             Role::Count => "a count",
             Role::Index => "an index",
@@ -181,6 +188,11 @@ impl Role {
     /// another wire value).
     pub fn is_pointer(self) -> bool {
         matches!(self, Role::Str | Role::Ptr)
+    }
+
+    /// Whether it is a status, one that may be ignored or not.
+    pub fn is_status(self) -> bool {
+        matches!(self, Role::Status | Role::IgnorableStatus)
     }
 }
 

@@ -33,9 +33,10 @@ use crate::source_map::LineIndex;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Lint {
-    /// `unused-status`: a status a call returns is kept in a local that is
-    /// never read, so a failure goes unnoticed. (An explicit `drop` says
-    /// the status is ignored on purpose, as `let _ =` does in Rust.)
+    /// `unused-status`: a status a call returns is dropped, or kept in a
+    /// local that is never read, so a failure goes unnoticed. A status
+    /// whose role is `status?` (`log.write`'s) may be dropped, and one
+    /// kept in a local named `$_…` is ignored on purpose.
     UnusedStatus,
     /// `role-mismatch`: a status or a handle passed where a pointer goes
     /// (or the other way round), or a pointer or handle tested as a
@@ -498,7 +499,7 @@ impl Walk<'_> {
     /// returns", through `$ptr` if it went through a local.
     fn describe(&self, value: &Value, role: Role) -> String {
         let what = match role {
-            Role::Status => "the status",
+            Role::Status | Role::IgnorableStatus => "the status",
             Role::Handle => "the handle",
             Role::Str => "the string",
             Role::Ptr => "the pointer",
@@ -630,6 +631,26 @@ impl Walk<'_> {
                     }
                 }
             }
+            Operator::Drop => {
+                if let Some(value) = taken.last()
+                    && value.role == Some(Role::Status)
+                    && value.local.is_none()
+                    && let Some((callee, call)) = value.made_by
+                {
+                    let callee = self.callee_name(callee);
+                    self.findings.push(Finding {
+                        lint: Lint::UnusedStatus,
+                        at: At::Code(call),
+                        message: format!("the status of `call ${callee}` is dropped: a failure goes unnoticed"),
+                        label: Some("its status is never tested".into()),
+                        help: format!(
+                            "test it: `(check (call ${callee} …))` returns it from the function when it is not 0, \
+                             or `(bind $value (call ${callee} …))` for a call that also returns a value; \
+                             to ignore it on purpose, keep it in a local named `$_…`"
+                        ),
+                    });
+                }
+            }
             Operator::If { .. } | Operator::BrIf { .. } => {
                 if let Some(value) = taken.last() {
                     self.check_test(value, at);
@@ -682,7 +703,7 @@ impl Walk<'_> {
             let Some(role) = value.role else { continue };
             let class = |role: Role| match role {
                 Role::Str | Role::Ptr => Some("a pointer"),
-                Role::Status => Some("a status"),
+                Role::Status | Role::IgnorableStatus => Some("a status"),
                 Role::Handle => Some("a handle"),
                 _ => None,
             };
@@ -695,7 +716,7 @@ impl Walk<'_> {
             let holds = self.describe(value, role);
             let help = match self.swapped_help(value) {
                 Some(help) => help,
-                None if role == Role::Status => format!(
+                None if role.is_status() => format!(
                     "test a status with `check`, `(check (call …))`, and pass {wanted} here; \
                      `tape doc {name}` shows what each argument is"
                 ),

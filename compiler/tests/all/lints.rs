@@ -33,6 +33,12 @@ fn options(lints: Lints) -> Options {
             "(param $h i32) (result i32)",
             "handle -> status",
         ),
+        (
+            "log",
+            "write",
+            "(param $level i32) (param $msg i32) (result i32)",
+            "num str -> status?",
+        ),
     ] {
         catalogue.insert_entry(
             module,
@@ -94,12 +100,23 @@ fn each_lint_finds_its_mistake_and_nothing_in_correct_code() {
         (
             "(func $run (result i32) (local $doc i32) (local $s i32)\n\
              (call $json.parse \"1\") (local.set $s) (local.set $doc)\n\
-             (drop (call $json.free (local.get $doc))) (i32.const 0))",
+             (check (call $json.free (local.get $doc))) (i32.const 0))",
             "unused-status",
         ),
         (
-            "(func $run (result i32) (drop (call $json.free (i32.const 3))) (i32.const 0))",
+            "(func $run (result i32) (local $_s i32)\n\
+             (local.set $_s (call $json.free (i32.const 3))) (i32.const 0))",
             "literal-handle",
+        ),
+        (
+            "(func $run (result i32) (drop (call $json.parse \"1\")) (drop) (i32.const 0))",
+            "unused-status",
+        ),
+        (
+            // Dropped from the stack after the call, too.
+            "(func $run (result i32) (local $h i32) (call $json.parse \"1\") (drop) (local.set $h)\n\
+             (check (call $json.free (local.get $h))) (i32.const 0))",
+            "unused-status",
         ),
         (
             "(func $run (result i32) (local $x i32) (i32.const 0))",
@@ -121,7 +138,9 @@ fn each_lint_finds_its_mistake_and_nothing_in_correct_code() {
     }
     for clean in [
         "(func $run (result i32) (local $_unused i32) (i32.const 0))",
-        "(func $run (result i32) (drop (call $json.parse \"1\")) (drop) (i32.const 0))",
+        // A status that may be ignored may be dropped.
+        "(func $run (result i32) (drop (call $log.write (i32.const 2) \"hi\")) (i32.const 0))",
+        "(func $run (result i32) (local $_s i32) (local.set $_s (call $json.parse \"1\")) (drop) (i32.const 0))",
         "(func $run (result i32) (bind $doc (call $json.parse \"1\")) (check (call $json.free (local.get $doc))) (i32.const 0))",
         "(func $run (result i32) (block $b (br $b)) (i32.const 0))",
         // Plain text, with nothing named.

@@ -153,7 +153,7 @@ fn sanitize(bytes: &[u8]) -> String {
 }
 
 const FUNCTIONS: &[Function] = &[Function::new("write", "(param $level i32) (param $msg i32) (result i32)")
-        .roles("num str -> status")
+        .roles("num str -> status?")
         .doc("Logs the string at `$msg` at `$level`: 0 error, 1 warn, 2 info, 3 debug, 4 trace.\n\n`tape run` prints it on standard error as `[level] message`, control characters escaped. Status `INVALID_ARGUMENT` (1) for another level, `TOO_LARGE` (4) once the run's log budget (1 MiB by default) is spent.\n\n```wat\n(func $run (result i32)\n  (check (call $log.write (i32.const 2) \"hello from the log\"))\n  (i32.const 0))\n```")];
 
 impl Capability for Log {
