@@ -300,18 +300,9 @@ impl std::fmt::Display for ArgType {
     }
 }
 
-/// `[u32 len][bytes]`.
+/// `[u32 len][bytes]`, as the wire format writes bytes.
 fn length_prefixed(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    let len = u32::try_from(bytes.len()).map_err(|_| {
-        format!(
-            "{} bytes are more than a wire value holds (4 GiB)",
-            bytes.len()
-        )
-    })?;
-    let mut wire = Vec::with_capacity(4 + bytes.len());
-    wire.extend_from_slice(&len.to_le_bytes());
-    wire.extend_from_slice(bytes);
-    Ok(wire)
+    tape_protocol::to_vec(serde_bytes::Bytes::new(bytes)).map_err(|e| e.to_string())
 }
 
 /// A lint's finding, kept in the module: a [`Diagnostic`] without its

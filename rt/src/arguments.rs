@@ -363,19 +363,9 @@ fn invalid(argument: &Argument, reason: String) -> ArgumentError {
 }
 
 fn length_prefixed(argument: &Argument, bytes: &[u8]) -> Result<Vec<u8>, ArgumentError> {
-    let len = u32::try_from(bytes.len()).map_err(|_| {
-        invalid(
-            argument,
-            format!(
-                "{} bytes are more than a wire value holds (4 GiB)",
-                bytes.len()
-            ),
-        )
-    })?;
-    let mut wire = Vec::with_capacity(4 + bytes.len());
-    wire.extend_from_slice(&len.to_le_bytes());
-    wire.extend_from_slice(bytes);
-    Ok(wire)
+    // The wire format's own bytes: `[u32 len][bytes]`, refused past 4 GiB.
+    tape_protocol::to_vec(serde_bytes::Bytes::new(bytes))
+        .map_err(|e| invalid(argument, e.to_string()))
 }
 
 fn json_kind(value: &Value) -> &'static str {
