@@ -4,7 +4,7 @@
 //! `cargo bench -p tape-compiler --bench compile`
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tape_compiler::{Catalogue, Options};
+use tape_compiler::{Catalogue, Lints, Options};
 
 mod inputs;
 
@@ -46,6 +46,13 @@ fn compile(c: &mut Criterion) {
     group.bench_function("tape without line table", |b| {
         b.iter(|| tape_compiler::compile_str("plain.wat", &plain, &no_lines).unwrap())
     });
+    let no_lints = Options {
+        lints: Lints::none(),
+        ..options.clone()
+    };
+    group.bench_function("tape without lints", |b| {
+        b.iter(|| tape_compiler::compile_str("plain.wat", &plain, &no_lints).unwrap())
+    });
     group.finish();
 
     let mut group = c.benchmark_group("compile/extended");
@@ -56,6 +63,14 @@ fn compile(c: &mut Criterion) {
     });
     group.bench_function("tape", |b| {
         b.iter(|| tape_compiler::compile_str("extended.wat", &extended, &options).unwrap())
+    });
+    // What the lints cost: the same compile without them.
+    let no_lints = Options {
+        lints: Lints::none(),
+        ..options.clone()
+    };
+    group.bench_function("tape without lints", |b| {
+        b.iter(|| tape_compiler::compile_str("extended.wat", &extended, &no_lints).unwrap())
     });
     group.bench_function("tape expand only", |b| {
         b.iter(|| tape_compiler::expand_str("extended.wat", &extended, &options).unwrap())

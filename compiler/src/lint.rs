@@ -385,19 +385,24 @@ fn names(wasm: &[u8]) -> Option<Names> {
 
 fn find(wasm: &[u8], context: &Context<'_>) -> Option<Vec<Finding>> {
     let names = names(wasm)?;
-    let mut roles: HashMap<u32, Option<Roles>> = HashMap::new();
-    let mut roles_of = |index: u32| -> Option<Roles> {
+    let mut roles: HashMap<u32, Option<std::rc::Rc<Roles>>> = HashMap::new();
+    let mut roles_of = |index: u32| -> Option<std::rc::Rc<Roles>> {
         roles
             .entry(index)
             .or_insert_with(|| {
                 if let Some((module, field)) = names.imports.get(index as usize) {
-                    return context.catalogue.entry(module, field)?.roles.clone();
+                    return context
+                        .catalogue
+                        .entry(module, field)?
+                        .roles
+                        .clone()
+                        .map(Into::into);
                 }
                 let name = names.functions.get(&index)?;
                 if context.defined.contains_key(name.as_str()) {
                     return None;
                 }
-                context.library.entry(name)?.roles
+                context.library.entry(name)?.roles.map(Into::into)
             })
             .clone()
     };
@@ -541,7 +546,7 @@ impl Walk<'_> {
         func: &wasmparser::FuncValidator<T>,
         operator: &Operator<'_>,
         at: usize,
-        roles_of: &mut impl FnMut(u32) -> Option<Roles>,
+        roles_of: &mut impl FnMut(u32) -> Option<std::rc::Rc<Roles>>,
     ) {
         let (takes, gives) = operator.operator_arity(func).unwrap_or((0, 0));
         let height = func.control_stack_height() as usize;
@@ -570,24 +575,36 @@ impl Walk<'_> {
                 help: "remove it, or move it before the `{exit}`".replace("{exit}", exit),
             });
         }
-        let taken: Vec<Value> = self
-            .stack
-            .len()
-            .checked_sub(takes as usize)
-            .map(|from| self.stack[from..].to_vec())
-            .unwrap_or_default();
-        let mut pushed: Vec<Value> = vec![Value::default(); gives as usize];
+        // What the instruction takes is popped and what it gives pushed in
+        // place, without allocating: this runs for every instruction.
+        let base = self.stack.len().saturating_sub(takes as usize);
+        let last_taken = if takes > 0 {
+            self.stack.last().copied()
+        } else {
+            None
+        };
+        let mut made: Option<(std::rc::Rc<Roles>, u32)> = None;
+        if let Operator::Call { function_index } | Operator::ReturnCall { function_index } =
+            *operator
+            && let Some(roles) = roles_of(function_index)
+        {
+            let arguments = self.stack[base..].to_vec();
+            self.check_arguments(function_index, &roles, &arguments, at);
+            made = Some((roles, function_index));
+        }
+        self.stack.truncate(base);
+        self.stack.resize(base + gives as usize, Value::default());
+        let pushed = &mut self.stack[base..];
         match *operator {
-            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                if let Some(roles) = roles_of(function_index) {
-                    self.check_arguments(function_index, &roles, &taken, at);
+            Operator::Call { .. } | Operator::ReturnCall { .. } => {
+                if let Some((roles, function_index)) = &made {
                     let pair = match roles.results[..] {
                         [first, second] => Some((first, second)),
                         _ => None,
                     };
                     for (value, role) in pushed.iter_mut().zip(&roles.results) {
                         value.role = Some(*role);
-                        value.made_by = Some((function_index, at));
+                        value.made_by = Some((*function_index, at));
                         value.with = pair;
                     }
                 }
@@ -603,24 +620,24 @@ impl Walk<'_> {
                     let mut value = local.last_set.map(|(v, _)| v).unwrap_or_default();
                     value.local = Some(local_index);
                     value.literal = false;
-                    if let Some(slot) = pushed.first_mut() {
+                    if let Some(slot) = self.stack.get_mut(base) {
                         *slot = value;
                     }
                 }
             }
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
-                let value = taken.last().copied().unwrap_or_default();
+                let value = last_taken.unwrap_or_default();
                 if let Some(local) = self.locals.get_mut(local_index as usize) {
                     local.last_set = Some((value, at));
                 }
                 if matches!(operator, Operator::LocalTee { .. }) {
-                    if let Some(slot) = pushed.first_mut() {
+                    // Through Tape's own local (the macros'), the value
+                    // keeps the user's name.
+                    let internal = self
+                        .local_name(local_index)
+                        .is_some_and(|n| n.starts_with("__tape"));
+                    if let Some(slot) = self.stack.get_mut(base) {
                         *slot = value;
-                        // Through Tape's own local (the macros'), the value
-                        // keeps the user's name.
-                        let internal = self
-                            .local_name(local_index)
-                            .is_some_and(|n| n.starts_with("__tape"));
                         if value.local.is_none() || !internal {
                             slot.local = Some(local_index);
                         }
@@ -632,7 +649,7 @@ impl Walk<'_> {
                 }
             }
             Operator::Drop => {
-                if let Some(value) = taken.last()
+                if let Some(value) = &last_taken
                     && value.role == Some(Role::Status)
                     && value.local.is_none()
                     && let Some((callee, call)) = value.made_by
@@ -652,7 +669,7 @@ impl Walk<'_> {
                 }
             }
             Operator::If { .. } | Operator::BrIf { .. } => {
-                if let Some(value) = taken.last() {
+                if let Some(value) = &last_taken {
                     self.check_test(value, at);
                 }
             }
@@ -677,9 +694,6 @@ impl Walk<'_> {
         if let Operator::ReturnCall { .. } = operator {
             self.last_exit = Some((at, "return_call"));
         }
-        let keep = self.stack.len().saturating_sub(takes as usize);
-        self.stack.truncate(keep);
-        self.stack.extend(pushed);
     }
 
     fn check_arguments(&mut self, callee: u32, roles: &Roles, taken: &[Value], at: usize) {
