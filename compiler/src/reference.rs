@@ -111,7 +111,17 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("strip", &["trim"]),
     ("substr", &["slice"]),
     ("substring", &["slice"]),
-    ("to_string", &["to_str"]),
+    ("to_string", &["to_str", "stringify"]),
+    ("serialize", &["stringify"]),
+    ("dump", &["stringify"]),
+    ("dumps", &["stringify"]),
+    ("encode", &["stringify"]),
+    ("decode", &["parse"]),
+    ("loads", &["parse"]),
+    ("deserialize", &["parse"]),
+    ("now_ms", &["now"]),
+    ("timestamp", &["now"]),
+    ("time", &["now"]),
     ("tostring", &["to_str"]),
     ("upper", &["to_upper"]),
     ("uppercase", &["to_upper"]),
@@ -120,6 +130,40 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("warn", &["write"]),
     ("error", &["write"]),
     ("debug", &["write"]),
+];
+
+/// Other names for a capability, as other platforms call it.
+const MODULE_SYNONYMS: &[(&str, &str)] = &[
+    ("net", "http"),
+    ("web", "http"),
+    ("fetch", "http"),
+    ("request", "http"),
+    ("requests", "http"),
+    ("url", "http"),
+    ("db", "kv"),
+    ("store", "kv"),
+    ("storage", "kv"),
+    ("cache", "kv"),
+    ("redis", "kv"),
+    ("file", "fs"),
+    ("files", "fs"),
+    ("disk", "fs"),
+    ("io", "fs"),
+    ("console", "log"),
+    ("print", "log"),
+    ("logger", "log"),
+    ("logging", "log"),
+    ("llm", "ai"),
+    ("model", "ai"),
+    ("openai", "ai"),
+    ("gpt", "ai"),
+    ("random", "rand"),
+    ("rng", "rand"),
+    ("clock", "time"),
+    ("date", "time"),
+    ("env", "core"),
+    ("args", "core"),
+    ("sys", "core"),
 ];
 
 /// Other names for a group.
@@ -264,6 +308,41 @@ impl Reference {
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
         scored.into_iter().take(3).map(|(_, item)| item).collect()
+    }
+
+    /// For a call to `module.field` where no capability is named `module`:
+    /// the functions it most likely means, best first, at most three, in
+    /// the capability `module` is another word for (`net` for `http`), or
+    /// else in any capability.
+    pub fn suggest_module(&self, module: &str, field: &str, args: Option<usize>) -> Vec<&Item> {
+        let module = module.strip_prefix('$').unwrap_or(module);
+        let meant = MODULE_SYNONYMS
+            .iter()
+            .find(|(word, _)| word.eq_ignore_ascii_case(module))
+            .map(|(_, group)| *group);
+        let groups: Vec<&str> = match meant {
+            Some(group) => vec![group],
+            None => self
+                .groups()
+                .into_iter()
+                .filter(|g| !g.starts_with("std"))
+                .collect(),
+        };
+        let mut found: Vec<&Item> = Vec::new();
+        for group in groups {
+            for item in self.suggest_for_call(&format!("{group}.{field}"), args) {
+                if !found.contains(&item) {
+                    found.push(item);
+                }
+            }
+            if let Some(exact) = self.get(&format!("{group}.{field}"))
+                && !found.contains(&exact)
+            {
+                found.insert(0, exact);
+            }
+        }
+        found.truncate(3);
+        found
     }
 
     /// The whole reference in Markdown: what `docs/reference.md` holds.
@@ -467,6 +546,19 @@ mod tests {
         );
         assert_eq!(names(reference.suggest("kv.put")), ["kv.set"]);
         assert_eq!(names(reference.suggest("str.contains"))[0], "std.str.find");
+        // A capability by another name.
+        assert_eq!(
+            names(reference.suggest_module("db", "get", Some(1))),
+            ["kv.get"]
+        );
+        assert_eq!(
+            names(reference.suggest_module("store", "put", Some(2))),
+            ["kv.set"]
+        );
+        assert_eq!(
+            names(reference.suggest_module("kvs", "delete", Some(1))),
+            ["kv.delete"]
+        );
         // Spelled alike, the one that takes as many arguments first.
         assert_eq!(
             names(reference.suggest_for_call("std.wire.push", Some(3)))[0],

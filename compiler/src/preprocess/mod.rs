@@ -1079,6 +1079,35 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                     format!("\n  (import \"{module}\" \"{field}\" (func ${name} {signature}))"),
                     span,
                 ));
+            } else if !self.catalogue.has_module(module)
+                && module != "std"
+                && self.catalogue.modules().next().is_some()
+            {
+                // A dotted name nothing defines: most often a capability
+                // under a name from another platform (`$net.get`).
+                let args = folded_arguments(self.src, span.end);
+                let reference = crate::Reference::new(self.catalogue, library);
+                let suggestions = reference.suggest_module(module, field, args);
+                let capabilities: Vec<&str> = self.catalogue.modules().collect();
+                let mut help = match suggestions.first() {
+                    Some(first) => format!(
+                        "did you mean `${}`? It is `(func ${} {})`. ",
+                        first.name, first.name, first.entry.signature
+                    ),
+                    None => String::new(),
+                };
+                help.push_str(&format!(
+                    "The capabilities are {}; `tape doc` lists their functions. \
+                     If `${name}` is a function of your own, define it: `(func ${name} …)`",
+                    capabilities.join(", ")
+                ));
+                self.diagnostics.push(
+                    Diagnostic::new(format!(
+                        "unknown function `${name}`: no capability is named `{module}`, and the program does not define it"
+                    ))
+                    .at(span)
+                    .help(help),
+                );
             } else if self.catalogue.has_module(module) {
                 let args = folded_arguments(self.src, span.end);
                 let help = did_you_mean(self.catalogue, library, name, args);
