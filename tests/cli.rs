@@ -1,12 +1,14 @@
 //! The `tape` command line, run as a process.
 //!
-//! Every case in `tests/cli/*.toml`: a command line with its expected
-//! standard output, standard error and exit code. `BLESS=1` rewrites the
-//! expectations from what `tape` does now. (The examples in `examples/`
-//! have their own runner, `tests/examples.rs`.)
+//! Every case in `tests/cli/*.toml` is one trial: a command line with its
+//! expected standard output, standard error and exit code
+//! (`cargo test --test cli run-status` runs one). `BLESS=1` rewrites the
+//! expectations from what `tape` does now. The cases a fixture cannot hold
+//! are trials of their own below. (The examples in `examples/` have their
+//! own runner, `tests/examples.rs`.)
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use toml_edit::{DocumentMut, Item, Table, value};
@@ -31,18 +33,41 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn blessing() -> bool {
-    std::env::var_os("BLESS").is_some()
-}
-
-fn sorted_files(dir: &Path, extension: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == extension))
-        .collect();
-    files.sort();
-    files
+fn main() {
+    let mut trials = tape_testkit::trials(&root().join("tests/cli"), "toml", |case| {
+        run_case(case).map_or(Ok(()), Err)
+    });
+    trials.extend([
+        tape_testkit::test(
+            "patterns_match_any_text_within_a_line_only",
+            patterns_match_any_text_within_a_line_only,
+        ),
+        tape_testkit::test(
+            "build_writes_a_module_to_standard_output_with_dash",
+            build_writes_a_module_to_standard_output_with_dash,
+        ),
+        tape_testkit::test(
+            "a_built_module_runs_and_the_build_leaves_no_temporary_files",
+            a_built_module_runs_and_the_build_leaves_no_temporary_files,
+        ),
+        tape_testkit::test(
+            "an_agent_runs_a_program_with_an_object_made_from_its_argument_schema",
+            an_agent_runs_a_program_with_an_object_made_from_its_argument_schema,
+        ),
+        tape_testkit::test(
+            "a_terminal_gets_color_unless_no_color_is_set",
+            a_terminal_gets_color_unless_no_color_is_set,
+        ),
+        tape_testkit::test(
+            "a_source_that_is_not_utf8_is_a_located_compile_error",
+            a_source_that_is_not_utf8_is_a_located_compile_error,
+        ),
+        tape_testkit::test(
+            "https_is_verified_against_a_certificate_authority_granted_in_the_manifest_or_by_flag",
+            https_is_verified_against_a_certificate_authority_granted_in_the_manifest_or_by_flag,
+        ),
+    ]);
+    tape_testkit::run(trials);
 }
 
 /// One `tests/cli/*.toml` case:
@@ -64,21 +89,6 @@ fn sorted_files(dir: &Path, extension: &str) -> Vec<PathBuf> {
 /// its `[files]`. In `stdout` and `stderr`, `[..]` stands for any text
 /// within a line (timings, say); blessing keeps an expectation that still
 /// matches, so the patterns survive it.
-#[test]
-fn every_cli_case_prints_its_expected_output_and_exit_code() {
-    let dir = root().join("tests/cli");
-    let cases = sorted_files(&dir, "toml");
-    assert!(!cases.is_empty());
-    let failures: Vec<String> = cases.iter().filter_map(|case| run_case(case)).collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed (BLESS=1 accepts what tape does now)\n\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
-}
-
 /// Runs one case; a description of what differs, if anything does.
 fn run_case(path: &Path) -> Option<String> {
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -151,7 +161,7 @@ fn run_case(path: &Path) -> Option<String> {
     if differences.is_empty() {
         return None;
     }
-    if blessing() {
+    if tape_testkit::blessing() {
         order_keys(doc.as_table_mut());
         std::fs::write(path, doc.to_string()).unwrap();
         return None;
@@ -245,7 +255,6 @@ fn line_matches(pattern: &str, line: &str) -> bool {
     rest.len() >= last.len() && rest.ends_with(last)
 }
 
-#[test]
 fn patterns_match_any_text_within_a_line_only() {
     assert!(matches("a\nb\n", "a\nb\n"));
     assert!(!matches("a\n", "a\nb\n"));
@@ -259,7 +268,6 @@ fn patterns_match_any_text_within_a_line_only() {
 }
 
 /// What fixtures cannot hold: a binary module on standard output.
-#[test]
 fn build_writes_a_module_to_standard_output_with_dash() {
     let output = tape()
         .args(["build", "tests/cli/programs/hello.wat", "-o", "-"])
@@ -274,7 +282,6 @@ fn build_writes_a_module_to_standard_output_with_dash() {
 
 /// A module built by `tape build` runs as its source does, and `build`
 /// leaves nothing but the module behind.
-#[test]
 fn a_built_module_runs_and_the_build_leaves_no_temporary_files() {
     let dir = tempfile::tempdir().unwrap();
     let module = dir.path().join("hello.wasm");
@@ -301,7 +308,6 @@ fn a_built_module_runs_and_the_build_leaves_no_temporary_files() {
 /// object that fits it (here, a value per property by its JSON type), and
 /// runs the program with that object. The same holds for a module built
 /// from it, whose `tape` section carries the declarations.
-#[test]
 fn an_agent_runs_a_program_with_an_object_made_from_its_argument_schema() {
     let dir = tempfile::tempdir().unwrap();
     let source = root().join("tests/cli/programs/greet.wat");
@@ -363,7 +369,6 @@ fn an_agent_runs_a_program_with_an_object_made_from_its_argument_schema() {
 /// On a terminal, diagnostics are colored unless `NO_COLOR` is set to
 /// something (<https://no-color.org>). util-linux `script` gives `tape` a
 /// terminal.
-#[test]
 fn a_terminal_gets_color_unless_no_color_is_set() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -401,7 +406,6 @@ fn a_terminal_gets_color_unless_no_color_is_set() {
 
 /// What fixtures cannot hold: a source that is not UTF-8, which is a
 /// compile error located at the bad byte.
-#[test]
 fn a_source_that_is_not_utf8_is_a_located_compile_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -441,7 +445,6 @@ fn a_source_that_is_not_utf8_is_a_located_compile_error() {
 /// reaches it when the authority is granted in `tape.toml` (a path
 /// relative to the manifest, not to the working directory) or with
 /// `--http-ca`, and not otherwise: Mozilla's roots do not know it.
-#[test]
 fn https_is_verified_against_a_certificate_authority_granted_in_the_manifest_or_by_flag() {
     let (server, ca) = Server::start_tls(|request| Reply::ok(format!("secure {}", request.path)));
     let (other, other_ca) = Server::start_tls(|_| Reply::ok("other"));

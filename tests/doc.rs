@@ -22,16 +22,11 @@ fn the_reference_is_what_tape_doc_prints() {
     let output = tape().args(["doc", "--markdown"]).output().unwrap();
     assert!(output.status.success(), "{output:?}");
     let printed = String::from_utf8(output.stdout).unwrap();
-    let path = reference_path();
-    if std::env::var_os("BLESS").is_some() {
-        std::fs::write(&path, &printed).unwrap();
-        return;
+    // Stale, it is rewritten from `tape doc --markdown` by
+    // `BLESS=1 cargo test --test doc`.
+    if let Err(stale) = tape_testkit::check_golden(&reference_path(), &printed) {
+        panic!("{stale}");
     }
-    let kept = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        kept == printed,
-        "docs/reference.md is stale: `BLESS=1 cargo test --test doc` rewrites it from `tape doc --markdown`"
-    );
 }
 
 #[test]

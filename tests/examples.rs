@@ -56,19 +56,48 @@ fn examples_dir() -> PathBuf {
     root().join("examples")
 }
 
-fn blessing() -> bool {
-    std::env::var_os("BLESS").is_some()
-}
-
-#[test]
-fn every_example_runs_as_the_readme_says_and_prints_its_expected_output() {
+fn main() {
     let commands = readme_commands();
     let names = example_names();
-    assert!(
-        names.len() >= 12,
-        "the gallery has {} examples",
-        names.len()
-    );
+    let mut trials = vec![tape_testkit::Trial::test(
+        "the_readme_runs_every_example_and_only_them",
+        {
+            let (commands, names) = (commands.clone(), names.clone());
+            move || readme_and_examples_agree(&commands, &names).map_err(Into::into)
+        },
+    )];
+    for name in names {
+        let command = commands.get(&name).cloned();
+        trials.push(tape_testkit::Trial::test(name.clone(), move || {
+            let Some(command) = command else {
+                return Err(
+                    format!("{name}: no row of the table in examples/README.md runs it").into(),
+                );
+            };
+            let failures = run_example(&name, &command);
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} (BLESS=1 accepts what tape does now)",
+                    failures.join("\n\n")
+                )
+                .into())
+            }
+        }));
+    }
+    tape_testkit::run(trials);
+}
+
+/// Each row of the README's table runs an example, and every example has
+/// a row.
+fn readme_and_examples_agree(
+    commands: &BTreeMap<String, Vec<String>>,
+    names: &[String],
+) -> Result<(), String> {
+    if names.len() < 12 {
+        return Err(format!("the gallery has {} examples", names.len()));
+    }
     let mut failures = Vec::new();
     for name in commands.keys() {
         if !names.contains(name) {
@@ -77,21 +106,18 @@ fn every_example_runs_as_the_readme_says_and_prints_its_expected_output() {
             ));
         }
     }
-    for name in &names {
-        match commands.get(name) {
-            None => failures.push(format!(
+    for name in names {
+        if !commands.contains_key(name) {
+            failures.push(format!(
                 "{name}: no row of the table in examples/README.md runs it"
-            )),
-            Some(command) => failures.extend(run_example(name, command)),
+            ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} examples failed (BLESS=1 accepts what tape does now)\n\n{}",
-        failures.len(),
-        names.len(),
-        failures.join("\n\n")
-    );
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
 }
 
 /// Every directory in `examples/`: each must be an example.
@@ -253,7 +279,7 @@ fn compare(name: &str, stdout: &str, output: &Output) -> Vec<String> {
         if matches {
             continue;
         }
-        if blessing() {
+        if tape_testkit::blessing() {
             if actual.is_empty() && !required {
                 std::fs::remove_file(&path).unwrap();
             } else {

@@ -14,7 +14,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 
 fn dir() -> PathBuf {
@@ -22,22 +21,9 @@ fn dir() -> PathBuf {
 }
 
 fn main() {
-    let args = Arguments::from_args();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir())
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "wat"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 40, "only {} mistakes", files.len());
-    let trials = files
-        .into_iter()
-        .map(|path| {
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            Trial::test(name, move || trial(&path))
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+    let trials = tape_testkit::trials(&dir(), "wat", trial);
+    assert!(trials.len() >= 40, "only {} mistakes", trials.len());
+    tape_testkit::run(trials);
 }
 
 fn tape(file: &str, json: bool) -> std::process::Output {
@@ -51,7 +37,7 @@ fn tape(file: &str, json: bool) -> std::process::Output {
     command.arg(file).output().unwrap()
 }
 
-fn trial(path: &Path) -> Result<(), Failed> {
+fn trial(path: &Path) -> Result<(), String> {
     let source = std::fs::read_to_string(path).unwrap();
     let at = source
         .lines()
@@ -73,7 +59,7 @@ fn trial(path: &Path) -> Result<(), Failed> {
         diagnostics.extend(warnings);
     }
     if diagnostics.is_empty() {
-        return Err(format!("`tape check` found nothing: {report}").into());
+        return Err(format!("`tape check` found nothing: {report}"));
     }
     let here: Vec<&&Value> = diagnostics
         .iter()
@@ -89,11 +75,10 @@ fn trial(path: &Path) -> Result<(), Failed> {
             at.0,
             at.1,
             found.join("; ")
-        )
-        .into());
+        ));
     }
     if let Some(bare) = here.iter().find(|d| !d["help"].is_string()) {
-        return Err(format!("no help with `{}`", bare["message"]).into());
+        return Err(format!("no help with `{}`", bare["message"]));
     }
 
     let output = tape(&file, false);
@@ -102,18 +87,5 @@ fn trial(path: &Path) -> Result<(), Failed> {
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stderr)
     );
-    let expected = path.with_extension("err");
-    if std::env::var_os("BLESS").is_some() {
-        std::fs::write(&expected, &shown).unwrap();
-        return Ok(());
-    }
-    let want = std::fs::read_to_string(&expected).unwrap_or_default();
-    if want != shown {
-        return Err(format!(
-            "--- {}\n{want}\n--- tape check printed\n{shown}",
-            expected.display()
-        )
-        .into());
-    }
-    Ok(())
+    tape_testkit::check_golden(&path.with_extension("err"), &shown)
 }

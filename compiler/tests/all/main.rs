@@ -4,7 +4,6 @@ mod arguments;
 mod budget;
 mod diagnostics;
 mod encode;
-mod fixtures;
 mod lints;
 mod smoke;
 
