@@ -6,28 +6,21 @@
 
 use std::path::{Path, PathBuf};
 
-use tape_compiler::{Catalogue, Library, Options};
+use tape_compiler::{Library, Options};
+
+mod support;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
 }
 
-/// The catalogue of `tests/all`, and the fixture library in place of the
-/// standard one, so the expectations do not move with either.
+/// The tests' catalogue, and the fixture library in place of the standard
+/// one, so the expectations do not move with it.
 fn options() -> Options {
-    let mut catalogue = Catalogue::new();
-    catalogue.insert("core", "result", "(param $ptr i32) (result i32)");
-    catalogue.insert("core", "arg", "(param $n i32) (result i32 i32)");
-    catalogue.insert(
-        "log",
-        "write",
-        "(param $level i32) (param $msg i32) (result i32)",
-    );
     let library = std::fs::read_to_string(dir().join("fixture-lib.wat")).unwrap();
     Options {
-        catalogue,
         library: Library::parse(&library).unwrap(),
-        ..Options::default()
+        ..support::options()
     }
 }
 

@@ -7,22 +7,12 @@ mod encode;
 mod lints;
 mod smoke;
 
-use tape_compiler::{Catalogue, Compiled, Options};
+use tape_compiler::Compiled;
 
-pub fn options() -> Options {
-    let mut catalogue = Catalogue::new();
-    catalogue.insert("core", "result", "(param $ptr i32) (result i32)");
-    catalogue.insert("core", "arg", "(param $n i32) (result i32 i32)");
-    catalogue.insert(
-        "log",
-        "write",
-        "(param $level i32) (param $msg i32) (result i32)",
-    );
-    Options {
-        catalogue,
-        ..Options::default()
-    }
-}
+#[path = "../support/mod.rs"]
+mod support;
+
+pub use support::options;
 
 pub fn compile(source: &str) -> Compiled {
     tape_compiler::compile_str("test.wat", source, &options())
