@@ -398,7 +398,7 @@ fn parse_diagnostic(source: &str, message: String, at: usize) -> Diagnostic {
         &rest[..end]
     };
     if message.starts_with("previous `if` had no `then`")
-        && let Some(open) = source[..at].rfind("(if")
+        && let Some(open) = source.get(..at).and_then(|before| before.rfind("(if"))
     {
         return Diagnostic::new("this `if` has no `(then …)`")
             .at(open..open + 3)

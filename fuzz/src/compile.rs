@@ -8,7 +8,8 @@
 //! offset (4-aligned, from 8 on, below an 8-aligned `initial_top`), equal
 //! literals share one offset, and the line table is sorted. What fails has at least one
 //! diagnostic, each span a range of the source on character boundaries,
-//! and renders.
+//! and renders. So does every warning of the lints, which the module keeps
+//! and gives back the same.
 
 use std::sync::OnceLock;
 
@@ -58,6 +59,41 @@ fn check_compiled(source: &str, compiled: &Compiled, options: &Options) {
         tape_compiler::expand_str("fuzz.wat", source, options).expect("what compiles also expands");
     assert_eq!(expanded, compiled.expanded, "expand_str disagrees");
     check_static_data(&compiled.wasm, &metadata);
+    check_warnings(source, compiled);
+}
+
+/// The lints' warnings: placed within the source, on character
+/// boundaries, kept whole in the module, and shown the same read back
+/// from it (as a run from the cache shows them).
+fn check_warnings(source: &str, compiled: &Compiled) {
+    let warnings = &compiled.warnings;
+    for item in warnings.items() {
+        assert!(!item.message.is_empty(), "a warning without a message");
+        if let Some(span) = &item.span {
+            assert!(
+                span.start <= span.end
+                    && span.end <= source.len()
+                    && source.is_char_boundary(span.start)
+                    && source.is_char_boundary(span.end),
+                "warning `{}` has span {span:?}, not a range of the {}-byte source",
+                item.message,
+                source.len()
+            );
+        }
+    }
+    assert_eq!(
+        compiled.metadata.warnings.len(),
+        warnings.items().len(),
+        "the module keeps another number of warnings than the compile found"
+    );
+    let shown = tape_compiler::warnings(
+        &compiled.metadata,
+        "fuzz.wat",
+        source,
+        &tape_compiler::Lints::default(),
+    );
+    assert_eq!(shown.items(), warnings.items(), "warnings read back differ");
+    let _ = warnings.render(false);
 }
 
 /// The literals the metadata lists are where it says, as it says.
