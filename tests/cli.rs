@@ -16,7 +16,7 @@ use toml_edit::{DocumentMut, Item, Table, value};
 // The loopback HTTP(S) server of the runtime's tests, shared rather than
 // copied; this file uses only part of it.
 #[allow(dead_code)]
-#[path = "../rt/tests/all/server.rs"]
+#[path = "../caps/tests/all/server.rs"]
 mod server;
 
 use server::{Reply, Server};

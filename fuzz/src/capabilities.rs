@@ -11,7 +11,7 @@
 //! - a run ends with status 0, or with [`Error::BadPointer`],
 //!   [`Error::OutOfFuel`], [`Error::MemoryExhausted`] or
 //!   [`Error::Timeout`]: a pointer outside memory, or a limit. A host panic
-//!   ([`Error::HostPanic`]), an internal error ([`Error::Host`]) or a trap
+//!   (`ErrorKind::HostPanic`), an internal error (`ErrorKind::Internal`) or a trap
 //!   the guest did not cause ([`Error::Trap`]) fails;
 //! - the memory it reports never passes its cap;
 //! - every line logged is free of control characters;
@@ -19,14 +19,12 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use arbitrary::{Result, Unstructured};
-use tape_rt::{
-    Ai, Args, Capability, Config, Core, Engine, Error, Fs, Grants, Http, Json, Kv, Limits, Log,
-    Rand, Time,
-};
+use tape_caps::{Ai, Fs, Http, Json, Kv, Log, Rand, Time};
+use tape_rt::{Args, CORE_SPEC, Config, Engine, ErrorKind, Grants, Limits};
 
 /// The run's limits: tight, so that a run is quick whatever it does.
 fn limits() -> Limits {
@@ -95,24 +93,12 @@ struct Import {
 fn imports() -> &'static [Import] {
     static IMPORTS: OnceLock<Vec<Import>> = OnceLock::new();
     IMPORTS.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let capabilities: Vec<Arc<dyn Capability>> = vec![
-            Arc::new(Core),
-            Arc::new(Log::new()),
-            Arc::new(Kv::in_memory().expect("an in-memory kv")),
-            Arc::new(Fs::read_write(dir.path()).expect("fs")),
-            Arc::new(Json::new()),
-            Arc::new(Time::system()),
-            Arc::new(Rand::os()),
-            Arc::new(Http::new()),
-            Arc::new(Ai::new("http://127.0.0.1:9", "fuzz")),
-        ];
         let mut imports = Vec::new();
-        for capability in &capabilities {
-            for function in capability.functions() {
+        for spec in std::iter::once(CORE_SPEC).chain(tape_caps::SPECS) {
+            for function in spec.functions {
                 let (params, results) = signature(function.signature);
                 imports.push(Import {
-                    module: capability.name().to_string(),
+                    module: spec.name.to_string(),
                     name: function.name.to_string(),
                     params,
                     results,
@@ -365,12 +351,12 @@ fn run(guest: &Guest, root: &Path) {
     let limits = limits();
     let result = program.run_with(&Args::strings(&guest.args), &limits);
     count("runs");
-    count(match &result {
+    count(match result.as_ref().map_err(|e| e.kind()) {
         Ok(_) => "completed",
-        Err(Error::BadPointer { .. }) => "bad pointer",
-        Err(Error::OutOfFuel { .. }) => "out of fuel",
-        Err(Error::MemoryExhausted { .. }) => "memory exhausted",
-        Err(Error::Timeout { .. }) => "timed out",
+        Err(ErrorKind::BadPointer { .. }) => "bad pointer",
+        Err(ErrorKind::OutOfFuel { .. }) => "out of fuel",
+        Err(ErrorKind::MemoryExhausted { .. }) => "memory exhausted",
+        Err(ErrorKind::Timeout { .. }) => "timed out",
         Err(_) => "other",
     });
     match result {
@@ -383,12 +369,14 @@ fn run(guest: &Guest, root: &Path) {
                 limits.max_memory
             );
         }
-        Err(
-            Error::BadPointer { .. }
-            | Error::OutOfFuel { .. }
-            | Error::MemoryExhausted { .. }
-            | Error::Timeout { .. },
-        ) => {}
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::BadPointer { .. }
+                    | ErrorKind::OutOfFuel { .. }
+                    | ErrorKind::MemoryExhausted { .. }
+                    | ErrorKind::Timeout { .. }
+            ) => {}
         Err(error) => panic!("the run failed with {error:?}: {error}\n{source}"),
     }
     let parent = root.parent().expect("root has a parent");

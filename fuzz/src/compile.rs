@@ -21,7 +21,7 @@ use wasmparser::{DataKind, ExternalKind, Operator, Parser, Payload, Validator, W
 fn options() -> &'static Options {
     static OPTIONS: OnceLock<Options> = OnceLock::new();
     OPTIONS.get_or_init(|| Options {
-        catalogue: tape_rt::Grants::new().catalogue(),
+        catalogue: tape_caps::grants().catalogue(),
         ..Options::default()
     })
 }

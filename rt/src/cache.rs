@@ -66,7 +66,7 @@ use sha2::{Digest, Sha256};
 use tape_compiler::{Budget, Metadata};
 use wasmtime::Module;
 
-use crate::{Error, Grants, Result};
+use crate::{Error, ErrorKind, Grants, Result};
 
 type Hash = [u8; 32];
 
@@ -247,9 +247,8 @@ impl ModuleCache {
                 })
             },
         )?;
-        let metadata = metadata.ok_or_else(|| {
-            Error::Host("the module cache lost a program's metadata; this is a bug".into())
-        })?;
+        let metadata = metadata
+            .ok_or_else(|| Error::internal("the module cache lost a program's metadata"))?;
         Ok((module, metadata))
     }
 
@@ -378,23 +377,27 @@ fn within(
             // The receiver may have given up; nothing to do about that.
             let _ = send.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
         })
-        .map_err(|e| Error::Host(format!("cannot start a thread to compile on: {e}")))?;
+        .map_err(|e| Error::io("cannot start a thread to compile on", e))?;
     match receive.recv_timeout(timeout) {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(RecvTimeoutError::Timeout) => Err(Error::Compile(tape_compiler::Error::Timeout {
-            name: name.to_string(),
-            timeout,
-        })),
-        Err(RecvTimeoutError::Disconnected) => Err(Error::Host(
-            "the compiling thread ended without a result".into(),
+        Err(RecvTimeoutError::Timeout) => Err(Error::from(ErrorKind::Compile(
+            tape_compiler::Error::Timeout {
+                name: name.to_string(),
+                timeout,
+            },
+        ))),
+        Err(RecvTimeoutError::Disconnected) => Err(Error::internal(
+            "the compiling thread ended without a result",
         )),
     }
 }
 
 fn compile(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Module> {
-    Module::new(engine, wasm).map_err(|e| Error::Module {
-        message: format!("{e:#}"),
+    Module::new(engine, wasm).map_err(|e| {
+        Error::from(ErrorKind::Module {
+            message: format!("{e:#}"),
+        })
     })
 }
 

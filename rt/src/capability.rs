@@ -4,32 +4,35 @@ use tape_compiler::Catalogue;
 use wasmtime::Linker;
 
 use crate::State;
+use crate::core::{CORE_SPEC, Core};
 
 /// A set of host functions a program can be granted, under one import
 /// module name.
 ///
-/// A capability describes itself (its catalogue entry: each function's WAT
-/// signature), registers its functions on a `Linker`, and may keep per-run
-/// state in [`State`]. Its functions follow the calling convention:
-/// pointers to length-prefixed data in, `(result i32 i32)` = (pointer to the
-/// reply, [status](crate::status)) out where there is a reply.
+/// A capability describes itself once, in a static [`Spec`] (its name,
+/// what it is for, and each function's WAT signature, roles and
+/// documentation: what the compiler, the linker and `tape doc` read),
+/// registers its functions on a `Linker`, and may keep per-run state in
+/// [`State`]. Its functions follow the calling convention: pointers to
+/// length-prefixed data in, `(result i32 i32)` = (pointer to the reply,
+/// [status](crate::status)) out where there is a reply.
 ///
 /// Host functions must not trust the guest: read its memory only through
-/// the [caller helpers](crate::caller_read_bytes), return a status for
-/// anything the guest should handle, and an [`Error`](crate::Error) (which
-/// traps) for guest bugs. A panic is contained, but ends the run.
+/// the [`guest`](crate::guest) helpers, return a status for anything the
+/// guest should handle, and an [`Error`](crate::Error) (which traps) for
+/// guest bugs. A panic is contained, but ends the run.
+///
+/// `examples/custom_capability.rs` in the repository is a whole one; the
+/// built-in capabilities are in the `tape-caps` crate.
 pub trait Capability: Send + Sync + 'static {
-    /// The import module name, e.g. `"log"`.
-    fn name(&self) -> &str;
+    /// What the capability is: its import module name, description and
+    /// functions. Its [`register`](Self::register) defines exactly these
+    /// functions, with these types (the built-ins have a test that checks
+    /// it; a third-party capability can call [`Spec::check`]).
+    fn spec(&self) -> &Spec;
 
-    /// One line on what it lets a program do.
-    fn description(&self) -> &str;
-
-    /// Each function with its WAT signature.
-    fn functions(&self) -> &[Function];
-
-    /// Defines every function of [`functions`](Self::functions) on
-    /// `linker`, under [`name`](Self::name).
+    /// Defines every function of the [`spec`](Self::spec) on `linker`,
+    /// under its name.
     ///
     /// # Errors
     ///
@@ -37,7 +40,8 @@ pub trait Capability: Send + Sync + 'static {
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()>;
 
     /// Prepares this capability's state for a new run, with
-    /// [`State::insert`].
+    /// [`State::insert`]. The run's host data
+    /// ([`Run::data`](crate::Run::data)) is already in the state.
     fn begin_run(&self, _state: &mut State) {}
 
     /// Finishes this capability's part of a run, after the guest's `run`
@@ -53,6 +57,62 @@ pub trait Capability: Send + Sync + 'static {
     /// are ignored when the run failed already.
     fn end_run(&self, _state: &mut State, _completed: bool) -> wasmtime::Result<()> {
         Ok(())
+    }
+}
+
+/// What a [`Capability`] is, written once: its import module name, one
+/// line on what it lets a program do, and its functions.
+///
+/// ```
+/// use tape_rt::{Function, Spec};
+/// const SPEC: Spec = Spec::new("greet", "greetings", &[
+///     Function::new("hello", "(param $name i32) (result i32 i32)")
+///         .roles("str -> str status")
+///         .doc("Greets `$name`."),
+/// ]);
+/// assert_eq!(SPEC.function("hello").map(|f| f.roles), Some("str -> str status"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Spec {
+    /// The import module name, e.g. `"log"`.
+    pub name: &'static str,
+    /// One line on what it lets a program do.
+    pub description: &'static str,
+    /// Each function with its WAT signature.
+    pub functions: &'static [Function],
+}
+
+impl Spec {
+    /// A capability's spec.
+    pub const fn new(
+        name: &'static str,
+        description: &'static str,
+        functions: &'static [Function],
+    ) -> Spec {
+        Spec {
+            name,
+            description,
+            functions,
+        }
+    }
+
+    /// The function called `name`.
+    pub fn function(&self, name: &str) -> Option<&'static Function> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+
+    /// Checks that `capability` registers exactly the functions of its
+    /// spec, each with the type its WAT signature declares: the test every
+    /// capability should have, since the signature is written once for the
+    /// compiler and once, as a Rust closure, for wasmtime.
+    ///
+    /// # Errors
+    ///
+    /// A message naming every function that is missing, extra, or of
+    /// another type.
+    pub fn check(capability: &dyn Capability) -> Result<(), String> {
+        crate::link::check_spec(capability)
     }
 }
 
@@ -121,27 +181,57 @@ impl Function {
     }
 }
 
-/// The capabilities a program is granted. `core` is always granted.
+/// The capabilities a program is granted, and those it could be.
+///
+/// `core` is always granted. A capability that is *known* but not granted
+/// is in the compiler's catalogue (so a program calling it compiles, and
+/// its calls are checked) and makes linking fail with
+/// [`ErrorKind::NotGranted`](crate::ErrorKind::NotGranted), naming the
+/// grant to add, rather than an unknown import. `tape_caps::grants()`
+/// knows every built-in capability.
 #[derive(Clone, Default)]
 pub struct Grants {
     granted: Vec<Arc<dyn Capability>>,
+    known: Vec<Spec>,
 }
 
 impl std::fmt::Debug for Grants {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.granted.iter().map(|c| c.name()))
+        f.debug_struct("Grants")
+            .field(
+                "granted",
+                &self
+                    .granted
+                    .iter()
+                    .map(|c| c.spec().name)
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "known",
+                &self.known.iter().map(|s| s.name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
 
 impl Grants {
-    /// Only `core`.
+    /// Only `core`, and no other capability known.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Knows these capabilities without granting them; see [`Grants`].
+    #[must_use]
+    pub fn know(mut self, specs: impl IntoIterator<Item = Spec>) -> Self {
+        for spec in specs {
+            self.known.retain(|k| k.name != spec.name);
+            self.known.push(spec);
+        }
+        self
+    }
+
     /// Grants `capability`, replacing an earlier grant of the same name.
+    #[must_use]
     pub fn grant(mut self, capability: impl Capability) -> Self {
         self.add(Arc::new(capability));
         self
@@ -150,32 +240,59 @@ impl Grants {
     /// Grants a shared capability, replacing an earlier grant of the same
     /// name.
     pub fn add(&mut self, capability: Arc<dyn Capability>) {
-        self.granted.retain(|c| c.name() != capability.name());
+        let name = capability.spec().name;
+        self.granted.retain(|c| c.spec().name != name);
         self.granted.push(capability);
     }
 
     /// Whether a capability of this name is granted.
     pub fn is_granted(&self, name: &str) -> bool {
-        name == "core" || self.granted.iter().any(|c| c.name() == name)
+        name == CORE_SPEC.name || self.granted.iter().any(|c| c.spec().name == name)
+    }
+
+    /// The granted capability called `name`, if any (not `core`).
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Capability>> {
+        self.granted.iter().find(|c| c.spec().name == name)
+    }
+
+    /// Whether a capability of this name is known or granted.
+    pub fn is_known(&self, name: &str) -> bool {
+        self.is_granted(name) || self.known.iter().any(|k| k.name == name)
+    }
+
+    /// The names of every capability known or granted: `core`, the known
+    /// ones in the order they were made known, then the granted ones that
+    /// are not known, in the order they were granted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names = vec![CORE_SPEC.name];
+        let known = self.known.iter().map(|k| k.name);
+        let granted = self.granted.iter().map(|c| c.spec().name);
+        for name in known.chain(granted) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
     }
 
     /// `core` and every granted capability.
     pub(crate) fn all(&self) -> Vec<Arc<dyn Capability>> {
-        let mut all: Vec<Arc<dyn Capability>> = vec![Arc::new(crate::caps::Core)];
+        let mut all: Vec<Arc<dyn Capability>> = vec![Arc::new(Core)];
         all.extend(self.granted.iter().cloned());
         all
     }
 
-    /// The import catalogue for the compiler: every built-in capability,
-    /// granted or not (so a call to an ungranted one compiles and is then
-    /// refused with the grant to add), and every granted one, which takes
-    /// the place of a built-in one of the same name as it does in linking.
+    /// The import catalogue for the compiler: `core`, every known
+    /// capability, granted or not (so a call to an ungranted one compiles
+    /// and is then refused with the grant to add), and every granted one,
+    /// which takes the place of a known one of the same name as it does in
+    /// linking.
     pub fn catalogue(&self) -> Catalogue {
         let mut catalogue = Catalogue::new();
-        self.catalogued(|capability| {
-            catalogue.describe(capability.name(), capability.description());
-            for function in capability.functions() {
-                catalogue.insert_entry(capability.name(), function.name, function.entry());
+        self.catalogued(|spec| {
+            catalogue.describe(spec.name, spec.description);
+            for function in spec.functions {
+                catalogue.insert_entry(spec.name, function.name, function.entry());
             }
         });
         catalogue
@@ -185,9 +302,9 @@ impl Grants {
     /// building it: for the module cache's key.
     pub(crate) fn hash_catalogue(&self, hasher: &mut impl std::hash::Hasher) {
         use std::hash::Hash;
-        self.catalogued(|capability| {
-            capability.name().hash(hasher);
-            for function in capability.functions() {
+        self.catalogued(|spec| {
+            spec.name.hash(hasher);
+            for function in spec.functions {
                 function.name.hash(hasher);
                 function.signature.hash(hasher);
                 // The lints read the roles, and their warnings are kept
@@ -197,15 +314,17 @@ impl Grants {
         });
     }
 
-    /// Visits the capabilities whose functions make up the catalogue, in
-    /// order.
-    fn catalogued(&self, mut visit: impl FnMut(&dyn Capability)) {
-        let builtin = crate::caps::builtin();
-        let ungranted = builtin
-            .iter()
-            .filter(|b| !self.granted.iter().any(|g| g.name() == b.name()));
-        for capability in ungranted.chain(&self.granted) {
-            visit(&**capability);
+    /// Visits the specs whose functions make up the catalogue, in order.
+    fn catalogued(&self, mut visit: impl FnMut(&Spec)) {
+        visit(&CORE_SPEC);
+        let ungranted = self.known.iter().filter(|k| {
+            k.name != CORE_SPEC.name && !self.granted.iter().any(|g| g.spec().name == k.name)
+        });
+        for spec in ungranted {
+            visit(spec);
+        }
+        for capability in &self.granted {
+            visit(capability.spec());
         }
     }
 }

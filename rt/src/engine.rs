@@ -8,7 +8,7 @@ use wasmtime::{Enabled, InstanceAllocationStrategy, Module, PoolingAllocationCon
 
 use crate::cache::{CacheStats, ModuleCache, Source, default_cache_dir};
 use crate::program::Program;
-use crate::{Error, Grants, Result};
+use crate::{Error, ErrorKind, Grants, Result};
 
 /// Limits of one run. Every run of untrusted code should have all of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +77,7 @@ pub struct Config {
     /// is checked.
     ///
     /// Neither compiler can be interrupted: a compilation that runs out of
-    /// time returns [`Error::Compile`] with
+    /// time returns [`ErrorKind::Compile`] with
     /// [`tape_compiler::Error::Timeout`] at once, and goes on in a
     /// background thread until it finishes, its result unused.
     pub compile_budget: Budget,
@@ -115,7 +115,8 @@ impl Default for Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pooling {
     /// How many runs may be live at once. One more fails with
-    /// [`Error::Host`] until a slot frees up.
+    /// [`ErrorKind::PoolExhausted`](crate::ErrorKind::PoolExhausted) until
+    /// a slot frees up.
     pub instances: u32,
 }
 
@@ -149,7 +150,7 @@ struct Inner {
     stop_ticker: Arc<AtomicBool>,
     /// Whether the thread that drives timeouts started, or why it could
     /// not: it starts with the first run that has a timeout.
-    ticker: OnceLock<std::result::Result<(), String>>,
+    ticker: OnceLock<std::result::Result<(), (std::io::ErrorKind, String)>>,
 }
 
 impl Drop for Inner {
@@ -172,7 +173,7 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`Error::Host`] if wasmtime rejects the configuration (a pool it
+    /// [`ErrorKind::Engine`] if wasmtime rejects the configuration (a pool it
     /// cannot reserve, say).
     pub fn new(mut config: Config) -> Result<Engine> {
         config.epoch_tick = config.epoch_tick.max(Duration::from_micros(100));
@@ -205,8 +206,11 @@ impl Engine {
             wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
             pool_memory = Some(slot);
         }
-        let wasmtime = wasmtime::Engine::new(&wasm)
-            .map_err(|e| Error::Host(format!("cannot create the engine: {e:#}")))?;
+        let wasmtime = wasmtime::Engine::new(&wasm).map_err(|e| {
+            Error::from(ErrorKind::Engine {
+                message: format!("{e:#}"),
+            })
+        })?;
         let cache = ModuleCache::new(
             &wasmtime,
             config.cache_dir.as_deref(),
@@ -233,8 +237,8 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`Error::Host`] if the thread cannot start; every later call says so
-    /// too.
+    /// [`ErrorKind::Io`] if the thread cannot start; every later call says
+    /// so too.
     pub(crate) fn start_ticker(&self) -> Result<()> {
         let inner = &self.inner;
         inner
@@ -245,10 +249,24 @@ impl Engine {
                     inner.config.epoch_tick,
                     inner.stop_ticker.clone(),
                 )
-                .map_err(|e| e.to_string())
+                .map_err(|e| (e.kind(), e.to_string()))
             })
             .clone()
-            .map_err(Error::Host)
+            .map_err(|(kind, message)| {
+                Error::io(
+                    "cannot start the timeout thread",
+                    std::io::Error::new(kind, message),
+                )
+            })
+    }
+
+    /// How many runs the pooling allocator holds; 0 without one.
+    pub(crate) fn pool_instances(&self) -> u32 {
+        self.inner
+            .config
+            .pooling
+            .as_ref()
+            .map_or(0, |p| p.instances)
     }
 
     /// This engine's configuration.
@@ -289,7 +307,7 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`Error::Compile`] with located diagnostics; the link errors of
+    /// [`ErrorKind::Compile`] with located diagnostics; the link errors of
     /// [`Engine::load`].
     pub fn compile_str(&self, name: &str, source: &str, grants: &Grants) -> Result<Program> {
         let budget = self.inner.config.compile_budget;
@@ -323,7 +341,7 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// As [`Engine::compile_str`], and [`Error::Compile`] if the file cannot
+    /// As [`Engine::compile_str`], and [`ErrorKind::Compile`] if the file cannot
     /// be read or is not UTF-8.
     pub fn compile_file(&self, path: impl AsRef<Path>, grants: &Grants) -> Result<Program> {
         let path = path.as_ref();
@@ -336,14 +354,16 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`Error::Module`] if wasmtime rejects it or it has no `tape` section;
-    /// [`Error::NotGranted`] or [`Error::MissingImport`], listing every
-    /// import the grants do not provide; [`Error::MissingExport`] without
+    /// [`ErrorKind::Module`] if wasmtime rejects it or it has no `tape` section;
+    /// [`ErrorKind::NotGranted`] or [`ErrorKind::MissingImport`], listing every
+    /// import the grants do not provide; [`ErrorKind::MissingExport`] without
     /// a 32-bit `mem.tape` memory, or with a `run` that is not
     /// `(func (result i32))`.
     pub fn load(&self, wasm: &[u8], grants: &Grants) -> Result<Program> {
-        let metadata = Metadata::from_module(wasm)?.ok_or_else(|| Error::Module {
-            message: "it has no `tape` section; compile it with Tape".into(),
+        let metadata = Metadata::from_module(wasm)?.ok_or_else(|| {
+            Error::from(ErrorKind::Module {
+                message: "it has no `tape` section; compile it with Tape".into(),
+            })
         })?;
         let module = self.module(&metadata.file, wasm)?;
         Program::new(self, module, metadata, grants)
@@ -352,7 +372,11 @@ impl Engine {
 
 /// Advances the epoch every `tick`, on a fixed schedule so that sleeps
 /// running long do not add up, until `stop`.
-fn spawn_ticker(engine: wasmtime::Engine, tick: Duration, stop: Arc<AtomicBool>) -> Result<()> {
+fn spawn_ticker(
+    engine: wasmtime::Engine,
+    tick: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("tape-epoch".into())
         .spawn(move || {
@@ -364,5 +388,4 @@ fn spawn_ticker(engine: wasmtime::Engine, tick: Duration, stop: Arc<AtomicBool>)
             }
         })
         .map(drop)
-        .map_err(|e| Error::Host(format!("cannot start the timeout thread: {e}")))
 }

@@ -4,53 +4,169 @@ use std::time::Duration;
 /// Everything that can stop a program from compiling, linking or running.
 ///
 /// The host process survives every one of them; each is for one program or
-/// one run only.
+/// one run only. An `Error` is one pointer wide; what went wrong is its
+/// [`kind`](Error::kind), to match on, and the error it came from, where
+/// there is one, is its [`source`](std::error::Error::source).
+///
+/// ```
+/// use tape_rt::{Args, Config, Engine, ErrorKind, Grants, Limits};
+///
+/// let engine = Engine::new(Config { cache_dir: None, ..Config::default() })?;
+/// let program = engine.compile_str("spin.wat", "(func $run (result i32) (loop (br 0)) (i32.const 0))", &Grants::new())?;
+/// let limits = Limits { fuel: Some(10_000), ..Limits::default() };
+/// let error = program.run_with(&Args::new(), &limits).unwrap_err();
+/// assert!(matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 10_000 }));
+/// # Ok::<(), tape_rt::Error>(())
+/// ```
+pub struct Error {
+    kind: Box<ErrorKind>,
+}
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// What went wrong, by value.
+    pub fn into_kind(self) -> ErrorKind {
+        *self.kind
+    }
+
+    /// An [`ErrorKind::Io`]: `context` says what was being done, e.g.
+    /// "cannot open the key-value store `state.redb`".
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        ErrorKind::Io {
+            context: context.into(),
+            source,
+        }
+        .into()
+    }
+
+    /// An [`ErrorKind::Capability`]: the capability `name` failed for a
+    /// reason of the host's, in `source`.
+    pub fn capability(
+        name: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        ErrorKind::Capability {
+            name: name.into(),
+            source: source.into(),
+        }
+        .into()
+    }
+
+    /// An [`ErrorKind::Internal`]: a state the runtime should never be in.
+    pub(crate) fn internal(message: impl Into<String>) -> Error {
+        ErrorKind::Internal {
+            message: message.into(),
+        }
+        .into()
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Error {
+        Error {
+            kind: Box::new(kind),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.kind.source()
+    }
+}
+
+impl From<tape_compiler::Error> for Error {
+    fn from(error: tape_compiler::Error) -> Error {
+        ErrorKind::Compile(error).into()
+    }
+}
+
+impl From<tape_protocol::Error> for Error {
+    fn from(error: tape_protocol::Error) -> Error {
+        ErrorKind::Wire(error).into()
+    }
+}
+
+impl From<crate::ArgumentError> for Error {
+    fn from(error: crate::ArgumentError) -> Error {
+        ErrorKind::Argument(error).into()
+    }
+}
+
+/// What an [`Error`] is.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum ErrorKind {
     /// The source did not compile; the diagnostics point into it.
     #[error(transparent)]
-    Compile(#[from] tape_compiler::Error),
-    /// A `tape.toml` is malformed, has a field the format does not have,
-    /// or a value of the wrong form.
-    #[error("{}:{line}:{column}: {message}", path.display())]
-    Manifest {
-        path: std::path::PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Compile(tape_compiler::Error),
     /// wasmtime rejected the module.
     #[error("cannot compile the module: {message}")]
-    Module { message: String },
-    /// The module imports functions of capabilities that exist but are not
+    Module {
+        /// wasmtime's message.
+        message: String,
+    },
+    /// The module imports functions of capabilities that are known but not
     /// granted, and nothing else is wrong with its imports: granting the
     /// capabilities these problems name makes it link. Every problem is
     /// listed, not only the first.
     #[error("{}", LinkReport(problems))]
-    NotGranted { problems: Vec<LinkProblem> },
+    NotGranted {
+        /// Each import, with its capability.
+        problems: Vec<LinkProblem>,
+    },
     /// The module has imports no grant can provide (an unknown capability
     /// or function, a wrong type, a non-function import), and maybe some
     /// ungranted ones too. Every problem is listed, not only the first.
     #[error("{}", LinkReport(problems))]
-    MissingImport { problems: Vec<LinkProblem> },
+    MissingImport {
+        /// Each import that cannot be linked.
+        problems: Vec<LinkProblem>,
+    },
     /// The module lacks an export the run needs, or has it with the wrong
     /// type.
     #[error("the module has no export `{name}` {expected}")]
-    MissingExport { name: String, expected: String },
+    MissingExport {
+        /// The export's name.
+        name: String,
+        /// What it should be, e.g. "that is a function".
+        expected: String,
+    },
     /// Values that are not the arguments the program declares
     /// ([`Program::args_from_text`](crate::Program::args_from_text) and
     /// the like).
     #[error("{0}")]
-    Argument(#[from] crate::ArgumentError),
+    Argument(crate::ArgumentError),
     /// [`Program::invoke`](crate::Program::invoke) was given parameters the
     /// function does not take.
     #[error("cannot call `{function}`: {message}")]
-    Invoke { function: String, message: String },
+    Invoke {
+        /// The function's export name.
+        function: String,
+        /// What is wrong with the parameters.
+        message: String,
+    },
     /// The guest trapped: `unreachable`, an out-of-bounds access, a division
     /// by zero…
     #[error("the program trapped: {message}{stack}")]
     Trap {
+        /// wasmtime's description of the trap.
         message: String,
         /// Where: the wasm call stack, with function names.
         stack: CallStack,
@@ -59,16 +175,27 @@ pub enum Error {
     #[error(
         "the program ran out of fuel after {fuel} units; raise the fuel limit if it is expected to run longer"
     )]
-    OutOfFuel { fuel: u64 },
+    OutOfFuel {
+        /// The fuel it had.
+        fuel: u64,
+    },
     /// The run went past its wall-clock deadline.
     #[error("the program was stopped after its {:?} timeout", timeout)]
-    Timeout { timeout: Duration },
+    Timeout {
+        /// The run's timeout.
+        timeout: Duration,
+    },
     /// The run's memories, tables and GC heap would together grow past
     /// the memory cap ([`Limits::max_memory`](crate::Limits::max_memory)).
     #[error(
         "out of memory: the run's memories and tables would hold {requested} bytes, past its {limit}-byte limit"
     )]
-    MemoryExhausted { requested: u64, limit: u64 },
+    MemoryExhausted {
+        /// Bytes the growth asked for, in all.
+        requested: u64,
+        /// The cap.
+        limit: u64,
+    },
     /// The guest's call stack grew past the wasm stack cap.
     #[error("stack overflow: the program recursed past the wasm stack limit")]
     StackOverflow,
@@ -77,28 +204,73 @@ pub enum Error {
         "bad pointer: {what} at {ptr:#x} with length {len} does not fit in the {memory}-byte memory"
     )]
     BadPointer {
+        /// What the pointer was for, e.g. "a length prefix".
         what: &'static str,
+        /// The guest address.
         ptr: u64,
+        /// The length read or written there.
         len: u64,
+        /// The memory's size.
         memory: u64,
     },
     /// Data crossing the boundary is not valid wire data for its type.
     #[error("bad wire data: {0}")]
-    Wire(#[from] tape_protocol::Error),
+    Wire(tape_protocol::Error),
     /// A host function (or a capability's `begin_run`) panicked; the run
     /// was abandoned.
     #[error("a host function panicked: {message}")]
-    HostPanic { message: String },
-    /// Creating the engine or an instance failed for a reason of the host's.
-    #[error("{0}")]
-    Host(String),
+    HostPanic {
+        /// The panic's message.
+        message: String,
+    },
+    /// Every slot of the pooling allocator ([`Config::pooling`](crate::Config::pooling))
+    /// holds a live run: retry once one ends, or raise
+    /// [`Pooling::instances`](crate::Pooling::instances).
+    #[error(
+        "cannot start the run: all {instances} pooled instances are in use; wait for runs to finish or raise `Pooling::instances`"
+    )]
+    PoolExhausted {
+        /// How many runs the pool holds.
+        instances: u32,
+    },
+    /// A capability failed for a reason of the host's: it could not be
+    /// set up (a database that does not open), register its functions, or
+    /// commit what a completed run did.
+    #[error("the `{name}` capability failed: {source}")]
+    Capability {
+        /// The capability's name.
+        name: String,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The host's file system or threads failed: the module cache, the
+    /// timeout thread, a capability's file.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// wasmtime refused the engine's configuration.
+    #[error("cannot create the engine: {message}")]
+    Engine {
+        /// wasmtime's message.
+        message: String,
+    },
+    /// A state the runtime should never be in: a bug, to report.
+    #[error("internal error: {message}")]
+    Internal {
+        /// What was found.
+        message: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One import a program cannot be linked with, in
-/// [`Error::NotGranted`] or [`Error::MissingImport`].
+/// [`ErrorKind::NotGranted`] or [`ErrorKind::MissingImport`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LinkProblem {

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use tape_rt::{Args, Config, Engine, Grants, Limits, Log};
+//! use tape_rt::{Args, Config, Engine, Grants, Limits};
 //!
 //! // Compiled modules are cached in memory and on disk, by default under
 //! // `~/.cache/tape`; `cache_dir: None` keeps them off the disk.
@@ -17,10 +17,10 @@
 //!     cache_dir: Some(std::env::temp_dir().join("tape-doc-cache")),
 //!     ..Config::default()
 //! })?;
-//! let grants = Grants::new().grant(Log::new());
-//! // Log a greeting, then hand argument 0 back as the result.
+//! // Only `core`; `tape_caps::grants()` knows the built-in capabilities.
+//! let grants = Grants::new();
+//! // Hand argument 0 back as the result.
 //! let source = r#"(func $run (result i32)
-//!                   (drop (call $log.write (i32.const 2) "greeting"))
 //!                   (call $core.arg (i32.const 0))
 //!                   (drop)
 //!                   (call $core.result))"#;
@@ -36,7 +36,7 @@
 //! let outcome = program.run_with(&Args::strings(["hello, world"]), &limits)?;
 //! assert!(outcome.is_success());
 //! assert_eq!(outcome.result::<&str>(0)?, "hello, world");
-//! assert_eq!(outcome.usage.host_calls, 3);
+//! assert_eq!(outcome.usage.host_calls, 2);
 //!
 //! // The same program again: its machine code comes from the cache.
 //! engine.compile_str("greet.wat", source, &grants)?;
@@ -44,48 +44,71 @@
 //! # Ok::<(), tape_rt::Error>(())
 //! ```
 //!
-//! Every limit is enforced by wasmtime: fuel metering, epoch interruption
-//! for the timeout, a `ResourceLimiter` for memory, a wasm stack cap. A
-//! run that passes one ends with its own [`Error`] variant
-//! ([`Error::OutOfFuel`], [`Error::Timeout`], [`Error::MemoryExhausted`],
-//! [`Error::StackOverflow`]); the engine and its other runs go on. An
-//! embedder that starts many runs turns on [`Config::pooling`].
+//! # Concepts
 //!
-//! A host embeds its own host functions by implementing [`Capability`]; see
-//! `examples/custom_capability.rs` in the repository.
+//! - [`Engine`]: one wasmtime engine set up for untrusted code, with the
+//!   module cache ([`Config`]). Cheap to clone, shared by every program.
+//! - [`Grants`]: the [`Capability`] values a program may call, each
+//!   described once by a [`Spec`]. `core` (arguments, results, allocation)
+//!   is always granted; the built-in capabilities (`log`, `kv`, `http`,
+//!   `fs`, `json`, `ai`, `time`, `rand`) are in the `tape-caps` crate, with
+//!   the `tape.toml` manifest that grants them.
+//! - [`Program`]: a module linked against its grants. Each run is an
+//!   instantiation and a call: [`Program::run`], [`Program::run_with`], or
+//!   a [`Run`] for per-run host data.
+//! - [`Limits`]: fuel, a wall-clock timeout, a memory cap, a results cap.
+//!   Every limit is enforced by wasmtime (fuel metering, epoch
+//!   interruption, a `ResourceLimiter`, a wasm stack cap); a run that
+//!   passes one ends with its own [`ErrorKind`] ([`ErrorKind::OutOfFuel`],
+//!   [`ErrorKind::Timeout`], [`ErrorKind::MemoryExhausted`],
+//!   [`ErrorKind::StackOverflow`]) and the engine and its other runs go on.
+//!   An embedder that starts many runs turns on [`Config::pooling`].
+//! - [`Outcome`]: the status `run` returned, the results it handed over
+//!   (wire values), and its [`Usage`].
+//! - [`Error`]: one pointer wide, with a [`kind`](Error::kind) to match on.
+//!
+//! # Writing a capability
+//!
+//! A host adds host functions by implementing [`Capability`]: a [`Spec`],
+//! functions registered on a wasmtime `Linker<State>`, and optional
+//! per-run state in [`State`]. Host functions reach guest memory only
+//! through the [`guest`] helpers, which check every pointer, and answer
+//! with a [`status`]. `examples/custom_capability.rs` is a whole one, and
+//! `examples/multi_tenant.rs` serves many tenants from one program.
+
+pub mod guest;
+pub mod status;
 
 mod arguments;
 mod cache;
-mod caller;
 mod capability;
-mod caps;
+mod core;
 mod engine;
 mod error;
 mod export;
-mod manifest;
-mod memory;
+mod link;
 mod program;
+mod run;
 mod state;
-pub mod status;
+mod trap;
 
 pub use arguments::{ArgType, ArgsBuilder, Argument, ArgumentError};
 pub use cache::{CacheStats, default_cache_dir};
-pub use caller::{caller_alloc, caller_read_bytes, caller_read_bytes_max, caller_write_raw};
-pub use capability::{Capability, Function, Grants};
-pub use caps::{
-    Ai, Core, Fs, Http, Json, KV_CACHE_BYTES, Kv, LOG_MESSAGE_OVERHEAD, Level, Log, MAX_RESULTS,
-    Rand, Time,
-};
+pub use capability::{Capability, Function, Grants, Spec};
+pub use core::{CORE_SPEC, MAX_RESULTS};
 pub use engine::{Config, Engine, Limits, Pooling};
-pub use error::{CallStack, Error, Frame, LinkProblem, Result, SourceLocation};
+pub use error::{CallStack, Error, ErrorKind, Frame, LinkProblem, Result, SourceLocation};
 pub use export::{ExportType, Signature, ValueType};
-pub use manifest::{
-    AiGrant, DETERMINISTIC_START, FsGrant, HttpGrant, JsonGrant, KvGrant, LimitsTable, LogGrant,
-    MANIFEST_NAME, Manifest, RandGrant, TimeGrant,
-};
-pub use memory::WasmMemory;
-pub use program::{Args, Outcome, Program, Usage};
+pub use program::Program;
+pub use run::{Args, Outcome, Run, Usage};
 pub use state::{CapabilityUsage, MAX_MEMORIES, MAX_TABLES, State, TABLE_ENTRY_BYTES};
 
+/// The compiler, re-exported: its [`Error`](tape_compiler::Error) is inside
+/// [`ErrorKind::Compile`], and [`Metadata`](tape_compiler::Metadata) is what
+/// [`Program::metadata`] returns.
+pub use tape_compiler as compiler;
+/// The wire format, re-exported: what arguments and results are, and what
+/// a capability replies with ([`guest::write`]).
+pub use tape_protocol as protocol;
 /// wasmtime, re-exported so capability authors use the same version.
 pub use wasmtime;

@@ -1,20 +1,25 @@
+//! A program: a module linked against its grants, and its runs.
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
 use tape_compiler::{MEMORY_EXPORT, Metadata, RUN_EXPORT};
 use wasmtime::{
-    CallHook, Extern, ExternType, GcHeapOutOfMemory, Instance, InstancePre, Linker, Module,
-    ModuleExport, PoolConcurrencyLimitError, Store, Trap, UpdateDeadline, Val, ValType,
-    WasmBacktrace,
+    CallHook, Extern, ExternType, Instance, InstancePre, Linker, Module, ModuleExport, Store,
+    UpdateDeadline, Val,
 };
 
-use crate::caller::caller_write_raw;
-use crate::error::{CallStack, Frame, LinkProblem, SourceLocation};
-use crate::export::{ExportType, Signature};
-use crate::state::CapabilityUsage;
-use crate::{Capability, Engine, Error, Grants, Limits, Result, State, caps};
+use crate::export::ExportType;
+use crate::link::{
+    RUN_TYPE, check_exports, check_imports, check_params, check_types, link_error, missing_export,
+};
+use crate::run::HostData;
+use crate::trap::{classify, panic_message};
+use crate::{
+    Args, Capability, Engine, Error, ErrorKind, Grants, Limits, Outcome, Result, State, Usage,
+    guest,
+};
 
 /// A compiled module linked against its grants: each run is only an
 /// instantiation and a call.
@@ -44,121 +49,6 @@ impl std::fmt::Debug for Program {
     }
 }
 
-/// The arguments of a run, each a wire value.
-///
-/// Made here, they are handed over as they are, whatever the program
-/// declares; [`Program::args_from_text`] and [`Program::args_from_json`]
-/// make them from values checked against its declared arguments.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Args {
-    values: Vec<Vec<u8>>,
-}
-
-impl Args {
-    /// No arguments.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Each string as one argument (`[len][utf-8]`).
-    pub fn strings<S: AsRef<str>>(strings: impl IntoIterator<Item = S>) -> Self {
-        let values = strings
-            .into_iter()
-            .map(|s| {
-                let s = s.as_ref().as_bytes();
-                let mut value = Vec::with_capacity(4 + s.len());
-                value.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                value.extend_from_slice(s);
-                value
-            })
-            .collect();
-        Args { values }
-    }
-
-    /// Adds `value`, encoded in the wire format.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Wire`] if it cannot be encoded (over 4 GiB).
-    pub fn push<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self> {
-        self.values.push(tape_protocol::to_vec(value)?);
-        Ok(self)
-    }
-
-    /// Adds a value already in wire format.
-    pub fn push_raw(mut self, wire: Vec<u8>) -> Self {
-        self.values.push(wire);
-        self
-    }
-}
-
-/// What a run produced and what it used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// What `run` returned: 0 for success.
-    pub status: i32,
-    /// Each result the guest handed over, as a whole wire value
-    /// (`[len][payload]`).
-    pub results: Vec<Vec<u8>>,
-    /// What the run used.
-    pub usage: Usage,
-}
-
-/// Resources a run used.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Usage {
-    /// Fuel consumed.
-    pub fuel: u64,
-    /// Wall-clock time, from instantiation to return.
-    pub time: Duration,
-    /// The most the run's memories, tables and GC heap, and the host
-    /// memory capabilities held for it ([`State::reserve_memory`]), came
-    /// to together: what counts against [`Limits::max_memory`].
-    pub peak_memory: u64,
-    /// Calls from the guest to host functions, all capabilities together.
-    pub host_calls: u64,
-    /// Time spent in host functions of capabilities other than `core`
-    /// (those that count their calls with [`State::count_call`]); `core`'s
-    /// calls take nanoseconds and are not timed.
-    pub host_time: Duration,
-    /// Per capability (other than `core`), in order of first use.
-    pub capabilities: Vec<(String, CapabilityUsage)>,
-}
-
-impl Outcome {
-    /// Whether `run` returned 0.
-    pub fn is_success(&self) -> bool {
-        self.status == 0
-    }
-
-    /// Decodes result `index` as a `T`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Wire`] if the bytes are not a `T`, or there is no such
-    /// result.
-    pub fn result<'a, T: Deserialize<'a>>(&'a self, index: usize) -> Result<T> {
-        let bytes = self.results.get(index).ok_or_else(|| {
-            Error::Wire(tape_protocol::Error::Custom {
-                offset: None,
-                message: format!(
-                    "there is no result {index}; the run gave {}",
-                    self.results.len()
-                ),
-            })
-        })?;
-        Ok(tape_protocol::from_bytes(bytes)?)
-    }
-
-    /// The payload of result `index`, its bytes after the length prefix:
-    /// the text of a string, the raw bytes of a byte string.
-    pub fn payload(&self, index: usize) -> Option<&[u8]> {
-        self.results.get(index)?.get(4..)
-    }
-}
-
-const RUN_TYPE: &str = "of type `(func (result i32))`; define `(func $run (result i32) …)`";
-
 impl Program {
     pub(crate) fn new(
         engine: &Engine,
@@ -173,19 +63,19 @@ impl Program {
         // costs a short run more than the rest of linking.
         let capabilities: Vec<_> = granted
             .iter()
-            .filter(|c| module.imports().any(|i| i.module() == c.name()))
+            .filter(|c| module.imports().any(|i| i.module() == c.spec().name))
             .cloned()
             .collect();
         let mut linker = Linker::new(engine.wasmtime());
         for capability in &capabilities {
             capability.register(&mut linker).map_err(|e| {
-                Error::Host(format!(
-                    "the `{}` capability failed to register: {e:#}",
-                    capability.name()
-                ))
+                Error::capability(
+                    capability.spec().name,
+                    format!("cannot register its functions: {e:#}"),
+                )
             })?;
         }
-        let problems = check_imports(&module, &granted);
+        let problems = check_imports(&module, &granted, grants);
         if !problems.is_empty() {
             return Err(link_error(problems));
         }
@@ -195,15 +85,16 @@ impl Program {
             Err(error) => {
                 let problems = check_types(engine, &module, &linker);
                 return Err(if problems.is_empty() {
-                    Error::Module {
+                    ErrorKind::Module {
                         message: format!("{error:#}"),
                     }
+                    .into()
                 } else {
                     link_error(problems)
                 });
             }
         };
-        let time_host_calls = capabilities.iter().any(|c| c.name() != "core");
+        let time_host_calls = capabilities.iter().any(|c| c.spec().name != "core");
         Ok(Program {
             engine: engine.clone(),
             pre,
@@ -261,30 +152,46 @@ impl Program {
     /// # Errors
     ///
     /// A trap, fuel exhaustion, timeout, memory exhaustion, bad pointer or a
-    /// panicking host function, each as its own [`Error`] variant;
-    /// [`Error::MissingExport`] if the module has no `run`. A non-zero
+    /// panicking host function, each its own [`ErrorKind`];
+    /// [`ErrorKind::MissingExport`] if the module has no `run`. A non-zero
     /// status is not an error: see [`Outcome::status`].
     pub fn run(&self, args: &Args) -> Result<Outcome> {
-        self.run_with(args, &self.engine.config().limits)
+        self.run_with(args, self.default_limits())
     }
 
-    /// Runs the program with `limits`; see [`Program::run`].
+    /// Runs the program with `limits`; see [`Program::run`]. A
+    /// [`Run`](crate::Run) also passes host data to the capabilities.
     ///
     /// # Errors
     ///
     /// As [`Program::run`].
     pub fn run_with(&self, args: &Args, limits: &Limits) -> Result<Outcome> {
+        self.run_prepared(args, limits, Vec::new())
+    }
+
+    /// The limits a run gets unless given others: the engine's.
+    pub fn default_limits(&self) -> &Limits {
+        &self.engine.config().limits
+    }
+
+    pub(crate) fn run_prepared(
+        &self,
+        args: &Args,
+        limits: &Limits,
+        data: HostData<'_>,
+    ) -> Result<Outcome> {
         let run = self
             .run_export
             .as_ref()
             .ok_or_else(|| missing_export(RUN_EXPORT, RUN_TYPE))?;
-        let (status, results, usage) = self.execute(&args.values, limits, |store, instance| {
-            let func = instance
-                .get_module_export(&mut *store, run)
-                .and_then(Extern::into_func)
-                .ok_or_else(|| missing_export(RUN_EXPORT, RUN_TYPE))?;
-            func.typed::<(), i32>(&*store)?.call(&mut *store, ())
-        })?;
+        let (status, results, usage) =
+            self.execute(&args.values, limits, data, |store, instance| {
+                let func = instance
+                    .get_module_export(&mut *store, run)
+                    .and_then(Extern::into_func)
+                    .ok_or_else(|| missing_export(RUN_EXPORT, RUN_TYPE))?;
+                func.typed::<(), i32>(&*store)?.call(&mut *store, ())
+            })?;
         Ok(Outcome {
             status,
             results,
@@ -299,10 +206,22 @@ impl Program {
     ///
     /// # Errors
     ///
-    /// [`Error::MissingExport`] if there is no such exported function;
-    /// [`Error::Invoke`] if `params` do not match its parameters in number
-    /// and type (only numbers can be passed); otherwise as [`Program::run`].
+    /// [`ErrorKind::MissingExport`] if there is no such exported function;
+    /// [`ErrorKind::Invoke`] if `params` do not match its parameters in
+    /// number and type (only numbers can be passed); otherwise as
+    /// [`Program::run`].
     pub fn invoke(&self, name: &str, params: &[Val], limits: &Limits) -> Result<(Vec<Val>, Usage)> {
+        self.invoke_prepared(name, params, &Args::new(), limits, Vec::new())
+    }
+
+    pub(crate) fn invoke_prepared(
+        &self,
+        name: &str,
+        params: &[Val],
+        args: &Args,
+        limits: &Limits,
+        data: HostData<'_>,
+    ) -> Result<(Vec<Val>, Usage)> {
         let module = self.pre.module();
         let Some(ExternType::Func(ty)) = module.get_export(name) else {
             return Err(missing_export(name, "that is a function"));
@@ -312,7 +231,7 @@ impl Program {
             .ok_or_else(|| missing_export(name, "that is a function"))?;
         check_params(name, &ty, params)?;
         let mut results = vec![Val::I32(0); ty.results().len()];
-        let ((), _, usage) = self.execute(&[], limits, |store, instance| {
+        let ((), _, usage) = self.execute(&args.values, limits, data, |store, instance| {
             let func = instance
                 .get_module_export(&mut *store, &export)
                 .and_then(Extern::into_func)
@@ -325,22 +244,32 @@ impl Program {
     /// One run: a fresh store with `limits`, each capability's
     /// `begin_run`, instantiation, the arguments written, then `call`.
     /// Everything in it that panics — a host function, `begin_run`, a
-    /// start function's imports — becomes [`Error::HostPanic`] for this run
+    /// start function's imports — becomes [`ErrorKind::HostPanic`] for this run
     /// only.
     fn execute<R>(
         &self,
         args: &[Vec<u8>],
         limits: &Limits,
+        data: HostData<'_>,
         call: impl FnOnce(&mut Store<State>, Instance) -> wasmtime::Result<R>,
     ) -> Result<(R, Vec<Vec<u8>>, Usage)> {
         let fuel = limits.fuel.unwrap_or(u64::MAX);
         let run = AssertUnwindSafe(|| {
-            let mut store = self.store(limits, fuel)?;
+            let mut store = self.store(limits, fuel, data)?;
             let start = Instant::now();
             let returned = self
                 .instantiate(&mut store, args)
                 .and_then(|instance| call(&mut store, instance))
-                .map_err(|e| classify(e, fuel, limits, &self.metadata, store.data()));
+                .map_err(|e| {
+                    classify(
+                        e,
+                        fuel,
+                        limits,
+                        &self.metadata,
+                        store.data(),
+                        self.engine.pool_instances(),
+                    )
+                });
             let time = start.elapsed();
             // Capabilities commit what a completed run did, or drop it.
             let ended = self.end_run(&mut store, returned.is_ok());
@@ -367,9 +296,10 @@ impl Program {
         });
         match catch_unwind(run) {
             Ok(result) => result,
-            Err(panic) => Err(Error::HostPanic {
+            Err(panic) => Err(ErrorKind::HostPanic {
                 message: panic_message(&*panic),
-            }),
+            }
+            .into()),
         }
     }
 
@@ -388,14 +318,15 @@ impl Program {
                 Ok(Ok(())) => continue,
                 Ok(Err(error)) => match error.downcast::<Error>() {
                     Ok(error) => error,
-                    Err(error) => Error::Host(format!(
-                        "the `{}` capability failed to finish the run: {error:#}",
-                        capability.name()
-                    )),
+                    Err(error) => Error::capability(
+                        capability.spec().name,
+                        format!("cannot finish the run: {error:#}"),
+                    ),
                 },
-                Err(panic) => Error::HostPanic {
+                Err(panic) => ErrorKind::HostPanic {
                     message: panic_message(&*panic),
-                },
+                }
+                .into(),
             };
             if commit {
                 failure = Some(error);
@@ -406,7 +337,7 @@ impl Program {
 
     /// A store for one run, with its fuel, deadline, limits and each
     /// capability's fresh state.
-    fn store(&self, limits: &Limits, fuel: u64) -> Result<Store<State>> {
+    fn store(&self, limits: &Limits, fuel: u64, data: HostData<'_>) -> Result<Store<State>> {
         let tick = self.engine.config().epoch_tick;
         let deadline = limits.timeout.map(|timeout| Instant::now() + timeout);
         let state = State::new(
@@ -419,7 +350,7 @@ impl Program {
         store.limiter(|state| state);
         store
             .set_fuel(fuel)
-            .map_err(|e| Error::Host(format!("cannot set the fuel: {e:#}")))?;
+            .map_err(|e| Error::internal(format!("cannot set the fuel: {e:#}")))?;
         match limits.timeout {
             Some(timeout) => {
                 self.engine.start_ticker()?;
@@ -445,6 +376,9 @@ impl Program {
                 Ok(())
             });
         }
+        for put in data {
+            put(store.data_mut());
+        }
         for capability in &self.capabilities {
             capability.begin_run(store.data_mut());
         }
@@ -464,268 +398,9 @@ impl Program {
             .ok_or_else(|| missing_export(MEMORY_EXPORT, "that is a 32-bit memory"))?;
         store.data_mut().memory.handle = Some(memory);
         for arg in args {
-            let ptr = caller_write_raw(&mut *store, arg)?;
+            let ptr = guest::write_value(&mut *store, arg)?;
             store.data_mut().arg_ptrs.push(ptr);
         }
         Ok(instance)
     }
-}
-
-fn missing_export(name: &str, expected: &str) -> Error {
-    Error::MissingExport {
-        name: name.into(),
-        expected: expected.into(),
-    }
-}
-
-/// `mem.tape` must be a 32-bit memory; `run`, if there is one, a
-/// `(func (result i32))`. A module without `run` links: it can still be
-/// [invoked](Program::invoke).
-fn check_exports(module: &Module) -> Result<(ModuleExport, Option<ModuleExport>)> {
-    let memory = match module.get_export(MEMORY_EXPORT) {
-        Some(ExternType::Memory(ty)) if !ty.is_64() => module.get_export_index(MEMORY_EXPORT),
-        _ => None,
-    }
-    .ok_or_else(|| missing_export(MEMORY_EXPORT, "that is a 32-bit memory"))?;
-    let run = match module.get_export(RUN_EXPORT) {
-        None => None,
-        Some(ExternType::Func(ty))
-            if ty.params().len() == 0
-                && ty.results().len() == 1
-                && ty.results().all(|r| matches!(r, ValType::I32)) =>
-        {
-            module.get_export_index(RUN_EXPORT)
-        }
-        Some(_) => return Err(missing_export(RUN_EXPORT, RUN_TYPE)),
-    };
-    Ok((memory, run))
-}
-
-/// Every import must be a function of a granted capability; returns every
-/// one that is not.
-fn check_imports(module: &Module, granted: &[Arc<dyn Capability>]) -> Vec<LinkProblem> {
-    let builtin = caps::builtin();
-    let mut problems = Vec::new();
-    for import in module.imports() {
-        let (module_name, name) = (import.module().to_string(), import.name().to_string());
-        let kind = match import.ty() {
-            ExternType::Func(_) => None,
-            ExternType::Memory(_) => Some("memory"),
-            ExternType::Table(_) => Some("table"),
-            ExternType::Global(_) => Some("global"),
-            ExternType::Tag(_) => Some("tag"),
-        };
-        if let Some(kind) = kind {
-            problems.push(LinkProblem::NotAFunction {
-                module: module_name,
-                name,
-                kind,
-            });
-        } else if let Some(capability) = granted.iter().find(|c| c.name() == module_name) {
-            if !capability.functions().iter().any(|f| f.name == name) {
-                problems.push(LinkProblem::UnknownFunction {
-                    available: capability
-                        .functions()
-                        .iter()
-                        .map(|f| f.name.to_string())
-                        .collect(),
-                    module: module_name,
-                    name,
-                });
-            }
-        } else if builtin.iter().any(|c| c.name() == module_name) {
-            problems.push(LinkProblem::NotGranted {
-                module: module_name,
-                function: name,
-            });
-        } else {
-            let mut known: Vec<String> = builtin.iter().map(|c| c.name().to_string()).collect();
-            for capability in granted {
-                if !known.iter().any(|k| k == capability.name()) {
-                    known.push(capability.name().to_string());
-                }
-            }
-            problems.push(LinkProblem::UnknownCapability {
-                module: module_name,
-                name,
-                known,
-            });
-        }
-    }
-    problems
-}
-
-/// Every function import whose type differs from the capability's
-/// definition. Needs a store to look definitions up in, so it runs only
-/// once linking has failed.
-fn check_types(engine: &Engine, module: &Module, linker: &Linker<State>) -> Vec<LinkProblem> {
-    let mut store = Store::new(engine.wasmtime(), State::new(0, 0, 0, None));
-    let mut problems = Vec::new();
-    for import in module.imports() {
-        let ExternType::Func(wanted) = import.ty() else {
-            continue;
-        };
-        let Some(Extern::Func(func)) = linker.get_by_import(&mut store, &import) else {
-            continue;
-        };
-        let defined = func.ty(&store);
-        if !defined.matches(&wanted) {
-            problems.push(LinkProblem::WrongType {
-                module: import.module().into(),
-                name: import.name().into(),
-                expected: func_type(&defined),
-                found: func_type(&wanted),
-            });
-        }
-    }
-    problems
-}
-
-/// A function type as the WAT a capability's catalogue uses:
-/// `(param i32) (result i32 i32)`.
-fn func_type(ty: &wasmtime::FuncType) -> String {
-    let lists = Signature::new(ty).lists();
-    if lists.is_empty() {
-        "(func)".into()
-    } else {
-        lists
-    }
-}
-
-fn link_error(problems: Vec<LinkProblem>) -> Error {
-    if problems
-        .iter()
-        .all(|p| matches!(p, LinkProblem::NotGranted { .. }))
-    {
-        Error::NotGranted { problems }
-    } else {
-        Error::MissingImport { problems }
-    }
-}
-
-/// Numbers of the right types, one per parameter.
-fn check_params(name: &str, ty: &wasmtime::FuncType, params: &[Val]) -> Result<()> {
-    let wrong = |message: String| Error::Invoke {
-        function: name.into(),
-        message,
-    };
-    if ty.params().len() != params.len() {
-        return Err(wrong(format!(
-            "it takes {} parameters {}, and {} were given",
-            ty.params().len(),
-            func_type(ty),
-            params.len()
-        )));
-    }
-    for (index, (expected, given)) in ty.params().zip(params).enumerate() {
-        let given_type = match given {
-            Val::I32(_) => ValType::I32,
-            Val::I64(_) => ValType::I64,
-            Val::F32(_) => ValType::F32,
-            Val::F64(_) => ValType::F64,
-            Val::V128(_) => ValType::V128,
-            _ => return Err(wrong(format!("parameter {index} is not a number"))),
-        };
-        if !ValType::eq(&expected, &given_type) {
-            return Err(wrong(format!(
-                "parameter {index} is {expected}, and {given_type} was given"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Turns a failed instantiation or call into the error that says what
-/// happened.
-fn classify(
-    error: wasmtime::Error,
-    fuel: u64,
-    limits: &Limits,
-    metadata: &Metadata,
-    state: &State,
-) -> Error {
-    let stack = error
-        .downcast_ref::<WasmBacktrace>()
-        .map(|backtrace| to_stack(backtrace, metadata))
-        .unwrap_or_default();
-    // wasmtime turns a refused growth of the GC heap into an allocation
-    // failure of its own; the cause is the memory cap.
-    if let Some((requested, limit)) = state.refused_growth
-        && error.is::<GcHeapOutOfMemory<()>>()
-    {
-        return Error::MemoryExhausted { requested, limit };
-    }
-    if let Some(trap) = error.downcast_ref::<Trap>() {
-        return match trap {
-            Trap::OutOfFuel => Error::OutOfFuel { fuel },
-            Trap::Interrupt => Error::Timeout {
-                timeout: limits.timeout.unwrap_or_default(),
-            },
-            Trap::StackOverflow => Error::StackOverflow,
-            other => {
-                // wasmtime says "wasm trap: …"; our message already says
-                // the program trapped.
-                let message = other.to_string();
-                Error::Trap {
-                    message: message
-                        .strip_prefix("wasm trap: ")
-                        .unwrap_or(&message)
-                        .to_string(),
-                    stack,
-                }
-            }
-        };
-    }
-    if let Some(pool) = error.downcast_ref::<PoolConcurrencyLimitError>() {
-        return Error::Host(format!(
-            "cannot start the run: {pool}; wait for runs to finish or raise `Pooling::instances`"
-        ));
-    }
-    let error = match error.downcast::<Error>() {
-        Ok(error) => return error,
-        Err(error) => error,
-    };
-    match error.downcast::<tape_protocol::Error>() {
-        Ok(error) => Error::Wire(error),
-        Err(error) => Error::Trap {
-            message: format!("{error:#}"),
-            stack,
-        },
-    }
-}
-
-/// The frames of a trap, each located in the user's source through the
-/// compiler's line table when the module has one.
-fn to_stack(backtrace: &WasmBacktrace, metadata: &Metadata) -> CallStack {
-    CallStack {
-        frames: backtrace
-            .frames()
-            .iter()
-            .map(|frame| {
-                let source = frame
-                    .module_offset()
-                    .and_then(|offset| u32::try_from(offset).ok())
-                    .and_then(|offset| metadata.location(offset))
-                    .map(|(line, column)| SourceLocation {
-                        file: metadata.file.clone(),
-                        line,
-                        column,
-                    });
-                Frame {
-                    func_index: frame.func_index(),
-                    func_name: frame.func_name().map(str::to_string),
-                    module_offset: frame.module_offset(),
-                    source,
-                }
-            })
-            .collect(),
-    }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into())
 }

@@ -3,8 +3,8 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
-use crate::Error;
-use crate::memory::WasmMemory;
+use crate::guest::WasmMemory;
+use crate::{Error, ErrorKind};
 
 /// Everything one run owns: its allocator, arguments and results, each
 /// capability's own state, its limits and counters. It is the data of the
@@ -206,7 +206,7 @@ pub const TABLE_ENTRY_BYTES: u64 = 16;
 /// every linear memory, every table and the GC heap (which wasmtime keeps
 /// in a linear memory of its own). Each growth wasmtime asks about is
 /// added to one footprint; one that would take it past the cap fails the
-/// run with [`Error::MemoryExhausted`] instead of a generic trap.
+/// run with [`ErrorKind::MemoryExhausted`] instead of a generic trap.
 ///
 /// Growth that wasmtime refuses after the cap allowed it (past a declared
 /// maximum, or the system out of memory) stays counted: the footprint may
@@ -268,10 +268,10 @@ impl State {
         let total = self.footprint.saturating_add(bytes);
         if total > self.max_memory {
             self.refused_growth = Some((total, self.max_memory));
-            return Err(Error::MemoryExhausted {
+            return Err(Error::from(ErrorKind::MemoryExhausted {
                 requested: total,
                 limit: self.max_memory,
-            });
+            }));
         }
         self.footprint = total;
         self.peak_footprint = self.peak_footprint.max(total);

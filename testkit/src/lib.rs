@@ -21,6 +21,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "rt")]
+pub mod rt;
+
 pub use libtest_mimic::{Arguments, Failed, Trial};
 
 /// Whether `BLESS` is set: golden files are rewritten, not compared.

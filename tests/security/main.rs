@@ -13,7 +13,7 @@
 //! - [`kv`]: processes sharing one key-value file.
 //!
 //! The SSRF list, `ssrf.toml` beside this file, runs in the runtime's
-//! tests (`rt/tests/all/ssrf.rs`), against servers on loopback.
+//! tests (`caps/tests/all/ssrf.rs`), against servers on loopback.
 //!
 //! `TAPE_SECURITY_BIN=path/to/tape cargo test --test security` runs the
 //! suite against another build of `tape`.

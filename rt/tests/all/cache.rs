@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
-use tape_rt::{Args, CacheStats, Config, Engine, Grants};
+use tape_rt::{Args, CacheStats, Config, Engine, Grants, Spec};
 
 const SOURCE: &str = r#"(func $run (result i32) (call $core.result "cached"))"#;
 
@@ -44,16 +44,13 @@ fn with_header(good: &[u8], payload: &[u8]) -> Vec<u8> {
 struct Idle;
 
 impl tape_rt::Capability for Idle {
-    fn name(&self) -> &str {
-        "idle"
-    }
-
-    fn description(&self) -> &str {
-        "does nothing"
-    }
-
-    fn functions(&self) -> &[tape_rt::Function] {
-        const { &[tape_rt::Function::new("wait", "(result i32)")] }
+    fn spec(&self) -> &Spec {
+        const SPEC: Spec = Spec::new(
+            "idle",
+            "does nothing",
+            &[tape_rt::Function::new("wait", "(result i32)")],
+        );
+        &SPEC
     }
 
     fn register(&self, linker: &mut wasmtime::Linker<tape_rt::State>) -> wasmtime::Result<()> {

@@ -1,30 +1,23 @@
 //! A capability defined by the embedder, and panic containment.
 
 use tape_rt::wasmtime::{self, Caller, Linker};
-use tape_rt::{
-    Args, Capability, Error, Function, Grants, State, caller_read_bytes, caller_write_raw,
-};
+use tape_rt::{Args, Capability, ErrorKind, Function, Grants, Spec, State, guest};
 
 /// `shout.upper(msg) -> (ptr, status)`: the message in upper case;
 /// `shout.panic()`: a host bug.
 struct Shout;
 
 impl Capability for Shout {
-    fn name(&self) -> &str {
-        "shout"
-    }
-
-    fn description(&self) -> &str {
-        "upper-cases strings"
-    }
-
-    fn functions(&self) -> &[Function] {
-        const {
+    fn spec(&self) -> &Spec {
+        const SPEC: Spec = Spec::new(
+            "shout",
+            "upper-cases strings",
             &[
                 Function::new("upper", "(param $msg i32) (result i32 i32)"),
                 Function::new("panic", "(result i32)"),
-            ]
-        }
+            ],
+        );
+        &SPEC
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
@@ -37,11 +30,11 @@ impl Capability for Shout {
                     *n += 1;
                     *n
                 });
-                let text = String::from_utf8_lossy(&caller_read_bytes(&caller, msg as u32)?)
+                let text = String::from_utf8_lossy(&guest::read_bytes(&caller, msg as u32)?)
                     .to_uppercase()
                     + &"!".repeat(calls as usize);
                 let reply = tape_protocol::to_vec(&text)?;
-                Ok((caller_write_raw(&mut caller, &reply)? as i32, 0))
+                Ok((guest::write_value(&mut caller, &reply)? as i32, 0))
             },
         )?;
         linker.func_wrap("shout", "panic", |_: Caller<'_, State>| -> i32 {
@@ -81,7 +74,7 @@ fn a_panicking_host_function_ends_only_its_run() {
     let grants = Grants::new().grant(Shout);
     let error = crate::run_err("(func $run (result i32) (call $shout.panic))", &grants);
     assert!(
-        matches!(&error, Error::HostPanic { message } if message == "the host has a bug"),
+        matches!(error.kind(), ErrorKind::HostPanic { message } if message == "the host has a bug"),
         "{error}"
     );
     let outcome = crate::program(
@@ -93,25 +86,42 @@ fn a_panicking_host_function_ends_only_its_run() {
     assert_eq!(outcome.result::<&str>(0).unwrap(), "OK!");
 }
 
-/// `tape doc` and the lints read every built-in function's roles and
-/// documentation: each has roles that fit its signature, and a summary.
+/// `Spec::check` finds what a capability's spec and its registered
+/// functions disagree on: a type, a function missing, one extra.
 #[test]
-fn every_built_in_function_has_roles_and_a_summary() {
-    let catalogue = Grants::new().catalogue();
-    let mut count = 0;
-    for module in catalogue.modules() {
-        assert!(catalogue.description(module).is_some(), "{module}");
-        for function in catalogue.functions(module) {
-            let entry = catalogue.entry(module, function).unwrap();
-            let roles = entry.roles.as_ref();
-            assert!(
-                roles.is_some_and(|r| r.matches(&entry.signature)),
-                "{module}.{function}: roles missing or not fitting {}",
-                entry.signature
+fn spec_check_names_every_disagreement() {
+    struct Liar;
+    impl Capability for Liar {
+        fn spec(&self) -> &Spec {
+            const SPEC: Spec = Spec::new(
+                "liar",
+                "says one thing, registers another",
+                &[
+                    Function::new("typed", "(param $n i32) (result i32)"),
+                    Function::new("missing", "(result i32)"),
+                ],
             );
-            assert!(!entry.doc.is_empty(), "{module}.{function} has no doc");
-            count += 1;
+            &SPEC
+        }
+
+        fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+            linker.func_wrap("liar", "typed", |n: i64| n)?;
+            linker.func_wrap("liar", "extra", || 0i32)?;
+            Ok(())
         }
     }
-    assert!(count >= 45, "{count}");
+    let problems = Spec::check(&Liar).unwrap_err();
+    assert!(
+        problems.contains("`liar.typed` is declared as `(param i32) (result i32)` but registered as `(param i64) (result i64)`"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("`liar.missing` is declared but not registered"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("`liar.extra` is registered but not in the spec"),
+        "{problems}"
+    );
+    Spec::check(&Shout).unwrap();
 }

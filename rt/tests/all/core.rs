@@ -1,7 +1,7 @@
 //! The `core` capability: arguments, results, allocation, and the
 //! guarantees around them.
 
-use tape_rt::{Args, Error, Grants, status};
+use tape_rt::{Args, ErrorKind, Grants, status};
 
 use crate::{program, run, run_err};
 
@@ -135,12 +135,12 @@ fn bad_pointers_and_lengths_trap_without_panicking() {
             // The prefix is stored only where it fits; elsewhere even
             // reading it is out of bounds.
             let fits = ptr + 4 <= memory && ptr + 4 + len <= memory;
-            match result {
+            match result.map_err(tape_rt::Error::into_kind) {
                 Ok(outcome) => {
                     assert!(fits, "ptr {ptr} len {len} should not fit");
                     assert_eq!(outcome.results[0].len() as u64, 4 + len);
                 }
-                Err(Error::BadPointer { .. }) => assert!(!fits, "ptr {ptr} len {len}"),
+                Err(ErrorKind::BadPointer { .. }) => assert!(!fits, "ptr {ptr} len {len}"),
                 Err(other) => panic!("ptr {ptr} len {len}: unexpected {other}"),
             }
         }
@@ -153,7 +153,7 @@ fn a_guest_trap_is_an_error_with_a_backtrace() {
         "(func $inner unreachable)\n(func $run (result i32) (call $inner) (i32.const 0))",
         &Grants::new(),
     );
-    let Error::Trap { message, stack } = &error else {
+    let ErrorKind::Trap { message, stack } = error.kind() else {
         panic!("{error}")
     };
     assert!(message.contains("unreachable"), "{message}");
@@ -259,7 +259,7 @@ fn a_trap_names_the_source_line_of_each_frame() {
         "(func $inner\n  (drop \"a literal first\")\n  unreachable)\n(func $run (result i32)\n  (call $inner)\n  (i32.const 0))",
         &Grants::new(),
     );
-    let Error::Trap { stack, .. } = &error else {
+    let ErrorKind::Trap { stack, .. } = error.kind() else {
         panic!("{error}")
     };
     let located: Vec<_> = stack
@@ -317,7 +317,7 @@ fn a_one_byte_instruction_that_traps_is_located_at_itself() {
         "(func $run (result i32)\n  (i32.div_u (i32.const 1) (i32.const 0))\n  (drop)\n  (i32.const 0))",
         &Grants::new(),
     );
-    let Error::Trap { stack, .. } = &error else {
+    let ErrorKind::Trap { stack, .. } = error.kind() else {
         panic!("{error}")
     };
     let at = stack.frames[0].source.clone().map(|s| (s.line, s.column));

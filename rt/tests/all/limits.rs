@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use tape_compiler::Budget;
-use tape_rt::{Args, Config, Engine, Error, Grants, Limits};
+use tape_rt::{Args, Config, Engine, Error, ErrorKind, Grants, Limits};
 
 use crate::{program, run};
 
@@ -22,7 +22,7 @@ fn an_infinite_loop_is_stopped_by_the_timeout() {
         .run_with(&Args::new(), &limits)
         .unwrap_err();
     let took = start.elapsed();
-    assert!(matches!(error, Error::Timeout { .. }), "{error}");
+    assert!(matches!(error.kind(), ErrorKind::Timeout { .. }), "{error}");
     // Within the deadline plus one 10 ms tick, with slack for a busy CI.
     assert!(took >= Duration::from_millis(200), "{took:?}");
     assert!(took < Duration::from_millis(200 + 10 + 500), "{took:?}");
@@ -39,7 +39,7 @@ fn an_infinite_loop_is_stopped_by_fuel() {
         .run_with(&Args::new(), &limits)
         .unwrap_err();
     assert!(
-        matches!(error, Error::OutOfFuel { fuel: 100_000 }),
+        matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 100_000 }),
         "{error}"
     );
 }
@@ -62,7 +62,7 @@ fn a_memory_grow_bomb_is_stopped_at_the_cap() {
     )
     .unwrap_err();
     assert!(
-        matches!(error, Error::MemoryExhausted { requested, limit: 0x40_0000 } if requested == 0x41_0000),
+        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x40_0000 } if *requested == 0x41_0000),
         "{error}"
     );
 }
@@ -75,7 +75,10 @@ fn alloc_past_the_cap_is_a_memory_error() {
     )
     .run(&Args::new())
     .unwrap_err();
-    assert!(matches!(error, Error::MemoryExhausted { .. }), "{error}");
+    assert!(
+        matches!(error.kind(), ErrorKind::MemoryExhausted { .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -86,7 +89,7 @@ fn unbounded_recursion_is_a_stack_overflow() {
     )
     .run(&Args::new())
     .unwrap_err();
-    assert!(matches!(error, Error::StackOverflow), "{error}");
+    assert!(matches!(error.kind(), ErrorKind::StackOverflow), "{error}");
     // The process is alive and the engine still runs programs.
     assert_eq!(run("(func $run (result i32) (i32.const 0))").status, 0);
 }
@@ -114,7 +117,7 @@ fn a_timeout_between_ticks_is_kept_to_within_one_tick() {
         let error = program.run_with(&Args::new(), &limits).unwrap_err();
         let took = start.elapsed();
         assert!(
-            matches!(error, Error::Timeout { timeout } if timeout == Duration::from_millis(150)),
+            matches!(error.kind(), ErrorKind::Timeout { timeout } if *timeout == Duration::from_millis(150)),
             "{error}"
         );
         assert!(took >= Duration::from_millis(150), "{took:?}");
@@ -142,7 +145,10 @@ fn the_first_run_with_a_timeout_starts_the_timeouts() {
         ..Limits::default()
     };
     let error = program.run_with(&Args::new(), &untimed).unwrap_err();
-    assert!(matches!(error, Error::OutOfFuel { .. }), "{error}");
+    assert!(
+        matches!(error.kind(), ErrorKind::OutOfFuel { .. }),
+        "{error}"
+    );
     std::thread::sleep(Duration::from_millis(50));
     let timed = Limits {
         fuel: None,
@@ -153,7 +159,7 @@ fn the_first_run_with_a_timeout_starts_the_timeouts() {
         let start = Instant::now();
         let error = program.run_with(&Args::new(), &timed).unwrap_err();
         let took = start.elapsed();
-        assert!(matches!(error, Error::Timeout { .. }), "{error}");
+        assert!(matches!(error.kind(), ErrorKind::Timeout { .. }), "{error}");
         assert!(took >= Duration::from_millis(100), "{took:?}");
         assert!(took < Duration::from_millis(100 + 10 + 500), "{took:?}");
     }
@@ -174,7 +180,7 @@ fn a_guest_calling_the_host_in_a_loop_still_times_out() {
     )
     .run_with(&Args::new(), &limits)
     .unwrap_err();
-    assert!(matches!(error, Error::Timeout { .. }), "{error}");
+    assert!(matches!(error.kind(), ErrorKind::Timeout { .. }), "{error}");
 }
 
 #[test]
@@ -203,7 +209,10 @@ fn fuel_used_is_reported_and_bounded_by_the_limit() {
         ..Limits::default()
     };
     let error = program.run_with(&Args::new(), &short).unwrap_err();
-    assert!(matches!(error, Error::OutOfFuel { .. }), "{error}");
+    assert!(
+        matches!(error.kind(), ErrorKind::OutOfFuel { .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -222,8 +231,8 @@ fn a_module_declaring_more_memory_than_the_cap_fails_to_start() {
     .unwrap_err();
     assert!(
         matches!(
-            error,
-            Error::MemoryExhausted {
+            error.kind(),
+            ErrorKind::MemoryExhausted {
                 requested: 0x20_0000,
                 limit: 0x10_0000
             }
@@ -258,8 +267,8 @@ fn with_pooling_a_run_gets_no_more_memory_than_a_slot() {
     let error = program.run_with(&Args::new(), &generous).unwrap_err();
     assert!(
         matches!(
-            error,
-            Error::MemoryExhausted {
+            error.kind(),
+            ErrorKind::MemoryExhausted {
                 limit: 0x20_0000,
                 ..
             }
@@ -298,7 +307,7 @@ fn the_cap_holds_for_all_memories_together() {
     let source = format!("(module {memories} (func $run (result i32) {fills} (i32.const 0)))");
     let error = run_capped(&source, 4 << 20).unwrap_err();
     assert!(
-        matches!(error, Error::MemoryExhausted { requested, limit: 0x40_0000 } if requested == 0x50_0000),
+        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x40_0000 } if *requested == 0x50_0000),
         "{error}"
     );
     // Growing them one by one is stopped the same way.
@@ -310,8 +319,8 @@ fn the_cap_holds_for_all_memories_together() {
     let error = run_capped(&source, 4 << 20).unwrap_err();
     assert!(
         matches!(
-            error,
-            Error::MemoryExhausted {
+            error.kind(),
+            ErrorKind::MemoryExhausted {
                 limit: 0x40_0000,
                 ..
             }
@@ -341,8 +350,8 @@ fn table_entries_count_against_the_cap() {
     };
     let error = run_capped(&grow(100_000_000), 4 << 20).unwrap_err();
     assert!(
-        matches!(error, Error::MemoryExhausted { requested, limit: 0x40_0000 }
-            if requested == 65536 + 100_000_000 * entry),
+        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x40_0000 }
+            if *requested == 65536 + 100_000_000 * entry),
         "{error}"
     );
     let outcome = run_capped(&grow(1000), 4 << 20).unwrap();
@@ -353,7 +362,10 @@ fn table_entries_count_against_the_cap() {
         4 << 20,
     )
     .unwrap_err();
-    assert!(matches!(error, Error::MemoryExhausted { .. }), "{error}");
+    assert!(
+        matches!(error.kind(), ErrorKind::MemoryExhausted { .. }),
+        "{error}"
+    );
 }
 
 /// Growing past a declared maximum is the guest's own limit: `-1`, as the
@@ -392,7 +404,7 @@ fn gc_arrays_count_against_the_cap() {
     )
     .unwrap_err();
     assert!(
-        matches!(error, Error::MemoryExhausted { requested, limit: 0x100_0000 } if requested > 0x100_0000),
+        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x100_0000 } if *requested > 0x100_0000),
         "{error}"
     );
 }
@@ -460,7 +472,7 @@ fn compiling_is_held_to_the_compile_budget() {
         .compile_str("blocks.wat", &source, &Grants::new())
         .unwrap_err();
     assert!(
-        matches!(&error, Error::Compile(tape_compiler::Error::Timeout { name, .. }) if name == "blocks.wat"),
+        matches!(error.kind(), ErrorKind::Compile(tape_compiler::Error::Timeout { name, .. }) if name == "blocks.wat"),
         "{error}"
     );
     // It returned at its time, not when wasmtime was done.
@@ -479,8 +491,8 @@ fn compiling_is_held_to_the_compile_budget() {
         .unwrap_err();
     assert!(
         matches!(
-            error,
-            Error::Compile(tape_compiler::Error::TooLarge { limit: 100, .. })
+            error.kind(),
+            ErrorKind::Compile(tape_compiler::Error::TooLarge { limit: 100, .. })
         ),
         "{error}"
     );
@@ -497,8 +509,8 @@ fn compiling_is_held_to_the_compile_budget() {
     let error = small.load(&wasm, &Grants::new()).unwrap_err();
     assert!(
         matches!(
-            error,
-            Error::Compile(tape_compiler::Error::TooLarge { limit: 100, .. })
+            error.kind(),
+            ErrorKind::Compile(tape_compiler::Error::TooLarge { limit: 100, .. })
         ),
         "{error}"
     );

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tape_rt::wasmtime::{self, Caller, Linker};
-use tape_rt::{Args, Capability, Error, Function, Grants, State};
+use tape_rt::{Args, Capability, ErrorKind, Function, Grants, Spec, State};
 
 use crate::program;
 
@@ -30,16 +30,13 @@ impl Drop for BoomState {
 }
 
 impl Capability for Boom {
-    fn name(&self) -> &str {
-        "boom"
-    }
-
-    fn description(&self) -> &str {
-        "panics on request"
-    }
-
-    fn functions(&self) -> &[Function] {
-        const { &[Function::new("call", "(param $n i32) (result i32)")] }
+    fn spec(&self) -> &Spec {
+        const SPEC: Spec = Spec::new(
+            "boom",
+            "panics on request",
+            &[Function::new("call", "(param $n i32) (result i32)")],
+        );
+        &SPEC
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
@@ -64,8 +61,8 @@ impl Capability for Boom {
 const CALLS_BOOM: &str = r#"(func $run (result i32) (call $boom.call (i32.const 7)))"#;
 
 fn assert_host_panic(result: tape_rt::Result<tape_rt::Outcome>, expected: &str) {
-    match result {
-        Err(Error::HostPanic { message }) => assert!(message.contains(expected), "{message}"),
+    match result.map_err(tape_rt::Error::into_kind) {
+        Err(ErrorKind::HostPanic { message }) => assert!(message.contains(expected), "{message}"),
         other => panic!("expected a host panic, got {other:?}"),
     }
 }

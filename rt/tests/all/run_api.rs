@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tape_rt::wasmtime::{self, Caller, Linker, Val};
 use tape_rt::{
-    Args, Capability, Config, Engine, Error, ExportType, Function, Grants, Limits, Pooling,
-    Signature, State, ValueType, caller_read_bytes,
+    Args, Capability, Config, Engine, ErrorKind, ExportType, Function, Grants, Limits, Pooling,
+    Signature, Spec, State, ValueType, guest,
 };
 
 use crate::program;
@@ -25,8 +25,14 @@ fn results_come_out_typed_and_as_raw_payloads() {
     assert_eq!(outcome.payload(1), Some(&[0, 0xff][..]));
     assert_eq!(outcome.payload(2), None);
     // Four bytes of text cannot hold an eight-byte element.
-    assert!(matches!(outcome.result::<Vec<u64>>(0), Err(Error::Wire(_))));
-    assert!(matches!(outcome.result::<&str>(5), Err(Error::Wire(_))));
+    assert!(matches!(
+        outcome.result::<Vec<u64>>(0).map_err(|e| e.into_kind()),
+        Err(ErrorKind::Wire(_))
+    ));
+    assert!(matches!(
+        outcome.result::<&str>(5).map_err(|e| e.into_kind()),
+        Err(ErrorKind::Wire(_))
+    ));
 }
 
 /// `slow.wait(ms)` sleeps, then reports whether the run's deadline is
@@ -35,21 +41,16 @@ fn results_come_out_typed_and_as_raw_payloads() {
 struct Slow;
 
 impl Capability for Slow {
-    fn name(&self) -> &str {
-        "slow"
-    }
-
-    fn description(&self) -> &str {
-        "takes its time"
-    }
-
-    fn functions(&self) -> &[Function] {
-        const {
+    fn spec(&self) -> &Spec {
+        const SPEC: Spec = Spec::new(
+            "slow",
+            "takes its time",
             &[
                 Function::new("wait", "(param $ms i32) (result i32)"),
                 Function::new("decode", "(param $ptr i32) (result i32)"),
-            ]
-        }
+            ],
+        );
+        &SPEC
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
@@ -68,7 +69,7 @@ impl Capability for Slow {
                 struct Pair(u32, String);
                 // The helper gives the payload; the decoder wants the whole
                 // value, prefix included.
-                let payload = caller_read_bytes(&caller, ptr as u32)?;
+                let payload = guest::read_bytes(&caller, ptr as u32)?;
                 let mut value = (payload.len() as u32).to_le_bytes().to_vec();
                 value.extend(payload);
                 let Pair(n, text) = tape_protocol::from_bytes(&value)?;
@@ -128,7 +129,7 @@ fn bad_wire_data_from_the_guest_is_a_wire_error() {
         (data (i32.const 64) "\0a\00\00\00" "\07\00\00\00" "\09\00\00\00" "ab")
         (func $run (result i32) (call $slow.decode (i32.const 64))))"#;
     let error = crate::run_err(source, &grants);
-    assert!(matches!(error, Error::Wire(_)), "{error}");
+    assert!(matches!(error.kind(), ErrorKind::Wire(_)), "{error}");
     assert!(error.to_string().starts_with("bad wire data: "), "{error}");
 }
 
@@ -280,7 +281,7 @@ fn invoke_refuses_wrong_parameters_and_keeps_every_limit() {
     let limits = Limits::default();
     let error = program.invoke("add", &[Val::I32(1)], &limits).unwrap_err();
     assert!(
-        matches!(&error, Error::Invoke { function, .. } if function == "add"),
+        matches!(error.kind(), ErrorKind::Invoke { function, .. } if function == "add"),
         "{error}"
     );
     assert_eq!(
@@ -296,11 +297,14 @@ fn invoke_refuses_wrong_parameters_and_keeps_every_limit() {
     );
     let error = program.invoke("nope", &[], &limits).unwrap_err();
     assert!(
-        matches!(&error, Error::MissingExport { name, .. } if name == "nope"),
+        matches!(error.kind(), ErrorKind::MissingExport { name, .. } if name == "nope"),
         "{error}"
     );
     let error = program.invoke("mem.tape", &[], &limits).unwrap_err();
-    assert!(matches!(error, Error::MissingExport { .. }), "{error}");
+    assert!(
+        matches!(error.kind(), ErrorKind::MissingExport { .. }),
+        "{error}"
+    );
 
     let error = program
         .invoke(
@@ -313,7 +317,7 @@ fn invoke_refuses_wrong_parameters_and_keeps_every_limit() {
         )
         .unwrap_err();
     assert!(
-        matches!(error, Error::OutOfFuel { fuel: 10_000 }),
+        matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 10_000 }),
         "{error}"
     );
     let error = program
@@ -327,10 +331,10 @@ fn invoke_refuses_wrong_parameters_and_keeps_every_limit() {
             },
         )
         .unwrap_err();
-    assert!(matches!(error, Error::Timeout { .. }), "{error}");
+    assert!(matches!(error.kind(), ErrorKind::Timeout { .. }), "{error}");
     let error = program.invoke("trap", &[], &limits).unwrap_err();
     assert!(
-        matches!(&error, Error::Trap { stack, .. } if stack.frames[0].func_name.as_deref() == Some("trap")),
+        matches!(error.kind(), ErrorKind::Trap { stack, .. } if stack.frames[0].func_name.as_deref() == Some("trap")),
         "{error}"
     );
 }
@@ -343,16 +347,13 @@ struct Gate {
 }
 
 impl Capability for Gate {
-    fn name(&self) -> &str {
-        "gate"
-    }
-
-    fn description(&self) -> &str {
-        "blocks until the test opens it"
-    }
-
-    fn functions(&self) -> &[Function] {
-        const { &[Function::new("wait", "(result i32)")] }
+    fn spec(&self) -> &Spec {
+        const SPEC: Spec = Spec::new(
+            "gate",
+            "blocks until the test opens it",
+            &[Function::new("wait", "(result i32)")],
+        );
+        &SPEC
     }
 
     fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
@@ -403,7 +404,10 @@ fn a_full_pool_refuses_a_run_until_a_slot_frees_up() {
     };
     entered_rx.recv().unwrap();
     let error = quick.run(&Args::new()).unwrap_err();
-    assert!(matches!(error, Error::Host(_)), "{error}");
+    assert!(
+        matches!(error.kind(), ErrorKind::PoolExhausted { instances: 1 }),
+        "{error}"
+    );
     assert!(
         error.to_string().contains("raise `Pooling::instances`"),
         "{error}"

@@ -213,45 +213,72 @@ impl From<tape_compiler::Error> for Failure {
     }
 }
 
-impl From<tape_rt::Error> for Failure {
-    fn from(error: tape_rt::Error) -> Failure {
-        use tape_rt::Error;
-        let error = match error {
-            Error::Compile(inner) => return inner.into(),
-            other => other,
-        };
-        let kind = match &error {
-            Error::Module { .. } => Kind::InvalidModule,
-            Error::Manifest {
+impl From<tape_caps::ManifestError> for Failure {
+    fn from(error: tape_caps::ManifestError) -> Failure {
+        use tape_caps::ManifestError;
+        match error {
+            ManifestError::Invalid {
                 path,
                 line,
                 column,
                 message,
-            } => {
-                return Failure::new(Kind::Manifest, message.clone())
-                    .at(Location {
-                        file: path.display().to_string(),
-                        line: *line,
-                        column: *column,
-                        // Manifests are small; the error came from reading
-                        // this very file a moment ago.
-                        text: std::fs::read_to_string(path).ok().and_then(|text| {
-                            text.lines().nth(line.saturating_sub(1)).map(str::to_owned)
-                        }),
-                    })
-                    .help("docs/manifest.md describes every table and field of tape.toml");
-            }
-            Error::MissingExport { .. } => Kind::MissingExport,
+            } => Failure::new(Kind::Manifest, message)
+                .at(Location {
+                    file: path.display().to_string(),
+                    line,
+                    column,
+                    // Manifests are small; the error came from reading
+                    // this very file a moment ago.
+                    text: std::fs::read_to_string(&path).ok().and_then(|text| {
+                        text.lines().nth(line.saturating_sub(1)).map(str::to_owned)
+                    }),
+                })
+                .help("docs/manifest.md describes every table and field of tape.toml"),
+            // It exists but cannot be read, or `--manifest` names nothing.
+            ManifestError::Read { .. } => Failure::usage(error.to_string()),
+            ManifestError::Grant { .. } => Failure::usage(error.to_string())
+                .help("fix the table in tape.toml, or override it with a flag"),
+            other => Failure::usage(other.to_string()),
+        }
+    }
+}
+
+/// How to grant `capability`, for messages about missing grants: the flag,
+/// and the `tape.toml` table.
+pub fn grant_help(capability: &str) -> Option<&'static str> {
+    Some(match capability {
+        "kv" => "--kv PATH (or a [kv] table in tape.toml)",
+        "fs" => {
+            "--dir PATH (read-only) or --dir-rw PATH (or an [fs] table with `dir` in tape.toml)"
+        }
+        "http" => "--allow-http ORIGIN (or an [http] table with `allow` in tape.toml)",
+        "ai" => {
+            "--ai URL --ai-model NAME (or an [ai] table with `base-url` and `model` in tape.toml)"
+        }
+        _ => return None,
+    })
+}
+
+impl From<tape_rt::Error> for Failure {
+    fn from(error: tape_rt::Error) -> Failure {
+        use tape_rt::ErrorKind;
+        let error = match error.into_kind() {
+            ErrorKind::Compile(inner) => return inner.into(),
+            other => other,
+        };
+        let kind = match &error {
+            ErrorKind::Module { .. } => Kind::InvalidModule,
+            ErrorKind::MissingExport { .. } => Kind::MissingExport,
             // `tape run --invoke` checks parameters first; this is the
             // runtime agreeing that the command line was wrong.
-            Error::Invoke { .. } => Kind::Usage,
-            Error::NotGranted { problems } => {
+            ErrorKind::Invoke { .. } => Kind::Usage,
+            ErrorKind::NotGranted { problems } => {
                 let mut failure = Failure::new(Kind::NotGranted, error.to_string());
                 if let Some(first) = problems.first() {
                     failure = failure.import(first.module(), first.name());
                     let mut flags: Vec<&str> = problems
                         .iter()
-                        .filter_map(|p| crate::grants::flag_for(p.module()))
+                        .filter_map(|p| grant_help(p.module()))
                         .collect();
                     flags.dedup();
                     if !flags.is_empty() {
@@ -260,7 +287,7 @@ impl From<tape_rt::Error> for Failure {
                 }
                 return failure;
             }
-            Error::MissingImport { problems } => {
+            ErrorKind::MissingImport { problems } => {
                 let mut failure = Failure::new(Kind::MissingImport, error.to_string()).help(
                     "a program may import only the functions of capabilities; \
                      `tape inspect` lists what a module imports",
@@ -270,28 +297,29 @@ impl From<tape_rt::Error> for Failure {
                 }
                 return failure;
             }
-            Error::Trap { message, stack } => {
+            ErrorKind::Trap { message, stack } => {
                 let mut failure =
                     Failure::new(Kind::Trap, format!("the program trapped: {message}"));
                 failure.details.backtrace = stack.frames.iter().map(ToString::to_string).collect();
                 return failure;
             }
-            Error::BadPointer { .. } => Kind::BadPointer,
-            Error::Wire(_) => Kind::BadWireData,
-            Error::HostPanic { .. } => Kind::HostPanic,
-            Error::OutOfFuel { .. } => {
+            ErrorKind::BadPointer { .. } => Kind::BadPointer,
+            ErrorKind::Wire(_) => Kind::BadWireData,
+            ErrorKind::HostPanic { .. } => Kind::HostPanic,
+            ErrorKind::OutOfFuel { .. } => {
                 return Failure::new(Kind::OutOfFuel, error.to_string())
                     .help("give the run more with `--fuel N`, or `--fuel none`");
             }
-            Error::Timeout { .. } => {
+            ErrorKind::Timeout { .. } => {
                 return Failure::new(Kind::Timeout, error.to_string())
                     .help("give the run more time with `--timeout DURATION`, or `--timeout none`");
             }
-            Error::MemoryExhausted { .. } => {
+            ErrorKind::MemoryExhausted { .. } => {
                 return Failure::new(Kind::OutOfMemory, error.to_string())
                     .help("raise the cap with `--max-memory SIZE`");
             }
-            Error::StackOverflow => Kind::StackOverflow,
+            ErrorKind::StackOverflow => Kind::StackOverflow,
+            ErrorKind::Io { .. } | ErrorKind::Capability { .. } => Kind::Io,
             _ => Kind::Internal,
         };
         Failure::new(kind, error.to_string())

@@ -2,39 +2,28 @@
 //! and the flags over it.
 //!
 //! `core` is always granted. `tape run` also grants what cannot reach
-//! outside the run: `log` (to standard error), `json`, `time` and `rand`.
-//! Everything that touches the host's data or network — `kv`, `fs`,
-//! `http`, `ai` — needs a flag or a table in `tape.toml`. A flag wins over
-//! the manifest for what it sets and keeps the rest of the manifest's table
-//! (its limits); `--allow-http` adds to the manifest's allow-list and
-//! `--http-ca` to its root certificates.
+//! outside the run: `log` (to standard error), `json`, `time` and `rand`
+//! ([`Manifest::grant_local`]). Everything that touches the host's data or
+//! network — `kv`, `fs`, `http`, `ai` — needs a flag or a table in
+//! `tape.toml`. A flag wins over the manifest for what it sets and keeps
+//! the rest of the manifest's table (its limits); `--allow-http` adds to
+//! the manifest's allow-list and `--http-ca` to its root certificates.
+//!
+//! The flags are laid over the manifest as data, and the grants are then
+//! built by [`Manifest::grants`], the path every embedder takes too.
 
 use std::path::{Path, PathBuf};
 
+use tape_caps::{AiGrant, Http, Level, LogSink, Manifest, ManifestError};
 use tape_compiler::Catalogue;
-use tape_rt::{AiGrant, Grants, Http, Level, MANIFEST_NAME, Manifest};
+use tape_rt::Grants;
 
 use crate::failure::Failure;
 use crate::output::{ERROR, HELP, NOTE, Styles, WARNING, print_stderr};
 
-/// Capabilities `tape run` grants with no flags.
+/// Capabilities `tape run` grants with no flags: `core` and those
+/// [`Manifest::grant_local`] grants.
 pub const DEFAULT_GRANTS: &[&str] = &["core", "log", "json", "time", "rand"];
-
-/// How to grant `capability`, for messages about missing grants: the flag,
-/// and the `tape.toml` table.
-pub fn flag_for(capability: &str) -> Option<&'static str> {
-    Some(match capability {
-        "kv" => "--kv PATH (or a [kv] table in tape.toml)",
-        "fs" => {
-            "--dir PATH (read-only) or --dir-rw PATH (or an [fs] table with `dir` in tape.toml)"
-        }
-        "http" => "--allow-http ORIGIN (or an [http] table with `allow` in tape.toml)",
-        "ai" => {
-            "--ai URL --ai-model NAME (or an [ai] table with `base-url` and `model` in tape.toml)"
-        }
-        _ => return None,
-    })
-}
 
 /// The grant flags of `tape run`.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -91,71 +80,56 @@ impl GrantOpts {
             None if self.no_manifest || file == Path::new("-") => return Ok(None),
             None => Manifest::beside(file),
         };
-        found.map_err(|error| match error {
-            tape_rt::Error::Manifest { .. } => error.into(),
-            // It exists but cannot be read, or `--manifest` names nothing.
-            other => Failure::usage(other.to_string()),
-        })
+        found.map_err(Failure::from)
     }
 
-    /// The grants for a run: the defaults, the manifest's tables, and the
-    /// flags over them. Log messages go to standard error as
-    /// `[level] message`.
+    /// The grants for a run: the local defaults, the manifest's tables, and
+    /// the flags over them, built by [`Manifest::grants`]. Log messages go
+    /// to standard error as `[level] message`.
     ///
     /// A flag or table whose value is wrong (a directory that does not
     /// exist, say) is a [`Failure`] here, naming it.
     pub fn grants(&self, manifest: Option<&Manifest>, styles: Styles) -> Result<Grants, Failure> {
-        let manifest_path = manifest.map(|m| m.path().display().to_string());
-        let in_manifest = |table: &str, error: tape_rt::Error| {
-            let path = manifest_path.as_deref().unwrap_or(MANIFEST_NAME);
-            Failure::usage(format!("{path}, [{table}]: {error}"))
-                .help("fix the table in tape.toml, or override it with a flag")
-        };
         let mut manifest = manifest.cloned().unwrap_or_default();
         manifest.deterministic |= self.deterministic;
-        let sink = move |level: Level, message: &str| {
-            let style = match level {
-                Level::Error => ERROR,
-                Level::Warn => WARNING,
-                Level::Info => HELP,
-                Level::Debug | Level::Trace => NOTE,
-            };
-            let level = styles.paint(style, level.as_str());
-            print_stderr(&format!("[{level}] {message}\n"));
-        };
-        let deterministic = manifest.deterministic;
-        let mut grants = Grants::new()
-            .grant(manifest.log.take().unwrap_or_default().log().sink(sink))
-            .grant(manifest.json.take().unwrap_or_default().json())
-            .grant(manifest.time.take().unwrap_or_default().time(deterministic))
-            .grant(manifest.rand.take().unwrap_or_default().rand(deterministic));
+        manifest.grant_local();
+        if let Some(log) = &mut manifest.log {
+            log.sink = Some(LogSink::new(move |level: Level, message: &str| {
+                let style = match level {
+                    Level::Error => ERROR,
+                    Level::Warn => WARNING,
+                    Level::Info => HELP,
+                    Level::Debug | Level::Trace => NOTE,
+                };
+                let level = styles.paint(style, level.as_str());
+                print_stderr(&format!("[{level}] {message}\n"));
+            }));
+        }
+        // Which tables the flags set, to name the flag when one is wrong.
+        let mut flag_set: Vec<(&'static str, String, &'static str)> = Vec::new();
 
         if let Some(path) = &self.kv {
-            let mut kv = manifest.kv.take().unwrap_or_default();
-            kv.path = Some(path.clone());
-            grants = grants.grant(kv.kv().map_err(|e| {
-                Failure::usage(format!("--kv {}: {e}", path.display()))
-                    .help("give a database file to create or open, in a directory that exists")
-            })?);
-        } else if let Some(kv) = manifest.kv.take() {
-            grants = grants.grant(kv.kv().map_err(|e| in_manifest("kv", e))?);
+            manifest.kv.get_or_insert_default().path = Some(path.clone());
+            flag_set.push((
+                "kv",
+                format!("--kv {}", path.display()),
+                "give a database file to create or open, in a directory that exists",
+            ));
         }
-
         let flag_dir = match (&self.dir, &self.dir_rw) {
             (Some(path), _) => Some((path, false, "--dir")),
             (None, Some(path)) => Some((path, true, "--dir-rw")),
             (None, None) => None,
         };
         if let Some((path, write, flag)) = flag_dir {
-            let mut fs = manifest.fs.take().unwrap_or_default();
+            let fs = manifest.fs.get_or_insert_default();
             fs.dir = path.clone();
             fs.write = write;
-            grants = grants.grant(fs.fs().map_err(|e| {
-                Failure::usage(format!("{flag} {}: {e}", path.display()))
-                    .help("give a directory that exists")
-            })?);
-        } else if let Some(fs) = manifest.fs.take() {
-            grants = grants.grant(fs.fs().map_err(|e| in_manifest("fs", e))?);
+            flag_set.push((
+                "fs",
+                format!("{flag} {}", path.display()),
+                "give a directory that exists",
+            ));
         }
 
         if !self.http_ca.is_empty() && self.allow_http.is_empty() && manifest.http.is_none() {
@@ -165,7 +139,7 @@ impl GrantOpts {
             .help("grant it with --allow-http ORIGIN (or an [http] table in tape.toml)"));
         }
         if !self.allow_http.is_empty() || manifest.http.is_some() {
-            let mut http = manifest.http.take().unwrap_or_default();
+            let http = manifest.http.get_or_insert_default();
             for path in &self.http_ca {
                 let checked = std::fs::read(path)
                     .map_err(|e| format!("cannot read it: {e}"))
@@ -190,13 +164,20 @@ impl GrantOpts {
                 })?;
                 http.allow.push(origin);
             }
-            grants = grants.grant(http.http().map_err(|e| in_manifest("http", e))?);
         }
+        manifest.ai = self.ai_grant(manifest.ai.take())?;
 
-        if let Some(ai) = self.ai_grant(manifest.ai.take())? {
-            grants = grants.grant(ai.ai());
-        }
-        Ok(grants)
+        manifest.grants().map_err(|error| match &error {
+            ManifestError::Grant { table, source, .. } => {
+                match flag_set.iter().find(|(t, _, _)| t == table) {
+                    Some((_, flag, help)) => {
+                        Failure::usage(format!("{flag}: {source}")).help(*help)
+                    }
+                    None => Failure::from(error),
+                }
+            }
+            _ => Failure::from(error),
+        })
     }
 
     /// `[ai]` with the `--ai…` flags over it.
@@ -226,5 +207,5 @@ impl GrantOpts {
 /// capability, granted or not, so that a program calling one compiles and
 /// a run without the grant says which grant to add.
 pub fn catalogue() -> Catalogue {
-    Grants::new().catalogue()
+    tape_caps::grants().catalogue()
 }

@@ -1,8 +1,8 @@
 //! Lint levels, from the command line over `[lints]` in `tape.toml`, and
 //! the warnings a compile found.
 
+use tape_caps::Manifest;
 use tape_compiler::{Diagnostics, Level, Lints, Severity};
-use tape_rt::Manifest;
 
 use crate::failure::Failure;
 use crate::output::{Styles, WARNING};

@@ -2,7 +2,7 @@
 //! when its size does not fit in 32 bits: no size wraps around to a small
 //! allocation that the copy after it would overrun.
 
-use tape_rt::{Args, Error, Grants};
+use tape_rt::{Args, Error, ErrorKind, Grants};
 
 /// Runs `body` after `$huge` is set to a fake string claiming `len` bytes
 /// (only its prefix is real) and `$array` to two pointers to it.
@@ -64,8 +64,8 @@ fn sizes_past_32_bits_trap_instead_of_wrapping() {
             "(drop (call $std.str.to_upper (local.get $huge)))",
         ),
     ] {
-        match run_with_huge(len, body) {
-            Err(Error::MemoryExhausted { .. }) => {}
+        match run_with_huge(len, body).map_err(Error::into_kind) {
+            Err(ErrorKind::MemoryExhausted { .. }) => {}
             other => panic!("{body}: expected a memory-exhausted error, got {other:?}"),
         }
     }
@@ -79,8 +79,8 @@ fn values_past_the_memory_cap_trap() {
         "(drop (call $std.wire.begin (i32.const 0x7fffffff)))",
         "(drop (call $std.wire.alloc (i32.const 0x10000000)))",
     ] {
-        match run_with_huge(0, body) {
-            Err(Error::MemoryExhausted { .. }) => {}
+        match run_with_huge(0, body).map_err(Error::into_kind) {
+            Err(ErrorKind::MemoryExhausted { .. }) => {}
             other => panic!("{body}: expected a memory-exhausted error, got {other:?}"),
         }
     }

@@ -12,7 +12,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tape_rt::{Error, Grants, Limits, Log};
+use tape_caps::Log;
+use tape_rt::{Error, ErrorKind, Grants, Limits};
 use wasmparser::{ExternalKind, Parser, Payload};
 
 const PRELUDE: &str = include_str!("prelude.wat");
@@ -86,10 +87,10 @@ fn test_exports(wasm: &[u8]) -> Vec<String> {
 
 /// `file:line:col: test: what happened`, then the log lines.
 fn describe(file: &str, test: &str, error: &Error, log: &[String]) -> String {
-    let mut text = match error {
+    let mut text = match error.kind() {
         // The outermost frame is the test itself, stopped at the call
         // that failed.
-        Error::Trap { message, stack } => {
+        ErrorKind::Trap { message, stack } => {
             match stack.frames.last().and_then(|f| f.source.as_ref()) {
                 Some(at) => format!("{at}: {test}: trapped: {message}"),
                 None => format!("{file}: {test}: trapped: {message}{stack}"),

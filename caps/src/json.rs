@@ -1,0 +1,1009 @@
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+use wasmtime::{Caller, Linker};
+
+use tape_rt::guest::read_bytes_max;
+use tape_rt::guest::{read_str, write_bytes, write_strings};
+use tape_rt::{Capability, Error, Function, Spec, State, status};
+
+/// JSON for the guest: parse a document into a host-side handle, read it by
+/// path, build objects and arrays, and serialise them.
+///
+/// A handle is an `i32` naming a value held by the host for the rest of
+/// the run; 0 is never a handle. **Paths** are JSON Pointers (RFC 6901),
+/// relative to the handle's value: `""` is the value itself, `/a/b/2/c`
+/// is member `c` of element 2 of member `b` of member `a`, and `~1` and
+/// `~0` stand for `/` and `~` inside a member name.
+///
+/// Reading (`$h` a handle, `$path` a pointer string):
+///
+/// | import | signature | reply |
+/// |---|---|---|
+/// | `json.parse` | `(param $text i32) (result i32 i32)` | handle of the parsed document |
+/// | `json.get` | `(param $h i32) (param $path i32) (result i32 i32)` | handle of the value at `path` |
+/// | `json.item` | `(param $h i32) (param $path i32) (param $index i32) (result i32 i32)` | handle of element `index` of the array at `path` |
+/// | `json.member` | `(param $h i32) (param $path i32) (param $name i32) (result i32 i32)` | handle of member `name` (a plain string, not a pointer) of the object at `path` |
+/// | `json.keys` | `(param $h i32) (param $path i32) (result i32 i32)` | member names of the object at `path`, in document order, as a wire sequence of strings `[total][len][name]…` |
+/// | `json.len` | `(param $h i32) (param $path i32) (result i32 i32)` | elements of the array, or members of the object, at `path` |
+/// | `json.type` | `(param $h i32) (param $path i32) (result i32 i32)` | 0 null, 1 bool, 2 number, 3 string, 4 array, 5 object |
+/// | `json.str` | `(param $h i32) (param $path i32) (result i32 i32)` | the string, `[len][utf-8]` |
+/// | `json.i64` | `(param $h i32) (param $path i32) (result i64 i32)` | the number, if it is a whole number that fits |
+/// | `json.f64` | `(param $h i32) (param $path i32) (result f64 i32)` | the number |
+/// | `json.bool` | `(param $h i32) (param $path i32) (result i32 i32)` | 1 or 0 |
+///
+/// Building (`$key` a member name, not a pointer; `set_*` need an object,
+/// `push*` an array; `set` and `push` copy the value of handle `$v`):
+///
+/// | import | signature |
+/// |---|---|
+/// | `json.object`, `json.array` | `(result i32 i32)`: handle of a new empty one |
+/// | `json.set` | `(param $h i32) (param $key i32) (param $v i32) (result i32)` |
+/// | `json.set_str` | `(param $h i32) (param $key i32) (param $s i32) (result i32)` |
+/// | `json.set_i64` | `(param $h i32) (param $key i32) (param $n i64) (result i32)` |
+/// | `json.set_f64` | `(param $h i32) (param $key i32) (param $x f64) (result i32)` |
+/// | `json.set_bool` | `(param $h i32) (param $key i32) (param $b i32) (result i32)` (non-zero is true) |
+/// | `json.set_null` | `(param $h i32) (param $key i32) (result i32)` |
+/// | `json.push` | `(param $h i32) (param $v i32) (result i32)` |
+/// | `json.push_str` | `(param $h i32) (param $s i32) (result i32)` |
+/// | `json.push_i64` | `(param $h i32) (param $n i64) (result i32)` |
+/// | `json.push_f64` | `(param $h i32) (param $x f64) (result i32)` |
+/// | `json.push_bool` | `(param $h i32) (param $b i32) (result i32)` |
+/// | `json.push_null` | `(param $h i32) (result i32)` |
+/// | `json.stringify` | `(param $h i32) (result i32 i32)`: the value as compact JSON text, `[len][utf-8]` |
+/// | `json.free` | `(param $h i32) (result i32)`: the handle is no longer valid |
+///
+/// Handles from `get`, `item` and `member` are views into their document,
+/// not copies: setting a member through one changes the document, and a
+/// view whose value was since removed answers `NOT_FOUND`. Freeing a
+/// document invalidates its views. Objects keep their members in
+/// document (or insertion) order; setting an existing member replaces it
+/// in place.
+///
+/// Statuses: [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT) for a handle
+/// that is not live, a malformed pointer, text that is not JSON (or not
+/// UTF-8), a value of the wrong type (`str` of a number, `set_str` on an
+/// array, `i64` of `1.5`) or a non-finite `f64`;
+/// [`NOT_FOUND`](status::NOT_FOUND) for a path, index or member that does
+/// not exist; [`TOO_LARGE`](status::TOO_LARGE) past a limit, for an `i64`
+/// outside its range, and for arrays and objects nested more than 127
+/// deep (parsed or built). A bad handle is
+/// never a trap; a pointer outside memory is.
+///
+/// ```wat
+/// ;; Argument 0 is {"user": {"name": "Ada"}, …}: return the user's name.
+/// (func $run (result i32)
+///   (local $doc i32) (local $name i32) (local $status i32)
+///   (call $core.arg (i32.const 0))
+///   (local.set $status) (local.set $doc)
+///   (if (local.get $status) (then (return (local.get $status))))
+///   (call $json.parse (local.get $doc))
+///   (local.set $status) (local.set $doc)
+///   (if (local.get $status) (then (return (local.get $status))))
+///   (call $json.str (local.get $doc) "/user/name")
+///   (local.set $status) (local.set $name)
+///   (if (local.get $status) (then (return (local.get $status))))
+///   (call $core.result (local.get $name)))
+/// ```
+///
+/// ```wat
+/// ;; Return {"model":"m","n":2,"tags":["a"]} as text. (Each status
+/// ;; should be checked; these calls cannot fail within the limits.)
+/// (func $run (result i32)
+///   (local $body i32) (local $tags i32) (local $text i32) (local $status i32)
+///   (call $json.object) (drop) (local.set $body)
+///   (drop (call $json.set_str (local.get $body) "model" "m"))
+///   (drop (call $json.set_i64 (local.get $body) "n" (i64.const 2)))
+///   (call $json.array) (drop) (local.set $tags)
+///   (drop (call $json.push_str (local.get $tags) "a"))
+///   (drop (call $json.set (local.get $body) "tags" (local.get $tags)))
+///   (call $json.stringify (local.get $body))
+///   (local.set $status) (local.set $text)
+///   (if (local.get $status) (then (return (local.get $status))))
+///   (call $core.result (local.get $text)))
+/// ```
+///
+/// # Limits
+///
+/// Each is a builder method: [`max_handles`](Json::max_handles) live at
+/// once (1,024), [`max_document_bytes`](Json::max_document_bytes) for text
+/// parsed or serialised and for each document as it is built (1 MiB), and
+/// [`max_total_bytes`](Json::max_total_bytes) the run's documents may hold
+/// together (16 MiB). A document's size is its JSON text: the text it was
+/// parsed from, then estimated as it changes (exactly but for escapes and
+/// numbers, which count 24 bytes). Freeing a document gives its bytes
+/// back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Json {
+    max_handles: usize,
+    max_document_bytes: u64,
+    max_total_bytes: u64,
+}
+
+impl Default for Json {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Deepest nesting of arrays and objects: serde_json's own parse limit
+/// (its 128th level is an error), so whatever a run builds it could also
+/// parse back.
+const MAX_DEPTH: usize = 127;
+
+type Status = i32;
+
+impl Json {
+    /// JSON with the default limits.
+    pub fn new() -> Json {
+        Json {
+            max_handles: 1024,
+            max_document_bytes: 1 << 20,
+            max_total_bytes: 16 << 20,
+        }
+    }
+
+    /// Handles a run may hold at once (default 1,024).
+    pub fn max_handles(mut self, max: usize) -> Self {
+        self.max_handles = max;
+        self
+    }
+
+    /// Largest document, in bytes of JSON text: parsed, serialised, or
+    /// built (default 1 MiB).
+    pub fn max_document_bytes(mut self, max: u64) -> Self {
+        self.max_document_bytes = max;
+        self
+    }
+
+    /// Bytes of JSON the run's live documents may hold together (default
+    /// 16 MiB).
+    pub fn max_total_bytes(mut self, max: u64) -> Self {
+        self.max_total_bytes = max;
+        self
+    }
+}
+
+/// One step of a path. Pointer tokens are kept as keys and read as indices
+/// when they meet an array; `item` makes indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+enum Slot {
+    /// A document: parsed, or built with `object` or `array`. `size`
+    /// estimates its JSON text; `weight` the host memory it takes, which
+    /// counts against the run's memory cap.
+    Root {
+        value: Value,
+        size: u64,
+        weight: u64,
+    },
+    /// A value inside document `root`.
+    View { root: u32, path: Vec<Seg> },
+}
+
+/// One run's handles.
+#[derive(Default)]
+struct JsonRun {
+    slots: HashMap<u32, Slot>,
+    /// The last handle handed out; handles are never reused, so a freed
+    /// one stays invalid.
+    last: u32,
+    /// The sizes of the live documents, added up.
+    held: u64,
+}
+
+/// Parses a JSON Pointer.
+fn pointer(text: &str) -> Result<Vec<Seg>, Status> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(rest) = text.strip_prefix('/') else {
+        return Err(status::INVALID_ARGUMENT);
+    };
+    rest.split('/')
+        .map(|token| {
+            let mut key = String::with_capacity(token.len());
+            let mut chars = token.chars();
+            while let Some(c) = chars.next() {
+                key.push(match (c, c == '~') {
+                    (_, false) => c,
+                    (_, true) => match chars.next() {
+                        Some('0') => '~',
+                        Some('1') => '/',
+                        _ => return Err(status::INVALID_ARGUMENT),
+                    },
+                });
+            }
+            Ok(Seg::Key(key))
+        })
+        .collect()
+}
+
+/// An array index as RFC 6901 writes it: `0`, or digits without a leading
+/// zero.
+fn array_index(token: &str) -> Option<usize> {
+    let digits = token.bytes().all(|b| b.is_ascii_digit());
+    if !digits || token.is_empty() || (token.len() > 1 && token.starts_with('0')) {
+        return None;
+    }
+    token.parse().ok()
+}
+
+fn step<'v>(value: &'v Value, seg: &Seg) -> Option<&'v Value> {
+    match (value, seg) {
+        (Value::Object(map), Seg::Key(key)) => map.get(key),
+        (Value::Array(items), Seg::Key(key)) => items.get(array_index(key)?),
+        (Value::Array(items), Seg::Index(index)) => items.get(*index),
+        _ => None,
+    }
+}
+
+fn step_mut<'v>(value: &'v mut Value, seg: &Seg) -> Option<&'v mut Value> {
+    match (value, seg) {
+        (Value::Object(map), Seg::Key(key)) => map.get_mut(key),
+        (Value::Array(items), Seg::Key(key)) => items.get_mut(array_index(key)?),
+        (Value::Array(items), Seg::Index(index)) => items.get_mut(*index),
+        _ => None,
+    }
+}
+
+/// Bytes of host memory a parsed value takes: its node, its text, and for
+/// an object each member's key and index entry. Small values take far
+/// more memory than text (`[0,0,…]` is 2 bytes of text and 80 of memory a
+/// value), so documents are counted by this against the run's memory cap,
+/// not by their text.
+fn weight(value: &Value) -> u64 {
+    VALUE_BYTES
+        + match value {
+            Value::String(s) => s.len() as u64,
+            Value::Array(items) => items.iter().map(weight).sum(),
+            Value::Object(map) => map.iter().map(|(key, item)| member_weight(key, item)).sum(),
+            Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        }
+}
+
+/// What a member `key: item` of an object adds to its weight.
+fn member_weight(key: &str, item: &Value) -> u64 {
+    ENTRY_BYTES + key.len() as u64 + weight(item)
+}
+
+/// `size_of::<Value>()`, rounded up to what the allocator hands out.
+const VALUE_BYTES: u64 = size_of::<Value>().next_multiple_of(16) as u64;
+
+/// An object member's key `String` and its entries in the map's index.
+const ENTRY_BYTES: u64 = 48;
+
+/// An estimate of `value`'s JSON text in bytes (exact but for escapes and
+/// numbers), and its depth of nesting (0 for a scalar).
+fn measure(value: &Value) -> (u64, usize) {
+    match value {
+        Value::Null => (4, 0),
+        Value::Bool(_) => (5, 0),
+        Value::Number(_) => (24, 0),
+        Value::String(s) => (s.len() as u64 + 2, 0),
+        Value::Array(items) => items.iter().fold((2, 1), |(size, depth), item| {
+            let (s, d) = measure(item);
+            (size + s + 1, depth.max(d + 1))
+        }),
+        Value::Object(map) => map.iter().fold((2, 1), |(size, depth), (key, item)| {
+            let (s, d) = measure(item);
+            (size + key.len() as u64 + 3 + s + 1, depth.max(d + 1))
+        }),
+    }
+}
+
+fn type_code(value: &Value) -> i32 {
+    match value {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Number(_) => 2,
+        Value::String(_) => 3,
+        Value::Array(_) => 4,
+        Value::Object(_) => 5,
+    }
+}
+
+fn to_i64(value: &Value) -> Result<i64, Status> {
+    let Value::Number(number) = value else {
+        return Err(status::INVALID_ARGUMENT);
+    };
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    if number.is_u64() {
+        return Err(status::TOO_LARGE);
+    }
+    let x = number.as_f64().ok_or(status::INVALID_ARGUMENT)?;
+    if x.fract() != 0.0 {
+        return Err(status::INVALID_ARGUMENT);
+    }
+    // ±2^63 are exact as f64s; every whole f64 in [-2^63, 2^63) fits.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..LIMIT).contains(&x) {
+        return Err(status::TOO_LARGE);
+    }
+    Ok(x as i64)
+}
+
+impl JsonRun {
+    fn add(&mut self, json: &Json, slot: Slot) -> Result<i32, Status> {
+        if self.slots.len() >= json.max_handles || self.last >= i32::MAX as u32 {
+            return Err(status::TOO_LARGE);
+        }
+        self.last += 1;
+        self.slots.insert(self.last, slot);
+        Ok(self.last as i32)
+    }
+
+    /// The document `handle` belongs to and its path within it.
+    fn locate(&self, handle: i32) -> Result<(u32, &[Seg]), Status> {
+        let id = u32::try_from(handle).map_err(|_| status::INVALID_ARGUMENT)?;
+        match self.slots.get(&id) {
+            Some(Slot::Root { .. }) => Ok((id, &[])),
+            Some(Slot::View { root, path }) => Ok((*root, path)),
+            None => Err(status::INVALID_ARGUMENT),
+        }
+    }
+
+    fn document(&self, root: u32) -> Result<&Value, Status> {
+        match self.slots.get(&root) {
+            Some(Slot::Root { value, .. }) => Ok(value),
+            // A view's document was freed.
+            _ => Err(status::INVALID_ARGUMENT),
+        }
+    }
+
+    /// The value at `path` from `handle`.
+    fn find(&self, handle: i32, path: &[Seg]) -> Result<&Value, Status> {
+        let (root, base) = self.locate(handle)?;
+        let mut value = self.document(root)?;
+        for seg in base.iter().chain(path) {
+            value = step(value, seg).ok_or(status::NOT_FOUND)?;
+        }
+        Ok(value)
+    }
+
+    /// A new handle for the value at `path` (then `last`) from `handle`.
+    fn view(
+        &mut self,
+        json: &Json,
+        handle: i32,
+        path: &[Seg],
+        last: Option<Seg>,
+    ) -> Result<i32, Status> {
+        let (root, base) = self.locate(handle)?;
+        let full: Vec<Seg> = base.iter().chain(path).cloned().chain(last).collect();
+        let mut value = self.document(root)?;
+        for seg in &full {
+            value = step(value, seg).ok_or(status::NOT_FOUND)?;
+        }
+        self.add(json, Slot::View { root, path: full })
+    }
+
+    /// Parses `text` into a new document whose weight must fit in `room`;
+    /// the handle and that weight.
+    fn parse(&mut self, json: &Json, text: &[u8], room: u64) -> Result<(i32, u64), Status> {
+        let size = text.len() as u64;
+        if size > json.max_document_bytes
+            || self.held + size > json.max_total_bytes
+            || self.slots.len() >= json.max_handles
+        {
+            return Err(status::TOO_LARGE);
+        }
+        let value: Value = serde_json::from_slice(text).map_err(|e| {
+            // serde_json has no error code to match for its depth limit.
+            if e.to_string().starts_with("recursion limit exceeded") {
+                status::TOO_LARGE
+            } else {
+                status::INVALID_ARGUMENT
+            }
+        })?;
+        let weight = weight(&value);
+        if weight > room {
+            return Err(status::TOO_LARGE);
+        }
+        let handle = self.add(
+            json,
+            Slot::Root {
+                value,
+                size,
+                weight,
+            },
+        )?;
+        self.held += size;
+        Ok((handle, weight))
+    }
+
+    /// Sets member `key` of the object at `handle` to `value`, or with no
+    /// key pushes `value` onto the array at `handle`, if what it adds to
+    /// the document's weight fits in `room`. The change in weight.
+    fn insert(
+        &mut self,
+        json: &Json,
+        handle: i32,
+        key: Option<String>,
+        value: Value,
+        room: u64,
+    ) -> Result<i64, Status> {
+        let (root, path) = self.locate(handle)?;
+        let path = path.to_vec();
+        // What a member takes in the text: `"key":value,`.
+        let member = |key: &str, value: &Value| key.len() as u64 + 4 + measure(value).0;
+        let (replaced, replaced_weight) = match (self.find(handle, &[])?, &key) {
+            (Value::Object(map), Some(key)) => map
+                .get(key)
+                .map_or((0, 0), |old| (member(key, old), member_weight(key, old))),
+            (Value::Array(_), None) => (0, 0),
+            _ => return Err(status::INVALID_ARGUMENT),
+        };
+        let added_weight = match &key {
+            Some(key) => member_weight(key, &value),
+            None => weight(&value),
+        };
+        if added_weight.saturating_sub(replaced_weight) > room {
+            return Err(status::TOO_LARGE);
+        }
+        let (value_size, value_depth) = measure(&value);
+        let added = value_size + 1 + key.as_ref().map_or(0, |k| k.len() as u64 + 3);
+        // The target container sits at depth `path.len() + 1`.
+        if path.len() + 1 + value_depth > MAX_DEPTH {
+            return Err(status::TOO_LARGE);
+        }
+        let held = (self.held + added).saturating_sub(replaced);
+        let Some(Slot::Root {
+            value: document,
+            size,
+            weight: document_weight,
+        }) = self.slots.get_mut(&root)
+        else {
+            return Err(status::INVALID_ARGUMENT);
+        };
+        let new_size = (*size + added).saturating_sub(replaced);
+        if new_size > json.max_document_bytes || held > json.max_total_bytes {
+            return Err(status::TOO_LARGE);
+        }
+        let mut target = document;
+        for seg in &path {
+            target = step_mut(target, seg).ok_or(status::NOT_FOUND)?;
+        }
+        match (target, key) {
+            (Value::Object(map), Some(key)) => drop(map.insert(key, value)),
+            (Value::Array(items), None) => items.push(value),
+            _ => return Err(status::INVALID_ARGUMENT),
+        }
+        *size = new_size;
+        *document_weight = (*document_weight + added_weight).saturating_sub(replaced_weight);
+        self.held = held;
+        Ok(added_weight as i64 - replaced_weight as i64)
+    }
+
+    /// Frees `handle`; the weight that frees, for a document.
+    fn free(&mut self, handle: i32) -> Result<u64, Status> {
+        let id = u32::try_from(handle).map_err(|_| status::INVALID_ARGUMENT)?;
+        match self.slots.remove(&id) {
+            Some(Slot::Root { size, weight, .. }) => {
+                self.held = self.held.saturating_sub(size);
+                Ok(weight)
+            }
+            Some(Slot::View { .. }) => Ok(0),
+            None => Err(status::INVALID_ARGUMENT),
+        }
+    }
+}
+
+/// What the capability is: its name, description and functions.
+pub const SPEC: Spec = Spec::new(NAME, DESCRIPTION, FUNCTIONS);
+
+const FUNCTIONS: &[Function] = &[
+    Function::new("parse", "(param $text i32) (result i32 i32)")
+        .roles("str -> handle status")
+        .doc("Parses the JSON text at `$text`: (handle of the document, status).\n\nStatus `INVALID_ARGUMENT` (1) for text that is not JSON, `TOO_LARGE` (4) past a size, depth or handle cap.\n\n```wat\n(func $run (result i32)\n  (local $doc i32) (local $name i32) (local $status i32)\n  (call $json.parse \"{\\\"user\\\": {\\\"name\\\": \\\"Ada\\\"}}\")\n  (local.set $status)\n  (local.set $doc)\n  (check (local.get $status))\n  (call $json.str (local.get $doc) \"/user/name\")\n  (local.set $status)\n  (local.set $name)\n  (check (local.get $status))\n  (resv (local.get $name))\n  (i32.const 0))\n```"),
+    Function::new("get", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> handle status")
+        .doc("The value at JSON Pointer `$path` (`\"\"` is the value itself, `/a/0/b`) under handle `$h`: (handle of a view, status). `NOT_FOUND` (3) when absent."),
+    Function::new("item", "(param $h i32) (param $path i32) (param $index i32) (result i32 i32)")
+        .roles("handle str index -> handle status")
+        .doc("Element `$index` of the array at `$path`: (handle, status). `NOT_FOUND` (3) past its end."),
+    Function::new("member", "(param $h i32) (param $path i32) (param $name i32) (result i32 i32)")
+        .roles("handle str str -> handle status")
+        .doc("Member `$name` (a plain string, not a pointer) of the object at `$path`: (handle, status). `NOT_FOUND` (3) when absent."),
+    Function::new("keys", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> ptr status")
+        .doc("The member names of the object at `$path`, in document order, as a sequence of strings `[total][len][name]…`."),
+    Function::new("len", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> count status")
+        .doc("How many elements the array, or members the object, at `$path` has."),
+    Function::new("type", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> num status")
+        .doc("The type of the value at `$path`: 0 null, 1 bool, 2 number, 3 string, 4 array, 5 object."),
+    Function::new("str", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> str status")
+        .doc("The string at `$path`, `[len][utf-8]`. `INVALID_ARGUMENT` (1) when it is not a string."),
+    Function::new("i64", "(param $h i32) (param $path i32) (result i64 i32)")
+        .roles("handle str -> num status")
+        .doc("The number at `$path`, when it is whole and fits an i64; `INVALID_ARGUMENT` (1) or `TOO_LARGE` (4) otherwise."),
+    Function::new("f64", "(param $h i32) (param $path i32) (result f64 i32)")
+        .roles("handle str -> num status")
+        .doc("The number at `$path` as an f64."),
+    Function::new("bool", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> bool status")
+        .doc("The boolean at `$path`: 1 or 0."),
+    Function::new("object", "(result i32 i32)")
+        .roles("-> handle status")
+        .doc("A new empty object: (handle, status).\n\n```wat\n(func $run (result i32)\n  (local $o i32) (local $status i32) (local $text i32)\n  (call $json.object)\n  (local.set $status)\n  (local.set $o)\n  (check (local.get $status))\n  (check (call $json.set_i64 (local.get $o) \"answer\" (i64.const 42)))\n  (call $json.stringify (local.get $o))\n  (local.set $status)\n  (local.set $text)\n  (check (local.get $status))\n  (resv (local.get $text))   ;; {\"answer\":42}\n  (i32.const 0))\n```"),
+    Function::new("array", "(result i32 i32)")
+        .roles("-> handle status")
+        .doc("A new empty array: (handle, status)."),
+    Function::new("set", "(param $h i32) (param $key i32) (param $v i32) (result i32)")
+        .roles("handle str handle -> status")
+        .doc("Sets member `$key` of the object `$h` to a copy of the value of handle `$v`."),
+    Function::new("set_str", "(param $h i32) (param $key i32) (param $s i32) (result i32)")
+        .roles("handle str str -> status")
+        .doc("Sets member `$key` of the object `$h` to the string at `$s`."),
+    Function::new("set_i64", "(param $h i32) (param $key i32) (param $n i64) (result i32)")
+        .roles("handle str num -> status")
+        .doc("Sets member `$key` of the object `$h` to the number `$n`."),
+    Function::new("set_f64", "(param $h i32) (param $key i32) (param $x f64) (result i32)")
+        .roles("handle str num -> status")
+        .doc("Sets member `$key` of the object `$h` to the number `$x`; `INVALID_ARGUMENT` (1) if it is not finite."),
+    Function::new("set_bool", "(param $h i32) (param $key i32) (param $b i32) (result i32)")
+        .roles("handle str bool -> status")
+        .doc("Sets member `$key` of the object `$h` to `true` (non-zero `$b`) or `false`."),
+    Function::new("set_null", "(param $h i32) (param $key i32) (result i32)")
+        .roles("handle str -> status")
+        .doc("Sets member `$key` of the object `$h` to `null`."),
+    Function::new("push", "(param $h i32) (param $v i32) (result i32)")
+        .roles("handle handle -> status")
+        .doc("Appends a copy of the value of handle `$v` to the array `$h`."),
+    Function::new("push_str", "(param $h i32) (param $s i32) (result i32)")
+        .roles("handle str -> status")
+        .doc("Appends the string at `$s` to the array `$h`."),
+    Function::new("push_i64", "(param $h i32) (param $n i64) (result i32)")
+        .roles("handle num -> status")
+        .doc("Appends the number `$n` to the array `$h`."),
+    Function::new("push_f64", "(param $h i32) (param $x f64) (result i32)")
+        .roles("handle num -> status")
+        .doc("Appends the number `$x` to the array `$h`; `INVALID_ARGUMENT` (1) if it is not finite."),
+    Function::new("push_bool", "(param $h i32) (param $b i32) (result i32)")
+        .roles("handle bool -> status")
+        .doc("Appends `true` (non-zero `$b`) or `false` to the array `$h`."),
+    Function::new("push_null", "(param $h i32) (result i32)")
+        .roles("handle -> status")
+        .doc("Appends `null` to the array `$h`."),
+    Function::new("stringify", "(param $h i32) (result i32 i32)")
+        .roles("handle -> str status")
+        .doc("The value of handle `$h` as compact JSON text, `[len][utf-8]`."),
+    Function::new("free", "(param $h i32) (result i32)")
+        .roles("handle -> status")
+        .doc("Frees handle `$h` (and a document's views): it is no longer valid."),
+];
+
+const NAME: &str = "json";
+const DESCRIPTION: &str =
+    "parse JSON into handles, read values by JSON Pointer, build objects and arrays, serialise";
+
+/// Splits a host function's outcome into the guest's `(value, status)`.
+fn reply<T: Default>(result: Result<T, Status>) -> (T, i32) {
+    match result {
+        Ok(value) => (value, status::OK),
+        Err(status) => (T::default(), status),
+    }
+}
+
+fn status_of(result: Result<(), Status>) -> i32 {
+    result.err().unwrap_or(status::OK)
+}
+
+fn run_state<'a>(caller: &'a mut Caller<'_, State>) -> wasmtime::Result<&'a mut JsonRun> {
+    caller
+        .data_mut()
+        .get::<JsonRun>()
+        .ok_or_else(|| Error::capability(NAME, "no state for this run").into())
+}
+
+/// Reads the string at `ptr`, counting its bytes; `INVALID_ARGUMENT` if it
+/// is not UTF-8.
+fn text(caller: &mut Caller<'_, State>, ptr: i32) -> wasmtime::Result<Result<String, Status>> {
+    let text = read_str(&*caller, ptr as u32)?;
+    let usage = caller.data_mut().usage_mut(NAME);
+    match text {
+        Some(text) => {
+            usage.bytes_in += text.len() as u64;
+            Ok(Ok(text))
+        }
+        None => Ok(Err(status::INVALID_ARGUMENT)),
+    }
+}
+
+/// Counts the call, reads the pointer at `path`, and applies `read` to
+/// the value it names from `handle`.
+fn read_value<T: Default>(
+    caller: &mut Caller<'_, State>,
+    handle: i32,
+    path: i32,
+    read: impl FnOnce(&Value) -> Result<T, Status>,
+) -> wasmtime::Result<(T, i32)> {
+    caller.data_mut().count_call(NAME);
+    let path = text(caller, path)?.and_then(|p| pointer(&p));
+    let run = run_state(caller)?;
+    Ok(reply(
+        path.and_then(|p| run.find(handle, &p)).and_then(read),
+    ))
+}
+
+/// Writes `bytes` as the reply `[len][bytes]`, when `status` is OK.
+fn write_reply(
+    caller: &mut Caller<'_, State>,
+    (bytes, status): (Vec<u8>, i32),
+) -> wasmtime::Result<(i32, i32)> {
+    if status != status::OK {
+        return Ok((0, status));
+    }
+    let ptr = write_bytes(&mut *caller, &bytes)?;
+    caller.data_mut().usage_mut(NAME).bytes_out += bytes.len() as u64;
+    Ok((ptr as i32, status::OK))
+}
+
+/// Counts the call and inserts what `value` makes into `handle`, as
+/// member `key` (a guest string) or, with no key, as a new last element.
+fn insert(
+    caller: &mut Caller<'_, State>,
+    json: &Json,
+    handle: i32,
+    key: Option<i32>,
+    value: impl FnOnce(&mut Caller<'_, State>) -> wasmtime::Result<Result<Value, Status>>,
+) -> wasmtime::Result<i32> {
+    caller.data_mut().count_call(NAME);
+    let key = match key {
+        Some(ptr) => match text(caller, ptr)? {
+            Ok(key) => Some(key),
+            Err(status) => return Ok(status),
+        },
+        None => None,
+    };
+    let value = match value(caller)? {
+        Ok(value) => value,
+        Err(status) => return Ok(status),
+    };
+    let room = caller.data().memory_room();
+    Ok(
+        match run_state(caller)?.insert(json, handle, key, value, room) {
+            Ok(change) => {
+                let state = caller.data_mut();
+                if change >= 0 {
+                    // Within `room`, checked above.
+                    state.reserve_memory(change as u64);
+                } else {
+                    state.release_memory(change.unsigned_abs());
+                }
+                status::OK
+            }
+            Err(status) => status,
+        },
+    )
+}
+
+fn copy_of(caller: &mut Caller<'_, State>, handle: i32) -> wasmtime::Result<Result<Value, Status>> {
+    Ok(run_state(caller)?.find(handle, &[]).cloned())
+}
+
+fn float(x: f64) -> Result<Value, Status> {
+    Number::from_f64(x)
+        .map(Value::Number)
+        .ok_or(status::INVALID_ARGUMENT)
+}
+
+impl Capability for Json {
+    fn spec(&self) -> &Spec {
+        &SPEC
+    }
+
+    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        let json = *self;
+        type C<'a> = Caller<'a, State>;
+
+        linker.func_wrap(NAME, "parse", move |mut c: C<'_>, text: i32| {
+            c.data_mut().count_call(NAME);
+            let max = usize::try_from(json.max_document_bytes).unwrap_or(usize::MAX);
+            let Some(bytes) = read_bytes_max(&c, text as u32, max)? else {
+                return Ok((0, status::TOO_LARGE));
+            };
+            c.data_mut().usage_mut(NAME).bytes_in += bytes.len() as u64;
+            let room = c.data().memory_room();
+            let parsed = run_state(&mut c)?.parse(&json, &bytes, room);
+            wasmtime::Result::Ok(reply(parsed.map(|(handle, weight)| {
+                // Within `room`, checked by `parse`.
+                c.data_mut().reserve_memory(weight);
+                handle
+            })))
+        })?;
+        linker.func_wrap(NAME, "get", move |mut c: C<'_>, h: i32, path: i32| {
+            c.data_mut().count_call(NAME);
+            let path = text(&mut c, path)?.and_then(|p| pointer(&p));
+            let run = run_state(&mut c)?;
+            wasmtime::Result::Ok(reply(path.and_then(|p| run.view(&json, h, &p, None))))
+        })?;
+        linker.func_wrap(
+            NAME,
+            "item",
+            move |mut c: C<'_>, h: i32, path: i32, index: i32| {
+                c.data_mut().count_call(NAME);
+                let path = text(&mut c, path)?.and_then(|p| pointer(&p));
+                let run = run_state(&mut c)?;
+                let viewed = path.and_then(|p| {
+                    let Value::Array(items) = run.find(h, &p)? else {
+                        return Err(status::INVALID_ARGUMENT);
+                    };
+                    let index = usize::try_from(index)
+                        .ok()
+                        .filter(|&i| i < items.len())
+                        .ok_or(status::NOT_FOUND)?;
+                    run.view(&json, h, &p, Some(Seg::Index(index)))
+                });
+                wasmtime::Result::Ok(reply(viewed))
+            },
+        )?;
+        linker.func_wrap(
+            NAME,
+            "member",
+            move |mut c: C<'_>, h: i32, path: i32, name: i32| {
+                c.data_mut().count_call(NAME);
+                let path = text(&mut c, path)?.and_then(|p| pointer(&p));
+                let name = text(&mut c, name)?;
+                let run = run_state(&mut c)?;
+                let viewed = path.and_then(|p| {
+                    let name = name?;
+                    let Value::Object(map) = run.find(h, &p)? else {
+                        return Err(status::INVALID_ARGUMENT);
+                    };
+                    if !map.contains_key(&name) {
+                        return Err(status::NOT_FOUND);
+                    }
+                    run.view(&json, h, &p, Some(Seg::Key(name)))
+                });
+                wasmtime::Result::Ok(reply(viewed))
+            },
+        )?;
+        linker.func_wrap(NAME, "keys", move |mut c: C<'_>, h: i32, path: i32| {
+            let (keys, status) = read_value(&mut c, h, path, |value| match value {
+                Value::Object(map) => Ok(map.keys().cloned().collect::<Vec<_>>()),
+                _ => Err(status::INVALID_ARGUMENT),
+            })?;
+            if status != status::OK {
+                return Ok((0, status));
+            }
+            let ptr = write_strings(&mut c, &keys)?;
+            let bytes: usize = keys.iter().map(|k| 4 + k.len()).sum();
+            c.data_mut().usage_mut(NAME).bytes_out += bytes as u64;
+            wasmtime::Result::Ok((ptr as i32, status::OK))
+        })?;
+        linker.func_wrap(NAME, "len", move |mut c: C<'_>, h: i32, path: i32| {
+            read_value(&mut c, h, path, |value| match value {
+                Value::Array(items) => Ok(items.len() as i32),
+                Value::Object(map) => Ok(map.len() as i32),
+                _ => Err(status::INVALID_ARGUMENT),
+            })
+        })?;
+        linker.func_wrap(NAME, "type", move |mut c: C<'_>, h: i32, path: i32| {
+            read_value(&mut c, h, path, |value| Ok(type_code(value)))
+        })?;
+        linker.func_wrap(NAME, "str", move |mut c: C<'_>, h: i32, path: i32| {
+            let read = read_value(&mut c, h, path, |value| match value {
+                Value::String(s) => Ok(s.clone().into_bytes()),
+                _ => Err(status::INVALID_ARGUMENT),
+            })?;
+            write_reply(&mut c, read)
+        })?;
+        linker.func_wrap(NAME, "i64", move |mut c: C<'_>, h: i32, path: i32| {
+            read_value(&mut c, h, path, to_i64)
+        })?;
+        linker.func_wrap(NAME, "f64", move |mut c: C<'_>, h: i32, path: i32| {
+            read_value(&mut c, h, path, |value| {
+                value.as_f64().ok_or(status::INVALID_ARGUMENT)
+            })
+        })?;
+        linker.func_wrap(NAME, "bool", move |mut c: C<'_>, h: i32, path: i32| {
+            read_value(&mut c, h, path, |value| match value {
+                Value::Bool(b) => Ok(i32::from(*b)),
+                _ => Err(status::INVALID_ARGUMENT),
+            })
+        })?;
+
+        for (name, empty) in [
+            ("object", Value::Object(Map::new())),
+            ("array", Value::Array(Vec::new())),
+        ] {
+            linker.func_wrap(NAME, name, move |mut c: C<'_>| {
+                c.data_mut().count_call(NAME);
+                let room = c.data().memory_room();
+                let run = run_state(&mut c)?;
+                let made = if run.held + 2 > json.max_total_bytes || VALUE_BYTES > room {
+                    Err(status::TOO_LARGE)
+                } else {
+                    run.add(
+                        &json,
+                        Slot::Root {
+                            value: empty.clone(),
+                            size: 2,
+                            weight: VALUE_BYTES,
+                        },
+                    )
+                    .inspect(|_| run.held += 2)
+                };
+                if made.is_ok() {
+                    c.data_mut().reserve_memory(VALUE_BYTES);
+                }
+                wasmtime::Result::Ok(reply(made))
+            })?;
+        }
+
+        linker.func_wrap(
+            NAME,
+            "set",
+            move |mut c: C<'_>, h: i32, key: i32, v: i32| {
+                insert(&mut c, &json, h, Some(key), |c| copy_of(c, v))
+            },
+        )?;
+        linker.func_wrap(
+            NAME,
+            "set_str",
+            move |mut c: C<'_>, h: i32, key: i32, s: i32| {
+                insert(&mut c, &json, h, Some(key), |c| {
+                    Ok(text(c, s)?.map(Value::String))
+                })
+            },
+        )?;
+        linker.func_wrap(
+            NAME,
+            "set_i64",
+            move |mut c: C<'_>, h: i32, key: i32, n: i64| {
+                insert(&mut c, &json, h, Some(key), |_| Ok(Ok(Value::from(n))))
+            },
+        )?;
+        linker.func_wrap(
+            NAME,
+            "set_f64",
+            move |mut c: C<'_>, h: i32, key: i32, x: f64| {
+                insert(&mut c, &json, h, Some(key), |_| Ok(float(x)))
+            },
+        )?;
+        linker.func_wrap(
+            NAME,
+            "set_bool",
+            move |mut c: C<'_>, h: i32, key: i32, b: i32| {
+                insert(&mut c, &json, h, Some(key), |_| Ok(Ok(Value::Bool(b != 0))))
+            },
+        )?;
+        linker.func_wrap(NAME, "set_null", move |mut c: C<'_>, h: i32, key: i32| {
+            insert(&mut c, &json, h, Some(key), |_| Ok(Ok(Value::Null)))
+        })?;
+        linker.func_wrap(NAME, "push", move |mut c: C<'_>, h: i32, v: i32| {
+            insert(&mut c, &json, h, None, |c| copy_of(c, v))
+        })?;
+        linker.func_wrap(NAME, "push_str", move |mut c: C<'_>, h: i32, s: i32| {
+            insert(&mut c, &json, h, None, |c| {
+                Ok(text(c, s)?.map(Value::String))
+            })
+        })?;
+        linker.func_wrap(NAME, "push_i64", move |mut c: C<'_>, h: i32, n: i64| {
+            insert(&mut c, &json, h, None, |_| Ok(Ok(Value::from(n))))
+        })?;
+        linker.func_wrap(NAME, "push_f64", move |mut c: C<'_>, h: i32, x: f64| {
+            insert(&mut c, &json, h, None, |_| Ok(float(x)))
+        })?;
+        linker.func_wrap(NAME, "push_bool", move |mut c: C<'_>, h: i32, b: i32| {
+            insert(&mut c, &json, h, None, |_| Ok(Ok(Value::Bool(b != 0))))
+        })?;
+        linker.func_wrap(NAME, "push_null", move |mut c: C<'_>, h: i32| {
+            insert(&mut c, &json, h, None, |_| Ok(Ok(Value::Null)))
+        })?;
+
+        linker.func_wrap(NAME, "stringify", move |mut c: C<'_>, h: i32| {
+            c.data_mut().count_call(NAME);
+            let run = run_state(&mut c)?;
+            let text = run.find(h, &[]).and_then(|value| {
+                let text = serde_json::to_vec(value).map_err(|_| status::INVALID_ARGUMENT)?;
+                if text.len() as u64 > json.max_document_bytes {
+                    return Err(status::TOO_LARGE);
+                }
+                Ok(text)
+            });
+            write_reply(&mut c, reply(text))
+        })?;
+        linker.func_wrap(NAME, "free", move |mut c: C<'_>, h: i32| {
+            c.data_mut().count_call(NAME);
+            let freed = run_state(&mut c)?.free(h);
+            if let Ok(weight) = freed {
+                c.data_mut().release_memory(weight);
+            }
+            wasmtime::Result::Ok(status_of(freed.map(drop)))
+        })?;
+        Ok(())
+    }
+
+    fn begin_run(&self, state: &mut State) {
+        state.insert(JsonRun::default());
+    }
+}
+
+/// `[json]`: see [`Json`].
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct JsonGrant {
+    /// Documents a run may hold at once.
+    pub max_handles: Option<u64>,
+    /// Largest document parsed or written.
+    #[serde(default, deserialize_with = "crate::manifest::size")]
+    pub max_document_bytes: Option<u64>,
+    /// Bytes a run may parse and write in all.
+    #[serde(default, deserialize_with = "crate::manifest::size")]
+    pub max_total_bytes: Option<u64>,
+}
+
+impl JsonGrant {
+    /// The capability.
+    pub fn json(&self) -> Json {
+        let mut json = Json::new();
+        if let Some(max) = self.max_handles {
+            json = json.max_handles(crate::manifest::saturate(max));
+        }
+        if let Some(max) = self.max_document_bytes {
+            json = json.max_document_bytes(max);
+        }
+        if let Some(max) = self.max_total_bytes {
+            json = json.max_total_bytes(max);
+        }
+        json
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_follow_rfc_6901() {
+        let key = |k: &str| Seg::Key(k.into());
+        assert_eq!(pointer(""), Ok(vec![]));
+        assert_eq!(pointer("/"), Ok(vec![key("")]));
+        assert_eq!(
+            pointer("/a~1b/~0c/0"),
+            Ok(vec![key("a/b"), key("~c"), key("0")])
+        );
+        assert_eq!(pointer("a"), Err(status::INVALID_ARGUMENT));
+        assert_eq!(pointer("/a~2"), Err(status::INVALID_ARGUMENT));
+        assert_eq!(pointer("/a~"), Err(status::INVALID_ARGUMENT));
+        assert_eq!(array_index("0"), Some(0));
+        assert_eq!(array_index("12"), Some(12));
+        for bad in ["", "01", "-", "-1", "+1", "1.0", "99999999999999999999999"] {
+            assert_eq!(array_index(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn whole_numbers_convert_to_i64_and_others_do_not() {
+        let n = |text: &str| to_i64(&serde_json::from_str(text).unwrap());
+        assert_eq!(n("-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(n("9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(n("9223372036854775808"), Err(status::TOO_LARGE));
+        assert_eq!(n("3.0"), Ok(3));
+        assert_eq!(n("1e3"), Ok(1000));
+        assert_eq!(n("1e19"), Err(status::TOO_LARGE));
+        assert_eq!(n("-1e19"), Err(status::TOO_LARGE));
+        assert_eq!(n("1.5"), Err(status::INVALID_ARGUMENT));
+        assert_eq!(n("\"1\""), Err(status::INVALID_ARGUMENT));
+    }
+
+    #[test]
+    fn measure_estimates_text_and_depth() {
+        let v: Value = serde_json::from_str(r#"{"a":[1,{"b":null}],"c":"xy"}"#).unwrap();
+        let (size, depth) = measure(&v);
+        assert_eq!(depth, 3);
+        assert!(size >= serde_json::to_vec(&v).unwrap().len() as u64);
+    }
+}

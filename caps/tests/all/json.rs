@@ -1,0 +1,464 @@
+//! The `json` capability: reading by pointer, building, handles and their
+//! limits.
+
+use tape_caps::Json;
+use tape_rt::{Args, Grants, Outcome, status};
+
+use crate::wat_prelude::{emitted, guest};
+
+fn json() -> Grants {
+    tape_caps::grants().grant(Json::new())
+}
+
+fn int(outcome: &Outcome, i: usize) -> i32 {
+    outcome.result::<(i32,)>(i).unwrap().0
+}
+
+fn int64(outcome: &Outcome, i: usize) -> i64 {
+    outcome.result::<(i64,)>(i).unwrap().0
+}
+
+fn float(outcome: &Outcome, i: usize) -> f64 {
+    outcome.result::<(f64,)>(i).unwrap().0
+}
+
+fn string(outcome: &Outcome, i: usize) -> String {
+    outcome.result::<String>(i).unwrap()
+}
+
+#[test]
+fn values_are_read_by_json_pointer() {
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $doc i32) (local $user i32) (local $tag i32)
+             (local.set $doc (call $ok (call $json.parse (call $arg (i32.const 0)))))
+             (call $out (call $ok (call $json.str (local.get $doc) "/user/name")))
+             (call $emit64 (call $ok64 (call $json.i64 (local.get $doc) "/user/age")))
+             (call $emit (call $ok (call $json.bool (local.get $doc) "/user/admin")))
+             (call $emitf (call $okf (call $json.f64 (local.get $doc) "/user/score")))
+             (call $emit (call $ok (call $json.type (local.get $doc) "/user/nick")))
+             (call $emit (call $ok (call $json.len (local.get $doc) "/tags")))
+             (local.set $tag (call $ok (call $json.item (local.get $doc) "/tags" (i32.const 1))))
+             (call $out (call $ok (call $json.str (local.get $tag) "")))
+             (call $out (call $ok (call $json.str (local.get $doc) "/tags/0")))
+             (local.set $user (call $ok (call $json.get (local.get $doc) "/user")))
+             (call $out (call $ok (call $json.keys (local.get $user) "")))
+             (call $emit64 (call $ok64 (call $json.i64 (local.get $doc) "/a~1b/~0")))
+             (call $emit (call $ok (call $json.type
+               (call $ok (call $json.member (local.get $doc) "" "a/b")) "")))
+             (call $emit (call $st64 (call $json.i64 (local.get $doc) "/big")))
+             (call $emitf (call $okf (call $json.f64 (local.get $doc) "/user/age")))
+             (call $emit (call $ok (call $json.len (local.get $user) "")))
+             (call $emit (call $ok (call $json.type (local.get $doc) "")))
+             (call $out (call $ok (call $json.str (local.get $doc) "/ü")))
+             (i32.const 0))"#,
+        &json(),
+    );
+    let doc = r#"{"user": {"name": "Ada", "age": 36, "admin": true, "score": 9.5, "nick": null},
+                  "tags": ["x", "y"], "a/b": {"~": 1}, "big": 18446744073709551615, "ü": "\u00e9\n"}"#;
+    let outcome = program.run(&Args::strings([doc])).unwrap();
+    assert_eq!(string(&outcome, 0), "Ada");
+    assert_eq!(int64(&outcome, 1), 36);
+    assert_eq!(int(&outcome, 2), 1);
+    assert_eq!(float(&outcome, 3), 9.5);
+    assert_eq!(int(&outcome, 4), 0, "null");
+    assert_eq!(int(&outcome, 5), 2);
+    assert_eq!(string(&outcome, 6), "y");
+    assert_eq!(string(&outcome, 7), "x");
+    assert_eq!(
+        outcome.result::<Vec<String>>(8).unwrap(),
+        ["name", "age", "admin", "score", "nick"],
+        "in document order"
+    );
+    assert_eq!(int64(&outcome, 9), 1);
+    assert_eq!(int(&outcome, 10), 5, "an object");
+    assert_eq!(int(&outcome, 11), status::TOO_LARGE, "past i64");
+    assert_eq!(float(&outcome, 12), 36.0);
+    assert_eq!(int(&outcome, 13), 5);
+    assert_eq!(int(&outcome, 14), 5);
+    assert_eq!(string(&outcome, 15), "é\n");
+
+    let (name, usage) = &outcome.usage.capabilities[0];
+    assert_eq!((name.as_str(), usage.calls), ("json", 20));
+    assert!(usage.bytes_in > doc.len() as u64);
+}
+
+#[test]
+fn the_examples_from_the_docs_work() {
+    let read = crate::program(
+        r#"(func $run (result i32)
+             (local $doc i32) (local $name i32) (local $status i32)
+             (call $core.arg (i32.const 0))
+             (local.set $status) (local.set $doc)
+             (if (local.get $status) (then (return (local.get $status))))
+             (call $json.parse (local.get $doc))
+             (local.set $status) (local.set $doc)
+             (if (local.get $status) (then (return (local.get $status))))
+             (call $json.str (local.get $doc) "/user/name")
+             (local.set $status) (local.set $name)
+             (if (local.get $status) (then (return (local.get $status))))
+             (call $core.result (local.get $name)))"#,
+        &json(),
+    );
+    let outcome = read
+        .run(&Args::strings([r#"{"user": {"name": "Ada"}, "tags": []}"#]))
+        .unwrap();
+    assert_eq!(outcome.result::<&str>(0).unwrap(), "Ada");
+    let outcome = read.run(&Args::strings([r#"{"user": {}}"#])).unwrap();
+    assert_eq!(outcome.status, status::NOT_FOUND);
+    let outcome = read.run(&Args::strings([r#"{"user": "#])).unwrap();
+    assert_eq!(outcome.status, status::INVALID_ARGUMENT);
+
+    let build = crate::program(
+        r#"(func $run (result i32)
+             (local $body i32) (local $tags i32) (local $text i32) (local $status i32)
+             (call $json.object) (drop) (local.set $body)
+             (drop (call $json.set_str (local.get $body) "model" "m"))
+             (drop (call $json.set_i64 (local.get $body) "n" (i64.const 2)))
+             (call $json.array) (drop) (local.set $tags)
+             (drop (call $json.push_str (local.get $tags) "a"))
+             (drop (call $json.set (local.get $body) "tags" (local.get $tags)))
+             (call $json.stringify (local.get $body))
+             (local.set $status) (local.set $text)
+             (if (local.get $status) (then (return (local.get $status))))
+             (call $core.result (local.get $text)))"#,
+        &json(),
+    );
+    let outcome = build.run(&Args::new()).unwrap();
+    assert_eq!(
+        outcome.result::<&str>(0).unwrap(),
+        r#"{"model":"m","n":2,"tags":["a"]}"#
+    );
+}
+
+#[test]
+fn objects_and_arrays_are_built_and_serialised_in_insertion_order() {
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $obj i32) (local $arr i32) (local $inner i32)
+             (local.set $obj (call $ok (call $json.object)))
+             (call $must (call $json.set_str (local.get $obj) "name" "Ada"))
+             (call $must (call $json.set_i64 (local.get $obj) "age" (i64.const 36)))
+             (call $must (call $json.set_f64 (local.get $obj) "pi" (f64.const 3.5)))
+             (call $must (call $json.set_bool (local.get $obj) "ok" (i32.const 7)))
+             (call $must (call $json.set_null (local.get $obj) "none"))
+             (local.set $arr (call $ok (call $json.array)))
+             (call $must (call $json.push_str (local.get $arr) "x\"y"))
+             (call $must (call $json.push_i64 (local.get $arr) (i64.const -1)))
+             (call $must (call $json.push_f64 (local.get $arr) (f64.const 2.5)))
+             (call $must (call $json.push_bool (local.get $arr) (i32.const 0)))
+             (call $must (call $json.push_null (local.get $arr)))
+             (local.set $inner (call $ok (call $json.object)))
+             (call $must (call $json.set_i64 (local.get $inner) "a" (i64.const 1)))
+             (call $must (call $json.push (local.get $arr) (local.get $inner)))
+             (call $must (call $json.set (local.get $obj) "list" (local.get $arr)))
+             ;; Copies were taken: changing the originals changes nothing.
+             (call $must (call $json.push_i64 (local.get $arr) (i64.const 9)))
+             (call $must (call $json.set_i64 (local.get $inner) "b" (i64.const 2)))
+             ;; Setting a member again replaces it where it was.
+             (call $must (call $json.set_str (local.get $obj) "name" "Grace"))
+             (call $out (call $ok (call $json.stringify (local.get $obj))))
+             (call $out (call $ok (call $json.stringify (local.get $arr))))
+             (i32.const 0))"#,
+        &json(),
+    );
+    let outcome = program.run(&Args::new()).unwrap();
+    assert_eq!(
+        string(&outcome, 0),
+        r#"{"name":"Grace","age":36,"pi":3.5,"ok":true,"none":null,"list":["x\"y",-1,2.5,false,null,{"a":1}]}"#
+    );
+    assert_eq!(
+        string(&outcome, 1),
+        r#"["x\"y",-1,2.5,false,null,{"a":1},9]"#
+    );
+}
+
+#[test]
+fn a_parsed_document_is_edited_through_views() {
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $doc i32) (local $item i32) (local $n i32)
+             (local.set $doc (call $ok (call $json.parse
+               "{\"items\": [{\"n\": 1}, {\"n\": 2}], \"keep\": true}")))
+             (local.set $item (call $ok (call $json.item (local.get $doc) "/items" (i32.const 1))))
+             (local.set $n (call $ok (call $json.get (local.get $item) "/n")))
+             (call $must (call $json.set_i64 (local.get $item) "n" (i64.const 20)))
+             (call $must (call $json.set_str (local.get $item) "added" "yes"))
+             (call $emit64 (call $ok64 (call $json.i64 (local.get $n) "")))
+             (call $out (call $ok (call $json.stringify (local.get $doc))))
+             (call $out (call $ok (call $json.stringify (local.get $item))))
+             ;; Replace what the views point into: they now find nothing.
+             (call $must (call $json.set_null (local.get $doc) "items"))
+             (call $emit (call $st (call $json.stringify (local.get $item))))
+             (call $emit (call $st64 (call $json.i64 (local.get $n) "")))
+             (call $emit (call $json.set_i64 (local.get $item) "n" (i64.const 3)))
+             (call $out (call $ok (call $json.stringify (local.get $doc))))
+             (i32.const 0))"#,
+        &json(),
+    );
+    let outcome = program.run(&Args::new()).unwrap();
+    assert_eq!(int64(&outcome, 0), 20, "a view sees the change");
+    assert_eq!(
+        string(&outcome, 1),
+        r#"{"items":[{"n":1},{"n":20,"added":"yes"}],"keep":true}"#
+    );
+    assert_eq!(string(&outcome, 2), r#"{"n":20,"added":"yes"}"#);
+    assert_eq!(int(&outcome, 3), status::NOT_FOUND);
+    assert_eq!(int(&outcome, 4), status::NOT_FOUND);
+    assert_eq!(int(&outcome, 5), status::NOT_FOUND);
+    assert_eq!(string(&outcome, 6), r#"{"items":null,"keep":true}"#);
+}
+
+#[test]
+fn bad_handles_paths_and_types_are_statuses_never_traps() {
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $doc i32) (local $arr i32) (local $view i32) (local $gone i32)
+             (local.set $doc (call $ok (call $json.parse
+               "{\"n\": 1.5, \"s\": \"x\", \"a\": [1], \"o\": {}}")))
+             (local.set $arr (call $ok (call $json.get (local.get $doc) "/a")))
+             ;; Handles that are not live.
+             (call $emit (call $st (call $json.str (i32.const 0) "")))
+             (call $emit (call $st (call $json.get (i32.const -1) "")))
+             (call $emit (call $st (call $json.len (i32.const 999) "")))
+             (call $emit (call $json.set_str (i32.const 999) "k" "v"))
+             (call $emit (call $json.push_null (i32.const 0)))
+             (call $emit (call $st (call $json.stringify (i32.const 999))))
+             (call $emit (call $json.free (i32.const 999)))
+             (call $emit (call $json.set (local.get $doc) "k" (i32.const 999)))
+             (local.set $gone (call $ok (call $json.object)))
+             (call $must (call $json.free (local.get $gone)))
+             (call $emit (call $json.free (local.get $gone)))
+             (call $emit (call $st (call $json.type (local.get $gone) "")))
+             ;; Paths.
+             (call $emit (call $st (call $json.str (local.get $doc) "/missing")))
+             (call $emit (call $st (call $json.str (local.get $doc) "s")))
+             (call $emit (call $st (call $json.str (local.get $doc) "/s~2")))
+             (call $emit (call $st64 (call $json.i64 (local.get $doc) "/a/01")))
+             (call $emit (call $st (call $json.item (local.get $doc) "/a" (i32.const 1))))
+             (call $emit (call $st (call $json.item (local.get $doc) "/a" (i32.const -1))))
+             (call $emit (call $st (call $json.member (local.get $doc) "/o" "x")))
+             ;; Types.
+             (call $emit (call $st (call $json.str (local.get $doc) "/n")))
+             (call $emit (call $st64 (call $json.i64 (local.get $doc) "/n")))
+             (call $emit (call $st (call $json.bool (local.get $doc) "/s")))
+             (call $emit (call $stf (call $json.f64 (local.get $doc) "/s")))
+             (call $emit (call $st (call $json.len (local.get $doc) "/s")))
+             (call $emit (call $st (call $json.item (local.get $doc) "/o" (i32.const 0))))
+             (call $emit (call $st (call $json.member (local.get $doc) "/a" "0")))
+             (call $emit (call $st (call $json.keys (local.get $doc) "/a")))
+             (call $emit (call $json.set_str (local.get $arr) "k" "v"))
+             (call $emit (call $json.push_null (local.get $doc)))
+             (call $emit (call $json.set_f64 (local.get $doc) "k" (f64.const nan)))
+             (call $emit (call $json.push_f64 (local.get $arr) (f64.const -inf)))
+             (call $emit (call $json.set_str (local.get $doc) "\ff" "v"))
+             (call $emit (call $json.push_str (local.get $arr) "\ff"))
+             ;; Text that is not JSON.
+             (call $emit (call $st (call $json.parse "{")))
+             (call $emit (call $st (call $json.parse "1 2")))
+             (call $emit (call $st (call $json.parse "")))
+             (call $emit (call $st (call $json.parse "\ff")))
+             (i32.const 0))"#,
+        &json(),
+    );
+    let outcome = program.run(&Args::new()).unwrap();
+    let (invalid, missing) = (status::INVALID_ARGUMENT, status::NOT_FOUND);
+    let mut expected = vec![invalid; 10];
+    expected.extend([
+        missing, invalid, invalid, missing, missing, missing, missing,
+    ]);
+    expected.extend([invalid; 14]);
+    expected.extend([invalid; 4]);
+    assert_eq!(emitted(&outcome), expected);
+}
+
+#[test]
+fn the_handle_cap_counts_live_handles_and_freed_handles_stay_invalid() {
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $a i32) (local $b i32) (local $c i32)
+             (local.set $a (call $ok (call $json.parse "[1]")))
+             (local.set $b (call $ok (call $json.object)))
+             (local.set $c (call $ok (call $json.get (local.get $a) "/0")))
+             (call $emit (call $st (call $json.array)))
+             (call $emit (call $st (call $json.parse "2")))
+             (call $emit (call $st (call $json.item (local.get $a) "" (i32.const 0))))
+             (call $must (call $json.free (local.get $b)))
+             (call $emit (call $ok (call $json.array)))
+             (call $emit (call $st (call $json.type (local.get $b) "")))
+             ;; Freeing a document leaves its views dangling.
+             (call $must (call $json.free (local.get $a)))
+             (call $emit (call $st64 (call $json.i64 (local.get $c) "")))
+             (i32.const 0))"#,
+        &tape_caps::grants().grant(Json::new().max_handles(3)),
+    );
+    for _ in 0..2 {
+        let outcome = program.run(&Args::new()).unwrap();
+        let too_large = status::TOO_LARGE;
+        assert_eq!(
+            emitted(&outcome),
+            [
+                too_large,
+                too_large,
+                too_large,
+                4,
+                status::INVALID_ARGUMENT,
+                status::INVALID_ARGUMENT
+            ]
+        );
+    }
+}
+
+#[test]
+fn document_and_total_byte_caps_are_enforced() {
+    let caps = tape_caps::grants().grant(Json::new().max_document_bytes(40).max_total_bytes(100));
+    let over = format!("[{}]", "1,".repeat(19) + "1");
+    let under = format!("[{}]", "1,".repeat(17) + "1");
+    assert_eq!((over.len(), under.len()), (41, 37));
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $doc i32) (local $i i32)
+             (call $emit (call $st (call $json.parse (call $arg (i32.const 0)))))
+             (call $emit (call $st (call $json.parse (call $arg (i32.const 1)))))
+             ;; Push 13-byte strings onto [] until the 40-byte cap refuses.
+             (local.set $doc (call $ok (call $json.array)))
+             (block $full
+               (loop $more
+                 (br_if $full (call $json.push_str (local.get $doc) "0123456789"))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br $more)))
+             (call $emit (local.get $i))
+             (call $emit (call $st (call $json.stringify (local.get $doc))))
+             ;; Setting one member again and again replaces it: no growth.
+             (local.set $doc (call $ok (call $json.object)))
+             (local.set $i (i32.const 0))
+             (loop $again
+               (call $must (call $json.set_str (local.get $doc) "k" "0123456789"))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $again (i32.lt_u (local.get $i) (i32.const 50))))
+             (call $out (call $ok (call $json.stringify (local.get $doc))))
+             (i32.const 0))"#,
+        &caps,
+    );
+    let outcome = program.run(&Args::strings([&over, &under])).unwrap();
+    assert_eq!(int(&outcome, 0), status::TOO_LARGE);
+    assert_eq!(int(&outcome, 1), 0);
+    assert_eq!(
+        int(&outcome, 2),
+        2,
+        "2 + 13 + 13 fits in 40, a third does not"
+    );
+    assert_eq!(int(&outcome, 3), 0, "what was built can be serialised");
+    assert_eq!(string(&outcome, 4), r#"{"k":"0123456789"}"#);
+
+    // 100 bytes held at once: freeing gives them back.
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $doc i32)
+             (local.set $doc (call $ok (call $json.parse (call $arg (i32.const 0)))))
+             (call $must (call $json.free (local.get $doc)))
+             (drop (call $ok (call $json.parse (call $arg (i32.const 0)))))
+             (drop (call $ok (call $json.parse (call $arg (i32.const 0)))))
+             (call $emit (call $st (call $json.parse (call $arg (i32.const 0)))))
+             (call $emit (call $st (call $json.object)))
+             (i32.const 0))"#,
+        &caps,
+    );
+    let outcome = program.run(&Args::strings([&under])).unwrap();
+    assert_eq!(emitted(&outcome), [status::TOO_LARGE, 0]);
+}
+
+#[test]
+fn nesting_is_capped_at_127_parsed_or_built() {
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $a i32) (local $b i32) (local $depth i32)
+             (call $emit (call $st (call $json.parse (call $arg (i32.const 0)))))
+             (call $emit (call $st (call $json.parse (call $arg (i32.const 1)))))
+             ;; Wrap an array in arrays until refused.
+             (local.set $a (call $ok (call $json.array)))
+             (local.set $depth (i32.const 1))
+             (block $deep
+               (loop $wrap
+                 (local.set $b (call $ok (call $json.array)))
+                 (br_if $deep (call $json.push (local.get $b) (local.get $a)))
+                 (call $must (call $json.free (local.get $a)))
+                 (local.set $a (local.get $b))
+                 (local.set $depth (i32.add (local.get $depth) (i32.const 1)))
+                 (br $wrap)))
+             (call $emit (local.get $depth))
+             (call $emit (call $st (call $json.parse (call $arg (i32.const 0)))))
+             (i32.const 0))"#,
+        &json(),
+    );
+    let nested = |depth: usize| "[".repeat(depth) + &"]".repeat(depth);
+    let outcome = program
+        .run(&Args::strings([nested(127), nested(128)]))
+        .unwrap();
+    assert_eq!(emitted(&outcome), [0, status::TOO_LARGE, 127, 0]);
+
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $doc i32) (local $deepest i32)
+             (local.set $doc (call $ok (call $json.parse (call $arg (i32.const 0)))))
+             (local.set $deepest (call $ok (call $json.get (local.get $doc) (call $arg (i32.const 1)))))
+             (call $emit (call $json.push_i64 (local.get $deepest) (i64.const 1)))
+             (call $emit (call $json.push (local.get $deepest) (local.get $doc)))
+             (call $emit (call $json.push_null (local.get $deepest)))
+             (i32.const 0))"#,
+        &json(),
+    );
+    let path = "/0".repeat(126);
+    let outcome = program
+        .run(&Args::strings([nested(127).as_str(), &path]))
+        .unwrap();
+    assert_eq!(emitted(&outcome), [0, status::TOO_LARGE, 0]);
+}
+
+#[test]
+fn a_document_that_copies_into_itself_stops_at_a_cap() {
+    // Each copy replaces member "k": the document nests one deeper each
+    // time without growing much, until the depth cap.
+    let replacing = guest(
+        r#"(func $run (result i32)
+             (local $obj i32) (local $i i32) (local $status i32)
+             (local.set $obj (call $ok (call $json.object)))
+             (call $must (call $json.set_str (local.get $obj) "k" "0123456789abcdef"))
+             (block $full
+               (loop $copy
+                 (local.set $status (call $json.set (local.get $obj) "k" (local.get $obj)))
+                 (br_if $full (local.get $status))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br $copy)))
+             (call $emit (local.get $i))
+             (call $emit (local.get $status))
+             (i32.const 0))"#,
+        &json(),
+    );
+    let outcome = replacing.run(&Args::new()).unwrap();
+    assert_eq!(emitted(&outcome), [126, status::TOO_LARGE]);
+
+    // Copies into two members double the document each time, until the
+    // size cap: long before host memory would notice.
+    let doubling = guest(
+        r#"(func $run (result i32)
+             (local $obj i32) (local $i i32) (local $status i32)
+             (local.set $obj (call $ok (call $json.object)))
+             (block $full
+               (loop $copy
+                 (local.set $status (call $json.set (local.get $obj) "a" (local.get $obj)))
+                 (br_if $full (local.get $status))
+                 (local.set $status (call $json.set (local.get $obj) "b" (local.get $obj)))
+                 (br_if $full (local.get $status))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br $copy)))
+             (call $emit (local.get $i))
+             (call $emit (local.get $status))
+             (i32.const 0))"#,
+        &json(),
+    );
+    let outcome = doubling.run(&Args::new()).unwrap();
+    let values = emitted(&outcome);
+    assert_eq!(values[1], status::TOO_LARGE);
+    assert!((5..20).contains(&values[0]), "{values:?}");
+}
