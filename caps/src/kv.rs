@@ -299,8 +299,8 @@ impl Kv {
         self
     }
 
-    fn definition(&self) -> TableDefinition<'_, &'static str, &'static [u8]> {
-        TableDefinition::new(&self.table)
+    fn definition(table: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {
+        TableDefinition::new(table)
     }
 
     /// The database for a run that must be done by `deadline`, or the
@@ -326,9 +326,9 @@ impl Kv {
 
     /// A read snapshot of the namespace; `None` when nothing was ever
     /// written to it.
-    fn snapshot(&self, db: &Database) -> Result<Option<Table>, redb::Error> {
+    fn snapshot(db: &Database, table: &str) -> Result<Option<Table>, redb::Error> {
         let txn = db.begin_read()?;
-        match txn.open_table(self.definition()) {
+        match txn.open_table(Kv::definition(table)) {
             Ok(table) => Ok(Some(table)),
             Err(TableError::TableDoesNotExist(_)) => Ok(None),
             Err(e) => Err(e.into()),
@@ -338,10 +338,15 @@ impl Kv {
     /// Applies a run's writes in one transaction. `Ok(Err(count))` if the
     /// namespace would hold `count` keys, past the cap, and nothing was
     /// written.
-    fn commit(&self, db: &Database, pending: &Pending) -> Result<Result<(), u64>, redb::Error> {
+    fn commit(
+        &self,
+        db: &Database,
+        table: &str,
+        pending: &Pending,
+    ) -> Result<Result<(), u64>, redb::Error> {
         let txn = db.begin_write()?;
         let over = {
-            let mut table = txn.open_table(self.definition())?;
+            let mut table = txn.open_table(Kv::definition(table))?;
             let before = table.len()?;
             for (key, value) in pending {
                 match value {
@@ -388,6 +393,55 @@ fn table_name(namespace: &str) -> String {
     format!("tape.kv/{namespace}")
 }
 
+/// The namespace a redb table holds, as messages name it: `grant/run` for
+/// a run's [`Namespace`] inside its grant's.
+fn shown(table: &str) -> String {
+    table.trim_start_matches("tape.kv/").replace('\0', "/")
+}
+
+/// Host data ([`Run::data`](tape_rt::Run::data)) that puts one run's keys
+/// in a namespace of their own, inside the grant's: one compiled program
+/// serves many tenants, each seeing only its own keys. Every limit of the
+/// grant applies to each namespace on its own (`max_keys` per tenant).
+///
+/// ```
+/// use tape_caps::kv::{Kv, Namespace};
+/// use tape_rt::{Args, Config, Engine, Run};
+///
+/// let engine = Engine::new(Config { cache_dir: None, ..Config::default() })?;
+/// let grants = tape_caps::grants().grant(Kv::in_memory()?.namespace("app"));
+/// let program = engine.compile_str("count.wat", r#"
+///     (func $run (result i32)
+///       (local $old i32) (local $status i32)
+///       (call $kv.get "seen") (local.set $status) (local.set $old)
+///       (check (call $kv.set "seen" "yes"))
+///       (resv (if (result i32) (local.get $status) (then "first") (else "again")))
+///       (i32.const 0))"#, &grants)?;
+/// let visit = |tenant: &str| -> Result<String, tape_rt::Error> {
+///     let outcome = Run::new(&program).data(Namespace::new(tenant)).run()?;
+///     Ok(outcome.result::<String>(0)?)
+/// };
+/// assert_eq!(visit("acme")?, "first");
+/// assert_eq!(visit("acme")?, "again");
+/// assert_eq!(visit("globex")?, "first", "another tenant's keys are its own");
+/// # Ok::<(), tape_rt::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace(String);
+
+impl Namespace {
+    /// The namespace `name`, inside the grant's. A NUL character, which
+    /// separates it from the grant's in the store, is replaced.
+    pub fn new(name: impl Into<String>) -> Namespace {
+        Namespace(name.into().replace('\0', "\u{fffd}"))
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A run's writes: `None` deletes.
 type Pending = BTreeMap<String, Option<Vec<u8>>>;
 
@@ -396,6 +450,9 @@ type Pending = BTreeMap<String, Option<Vec<u8>>>;
 struct KvRun {
     /// When the run must end: how long it may wait for a shared file.
     deadline: Option<Instant>,
+    /// The redb table of the run's namespace: the grant's, or a
+    /// [`Namespace`] inside it.
+    table: Arc<str>,
     /// `None` until the first call; then `Some(None)` if the namespace is
     /// empty. Declared before `db`, so that it is dropped first.
     snapshot: Option<Option<Table>>,
@@ -423,7 +480,7 @@ impl KvRun {
                 Some(db) => db.clone(),
                 None => self.db.insert(kv.database(self.deadline)?).clone(),
             };
-            self.snapshot = Some(kv.snapshot(&db).map_err(|e| io_failure(kv, e))?);
+            self.snapshot = Some(Kv::snapshot(&db, &self.table).map_err(|e| io_failure(kv, e))?);
         }
         Ok(self.snapshot.as_ref().and_then(Option::as_ref))
     }
@@ -699,8 +756,13 @@ impl Capability for Kv {
 
     fn begin_run(&self, state: &mut State) {
         let deadline = state.deadline();
+        let table = match state.get::<Namespace>() {
+            Some(Namespace(inner)) => format!("{}\u{0}{inner}", self.table).into(),
+            None => self.table.clone(),
+        };
         state.insert(KvRun {
             deadline,
+            table,
             ..KvRun::default()
         });
     }
@@ -715,27 +777,28 @@ impl Capability for Kv {
             pending,
             snapshot,
             db,
+            table,
             ..
         } = std::mem::take(run);
         drop(snapshot);
         let Some(db) = db.filter(|_| completed && !pending.is_empty()) else {
             return Ok(());
         };
-        match self.commit(&db, &pending) {
+        let namespace = shown(&table);
+        match self.commit(&db, &table, &pending) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(count)) => Err(Error::capability(
                 NAME,
                 format!(
-                    "the run's key-value writes were not committed: namespace `{}` would hold {count} keys, past its cap of {} (other runs added keys meanwhile)",
-                    self.namespace, self.max_keys
+                    "the run's key-value writes were not committed: namespace `{namespace}` would hold {count} keys, past its cap of {} (other runs added keys meanwhile)",
+                    self.max_keys
                 ),
             )
             .into()),
             Err(e) => Err(Error::capability(
                 NAME,
                 format!(
-                    "the run's key-value writes were not committed to namespace `{}`: {e}",
-                    self.namespace
+                    "the run's key-value writes were not committed to namespace `{namespace}`: {e}"
                 ),
             )
             .into()),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use tape_rt::wasmtime::{self, Caller, Linker, Val};
 use tape_rt::{
     Args, Capability, Config, Engine, ErrorKind, ExportType, Function, Grants, Limits, Pooling,
-    Signature, Spec, State, ValueType, guest,
+    Run, Signature, Spec, State, ValueType, guest,
 };
 
 use crate::program;
@@ -415,4 +415,91 @@ fn a_full_pool_refuses_a_run_until_a_slot_frees_up() {
     open_tx.send(()).unwrap();
     assert_eq!(holder.join().unwrap(), 0, "the gate opened");
     assert_eq!(quick.run(&Args::new()).unwrap().status, 5);
+}
+
+/// `who.id()`: the run's `Caller` host data, or `NOT_FOUND`.
+struct Who;
+
+#[derive(Debug, Clone, Copy)]
+struct CallerId(i32);
+
+impl Capability for Who {
+    fn spec(&self) -> &Spec {
+        const SPEC: Spec = Spec::new(
+            "who",
+            "says whom a run is for",
+            &[Function::new("id", "(result i32 i32)")],
+        );
+        &SPEC
+    }
+
+    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        linker.func_wrap("who", "id", |mut caller: Caller<'_, State>| {
+            caller.data_mut().count_call("who");
+            match caller.data_mut().get::<CallerId>() {
+                Some(CallerId(id)) => (*id, 0),
+                None => (0, tape_rt::status::NOT_FOUND),
+            }
+        })?;
+        Ok(())
+    }
+}
+
+/// Host data set on a `Run` reaches the capabilities of that run only;
+/// one compiled program serves runs with different data.
+#[test]
+fn host_data_reaches_one_run_only() {
+    let program = crate::program(
+        r#"(func $run (result i32)
+             (local $id i32) (local $status i32)
+             (call $who.id) (local.set $status) (local.set $id)
+             (if (local.get $status) (then (return (local.get $status))))
+             (local.get $id))"#,
+        &Grants::new().grant(Who),
+    );
+    let run = |id: Option<i32>| {
+        let run = Run::new(&program);
+        let run = match id {
+            Some(id) => run.data(CallerId(id)),
+            None => run,
+        };
+        run.run().unwrap().status
+    };
+    assert_eq!(run(Some(41)), 41);
+    assert_eq!(run(None), tape_rt::status::NOT_FOUND);
+    // The last value of a type wins.
+    let status = Run::new(&program)
+        .data(CallerId(1))
+        .data(CallerId(2))
+        .run()
+        .unwrap()
+        .status;
+    assert_eq!(status, 2);
+    // `invoke` gets the data and the arguments too.
+    let (values, _) = Run::new(&program)
+        .data(CallerId(7))
+        .invoke("run", &[])
+        .unwrap();
+    assert_eq!(values[0].i32(), Some(7));
+}
+
+/// A `Run` without limits gets the engine's, and with limits, its own.
+#[test]
+fn a_run_takes_its_own_limits() {
+    let program = crate::program(
+        "(func $run (result i32) (loop (br 0)) (i32.const 0))",
+        &Grants::new(),
+    );
+    let error = Run::new(&program)
+        .limits(Limits {
+            fuel: Some(5_000),
+            ..Limits::default()
+        })
+        .run()
+        .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 5_000 }),
+        "{error}"
+    );
+    assert_eq!(program.default_limits(), &crate::engine().config().limits);
 }
