@@ -449,7 +449,7 @@ impl Capability for Who {
 /// one compiled program serves runs with different data.
 #[test]
 fn host_data_reaches_one_run_only() {
-    let program = crate::program(
+    let program = program(
         r#"(func $run (result i32)
              (local $id i32) (local $status i32)
              (call $who.id) (local.set $status) (local.set $id)
@@ -486,7 +486,7 @@ fn host_data_reaches_one_run_only() {
 /// A `Run` without limits gets the engine's, and with limits, its own.
 #[test]
 fn a_run_takes_its_own_limits() {
-    let program = crate::program(
+    let program = program(
         "(func $run (result i32) (loop (br 0)) (i32.const 0))",
         &Grants::new(),
     );
