@@ -601,6 +601,12 @@ impl AiGrant {
     }
 }
 
+impl crate::Table for AiGrant {
+    fn grant(&self, _: &crate::Manifest) -> tape_rt::Result<Arc<dyn Capability>> {
+        Ok(Arc::new(self.ai()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

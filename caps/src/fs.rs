@@ -529,6 +529,22 @@ impl FsGrant {
     }
 }
 
+impl crate::Table for FsGrant {
+    /// `dir` is relative to the manifest.
+    fn resolve(
+        &mut self,
+        base: &Path,
+        _: &dyn Fn(usize, &str) -> crate::ManifestError,
+    ) -> std::result::Result<(), crate::ManifestError> {
+        self.dir = base.join(&self.dir);
+        Ok(())
+    }
+
+    fn grant(&self, _: &crate::Manifest) -> Result<Arc<dyn Capability>> {
+        Ok(Arc::new(self.fs()?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -962,6 +962,12 @@ impl JsonGrant {
     }
 }
 
+impl crate::Table for JsonGrant {
+    fn grant(&self, _: &crate::Manifest) -> tape_rt::Result<std::sync::Arc<dyn Capability>> {
+        Ok(std::sync::Arc::new(self.json()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

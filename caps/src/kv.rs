@@ -867,3 +867,19 @@ impl KvGrant {
         Ok(kv)
     }
 }
+
+impl crate::Table for KvGrant {
+    /// `path` is relative to the manifest.
+    fn resolve(
+        &mut self,
+        base: &Path,
+        _: &dyn Fn(usize, &str) -> crate::ManifestError,
+    ) -> Result<(), crate::ManifestError> {
+        self.path = self.path.take().map(|p| base.join(p));
+        Ok(())
+    }
+
+    fn grant(&self, _: &crate::Manifest) -> Result<Arc<dyn Capability>> {
+        Ok(Arc::new(self.kv()?))
+    }
+}

@@ -59,23 +59,11 @@ pub use http::{Http, HttpGrant};
 pub use json::{Json, JsonGrant};
 pub use kv::{KV_CACHE_BYTES, Kv, KvGrant};
 pub use log::{LOG_MESSAGE_OVERHEAD, Level, Log, LogGrant, LogSink};
-pub use manifest::{LimitsTable, MANIFEST_NAME, Manifest, ManifestError};
+pub use manifest::{LimitsTable, MANIFEST_NAME, Manifest, ManifestError, SPECS, Table};
 pub use rand::{Rand, RandGrant};
 pub use time::{DETERMINISTIC_START, Time, TimeGrant};
 
-use tape_rt::{Grants, Spec};
-
-/// The spec of every built-in capability, `core` aside.
-pub const SPECS: [Spec; 8] = [
-    log::SPEC,
-    json::SPEC,
-    time::SPEC,
-    rand::SPEC,
-    kv::SPEC,
-    fs::SPEC,
-    http::SPEC,
-    ai::SPEC,
-];
+use tape_rt::Grants;
 
 /// Only `core` granted, and every built-in capability known (see
 /// [`Grants`]): the grants to start from, and the catalogue every command

@@ -273,6 +273,12 @@ impl LogGrant {
     }
 }
 
+impl crate::Table for LogGrant {
+    fn grant(&self, _: &crate::Manifest) -> tape_rt::Result<Arc<dyn Capability>> {
+        Ok(Arc::new(self.log()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

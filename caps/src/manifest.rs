@@ -40,11 +40,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use tape_rt::{Grants, Limits};
+use std::sync::Arc;
 
-use crate::{
-    AiGrant, FsGrant, Http, HttpGrant, JsonGrant, KvGrant, LogGrant, RandGrant, TimeGrant,
-};
+use tape_rt::{Capability, Grants, Limits, Spec};
 
 /// What can be wrong with a manifest: its text, its file, or a grant it
 /// asks for.
@@ -89,45 +87,114 @@ pub enum ManifestError {
 /// The file name `tape run` looks for beside a program.
 pub const MANIFEST_NAME: &str = "tape.toml";
 
-/// A parsed `tape.toml`. Each `Some` grant table grants its capability;
-/// every limit left out keeps the runtime's default.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-#[non_exhaustive]
-pub struct Manifest {
-    /// The file it was read from; relative paths in it start from its
-    /// directory.
-    #[serde(skip)]
-    path: PathBuf,
-    /// A fixed clock and a seeded generator for `time` and `rand`, unless
-    /// their own tables say otherwise.
-    #[serde(default)]
-    pub deterministic: bool,
-    /// Limits of each run.
-    #[serde(default)]
-    pub limits: LimitsTable,
-    /// `[log]`
-    pub log: Option<LogGrant>,
-    /// `[kv]`
-    pub kv: Option<KvGrant>,
-    /// `[fs]`
-    pub fs: Option<FsGrant>,
-    /// `[http]`
-    pub http: Option<HttpGrant>,
-    /// `[json]`
-    pub json: Option<JsonGrant>,
-    /// `[ai]`
-    pub ai: Option<AiGrant>,
-    /// `[time]`
-    pub time: Option<TimeGrant>,
-    /// `[rand]`
-    pub rand: Option<RandGrant>,
-    /// `[lints]`: the level of each compiler lint (`unused-status =
-    /// "allow"`), or of all of them (`warnings = "deny"`); see
-    /// [`tape_compiler::Lints`]. Checked as it is read: an unknown lint or
-    /// level is an error at its line.
-    #[serde(default, deserialize_with = "lint_levels")]
-    pub lints: Vec<(String, tape_compiler::Level)>,
+/// A capability's table in `tape.toml`, which grants it: the type beside
+/// each built-in capability (`[kv]` is [`KvGrant`](crate::KvGrant)).
+///
+/// A table is read with serde, then [`resolve`](Table::resolve)d against
+/// the manifest's directory, and [`grant`](Table::grant) builds the
+/// capability it describes. The tables are listed once, in this module's
+/// `builtins!` invocation: adding a capability is its module, with its
+/// table implementing this trait, and one line there.
+pub trait Table {
+    /// Makes the table's paths relative to `base`, the manifest's
+    /// directory, and checks what serde cannot; `at` turns a byte offset
+    /// in the manifest's text and a message into the error to return.
+    ///
+    /// # Errors
+    ///
+    /// The error `at` makes, for a value of the wrong form.
+    fn resolve(
+        &mut self,
+        _base: &Path,
+        _at: &dyn Fn(usize, &str) -> ManifestError,
+    ) -> Result<(), ManifestError> {
+        Ok(())
+    }
+
+    /// The capability, configured as the table says; `manifest` holds
+    /// what tables share (`deterministic`).
+    ///
+    /// # Errors
+    ///
+    /// Why it cannot be set up: a database that does not open, a directory
+    /// that does not exist.
+    fn grant(&self, manifest: &Manifest) -> tape_rt::Result<Arc<dyn Capability>>;
+}
+
+/// The built-in capabilities, each as `name: Table`: the module `name`
+/// holds the capability and its `SPEC`, and `[name]` in `tape.toml` is its
+/// table. Generates the [`Manifest`] with one field per table, [`SPECS`]
+/// and the manifest's walks over its tables.
+macro_rules! builtins {
+    ($($name:ident: $table:ident,)*) => {
+        /// A parsed `tape.toml`. Each `Some` grant table grants its
+        /// capability; every limit left out keeps the runtime's default.
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        #[non_exhaustive]
+        pub struct Manifest {
+            /// The file it was read from; relative paths in it start from
+            /// its directory.
+            #[serde(skip)]
+            path: PathBuf,
+            /// A fixed clock and a seeded generator for `time` and `rand`,
+            /// unless their own tables say otherwise.
+            #[serde(default)]
+            pub deterministic: bool,
+            /// Limits of each run.
+            #[serde(default)]
+            pub limits: LimitsTable,
+            /// `[lints]`: the level of each compiler lint (`unused-status =
+            /// "allow"`), or of all of them (`warnings = "deny"`); see
+            /// [`tape_compiler::Lints`]. Checked as it is read: an unknown
+            /// lint or level is an error at its line.
+            #[serde(default, deserialize_with = "lint_levels")]
+            pub lints: Vec<(String, tape_compiler::Level)>,
+            $(
+                #[doc = concat!("`[", stringify!($name), "]`: grants `", stringify!($name), "`; see [`", stringify!($table), "`](crate::", stringify!($table), ").")]
+                pub $name: Option<crate::$name::$table>,
+            )*
+        }
+
+        /// The spec of every built-in capability, `core` aside, in the
+        /// order [`Manifest::grants`] grants them.
+        pub const SPECS: [Spec; [$(stringify!($name)),*].len()] = [$(crate::$name::SPEC),*];
+
+        impl Manifest {
+            /// Each table the manifest has, by name.
+            fn tables(&self) -> Vec<(&'static str, &dyn Table)> {
+                let mut tables: Vec<(&'static str, &dyn Table)> = Vec::new();
+                $(
+                    if let Some(table) = &self.$name {
+                        tables.push((stringify!($name), table));
+                    }
+                )*
+                tables
+            }
+
+            /// Each table the manifest has, by name, to resolve.
+            fn tables_mut(&mut self) -> Vec<(&'static str, &mut dyn Table)> {
+                let mut tables: Vec<(&'static str, &mut dyn Table)> = Vec::new();
+                $(
+                    if let Some(table) = &mut self.$name {
+                        tables.push((stringify!($name), table));
+                    }
+                )*
+                tables
+            }
+        }
+    };
+}
+
+builtins! {
+    log: LogGrant,
+    json: JsonGrant,
+    time: TimeGrant,
+    rand: RandGrant,
+    kv: KvGrant,
+    fs: FsGrant,
+    http: HttpGrant,
+    ai: AiGrant,
 }
 
 /// `[lints]`, each name and level checked where it is written.
@@ -215,25 +282,10 @@ impl Manifest {
         };
         let mut manifest: Manifest = toml::from_str(text)
             .map_err(|e| error_at(e.span().map_or(0, |span| span.start), e.message()))?;
-        if let Some(http) = &mut manifest.http {
-            for entry in std::mem::take(&mut http.written_allow) {
-                Http::check_origin(entry.get_ref())
-                    .map_err(|e| error_at(entry.span().start, &e))?;
-                http.allow.push(entry.into_inner());
-            }
-        }
         manifest.path = path.to_owned();
         let base = path.parent().unwrap_or(Path::new(""));
-        if let Some(kv) = &mut manifest.kv {
-            kv.path = kv.path.take().map(|p| base.join(p));
-        }
-        if let Some(fs) = &mut manifest.fs {
-            fs.dir = base.join(&fs.dir);
-        }
-        if let Some(http) = &mut manifest.http {
-            for path in &mut http.root_certificates {
-                *path = base.join(&*path);
-            }
+        for (_, table) in manifest.tables_mut() {
+            table.resolve(base, &error_at)?;
         }
         Ok(manifest)
     }
@@ -282,19 +334,7 @@ impl Manifest {
 
     /// The names of the capabilities the manifest grants (besides `core`).
     pub fn capabilities(&self) -> Vec<&'static str> {
-        [
-            ("log", self.log.is_some()),
-            ("kv", self.kv.is_some()),
-            ("fs", self.fs.is_some()),
-            ("http", self.http.is_some()),
-            ("json", self.json.is_some()),
-            ("ai", self.ai.is_some()),
-            ("time", self.time.is_some()),
-            ("rand", self.rand.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, granted)| granted.then_some(name))
-        .collect()
+        self.tables().into_iter().map(|(name, _)| name).collect()
     }
 
     /// Grants what cannot reach outside the run — `log`, `json`, `time`
@@ -330,29 +370,8 @@ impl Manifest {
             }
         };
         let mut grants = crate::grants();
-        if let Some(log) = &self.log {
-            grants = grants.grant(log.log());
-        }
-        if let Some(kv) = &self.kv {
-            grants = grants.grant(kv.kv().map_err(in_table("kv"))?);
-        }
-        if let Some(fs) = &self.fs {
-            grants = grants.grant(fs.fs().map_err(in_table("fs"))?);
-        }
-        if let Some(http) = &self.http {
-            grants = grants.grant(http.http().map_err(in_table("http"))?);
-        }
-        if let Some(json) = &self.json {
-            grants = grants.grant(json.json());
-        }
-        if let Some(ai) = &self.ai {
-            grants = grants.grant(ai.ai());
-        }
-        if let Some(time) = &self.time {
-            grants = grants.grant(time.time(self.deterministic));
-        }
-        if let Some(rand) = &self.rand {
-            grants = grants.grant(rand.rand(self.deterministic));
+        for (name, table) in self.tables() {
+            grants.add(table.grant(self).map_err(in_table(name))?);
         }
         Ok(grants)
     }

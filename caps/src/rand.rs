@@ -236,6 +236,12 @@ impl RandGrant {
     }
 }
 
+impl crate::Table for RandGrant {
+    fn grant(&self, manifest: &crate::Manifest) -> tape_rt::Result<std::sync::Arc<dyn Capability>> {
+        Ok(std::sync::Arc::new(self.rand(manifest.deterministic)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -185,3 +185,9 @@ impl TimeGrant {
         }
     }
 }
+
+impl crate::Table for TimeGrant {
+    fn grant(&self, manifest: &crate::Manifest) -> tape_rt::Result<std::sync::Arc<dyn Capability>> {
+        Ok(std::sync::Arc::new(self.time(manifest.deterministic)))
+    }
+}

@@ -739,6 +739,29 @@ impl HttpGrant {
     }
 }
 
+impl crate::Table for HttpGrant {
+    /// Each `allow` entry must be an origin, said at its place; the
+    /// certificate files are relative to the manifest.
+    fn resolve(
+        &mut self,
+        base: &std::path::Path,
+        at: &dyn Fn(usize, &str) -> crate::ManifestError,
+    ) -> Result<(), crate::ManifestError> {
+        for entry in std::mem::take(&mut self.written_allow) {
+            Http::check_origin(entry.get_ref()).map_err(|e| at(entry.span().start, &e))?;
+            self.allow.push(entry.into_inner());
+        }
+        for path in &mut self.root_certificates {
+            *path = base.join(&*path);
+        }
+        Ok(())
+    }
+
+    fn grant(&self, _: &crate::Manifest) -> tape_rt::Result<Arc<dyn Capability>> {
+        Ok(Arc::new(self.http()?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
