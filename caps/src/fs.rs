@@ -1,3 +1,6 @@
+//! The `fs` capability: files inside one directory the host grants,
+//! read-only or read-write, through cap-std.
+
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};

@@ -1,3 +1,6 @@
+//! The `json` capability: parse, query and build JSON documents held by
+//! the host, by handle.
+
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};

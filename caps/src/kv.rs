@@ -1,3 +1,7 @@
+//! The `kv` capability: a key-value store in redb, one namespace per
+//! grant (and per run, with [`Namespace`]), a run's writes committed when
+//! it completes.
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Bound;

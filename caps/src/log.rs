@@ -1,3 +1,6 @@
+//! The `log` capability: messages with a level, sanitised and within a
+//! byte budget, to `tracing` or a host's sink.
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -9,10 +12,15 @@ use tape_rt::{Capability, Function, Spec, State, status};
 /// Log levels, as the guest numbers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
+    /// 0: something failed.
     Error = 0,
+    /// 1: something is wrong but the program goes on.
     Warn = 1,
+    /// 2: what the program is doing.
     Info = 2,
+    /// 3: details for whoever debugs it.
     Debug = 3,
+    /// 4: everything.
     Trace = 4,
 }
 

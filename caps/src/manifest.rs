@@ -350,7 +350,7 @@ impl Manifest {
 
     /// Every capability the manifest grants, configured as it says, over
     /// [`crate::grants`] (every built-in capability known). `log` goes to
-    /// its [`LogGrant::sink`], `tracing` by default.
+    /// its [`LogGrant::sink`](crate::LogGrant::sink), `tracing` by default.
     ///
     /// # Errors
     ///

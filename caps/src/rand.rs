@@ -1,3 +1,6 @@
+//! The `rand` capability: random bytes from the operating system, or from
+//! a seeded ChaCha20 generator for runs that repeat.
+
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use wasmtime::{Caller, Linker};

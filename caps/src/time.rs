@@ -1,3 +1,6 @@
+//! The `time` capability: the wall clock and a per-run monotonic clock,
+//! the system's or a fixed one that steps on each reading.
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::{Caller, Linker};

@@ -16,7 +16,7 @@ use std::fmt;
 /// assert_eq!(catalogue.functions("log").collect::<Vec<_>>(), ["write"]);
 /// ```
 ///
-/// [`tape doc`]: crate::reference
+/// [`tape doc`]: crate::Reference
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalogue {
     modules: BTreeMap<String, BTreeMap<String, Entry>>,
@@ -205,7 +205,9 @@ impl fmt::Display for Role {
 /// The [`Role`]s of a function's parameters and results, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Roles {
+    /// Each parameter's role.
     pub params: Vec<Role>,
+    /// Each result's role.
     pub results: Vec<Role>,
 }
 

@@ -12,7 +12,9 @@ pub enum Error {
     /// The source file could not be read.
     #[error("cannot read `{}`: {source}", path.display())]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
@@ -28,14 +30,22 @@ pub enum Error {
     /// nothing was compiled.
     #[error("`{name}` is {size} bytes, over the compile budget of {limit} bytes")]
     TooLarge {
+        /// The program's name.
         name: String,
+        /// Its size in bytes.
         size: usize,
+        /// The budget's limit in bytes.
         limit: usize,
     },
     /// Compiling took longer than the compile budget allows
     /// ([`Budget::timeout`](crate::Budget::timeout)).
     #[error("compiling `{name}` took longer than its {timeout:?} budget")]
-    Timeout { name: String, timeout: Duration },
+    Timeout {
+        /// The program's name.
+        name: String,
+        /// The budget's time.
+        timeout: Duration,
+    },
 }
 
 impl Error {

@@ -29,6 +29,8 @@
 //! # Ok::<(), tape_compiler::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod catalogue;
 mod diagnostic;
 mod encode;

@@ -311,8 +311,11 @@ fn length_prefixed(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
 pub struct Warning {
     /// The lint's name, e.g. `unused-status`.
     pub lint: String,
+    /// What is wrong.
     pub message: String,
+    /// What the span shows, beside it.
     pub label: Option<String>,
+    /// How to fix it.
     pub help: Option<String>,
     /// Where, as a byte range of the source.
     pub span: Option<(u32, u32)>,

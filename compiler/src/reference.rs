@@ -256,7 +256,7 @@ impl Reference {
 
     /// The functions `name` (with or without a `$`) most likely means,
     /// best first, at most three: first those it names by another word
-    /// ([`SYNONYMS`]: `contains` for `find`, `put` for `set`) in its group,
+    /// (synonyms: `contains` for `find`, `put` for `set`) in its group,
     /// then those spelled like it in its group. A group that does not
     /// exist (`std.f64`) gives nothing, rather than a function of another
     /// type; one named by another word (`std.string`) is that group.

@@ -8,11 +8,11 @@
 //! The guest does nothing but call host functions and keep what they
 //! return (pointers, handles) in locals that later calls take as
 //! arguments, so every way a run can end is the host's doing. Oracle:
-//! - a run ends with status 0, or with [`Error::BadPointer`],
-//!   [`Error::OutOfFuel`], [`Error::MemoryExhausted`] or
-//!   [`Error::Timeout`]: a pointer outside memory, or a limit. A host panic
+//! - a run ends with status 0, or with `ErrorKind::BadPointer`,
+//!   `ErrorKind::OutOfFuel`, `ErrorKind::MemoryExhausted` or
+//!   `ErrorKind::Timeout`: a pointer outside memory, or a limit. A host panic
 //!   (`ErrorKind::HostPanic`), an internal error (`ErrorKind::Internal`) or a trap
-//!   the guest did not cause ([`Error::Trap`]) fails;
+//!   the guest did not cause (`ErrorKind::Trap`) fails;
 //! - the memory it reports never passes its cap;
 //! - every line logged is free of control characters;
 //! - `fs` writes nothing outside its directory.

@@ -69,6 +69,8 @@
 //! [`Error::ZeroSizedElement`], because the element count could not be
 //! recovered.
 
+#![warn(missing_docs)]
+
 mod de;
 mod error;
 mod ser;

@@ -276,24 +276,35 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum LinkProblem {
     /// `module.function` belongs to a built-in capability that is not
     /// granted.
-    NotGranted { module: String, function: String },
+    NotGranted {
+        /// The capability.
+        module: String,
+        /// The function imported.
+        function: String,
+    },
     /// No capability, built-in or granted, has this name.
     UnknownCapability {
+        /// The import's module: a capability that does not exist.
         module: String,
+        /// The function imported.
         name: String,
         /// The capabilities that exist: built-in and granted.
         known: Vec<String>,
     },
     /// The capability is granted but has no function of this name.
     UnknownFunction {
+        /// The capability.
         module: String,
+        /// The function it does not have.
         name: String,
         /// The functions it does have.
         available: Vec<String>,
     },
     /// The function exists with another type.
     WrongType {
+        /// The capability.
         module: String,
+        /// The function.
         name: String,
         /// The type the capability defines.
         expected: String,
@@ -303,8 +314,11 @@ pub enum LinkProblem {
     /// A memory, table, global or tag import: capabilities provide only
     /// functions.
     NotAFunction {
+        /// The import's module.
         module: String,
+        /// The import's name.
         name: String,
+        /// What it is instead: "memory", "table", "global" or "tag".
         kind: &'static str,
     },
 }

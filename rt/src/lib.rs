@@ -76,6 +76,8 @@
 //! with a [`status`]. `examples/custom_capability.rs` is a whole one, and
 //! `examples/multi_tenant.rs` serves many tenants from one program.
 
+#![warn(missing_docs)]
+
 pub mod guest;
 pub mod status;
 

@@ -112,7 +112,7 @@ impl Program {
     }
 
     /// The type of the export `name`, or `None` if the module has no such
-    /// export: for a function, the [`Signature`] that
+    /// export: for a function, the [`Signature`](crate::Signature) that
     /// [`invoke`](Program::invoke) checks its parameters against.
     ///
     /// ```

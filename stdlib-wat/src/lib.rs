@@ -25,5 +25,7 @@
 //! # Ok::<(), tape_rt::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 /// The library's WAT source.
 pub const SOURCE: &str = include_str!("std.wat");

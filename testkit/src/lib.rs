@@ -19,6 +19,8 @@
 //! tape_testkit::run(trials);
 //! ```
 
+#![warn(missing_docs)]
+
 use std::path::{Path, PathBuf};
 
 #[cfg(feature = "rt")]

@@ -14,7 +14,7 @@
 //! | [`read_bytes`], [`read_bytes_max`] | [`write_bytes`] | its payload: the helper strips or adds the length prefix |
 //! | [`read_str`] | [`write_str`] | the same, as UTF-8 text |
 //! | [`read_value`] | [`write_value`] | the whole wire value, prefix included, as [`Outcome::results`](crate::Outcome::results) holds it |
-//! | [`read`] | [`write`] | any `serde` type, through [`tape_protocol`] |
+//! | [`read`] | [`write`](fn@write) | any `serde` type, through [`tape_protocol`] |
 //! | | [`write_strings`] | a sequence of strings, the reply of `kv.list` and the like |
 //!
 //! Built-in and third-party capabilities use the same helpers; see
@@ -113,7 +113,7 @@ pub fn read_value(store: impl AsContext<Data = State>, ptr: u32) -> Result<Vec<u
     Ok(data[range].to_vec())
 }
 
-/// Decodes the wire value at `ptr` as a `T`: the counterpart of [`write`].
+/// Decodes the wire value at `ptr` as a `T`: the counterpart of [`write`](fn@write).
 /// Only the value's own bytes are read.
 ///
 /// # Errors
