@@ -13,13 +13,7 @@ use std::process::{Command, Output, Stdio};
 
 use toml_edit::{DocumentMut, Item, Table, value};
 
-// The loopback HTTP(S) server of the runtime's tests, shared rather than
-// copied; this file uses only part of it.
-#[allow(dead_code)]
-#[path = "../caps/tests/all/server.rs"]
-mod server;
-
-use server::{Reply, Server};
+use tape_testkit::server::{Reply, Server};
 
 fn tape() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tape"));

@@ -27,15 +27,10 @@
 //! `BLESS=1` rewrites the expected files from what `tape` does now.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
+use tape_testkit::server::{Reply, Request, Server};
 use toml_edit::DocumentMut;
 
 #[path = "../examples/ai_stub.rs"]
@@ -207,8 +202,8 @@ fn try_run_example(name: &str, command: &[String]) -> Result<Vec<String>, String
             ));
         }
         let site = work.path().join("examples");
-        let server = Server::start(move |stream| serve_file(stream, &site));
-        let origin = server.addr.to_string();
+        let server = Server::start(move |request| serve_file(request, &site));
+        let origin = format!("127.0.0.1:{}", server.port());
         for arg in &mut args {
             *arg = arg.replace(SITE, &origin);
         }
@@ -222,10 +217,10 @@ fn try_run_example(name: &str, command: &[String]) -> Result<Vec<String>, String
                 "its tape.toml has [ai] but not base-url = \"{endpoint}\", where `cargo run --example ai_stub` answers"
             ));
         }
-        let server = Server::start(|stream| {
+        let server = Server::start_raw(|stream| {
             let _ = ai_stub::serve(stream);
         });
-        flags.extend(["--ai".to_string(), format!("http://{}/v1", server.addr)]);
+        flags.extend(["--ai".to_string(), server.url("/v1")]);
         servers.push(server);
     }
     args.splice(1..1, flags);
@@ -320,94 +315,25 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A server on a free port of 127.0.0.1 that hands each connection to a
-/// handler on its own thread, and stops when dropped.
-struct Server {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(handler: impl Fn(TcpStream) + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let handler = Arc::new(handler);
-        let accept = {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                    let handler = handler.clone();
-                    std::thread::spawn(move || handler(stream));
-                }
-            })
-        };
-        Server {
-            addr,
-            stop,
-            accept: Some(accept),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
-        }
-    }
-}
-
 /// Answers one GET with the file under `root` its path names, as
 /// `python3 -m http.server` does for the README's users; 404 for anything
 /// else.
-fn serve_file(mut stream: TcpStream, root: &Path) {
-    let mut reader = BufReader::new(&stream);
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) if line.trim_end().is_empty() => break,
-            Ok(_) => {}
-        }
-    }
-    let mut words = request_line.split_whitespace();
-    let file = match (words.next(), words.next()) {
-        (Some("GET"), Some(target)) => {
-            let path = Path::new(
-                target
+fn serve_file(request: &Request, root: &Path) -> Reply {
+    let file = (request.method == "GET")
+        .then(|| {
+            Path::new(
+                request
+                    .path
                     .split('?')
                     .next()
                     .unwrap_or_default()
                     .trim_start_matches('/'),
-            );
-            path.components()
-                .all(|c| matches!(c, Component::Normal(_)))
-                .then(|| root.join(path))
-        }
-        _ => None,
-    };
-    let (status, body) = match file.map(std::fs::read) {
-        Some(Ok(body)) => ("200 OK", body),
-        _ => ("404 Not Found", b"not found\n".to_vec()),
-    };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(&body);
+            )
+        })
+        .filter(|path| path.components().all(|c| matches!(c, Component::Normal(_))))
+        .map(|path| root.join(path));
+    match file.map(std::fs::read) {
+        Some(Ok(body)) => Reply::ok(body),
+        _ => Reply::status(404, "not found\n"),
+    }
 }

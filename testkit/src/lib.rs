@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 
 #[cfg(feature = "rt")]
 pub mod rt;
+#[cfg(feature = "server")]
+pub mod server;
 
 pub use libtest_mimic::{Arguments, Failed, Trial};
 

@@ -7,7 +7,10 @@
 
 use std::sync::OnceLock;
 
-use tape_rt::{Args, Config, Engine, Grants, Outcome, Program};
+use std::sync::Arc;
+
+use tape_rt::wasmtime::{self, Caller, ExternType, FuncType, Linker, Module, Val};
+use tape_rt::{Args, Capability, Config, Engine, Function, Grants, Outcome, Program, Spec, State};
 
 /// One engine for the whole test binary, as an embedder would have. It keeps
 /// compiled modules in memory only; the disk cache is tested in temporary
@@ -23,22 +26,150 @@ pub fn engine() -> &'static Engine {
     })
 }
 
+/// `source` compiled as `test.wat` with `grants` on [`engine`]; panics
+/// with the error if it does not compile or link.
 pub fn program(source: &str, grants: &Grants) -> Program {
     engine()
         .compile_str("test.wat", source, grants)
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `source` run with `core` only and no arguments; panics on an error.
 pub fn run(source: &str) -> Outcome {
     program(source, &Grants::new())
         .run(&Args::new())
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The error `source` ends with; panics if it compiles and runs.
 pub fn run_err(source: &str, grants: &Grants) -> tape_rt::Error {
     match program(source, grants).run(&Args::new()) {
         Ok(outcome) => panic!("expected an error, got {outcome:?}"),
         Err(error) => error,
+    }
+}
+
+/// A host function of a [`Stub`]: its parameters in, its results to set.
+type HostFn =
+    dyn Fn(&mut Caller<'_, State>, &[Val], &mut [Val]) -> wasmtime::Result<()> + Send + Sync;
+
+/// What a [`Stub`] does when a run begins.
+type BeginFn = dyn Fn(&mut State) + Send + Sync;
+
+/// A capability for tests, made of closures: each function a name, a WAT
+/// signature and a body over `Val`s, registered with the type its
+/// signature declares. Tests that need a capability of their own write one
+/// of these rather than a type and an impl.
+///
+/// ```
+/// use tape_rt::wasmtime::Val;
+/// use tape_testkit::rt::{Stub, program};
+///
+/// let double = Stub::new("math").function("double", "(param $n i32) (result i32)", |_, params, results| {
+///     results[0] = Val::I32(params[0].unwrap_i32() * 2);
+///     Ok(())
+/// });
+/// let grants = tape_rt::Grants::new().grant(double);
+/// let outcome = program("(func $run (result i32) (call $math.double (i32.const 21)))", &grants)
+///     .run(&tape_rt::Args::new())
+///     .unwrap();
+/// assert_eq!(outcome.status, 42);
+/// ```
+#[derive(Clone)]
+pub struct Stub {
+    spec: Spec,
+    bodies: Vec<Arc<HostFn>>,
+    begin: Option<Arc<BeginFn>>,
+}
+
+impl std::fmt::Debug for Stub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stub")
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stub {
+    /// A capability called `name`, with no functions yet.
+    pub fn new(name: &'static str) -> Stub {
+        Stub {
+            spec: Spec::new(name, "a stub for tests", &[]),
+            bodies: Vec::new(),
+            begin: None,
+        }
+    }
+
+    /// With the function `name` of type `signature` (WAT, as a
+    /// [`Function`]'s), whose calls run `body`. Each call is counted in
+    /// the run's usage under the capability's name.
+    pub fn function(
+        mut self,
+        name: &'static str,
+        signature: &'static str,
+        body: impl Fn(&mut Caller<'_, State>, &[Val], &mut [Val]) -> wasmtime::Result<()>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Stub {
+        let mut functions = self.spec.functions.to_vec();
+        functions.push(Function::new(name, signature));
+        // Tests make a few of these: leaking their specs is the price of
+        // a `Spec` made at run time.
+        let functions: &'static [Function] = Box::leak(functions.into_boxed_slice());
+        self.spec = Spec::new(self.spec.name, self.spec.description, functions);
+        self.bodies.push(Arc::new(body));
+        self
+    }
+
+    /// Runs `begin` at the start of every run, before the guest: to put
+    /// state in the run with [`State::insert`], or to test what a
+    /// capability's `begin_run` may do.
+    pub fn on_begin(mut self, begin: impl Fn(&mut State) + Send + Sync + 'static) -> Stub {
+        self.begin = Some(Arc::new(begin));
+        self
+    }
+}
+
+/// The type a WAT signature declares, read from a module importing it.
+fn func_type(engine: &wasmtime::Engine, signature: &str) -> wasmtime::Result<FuncType> {
+    let wasm = wat::parse_str(format!("(module (import \"m\" \"f\" (func {signature})))"))?;
+    let module = Module::new(engine, wasm)?;
+    match module.imports().next().map(|i| i.ty()) {
+        Some(ExternType::Func(ty)) => Ok(ty),
+        _ => Err(wasmtime::format_err!(
+            "`{signature}` is not a function signature"
+        )),
+    }
+}
+
+impl Capability for Stub {
+    fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
+        let name = self.spec.name;
+        for (function, body) in self.spec.functions.iter().zip(&self.bodies) {
+            let ty = func_type(linker.engine(), function.signature)?;
+            let body = body.clone();
+            linker.func_new(
+                name,
+                function.name,
+                ty,
+                move |mut caller, params, results| {
+                    caller.data_mut().count_call(name);
+                    body(&mut caller, params, results)
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    fn begin_run(&self, state: &mut State) {
+        if let Some(begin) = &self.begin {
+            begin(state);
+        }
     }
 }
 

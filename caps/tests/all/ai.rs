@@ -10,7 +10,7 @@ use tape_caps::Ai;
 use tape_rt::{Args, ErrorKind, Limits, Outcome, Program, status};
 
 use crate::program;
-use crate::server::{Reply, Request, Server};
+use tape_testkit::server::{Reply, Request, Server};
 
 /// Calls `ai.chat(arg 0)` COUNT times, handing over each reply; stops at
 /// the first failure and returns its status.

@@ -9,7 +9,7 @@ use tape_caps::Http;
 use tape_rt::{Args, ErrorKind, Limits, Outcome, Program, status};
 
 use crate::program;
-use crate::server::{Reply, Server};
+use tape_testkit::server::{Reply, Server};
 
 /// `http.get(arg 0, arg 1)`; results: the whole reply, then its body,
 /// found as the documentation says.

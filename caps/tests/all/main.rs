@@ -11,7 +11,6 @@ mod kv;
 mod linking;
 mod log;
 mod manifest;
-mod server;
 mod specs;
 mod ssrf;
 mod time_rand;

@@ -301,7 +301,8 @@ fn the_manifests_in_the_docs_parse() {
 
 #[test]
 fn root_certificates_come_from_a_pem_file_beside_the_manifest() {
-    let (server, ca) = crate::server::Server::start_tls(|_| crate::server::Reply::ok("tls"));
+    let (server, ca) =
+        tape_testkit::server::Server::start_tls(|_| tape_testkit::server::Reply::ok("tls"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("certs")).unwrap();
     std::fs::write(dir.path().join("certs/ca.pem"), ca).unwrap();
@@ -319,8 +320,10 @@ fn root_certificates_come_from_a_pem_file_beside_the_manifest() {
     assert_eq!(outcome.result::<&str>(0).unwrap(), "tls");
 
     // A list of files: each authority is trusted, and only those.
-    let (other, other_ca) = crate::server::Server::start_tls(|_| crate::server::Reply::ok("other"));
-    let (stranger, _) = crate::server::Server::start_tls(|_| crate::server::Reply::ok("stranger"));
+    let (other, other_ca) =
+        tape_testkit::server::Server::start_tls(|_| tape_testkit::server::Reply::ok("other"));
+    let (stranger, _) =
+        tape_testkit::server::Server::start_tls(|_| tape_testkit::server::Reply::ok("stranger"));
     std::fs::write(dir.path().join("other.pem"), other_ca).unwrap();
     let text = format!(
         "[http]\nallow = [\"{}\", \"{}\", \"{}\"]\n\

@@ -17,7 +17,7 @@ use ureq::http::Uri;
 
 use crate::http::GET_BODY;
 use crate::program;
-use crate::server::{Reply, Server};
+use tape_testkit::server::{Reply, Server};
 
 const LIST: &str = include_str!("../../../tests/security/ssrf.toml");
 

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
-use tape_rt::{Args, CacheStats, Config, Engine, Grants, Spec};
+use tape_rt::wasmtime::Val;
+use tape_rt::{Args, CacheStats, Config, Engine, Grants};
+use tape_testkit::rt::Stub;
 
 const SOURCE: &str = r#"(func $run (result i32) (call $core.result "cached"))"#;
 
@@ -41,22 +43,11 @@ fn with_header(good: &[u8], payload: &[u8]) -> Vec<u8> {
 }
 
 /// A capability that adds one function to the catalogue.
-struct Idle;
-
-impl tape_rt::Capability for Idle {
-    fn spec(&self) -> &Spec {
-        const SPEC: Spec = Spec::new(
-            "idle",
-            "does nothing",
-            &[tape_rt::Function::new("wait", "(result i32)")],
-        );
-        &SPEC
-    }
-
-    fn register(&self, linker: &mut wasmtime::Linker<tape_rt::State>) -> wasmtime::Result<()> {
-        linker.func_wrap("idle", "wait", || 0i32)?;
+fn idle() -> Stub {
+    Stub::new("idle").function("wait", "(result i32)", |_, _, results| {
+        results[0] = Val::I32(0);
         Ok(())
-    }
+    })
 }
 
 /// Every file in the cache's `modules` folder.
@@ -131,7 +122,7 @@ fn a_source_hit_restores_the_metadata_so_traps_still_name_their_line() {
 fn what_decides_the_compile_decides_the_entry() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_in(Some(dir.path()), 8);
-    let with_idle = Grants::new().grant(Idle);
+    let with_idle = Grants::new().grant(idle());
     let compile = |name: &str, source: &str, grants: &Grants| {
         engine.compile_str(name, source, grants).unwrap();
     };

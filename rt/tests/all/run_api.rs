@@ -11,6 +11,8 @@ use tape_rt::{
     Run, Signature, Spec, State, ValueType, guest,
 };
 
+use tape_testkit::rt::Stub;
+
 use crate::program;
 
 #[test]
@@ -38,51 +40,34 @@ fn results_come_out_typed_and_as_raw_payloads() {
 /// `slow.wait(ms)` sleeps, then reports whether the run's deadline is
 /// still ahead; `slow.decode(ptr)` decodes a `(u32, String)` the guest
 /// wrote.
-struct Slow;
-
-impl Capability for Slow {
-    fn spec(&self) -> &Spec {
-        const SPEC: Spec = Spec::new(
-            "slow",
-            "takes its time",
-            &[
-                Function::new("wait", "(param $ms i32) (result i32)"),
-                Function::new("decode", "(param $ptr i32) (result i32)"),
-            ],
-        );
-        &SPEC
-    }
-
-    fn register(&self, linker: &mut Linker<State>) -> wasmtime::Result<()> {
-        linker.func_wrap("slow", "wait", |mut caller: Caller<'_, State>, ms: i32| {
-            caller.data_mut().count_call("slow");
-            std::thread::sleep(Duration::from_millis(ms as u64));
-            let ahead = caller.data().deadline().is_some_and(|d| d > Instant::now());
-            i32::from(ahead)
-        })?;
-        linker.func_wrap(
-            "slow",
+fn slow() -> Stub {
+    Stub::new("slow")
+        .function(
+            "wait",
+            "(param $ms i32) (result i32)",
+            |caller, params, results| {
+                std::thread::sleep(Duration::from_millis(params[0].unwrap_i32() as u64));
+                let ahead = caller.data().deadline().is_some_and(|d| d > Instant::now());
+                results[0] = Val::I32(i32::from(ahead));
+                Ok(())
+            },
+        )
+        .function(
             "decode",
-            |mut caller: Caller<'_, State>, ptr: i32| -> wasmtime::Result<i32> {
-                caller.data_mut().count_call("slow");
+            "(param $ptr i32) (result i32)",
+            |caller, params, results| {
                 #[derive(Deserialize)]
                 struct Pair(u32, String);
-                // The helper gives the payload; the decoder wants the whole
-                // value, prefix included.
-                let payload = guest::read_bytes(&caller, ptr as u32)?;
-                let mut value = (payload.len() as u32).to_le_bytes().to_vec();
-                value.extend(payload);
-                let Pair(n, text) = tape_protocol::from_bytes(&value)?;
-                Ok(n as i32 + text.len() as i32)
+                let Pair(n, text) = guest::read(&*caller, params[0].unwrap_i32() as u32)?;
+                results[0] = Val::I32(n as i32 + text.len() as i32);
+                Ok(())
             },
-        )?;
-        Ok(())
-    }
+        )
 }
 
 #[test]
 fn host_time_counts_capability_calls_and_the_deadline_is_visible_to_them() {
-    let grants = Grants::new().grant(Slow);
+    let grants = Grants::new().grant(slow());
     let outcome = program(
         r#"(func $run (result i32)
              (drop (call $core.alloc (i32.const 8)))
@@ -123,7 +108,7 @@ fn host_time_counts_capability_calls_and_the_deadline_is_visible_to_them() {
 
 #[test]
 fn bad_wire_data_from_the_guest_is_a_wire_error() {
-    let grants = Grants::new().grant(Slow);
+    let grants = Grants::new().grant(slow());
     // A `(u32, String)` whose string is cut short.
     let source = r#"(module (memory 1)
         (data (i32.const 64) "\0a\00\00\00" "\07\00\00\00" "\09\00\00\00" "ab")

@@ -1,9 +1,11 @@
-//! A small HTTP/1.1 server on loopback for the `http` and `ai` tests: it
-//! records every request and answers with what the test's handler says,
-//! including answers no real server would give (stalls, broken framing).
-//! It serves one request per connection and stops when dropped. With
-//! [`Server::start_tls`] it speaks HTTPS, with a certificate from a
-//! certificate authority made for it.
+//! A small HTTP/1.1 server on loopback (feature `server`), for every test
+//! that needs one: the `http` and `ai` capabilities, the CLI, the
+//! examples. It records every request and answers with what the test's
+//! handler says, including answers no real server would give (stalls,
+//! broken framing). It serves one request per connection and stops when
+//! dropped. With [`Server::start_tls`] it speaks HTTPS, with a certificate
+//! from a certificate authority made for it; with [`Server::start_raw`] it
+//! hands each connection to the test as it is.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -15,14 +17,18 @@ use std::time::{Duration, Instant};
 /// A request as received.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// `GET`, `POST`…
     pub method: String,
+    /// The request target, e.g. `/a?b=c`.
     pub path: String,
     /// Names lower-case, in order.
     pub headers: Vec<(String, String)>,
+    /// The body, as long as `Content-Length` said.
     pub body: Vec<u8>,
 }
 
 impl Request {
+    /// The value of the header `name` (lower-case), if it was sent.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -32,12 +38,16 @@ impl Request {
 }
 
 /// What the server answers.
+#[derive(Debug, Clone)]
 pub enum Reply {
     /// A normal response; `Content-Length` and `Connection: close` are
     /// added.
     Http {
+        /// The status code.
         status: u16,
+        /// Headers besides those added.
         headers: Vec<(String, String)>,
+        /// The body.
         body: Vec<u8>,
     },
     /// These bytes, as they are.
@@ -47,10 +57,12 @@ pub enum Reply {
 }
 
 impl Reply {
+    /// 200 with `body`.
     pub fn ok(body: impl Into<Vec<u8>>) -> Reply {
         Reply::status(200, body)
     }
 
+    /// `status` with `body`.
     pub fn status(status: u16, body: impl Into<Vec<u8>>) -> Reply {
         Reply::Http {
             status,
@@ -59,6 +71,7 @@ impl Reply {
         }
     }
 
+    /// A redirect to `location`.
     pub fn redirect(status: u16, location: &str) -> Reply {
         Reply::Http {
             status,
@@ -67,6 +80,7 @@ impl Reply {
         }
     }
 
+    /// With one more header.
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {
         if let Reply::Http { headers, .. } = &mut self {
             headers.push((name.into(), value.into()));
@@ -77,6 +91,17 @@ impl Reply {
 
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 
+/// What the server does with a connection.
+#[derive(Clone)]
+enum Serve {
+    /// Reads one request, answers with the handler's reply.
+    Http(Arc<Handler>),
+    /// Hands the connection over.
+    Raw(Arc<dyn Fn(TcpStream) + Send + Sync>),
+}
+
+/// A server on loopback, stopped when dropped.
+#[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
     scheme: &'static str,
@@ -96,7 +121,14 @@ impl Server {
         addr: &str,
         handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> Option<Server> {
-        Server::listen(addr, None, handler)
+        Server::listen(addr, None, Serve::Http(Arc::new(handler)))
+    }
+
+    /// A server on 127.0.0.1 with a free port that hands each connection,
+    /// on a thread of its own, to `handler`: for a server the test has
+    /// already (an example's stand-in, say).
+    pub fn start_raw(handler: impl Fn(TcpStream) + Send + Sync + 'static) -> Server {
+        Server::listen("127.0.0.1:0", None, Serve::Raw(Arc::new(handler))).expect("a loopback port")
     }
 
     /// An HTTPS server on 127.0.0.1 with a free port, whose certificate
@@ -127,20 +159,24 @@ impl Server {
             rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
         )
         .unwrap();
-        let server = Server::listen("127.0.0.1:0", Some(Arc::new(config)), handler).unwrap();
+        let server = Server::listen(
+            "127.0.0.1:0",
+            Some(Arc::new(config)),
+            Serve::Http(Arc::new(handler)),
+        )
+        .unwrap();
         (server, ca.pem())
     }
 
     fn listen(
         addr: &str,
         tls: Option<Arc<rustls::ServerConfig>>,
-        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+        handler: Serve,
     ) -> Option<Server> {
         let listener = TcpListener::bind(addr).ok()?;
         let addr = listener.local_addr().ok()?;
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let handler: Arc<Handler> = Arc::new(handler);
         let scheme = if tls.is_some() { "https" } else { "http" };
         let accept = {
             let (requests, stop) = (requests.clone(), stop.clone());
@@ -155,6 +191,10 @@ impl Server {
                     let tls = tls.clone();
                     std::thread::spawn(move || {
                         let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                        let handler = match handler {
+                            Serve::Raw(raw) => return raw(stream),
+                            Serve::Http(handler) => handler,
+                        };
                         match tls {
                             None => serve(stream, &requests, &stop, &*handler),
                             Some(config) => {
@@ -178,6 +218,7 @@ impl Server {
         })
     }
 
+    /// Its port.
     pub fn port(&self) -> u16 {
         self.addr.port()
     }
