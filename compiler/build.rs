@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 const INPUTS: &[&str] = &[
     "src",
-    "../stdlib-wat/src",
+    "../stdlib/src",
     "../protocol/src",
     "../Cargo.lock",
 ];

@@ -8,7 +8,7 @@
 //! bulk, so plain WAT costs a lex and a `memcpy`.
 
 mod args;
-mod data;
+mod literals;
 mod library;
 mod strings;
 
@@ -17,8 +17,8 @@ use std::ops::Range;
 
 use logos::Logos;
 
-pub use self::data::MAX_STATIC_DATA;
-pub(crate) use self::data::{STATIC_BASE, StaticData};
+pub use self::literals::MAX_STATIC_DATA;
+pub(crate) use self::literals::{STATIC_BASE, StaticData};
 pub use self::library::Library;
 use crate::catalogue::Catalogue;
 use crate::diagnostic::{Diagnostic, line_col};

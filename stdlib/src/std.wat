@@ -2,7 +2,7 @@
 ;;
 ;; Every function is named `$std.…` and is linked into a program only when the
 ;; program calls it, together with the library functions it calls itself and
-;; nothing else. stdlib-wat/README.md documents each one with examples.
+;; nothing else. stdlib/README.md documents each one with examples.
 ;;
 ;; Conventions
 ;; - A string, like every wire value, is a pointer to `[u32 len LE][len bytes]`.

@@ -134,7 +134,7 @@ fn every_function_compiles_and_validates() {
         library: Library::new(),
         ..Options::default()
     };
-    tape_compiler::compile_str("stdlib-wat/src/std.wat", tape_stdlib::SOURCE, &options)
+    tape_compiler::compile_str("stdlib/src/std.wat", tape_stdlib::SOURCE, &options)
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
