@@ -11,12 +11,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-const INPUTS: &[&str] = &[
-    "src",
-    "../stdlib/src",
-    "../protocol/src",
-    "../Cargo.lock",
-];
+const INPUTS: &[&str] = &["src", "../stdlib/src", "../protocol/src", "../Cargo.lock"];
 
 fn main() {
     let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));

@@ -559,13 +559,13 @@ pub struct AiGrant {
     /// Tokens one reply may use.
     pub max_reply_tokens: Option<u32>,
     /// Bytes of prompts a run may send.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_prompt_bytes: Option<u64>,
     /// Bytes of replies a run may receive.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_reply_bytes: Option<u64>,
     /// Time one completion may take.
-    #[serde(default, deserialize_with = "crate::manifest::duration")]
+    #[serde(default, deserialize_with = "crate::table::duration")]
     pub timeout: Option<Duration>,
     /// Whether the endpoint may be on a private address (a local model).
     #[serde(default)]
@@ -589,10 +589,10 @@ impl AiGrant {
             ai = ai.max_reply_tokens(max);
         }
         if let Some(max) = self.max_prompt_bytes {
-            ai = ai.max_prompt_bytes(crate::manifest::saturate(max));
+            ai = ai.max_prompt_bytes(crate::table::saturate(max));
         }
         if let Some(max) = self.max_reply_bytes {
-            ai = ai.max_reply_bytes(crate::manifest::saturate(max));
+            ai = ai.max_reply_bytes(crate::table::saturate(max));
         }
         if let Some(timeout) = self.timeout {
             ai = ai.timeout(timeout);
@@ -601,8 +601,8 @@ impl AiGrant {
     }
 }
 
-impl crate::Table for AiGrant {
-    fn grant(&self, _: &crate::Manifest) -> tape_rt::Result<Arc<dyn Capability>> {
+impl crate::table::Table for AiGrant {
+    fn grant(&self, _: &crate::table::Shared) -> tape_rt::Result<Arc<dyn Capability>> {
         Ok(Arc::new(self.ai()))
     }
 }

@@ -484,18 +484,18 @@ pub struct FsGrant {
     #[serde(default)]
     pub write: bool,
     /// Largest file a read returns.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_read_bytes: Option<u64>,
     /// Largest file a write writes.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_write_bytes: Option<u64>,
     /// Bytes a run may write in all.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_run_write_bytes: Option<u64>,
     /// Entries one `list` returns.
     pub max_list: Option<u64>,
     /// Longest path.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_path_bytes: Option<u64>,
 }
 
@@ -523,27 +523,27 @@ impl FsGrant {
             fs = fs.max_run_write_bytes(max);
         }
         if let Some(max) = self.max_list {
-            fs = fs.max_list(crate::manifest::saturate(max));
+            fs = fs.max_list(crate::table::saturate(max));
         }
         if let Some(max) = self.max_path_bytes {
-            fs = fs.max_path_bytes(crate::manifest::saturate(max));
+            fs = fs.max_path_bytes(crate::table::saturate(max));
         }
         Ok(fs)
     }
 }
 
-impl crate::Table for FsGrant {
+impl crate::table::Table for FsGrant {
     /// `dir` is relative to the manifest.
     fn resolve(
         &mut self,
         base: &Path,
-        _: &dyn Fn(usize, &str) -> crate::ManifestError,
-    ) -> std::result::Result<(), crate::ManifestError> {
+        _: &dyn Fn(usize, &str) -> crate::table::ManifestError,
+    ) -> std::result::Result<(), crate::table::ManifestError> {
         self.dir = base.join(&self.dir);
         Ok(())
     }
 
-    fn grant(&self, _: &crate::Manifest) -> Result<Arc<dyn Capability>> {
+    fn grant(&self, _: &crate::table::Shared) -> Result<Arc<dyn Capability>> {
         Ok(Arc::new(self.fs()?))
     }
 }

@@ -941,10 +941,10 @@ pub struct JsonGrant {
     /// Documents a run may hold at once.
     pub max_handles: Option<u64>,
     /// Largest document parsed or written.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_document_bytes: Option<u64>,
     /// Bytes a run may parse and write in all.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_total_bytes: Option<u64>,
 }
 
@@ -953,7 +953,7 @@ impl JsonGrant {
     pub fn json(&self) -> Json {
         let mut json = Json::new();
         if let Some(max) = self.max_handles {
-            json = json.max_handles(crate::manifest::saturate(max));
+            json = json.max_handles(crate::table::saturate(max));
         }
         if let Some(max) = self.max_document_bytes {
             json = json.max_document_bytes(max);
@@ -965,8 +965,8 @@ impl JsonGrant {
     }
 }
 
-impl crate::Table for JsonGrant {
-    fn grant(&self, _: &crate::Manifest) -> tape_rt::Result<std::sync::Arc<dyn Capability>> {
+impl crate::table::Table for JsonGrant {
+    fn grant(&self, _: &crate::table::Shared) -> tape_rt::Result<std::sync::Arc<dyn Capability>> {
         Ok(std::sync::Arc::new(self.json()))
     }
 }

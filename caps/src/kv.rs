@@ -821,17 +821,17 @@ pub struct KvGrant {
     /// Keys of other namespaces are invisible to this grant.
     pub namespace: Option<String>,
     /// Longest key.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_key_bytes: Option<u64>,
     /// Largest value.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_value_bytes: Option<u64>,
     /// Keys the namespace may hold.
     pub max_keys: Option<u64>,
     /// Keys one `list` returns.
     pub max_list: Option<u64>,
     /// Bytes of keys and values a run may write.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_run_bytes: Option<u64>,
 }
 
@@ -854,36 +854,36 @@ impl KvGrant {
             kv = kv.namespace(namespace);
         }
         if let Some(max) = self.max_key_bytes {
-            kv = kv.max_key_bytes(crate::manifest::saturate(max));
+            kv = kv.max_key_bytes(crate::table::saturate(max));
         }
         if let Some(max) = self.max_value_bytes {
-            kv = kv.max_value_bytes(crate::manifest::saturate(max));
+            kv = kv.max_value_bytes(crate::table::saturate(max));
         }
         if let Some(max) = self.max_keys {
             kv = kv.max_keys(max);
         }
         if let Some(max) = self.max_list {
-            kv = kv.max_list(crate::manifest::saturate(max));
+            kv = kv.max_list(crate::table::saturate(max));
         }
         if let Some(max) = self.max_run_bytes {
-            kv = kv.max_run_bytes(crate::manifest::saturate(max));
+            kv = kv.max_run_bytes(crate::table::saturate(max));
         }
         Ok(kv)
     }
 }
 
-impl crate::Table for KvGrant {
+impl crate::table::Table for KvGrant {
     /// `path` is relative to the manifest.
     fn resolve(
         &mut self,
         base: &Path,
-        _: &dyn Fn(usize, &str) -> crate::ManifestError,
-    ) -> Result<(), crate::ManifestError> {
+        _: &dyn Fn(usize, &str) -> crate::table::ManifestError,
+    ) -> Result<(), crate::table::ManifestError> {
         self.path = self.path.take().map(|p| base.join(p));
         Ok(())
     }
 
-    fn grant(&self, _: &crate::Manifest) -> Result<Arc<dyn Capability>> {
+    fn grant(&self, _: &crate::table::Shared) -> Result<Arc<dyn Capability>> {
         Ok(Arc::new(self.kv()?))
     }
 }

@@ -53,6 +53,7 @@ pub mod kv;
 pub mod log;
 pub mod manifest;
 pub mod rand;
+pub mod table;
 pub mod time;
 
 pub use ai::{Ai, AiGrant};
@@ -61,8 +62,9 @@ pub use http::{Http, HttpGrant};
 pub use json::{Json, JsonGrant};
 pub use kv::{KV_CACHE_BYTES, Kv, KvGrant};
 pub use log::{LOG_MESSAGE_OVERHEAD, Level, Log, LogGrant, LogSink};
-pub use manifest::{LimitsTable, MANIFEST_NAME, Manifest, ManifestError, SPECS, Table};
+pub use manifest::{LimitsTable, MANIFEST_NAME, Manifest, SPECS};
 pub use rand::{Rand, RandGrant};
+pub use table::{ManifestError, Shared, Table};
 pub use time::{DETERMINISTIC_START, Time, TimeGrant};
 
 use tape_rt::Grants;

@@ -242,7 +242,7 @@ impl Capability for Log {
 #[non_exhaustive]
 pub struct LogGrant {
     /// Message bytes a run may log.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_bytes: Option<u64>,
     /// Where messages go: not in a manifest, but set by the host (`tape
     /// run` prints them on standard error); `None` for `tracing`.
@@ -272,7 +272,7 @@ impl LogGrant {
     pub fn log(&self) -> Log {
         let mut log = Log::new();
         if let Some(bytes) = self.max_bytes {
-            log = log.max_bytes(crate::manifest::saturate(bytes));
+            log = log.max_bytes(crate::table::saturate(bytes));
         }
         if let Some(LogSink(sink)) = &self.sink {
             log.sink = sink.clone();
@@ -281,8 +281,8 @@ impl LogGrant {
     }
 }
 
-impl crate::Table for LogGrant {
-    fn grant(&self, _: &crate::Manifest) -> tape_rt::Result<Arc<dyn Capability>> {
+impl crate::table::Table for LogGrant {
+    fn grant(&self, _: &crate::table::Shared) -> tape_rt::Result<Arc<dyn Capability>> {
         Ok(Arc::new(self.log()))
     }
 }

@@ -219,7 +219,7 @@ pub struct RandGrant {
     /// Seed a deterministic generator with this.
     pub seed: Option<u64>,
     /// Random bytes a run may draw.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_run_bytes: Option<u64>,
 }
 
@@ -239,9 +239,12 @@ impl RandGrant {
     }
 }
 
-impl crate::Table for RandGrant {
-    fn grant(&self, manifest: &crate::Manifest) -> tape_rt::Result<std::sync::Arc<dyn Capability>> {
-        Ok(std::sync::Arc::new(self.rand(manifest.deterministic)))
+impl crate::table::Table for RandGrant {
+    fn grant(
+        &self,
+        shared: &crate::table::Shared,
+    ) -> tape_rt::Result<std::sync::Arc<dyn Capability>> {
+        Ok(std::sync::Arc::new(self.rand(shared.deterministic)))
     }
 }
 

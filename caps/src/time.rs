@@ -169,10 +169,10 @@ impl Capability for Time {
 pub struct TimeGrant {
     /// A fixed clock starting here, as RFC 3339 (`"2024-05-01T12:00:00Z"`),
     /// in nanoseconds since the Unix epoch.
-    #[serde(default, deserialize_with = "crate::manifest::instant")]
+    #[serde(default, deserialize_with = "crate::table::instant")]
     pub start: Option<i64>,
     /// How far a fixed clock moves per reading (default 1 ms).
-    #[serde(default, deserialize_with = "crate::manifest::duration")]
+    #[serde(default, deserialize_with = "crate::table::duration")]
     pub step: Option<Duration>,
 }
 
@@ -189,8 +189,11 @@ impl TimeGrant {
     }
 }
 
-impl crate::Table for TimeGrant {
-    fn grant(&self, manifest: &crate::Manifest) -> tape_rt::Result<std::sync::Arc<dyn Capability>> {
-        Ok(std::sync::Arc::new(self.time(manifest.deterministic)))
+impl crate::table::Table for TimeGrant {
+    fn grant(
+        &self,
+        shared: &crate::table::Shared,
+    ) -> tape_rt::Result<std::sync::Arc<dyn Capability>> {
+        Ok(std::sync::Arc::new(self.time(shared.deterministic)))
     }
 }

@@ -44,92 +44,9 @@
 use serde_json::Value;
 pub use tape_compiler::{ArgType, Argument};
 
-use crate::{Args, Program};
-
-/// Why values cannot be the arguments a program declares.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ArgumentError {
-    /// The value is not of the argument's type.
-    #[error("argument `{name}` ({ty}): {reason}")]
-    Invalid {
-        /// The argument's name.
-        name: String,
-        /// Its declared type.
-        ty: ArgType,
-        /// Why the value is not of it.
-        reason: String,
-    },
-    /// A value already typed (a command line's `i32:5`) is of another
-    /// type than the argument's.
-    #[error("argument `{name}` is {}, but `{given}` is {}", article(*ty), article(*given_ty))]
-    Mismatch {
-        /// The argument's name.
-        name: String,
-        /// Its declared type.
-        ty: ArgType,
-        /// The value as written.
-        given: String,
-        /// The type it was given as.
-        given_ty: ArgType,
-    },
-    /// A required argument was not given.
-    #[error("missing argument `{name}` ({ty}): {description}")]
-    Missing {
-        /// The argument's name.
-        name: String,
-        /// Its declared type.
-        ty: ArgType,
-        /// What it is for, as the program declares it.
-        description: String,
-    },
-    /// More values than the program declares arguments.
-    #[error(
-        "{given} arguments given, but the program takes {}",
-        at_most(*declared)
-    )]
-    TooMany {
-        /// Values given.
-        given: usize,
-        /// Arguments declared.
-        declared: usize,
-    },
-    /// A named value for an argument the program does not declare.
-    #[error("the program has no argument `{name}`")]
-    Unknown {
-        /// The name given.
-        name: String,
-        /// The names it does declare.
-        declared: Vec<String>,
-    },
-    /// The same argument given twice.
-    #[error("argument `{name}` is given twice")]
-    Twice {
-        /// The argument's name.
-        name: String,
-    },
-    /// Named arguments that are not a JSON object.
-    #[error("the arguments must be a JSON object with one property per argument, not {found}")]
-    NotAnObject {
-        /// What was given instead, e.g. "an array".
-        found: &'static str,
-    },
-}
-
-fn article(ty: ArgType) -> String {
-    match ty {
-        ArgType::I32 | ArgType::I64 => format!("an {ty}"),
-        _ => format!("a {ty}"),
-    }
-}
-
-fn at_most(declared: usize) -> String {
-    match declared {
-        0 => "none".into(),
-        1 => "at most 1".into(),
-        n => format!("at most {n}"),
-    }
-}
+use crate::error::{ArgumentError, article};
+use crate::outcome::Args;
+use crate::program::Program;
 
 impl Program {
     /// The arguments the program declares, in order; empty if it declares

@@ -66,7 +66,8 @@ use sha2::{Digest, Sha256};
 use tape_compiler::{Budget, Metadata};
 use wasmtime::Module;
 
-use crate::{Error, ErrorKind, Grants, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::grants::Grants;
 
 type Hash = [u8; 32];
 

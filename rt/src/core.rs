@@ -1,7 +1,9 @@
 use wasmtime::{Caller, Linker};
 
+use crate::capability::{Capability, Function, Spec};
 use crate::guest::{self, value_range};
-use crate::{Capability, Function, Spec, State, status};
+use crate::state::State;
+use crate::status;
 
 /// Arguments, results and allocation: always granted.
 ///

@@ -1,14 +1,13 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use tape_compiler::{Budget, Metadata};
+use tape_compiler::Budget;
 use wasmtime::{Enabled, InstanceAllocationStrategy, Module, PoolingAllocationConfig};
 
-use crate::cache::{CacheStats, ModuleCache, Source, default_cache_dir};
-use crate::program::Program;
-use crate::{Error, ErrorKind, Grants, Result};
+use crate::cache::{CacheStats, ModuleCache, default_cache_dir};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Limits of one run. Every run of untrusted code should have all of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,6 +278,10 @@ impl Engine {
         self.inner.cache.stats()
     }
 
+    pub(crate) fn cache(&self) -> &ModuleCache {
+        &self.inner.cache
+    }
+
     pub(crate) fn wasmtime(&self) -> &wasmtime::Engine {
         &self.inner.wasmtime
     }
@@ -298,75 +301,6 @@ impl Engine {
         self.inner
             .cache
             .module(&self.inner.wasmtime, name, wasm, budget)
-    }
-
-    /// Compiles extended WAT and links it against `grants`. `name` is the
-    /// file name diagnostics show. The same source with the same name and
-    /// grants comes from the module cache, compiler and all: only linking
-    /// is left to do.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Compile`] with located diagnostics; the link errors of
-    /// [`Engine::load`].
-    pub fn compile_str(&self, name: &str, source: &str, grants: &Grants) -> Result<Program> {
-        let budget = self.inner.config.compile_budget;
-        budget.check_size(name, source.len())?;
-        let line_table = tape_compiler::Options::LINE_TABLE;
-        let key = Source {
-            name,
-            text: source,
-            grants,
-            line_table,
-        };
-        let (module, metadata) =
-            self.inner
-                .cache
-                .program(&self.inner.wasmtime, &key, &budget, || {
-                    // Owned, for the thread that compiles within the budget.
-                    let options = tape_compiler::Options {
-                        catalogue: grants.catalogue(),
-                        line_table,
-                        budget,
-                        ..tape_compiler::Options::default()
-                    };
-                    let (name, source) = (name.to_string(), source.to_string());
-                    move || Ok(tape_compiler::compile_str(&name, &source, &options)?)
-                })?;
-        Program::new(self, module, metadata, grants)
-    }
-
-    /// Reads, compiles and links a `.wat` file; see [`Engine::compile_str`].
-    /// Diagnostics name the file by its path.
-    ///
-    /// # Errors
-    ///
-    /// As [`Engine::compile_str`], and [`ErrorKind::Compile`] if the file cannot
-    /// be read or is not UTF-8.
-    pub fn compile_file(&self, path: impl AsRef<Path>, grants: &Grants) -> Result<Program> {
-        let path = path.as_ref();
-        let source = tape_compiler::read_source(path)?;
-        self.compile_str(&path.display().to_string(), &source, grants)
-    }
-
-    /// Links a module Tape compiled earlier (with `tape build`), through the
-    /// module cache.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Module`] if wasmtime rejects it or it has no `tape` section;
-    /// [`ErrorKind::NotGranted`] or [`ErrorKind::MissingImport`], listing every
-    /// import the grants do not provide; [`ErrorKind::MissingExport`] without
-    /// a 32-bit `mem.tape` memory, or with a `run` that is not
-    /// `(func (result i32))`.
-    pub fn load(&self, wasm: &[u8], grants: &Grants) -> Result<Program> {
-        let metadata = Metadata::from_module(wasm)?.ok_or_else(|| {
-            Error::from(ErrorKind::Module {
-                message: "it has no `tape` section; compile it with Tape".into(),
-            })
-        })?;
-        let module = self.module(&metadata.file, wasm)?;
-        Program::new(self, module, metadata, grants)
     }
 }
 

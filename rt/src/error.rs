@@ -1,6 +1,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use tape_compiler::ArgType;
+
 /// Everything that can stop a program from compiling, linking or running.
 ///
 /// The host process survives every one of them; each is for one program or
@@ -103,8 +105,8 @@ impl From<tape_protocol::Error> for Error {
     }
 }
 
-impl From<crate::ArgumentError> for Error {
-    fn from(error: crate::ArgumentError) -> Error {
+impl From<ArgumentError> for Error {
+    fn from(error: ArgumentError) -> Error {
         ErrorKind::Argument(error).into()
     }
 }
@@ -152,7 +154,7 @@ pub enum ErrorKind {
     /// ([`Program::args_from_text`](crate::Program::args_from_text) and
     /// the like).
     #[error("{0}")]
-    Argument(crate::ArgumentError),
+    Argument(ArgumentError),
     /// [`Program::invoke`](crate::Program::invoke) was given parameters the
     /// function does not take.
     #[error("cannot call `{function}`: {message}")]
@@ -482,5 +484,90 @@ impl fmt::Display for Frame {
             (None, Some(offset)) => write!(f, " at module offset {offset:#x}"),
             (None, None) => Ok(()),
         }
+    }
+}
+
+/// Why values cannot be the arguments a program declares.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArgumentError {
+    /// The value is not of the argument's type.
+    #[error("argument `{name}` ({ty}): {reason}")]
+    Invalid {
+        /// The argument's name.
+        name: String,
+        /// Its declared type.
+        ty: ArgType,
+        /// Why the value is not of it.
+        reason: String,
+    },
+    /// A value already typed (a command line's `i32:5`) is of another
+    /// type than the argument's.
+    #[error("argument `{name}` is {}, but `{given}` is {}", article(*ty), article(*given_ty))]
+    Mismatch {
+        /// The argument's name.
+        name: String,
+        /// Its declared type.
+        ty: ArgType,
+        /// The value as written.
+        given: String,
+        /// The type it was given as.
+        given_ty: ArgType,
+    },
+    /// A required argument was not given.
+    #[error("missing argument `{name}` ({ty}): {description}")]
+    Missing {
+        /// The argument's name.
+        name: String,
+        /// Its declared type.
+        ty: ArgType,
+        /// What it is for, as the program declares it.
+        description: String,
+    },
+    /// More values than the program declares arguments.
+    #[error(
+        "{given} arguments given, but the program takes {}",
+        at_most(*declared)
+    )]
+    TooMany {
+        /// Values given.
+        given: usize,
+        /// Arguments declared.
+        declared: usize,
+    },
+    /// A named value for an argument the program does not declare.
+    #[error("the program has no argument `{name}`")]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// The names it does declare.
+        declared: Vec<String>,
+    },
+    /// The same argument given twice.
+    #[error("argument `{name}` is given twice")]
+    Twice {
+        /// The argument's name.
+        name: String,
+    },
+    /// Named arguments that are not a JSON object.
+    #[error("the arguments must be a JSON object with one property per argument, not {found}")]
+    NotAnObject {
+        /// What was given instead, e.g. "an array".
+        found: &'static str,
+    },
+}
+
+pub(crate) fn article(ty: ArgType) -> String {
+    match ty {
+        ArgType::I32 | ArgType::I64 => format!("an {ty}"),
+        _ => format!("a {ty}"),
+    }
+}
+
+fn at_most(declared: usize) -> String {
+    match declared {
+        0 => "none".into(),
+        1 => "at most 1".into(),
+        n => format!("at most {n}"),
     }
 }

@@ -153,3 +153,14 @@ impl fmt::Display for ValueType {
         })
     }
 }
+
+/// A function type as the WAT a capability's catalogue uses:
+/// `(param i32) (result i32 i32)`.
+pub(crate) fn wat_type(ty: &FuncType) -> String {
+    let lists = Signature::new(ty).lists();
+    if lists.is_empty() {
+        "(func)".into()
+    } else {
+        lists
+    }
+}

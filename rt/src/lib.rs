@@ -88,21 +88,25 @@ mod core;
 mod engine;
 mod error;
 mod export;
+mod grants;
 mod link;
+mod outcome;
 mod program;
-mod run;
 mod state;
 mod trap;
 
-pub use arguments::{ArgType, ArgsBuilder, Argument, ArgumentError};
+pub use arguments::{ArgType, ArgsBuilder, Argument};
 pub use cache::{CacheStats, default_cache_dir};
-pub use capability::{Capability, Function, Grants, Spec};
+pub use capability::{Capability, Function, Spec};
 pub use core::{CORE_SPEC, MAX_RESULTS};
 pub use engine::{Config, Engine, Limits, Pooling};
-pub use error::{CallStack, Error, ErrorKind, Frame, LinkProblem, Result, SourceLocation};
+pub use error::{
+    ArgumentError, CallStack, Error, ErrorKind, Frame, LinkProblem, Result, SourceLocation,
+};
 pub use export::{ExportType, Signature, ValueType};
-pub use program::Program;
-pub use run::{Args, Outcome, Run, Usage};
+pub use grants::Grants;
+pub use outcome::{Args, Outcome, Usage};
+pub use program::{Program, Run};
 pub use state::{CapabilityUsage, MAX_MEMORIES, MAX_TABLES, State, TABLE_ENTRY_BYTES};
 
 /// The compiler, re-exported: its [`Error`](tape_compiler::Error) is inside

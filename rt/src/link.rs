@@ -6,9 +6,13 @@ use std::sync::Arc;
 use tape_compiler::{MEMORY_EXPORT, RUN_EXPORT};
 use wasmtime::{Extern, ExternType, Linker, Module, ModuleExport, Store, Val, ValType};
 
+use crate::capability::Capability;
+use crate::engine::Engine;
 use crate::error::LinkProblem;
-use crate::export::Signature;
-use crate::{Capability, Engine, Error, ErrorKind, Grants, Result, State};
+use crate::error::{Error, ErrorKind, Result};
+use crate::export::wat_type;
+use crate::grants::Grants;
+use crate::state::State;
 
 /// What `run` must be, said where it is not.
 pub(crate) const RUN_TYPE: &str =
@@ -120,23 +124,12 @@ pub(crate) fn check_types(
             problems.push(LinkProblem::WrongType {
                 module: import.module().into(),
                 name: import.name().into(),
-                expected: func_type(&defined),
-                found: func_type(&wanted),
+                expected: wat_type(&defined),
+                found: wat_type(&wanted),
             });
         }
     }
     problems
-}
-
-/// A function type as the WAT a capability's catalogue uses:
-/// `(param i32) (result i32 i32)`.
-pub(crate) fn func_type(ty: &wasmtime::FuncType) -> String {
-    let lists = Signature::new(ty).lists();
-    if lists.is_empty() {
-        "(func)".into()
-    } else {
-        lists
-    }
 }
 
 pub(crate) fn link_error(problems: Vec<LinkProblem>) -> Error {
@@ -163,7 +156,7 @@ pub(crate) fn check_params(name: &str, ty: &wasmtime::FuncType, params: &[Val]) 
         return Err(wrong(format!(
             "it takes {} parameters {}, and {} were given",
             ty.params().len(),
-            func_type(ty),
+            wat_type(ty),
             params.len()
         )));
     }
@@ -183,72 +176,4 @@ pub(crate) fn check_params(name: &str, ty: &wasmtime::FuncType, params: &[Val]) 
         }
     }
     Ok(())
-}
-
-/// See [`Spec::check`](crate::Spec::check).
-pub(crate) fn check_spec(capability: &dyn Capability) -> std::result::Result<(), String> {
-    let spec = capability.spec();
-    let engine = wasmtime::Engine::default();
-    let mut linker = Linker::new(&engine);
-    capability
-        .register(&mut linker)
-        .map_err(|e| format!("`{}` failed to register: {e:#}", spec.name))?;
-    let mut store = Store::new(&engine, State::new(0, 0, 0, None));
-    let mut problems = Vec::new();
-    for function in spec.functions {
-        let text = format!(
-            "(module (import \"{}\" \"{}\" (func {})))",
-            spec.name, function.name, function.signature
-        );
-        let declared = wat::parse_str(&text)
-            .map_err(|e| e.to_string())
-            .and_then(|wasm| Module::new(&engine, wasm).map_err(|e| format!("{e:#}")));
-        let module = match declared {
-            Ok(module) => module,
-            Err(error) => {
-                problems.push(format!(
-                    "`{}.{}`: its signature `{}` is not WAT: {error}",
-                    spec.name, function.name, function.signature
-                ));
-                continue;
-            }
-        };
-        let Some(import) = module.imports().next() else {
-            continue;
-        };
-        let ExternType::Func(wanted) = import.ty() else {
-            continue;
-        };
-        match linker.get_by_import(&mut store, &import) {
-            Some(Extern::Func(func)) => {
-                let defined = func.ty(&store);
-                if !wasmtime::FuncType::eq(&defined, &wanted) {
-                    problems.push(format!(
-                        "`{}.{}` is declared as `{}` but registered as `{}`",
-                        spec.name,
-                        function.name,
-                        func_type(&wanted),
-                        func_type(&defined)
-                    ));
-                }
-            }
-            _ => problems.push(format!(
-                "`{}.{}` is declared but not registered",
-                spec.name, function.name
-            )),
-        }
-    }
-    for (module, name, _) in linker.iter(&mut store) {
-        if module != spec.name || spec.function(name).is_none() {
-            problems.push(format!(
-                "`{module}.{name}` is registered but not in the spec of `{}`",
-                spec.name
-            ));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
 }

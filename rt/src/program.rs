@@ -1,25 +1,32 @@
-//! A program: a module linked against its grants, and its runs.
+//! A program: compiling it ([`Engine::compile_str`] and the like), linking
+//! it against its grants, and its runs.
 
+use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use tape_compiler::{MEMORY_EXPORT, Metadata, RUN_EXPORT};
+
+use crate::cache::Source;
 use wasmtime::{
     CallHook, Extern, ExternType, Instance, InstancePre, Linker, Module, ModuleExport, Store,
     UpdateDeadline, Val,
 };
 
+use crate::capability::Capability;
+use crate::engine::{Engine, Limits};
+use crate::error::{Error, ErrorKind, Result};
 use crate::export::ExportType;
+use crate::grants::Grants;
+use crate::guest;
 use crate::link::{
     RUN_TYPE, check_exports, check_imports, check_params, check_types, link_error, missing_export,
 };
-use crate::run::HostData;
+use crate::outcome::{Args, HostData, Outcome, Usage};
+use crate::state::State;
 use crate::trap::{classify, panic_message};
-use crate::{
-    Args, Capability, Engine, Error, ErrorKind, Grants, Limits, Outcome, Result, State, Usage,
-    guest,
-};
 
 /// A compiled module linked against its grants: each run is only an
 /// instantiation and a call.
@@ -402,5 +409,175 @@ impl Program {
             store.data_mut().arg_ptrs.push(ptr);
         }
         Ok(instance)
+    }
+}
+
+impl Engine {
+    /// Compiles extended WAT and links it against `grants`. `name` is the
+    /// file name diagnostics show. The same source with the same name and
+    /// grants comes from the module cache, compiler and all: only linking
+    /// is left to do.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Compile`] with located diagnostics; the link errors of
+    /// [`Engine::load`].
+    pub fn compile_str(&self, name: &str, source: &str, grants: &Grants) -> Result<Program> {
+        let budget = self.config().compile_budget;
+        budget.check_size(name, source.len())?;
+        let line_table = tape_compiler::Options::LINE_TABLE;
+        let key = Source {
+            name,
+            text: source,
+            grants,
+            line_table,
+        };
+        let (module, metadata) = self.cache().program(self.wasmtime(), &key, &budget, || {
+            // Owned, for the thread that compiles within the budget.
+            let options = tape_compiler::Options {
+                catalogue: grants.catalogue(),
+                line_table,
+                budget,
+                ..tape_compiler::Options::default()
+            };
+            let (name, source) = (name.to_string(), source.to_string());
+            move || Ok(tape_compiler::compile_str(&name, &source, &options)?)
+        })?;
+        Program::new(self, module, metadata, grants)
+    }
+
+    /// Reads, compiles and links a `.wat` file; see [`Engine::compile_str`].
+    /// Diagnostics name the file by its path.
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::compile_str`], and [`ErrorKind::Compile`] if the file cannot
+    /// be read or is not UTF-8.
+    pub fn compile_file(&self, path: impl AsRef<Path>, grants: &Grants) -> Result<Program> {
+        let path = path.as_ref();
+        let source = tape_compiler::read_source(path)?;
+        self.compile_str(&path.display().to_string(), &source, grants)
+    }
+
+    /// Links a module Tape compiled earlier (with `tape build`), through the
+    /// module cache.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Module`] if wasmtime rejects it or it has no `tape` section;
+    /// [`ErrorKind::NotGranted`] or [`ErrorKind::MissingImport`], listing every
+    /// import the grants do not provide; [`ErrorKind::MissingExport`] without
+    /// a 32-bit `mem.tape` memory, or with a `run` that is not
+    /// `(func (result i32))`.
+    pub fn load(&self, wasm: &[u8], grants: &Grants) -> Result<Program> {
+        let metadata = Metadata::from_module(wasm)?.ok_or_else(|| {
+            Error::from(ErrorKind::Module {
+                message: "it has no `tape` section; compile it with Tape".into(),
+            })
+        })?;
+        let module = self.module(&metadata.file, wasm)?;
+        Program::new(self, module, metadata, grants)
+    }
+}
+
+/// One run of a [`Program`], set up before it starts: its arguments, its
+/// limits, and host data for the capabilities.
+///
+/// Host data is how one compiled program serves many callers: each run
+/// carries its own values (a tenant, a request, a narrower namespace),
+/// which capabilities read with [`State::get`] in their host functions
+/// and [`Capability::begin_run`](crate::Capability::begin_run). The
+/// built-in `kv`, for one, keeps a run's keys under the
+/// `tape_caps::kv::Namespace` it finds there.
+///
+/// ```
+/// use tape_rt::{Args, Config, Engine, Grants, Run};
+///
+/// #[derive(Debug)]
+/// struct Tenant(&'static str);
+///
+/// let engine = Engine::new(Config { cache_dir: None, ..Config::default() })?;
+/// let program = engine.compile_str("echo.wat", "(func $run (result i32) (i32.const 0))", &Grants::new())?;
+/// let outcome = Run::new(&program)
+///     .args(Args::strings(["hello"]))
+///     .data(Tenant("acme"))
+///     .run()?;
+/// assert!(outcome.is_success());
+/// # Ok::<(), tape_rt::Error>(())
+/// ```
+#[must_use = "a run does nothing until `run` or `invoke`"]
+pub struct Run<'a> {
+    program: &'a Program,
+    args: Args,
+    limits: Option<Limits>,
+    data: HostData<'a>,
+}
+
+impl std::fmt::Debug for Run<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run")
+            .field("args", &self.args)
+            .field("limits", &self.limits)
+            .field("data", &self.data.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Run<'a> {
+    /// A run of `program` with no arguments, the engine's default limits
+    /// and no host data.
+    pub fn new(program: &'a Program) -> Run<'a> {
+        Run {
+            program,
+            args: Args::new(),
+            limits: None,
+            data: Vec::new(),
+        }
+    }
+
+    /// With these arguments.
+    pub fn args(mut self, args: Args) -> Self {
+        self.args = args;
+        self
+    }
+
+    /// With these limits instead of the engine's defaults.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// With `value` in the run's [`State`], where capabilities find it
+    /// with [`State::get`]; one value per type, the last one given wins.
+    pub fn data<T: Any + Send>(mut self, value: T) -> Self {
+        self.data.push(Box::new(move |state| state.insert(value)));
+        self
+    }
+
+    /// Runs the program's `run`; see [`Program::run`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Program::run`].
+    pub fn run(self) -> Result<Outcome> {
+        let limits = self
+            .limits
+            .unwrap_or_else(|| self.program.default_limits().clone());
+        self.program.run_prepared(&self.args, &limits, self.data)
+    }
+
+    /// Calls the exported function `name` instead of `run`; see
+    /// [`Program::invoke`]. The arguments are written into memory as for
+    /// `run`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Program::invoke`].
+    pub fn invoke(self, name: &str, params: &[Val]) -> Result<(Vec<Val>, Usage)> {
+        let limits = self
+            .limits
+            .unwrap_or_else(|| self.program.default_limits().clone());
+        self.program
+            .invoke_prepared(name, params, &self.args, &limits, self.data)
     }
 }

@@ -1,10 +1,9 @@
 use std::any::{Any, TypeId};
 use std::time::{Duration, Instant};
 
-use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Memory, ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
-use crate::guest::WasmMemory;
-use crate::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind};
 
 /// Everything one run owns: its allocator, arguments and results, each
 /// capability's own state, its limits and counters. It is the data of the
@@ -300,5 +299,45 @@ impl State {
     /// Gives back bytes [`reserve_memory`](Self::reserve_memory) counted.
     pub fn release_memory(&mut self, bytes: u64) {
         self.footprint = self.footprint.saturating_sub(bytes);
+    }
+}
+
+/// The bump allocator over the guest's `mem.tape`.
+///
+/// `alloc(size)` hands out `[top, top + size)` and moves `top` past it,
+/// rounded up to 8 so every allocation is 8-aligned. It grows the memory by
+/// whole pages when needed and fails with [`ErrorKind::MemoryExhausted`] past the
+/// cap. Nothing is ever freed: an instance lives for one run.
+#[derive(Debug, Clone)]
+pub struct WasmMemory {
+    pub(crate) handle: Option<Memory>,
+    pub(crate) top: u64,
+    pub(crate) max: u64,
+}
+
+impl WasmMemory {
+    pub(crate) fn new(initial_top: u32, max: u64) -> Self {
+        WasmMemory {
+            handle: None,
+            top: u64::from(initial_top).next_multiple_of(8),
+            max,
+        }
+    }
+
+    /// The next address `alloc` hands out.
+    pub fn top(&self) -> u64 {
+        self.top
+    }
+
+    /// The most the guest memory may hold, in bytes.
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// The memory handle; kept in the state because looking the export up
+    /// on every host call costs several times the call itself.
+    pub(crate) fn handle(&self) -> crate::error::Result<Memory> {
+        self.handle
+            .ok_or_else(|| Error::internal("the instance's `mem.tape` is not set up yet"))
     }
 }

@@ -4,8 +4,10 @@
 use tape_compiler::Metadata;
 use wasmtime::{GcHeapOutOfMemory, PoolConcurrencyLimitError, Trap, WasmBacktrace};
 
+use crate::engine::Limits;
 use crate::error::{CallStack, Frame, SourceLocation};
-use crate::{Error, ErrorKind, Limits, State};
+use crate::error::{Error, ErrorKind};
+use crate::state::State;
 
 /// Turns a failed instantiation or call into the error that says what
 /// happened.

@@ -677,20 +677,20 @@ pub struct HttpGrant {
     /// PEM files of the certificate authorities to verify HTTPS servers
     /// against instead of Mozilla's roots, relative to the manifest: one
     /// path or a list. See [`Http::root_certificates`].
-    #[serde(default, deserialize_with = "crate::manifest::paths")]
+    #[serde(default, deserialize_with = "crate::table::paths")]
     pub root_certificates: Vec<PathBuf>,
     /// Largest response body.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_response_bytes: Option<u64>,
     /// Largest request body.
-    #[serde(default, deserialize_with = "crate::manifest::size")]
+    #[serde(default, deserialize_with = "crate::table::size")]
     pub max_request_bytes: Option<u64>,
     /// Redirects one request follows.
     pub max_redirects: Option<u32>,
     /// Requests a run may make.
     pub max_requests: Option<u32>,
     /// Time one request may take.
-    #[serde(default, deserialize_with = "crate::manifest::duration")]
+    #[serde(default, deserialize_with = "crate::table::duration")]
     pub timeout: Option<Duration>,
 }
 
@@ -724,7 +724,7 @@ impl HttpGrant {
             http = http.max_response_bytes(max);
         }
         if let Some(max) = self.max_request_bytes {
-            http = http.max_request_bytes(crate::manifest::saturate(max));
+            http = http.max_request_bytes(crate::table::saturate(max));
         }
         if let Some(max) = self.max_redirects {
             http = http.max_redirects(max);
@@ -739,14 +739,14 @@ impl HttpGrant {
     }
 }
 
-impl crate::Table for HttpGrant {
+impl crate::table::Table for HttpGrant {
     /// Each `allow` entry must be an origin, said at its place; the
     /// certificate files are relative to the manifest.
     fn resolve(
         &mut self,
         base: &std::path::Path,
-        at: &dyn Fn(usize, &str) -> crate::ManifestError,
-    ) -> Result<(), crate::ManifestError> {
+        at: &dyn Fn(usize, &str) -> crate::table::ManifestError,
+    ) -> Result<(), crate::table::ManifestError> {
         for entry in std::mem::take(&mut self.written_allow) {
             Http::check_origin(entry.get_ref()).map_err(|e| at(entry.span().start, &e))?;
             self.allow.push(entry.into_inner());
@@ -757,7 +757,7 @@ impl crate::Table for HttpGrant {
         Ok(())
     }
 
-    fn grant(&self, _: &crate::Manifest) -> tape_rt::Result<Arc<dyn Capability>> {
+    fn grant(&self, _: &crate::table::Shared) -> tape_rt::Result<Arc<dyn Capability>> {
         Ok(Arc::new(self.http()?))
     }
 }

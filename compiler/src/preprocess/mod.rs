@@ -8,8 +8,8 @@
 //! bulk, so plain WAT costs a lex and a `memcpy`.
 
 mod args;
-mod literals;
 mod library;
+mod literals;
 mod strings;
 
 use std::collections::{HashMap, HashSet};
@@ -17,9 +17,9 @@ use std::ops::Range;
 
 use logos::Logos;
 
+pub use self::library::Library;
 pub use self::literals::MAX_STATIC_DATA;
 pub(crate) use self::literals::{STATIC_BASE, StaticData};
-pub use self::library::Library;
 use crate::catalogue::Catalogue;
 use crate::diagnostic::{Diagnostic, line_col};
 use crate::lexer::Token;

@@ -1,46 +1,10 @@
-use wasmtime::{AsContextMut, Memory};
+//! The bump allocator: `alloc` hands out guest memory from the run's
+//! [`WasmMemory`](crate::guest::WasmMemory), growing it by pages.
 
-use crate::{Error, ErrorKind, Result, State};
+use wasmtime::AsContextMut;
 
-/// The bump allocator over the guest's `mem.tape`.
-///
-/// `alloc(size)` hands out `[top, top + size)` and moves `top` past it,
-/// rounded up to 8 so every allocation is 8-aligned. It grows the memory by
-/// whole pages when needed and fails with [`ErrorKind::MemoryExhausted`] past the
-/// cap. Nothing is ever freed: an instance lives for one run.
-#[derive(Debug, Clone)]
-pub struct WasmMemory {
-    pub(crate) handle: Option<Memory>,
-    top: u64,
-    max: u64,
-}
-
-impl WasmMemory {
-    pub(crate) fn new(initial_top: u32, max: u64) -> Self {
-        WasmMemory {
-            handle: None,
-            top: u64::from(initial_top).next_multiple_of(8),
-            max,
-        }
-    }
-
-    /// The next address `alloc` hands out.
-    pub fn top(&self) -> u64 {
-        self.top
-    }
-
-    /// The most the guest memory may hold, in bytes.
-    pub fn max(&self) -> u64 {
-        self.max
-    }
-
-    /// The memory handle; kept in the state because looking the export up
-    /// on every host call costs several times the call itself.
-    pub(crate) fn handle(&self) -> Result<Memory> {
-        self.handle
-            .ok_or_else(|| Error::internal("the instance's `mem.tape` is not set up yet"))
-    }
-}
+use crate::error::{Error, ErrorKind, Result};
+use crate::state::State;
 
 /// Allocates `size` bytes and returns their guest address.
 pub(crate) fn alloc(mut store: impl AsContextMut<Data = State>, size: u32) -> Result<u32> {

@@ -47,8 +47,9 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use wasmtime::{AsContext, AsContextMut, StoreContextMut};
 
-pub use self::allocator::WasmMemory;
-use crate::{Error, ErrorKind, Result, State};
+use crate::error::{Error, ErrorKind, Result};
+use crate::state::State;
+pub use crate::state::WasmMemory;
 
 /// Allocates `size` bytes of guest memory with the run's bump allocator
 /// (8-aligned, never freed before the run ends) and returns the guest
