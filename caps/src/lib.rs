@@ -82,3 +82,9 @@ use tape_rt::Grants;
 pub fn grants() -> Grants {
     Grants::new().know(SPECS)
 }
+
+/// `docs/embedding.md`, whose code blocks are compiled and run as this
+/// crate's doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/embedding.md")]
+struct EmbeddingGuide;

@@ -73,8 +73,12 @@
 //! functions registered on a wasmtime `Linker<State>`, and optional
 //! per-run state in [`State`]. Host functions reach guest memory only
 //! through the [`guest`] helpers, which check every pointer, and answer
-//! with a [`status`]. `examples/custom_capability.rs` is a whole one, and
-//! `examples/multi_tenant.rs` serves many tenants from one program.
+//! with a [`status`]. A host function returns `wasmtime::Result`: Tape's
+//! [`Error`] converts with `?`, and an `anyhow::Error` with
+//! `wasmtime::Error::from_anyhow` (wasmtime's `anyhow` feature is on).
+//! `examples/custom_capability.rs` is a whole one, and
+//! `examples/multi_tenant.rs` serves many tenants from one program, with
+//! per-run host data ([`Run::data`]). `docs/embedding.md` is the guide.
 
 #![warn(missing_docs)]
 

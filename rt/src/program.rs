@@ -113,6 +113,35 @@ impl Program {
         })
     }
 
+    /// The same compiled module linked against other `grants`, with
+    /// nothing compiled again: for a host whose programs are compiled once
+    /// and granted differently (a tenant's own `kv`, say). For what
+    /// differs per run rather than per grant set, see [`Run::data`].
+    ///
+    /// ```
+    /// use tape_rt::{Args, Config, Engine, ErrorKind, Grants};
+    ///
+    /// let engine = Engine::new(Config { cache_dir: None, ..Config::default() })?;
+    /// let source = "(func $run (result i32) (call $core.argc))";
+    /// let program = engine.compile_str("argc.wat", source, &Grants::new())?;
+    /// let again = program.link(&Grants::new())?;
+    /// assert_eq!(again.run(&Args::strings(["a", "b"]))?.status, 2);
+    /// # Ok::<(), tape_rt::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The link errors of [`Engine::load`]: a capability the module
+    /// imports that `grants` lacks, or defines with another type.
+    pub fn link(&self, grants: &Grants) -> Result<Program> {
+        Program::new(
+            &self.engine,
+            self.pre.module().clone(),
+            self.metadata.clone(),
+            grants,
+        )
+    }
+
     /// What the compiler recorded about the module.
     pub fn metadata(&self) -> &Metadata {
         &self.metadata
@@ -413,10 +442,11 @@ impl Program {
 }
 
 impl Engine {
-    /// Compiles extended WAT and links it against `grants`. `name` is the
-    /// file name diagnostics show. The same source with the same name and
-    /// grants comes from the module cache, compiler and all: only linking
-    /// is left to do.
+    /// Compiles extended WAT, then links it against `grants`: a ready
+    /// [`Program`]. `name` is the file name diagnostics show. The same
+    /// source with the same name and grants comes from the module cache,
+    /// compiler and all: only linking is left to do. [`Program::link`]
+    /// links a compiled program again, against other grants.
     ///
     /// # Errors
     ///
