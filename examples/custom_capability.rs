@@ -40,9 +40,11 @@ impl Capability for Weather {
                 };
                 caller.data_mut().usage_mut("weather").bytes_in += city.len() as u64;
                 // An error of the host's own traps the run: Tape's errors
-                // convert with `?`, an `anyhow::Error` with `from_anyhow`
-                // (wasmtime's `anyhow` feature, which tape-rt turns on).
-                let Some(reading) = lookup(&city).map_err(wasmtime::Error::from_anyhow)? else {
+                // convert with `?`, an `anyhow::Error` (or any boxed error)
+                // with `from_boxed`, keeping its chain.
+                let Some(reading) =
+                    lookup(&city).map_err(|e| wasmtime::Error::from_boxed(e.into()))?
+                else {
                     return Ok((0, status::NOT_FOUND));
                 };
                 let reply = guest::write_str(&mut caller, reading)?;

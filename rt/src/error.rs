@@ -3,12 +3,17 @@ use std::time::Duration;
 
 use tape_compiler::ArgType;
 
+use crate::outcome::Usage;
+
 /// Everything that can stop a program from compiling, linking or running.
 ///
 /// The host process survives every one of them; each is for one program or
 /// one run only. An `Error` is one pointer wide; what went wrong is its
 /// [`kind`](Error::kind), to match on, and the error it came from, where
-/// there is one, is its [`source`](std::error::Error::source).
+/// there is one, is its [`source`](std::error::Error::source). A run that
+/// stopped part way (a trap, a limit) keeps what it had done: the
+/// [`results`](Error::results) it handed over and its
+/// [`usage`](Error::usage).
 ///
 /// ```
 /// use tape_rt::{Args, Config, Engine, ErrorKind, Grants, Limits};
@@ -17,22 +22,93 @@ use tape_compiler::ArgType;
 /// let program = engine.compile_str("spin.wat", "(func $run (result i32) (loop (br 0)) (i32.const 0))", &Grants::new())?;
 /// let limits = Limits { fuel: Some(10_000), ..Limits::default() };
 /// let error = program.run_with(&Args::new(), &limits).unwrap_err();
-/// assert!(matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 10_000 }));
+/// assert!(matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 10_000, .. }));
 /// # Ok::<(), tape_rt::Error>(())
 /// ```
 pub struct Error {
-    kind: Box<ErrorKind>,
+    inner: Box<Inner>,
+}
+
+/// What an [`Error`] holds, behind one pointer.
+struct Inner {
+    kind: ErrorKind,
+    /// What a run that stopped part way had done.
+    stopped: Option<Stopped>,
+}
+
+/// What a run had done when it stopped.
+struct Stopped {
+    results: Vec<Vec<u8>>,
+    usage: Usage,
 }
 
 impl Error {
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.inner.kind
     }
 
     /// What went wrong, by value.
     pub fn into_kind(self) -> ErrorKind {
-        *self.kind
+        self.inner.kind
+    }
+
+    /// The results a run handed over before it stopped, each a whole wire
+    /// value as in [`Outcome::results`](crate::Outcome::results): they are
+    /// kept, so a run that traps or passes a limit late loses nothing it
+    /// had written. Empty for an error before or outside a run.
+    pub fn results(&self) -> &[Vec<u8>] {
+        self.inner.stopped.as_ref().map_or(&[], |s| &s.results)
+    }
+
+    /// What a run used before it stopped; `None` for an error before or
+    /// outside a run.
+    pub fn usage(&self) -> Option<&Usage> {
+        self.inner.stopped.as_ref().map(|s| &s.usage)
+    }
+
+    /// The error's message without its call stack: what `Display` shows
+    /// before the `in $function at file:line:col` lines of
+    /// [`stack`](Error::stack), for a host that shows the stack its own way.
+    pub fn message(&self) -> String {
+        let full = self.to_string();
+        let stack = self.stack().to_string();
+        match full.strip_suffix(&stack) {
+            Some(message) if !stack.is_empty() => message.to_string(),
+            _ => full,
+        }
+    }
+
+    /// This error located at `stack`, if it is of a kind that has a
+    /// stack and has none yet (a memory cap passed in a host function).
+    pub(crate) fn at(mut self, stack: CallStack) -> Error {
+        if let ErrorKind::MemoryExhausted { stack: empty, .. } = &mut self.inner.kind
+            && empty.frames.is_empty()
+        {
+            *empty = stack;
+        }
+        self
+    }
+
+    /// This error, with what the run had done when it stopped.
+    pub(crate) fn stopped(mut self, results: Vec<Vec<u8>>, usage: Usage) -> Error {
+        self.inner.stopped = Some(Stopped { results, usage });
+        self
+    }
+
+    /// Where the program was when the run stopped, for the kinds that
+    /// stop it in wasm code: a trap, fuel, the timeout, the stack, memory.
+    /// Empty when the stop came from the host or before the run.
+    pub fn stack(&self) -> &CallStack {
+        static EMPTY: CallStack = CallStack { frames: Vec::new() };
+        match self.kind() {
+            ErrorKind::Trap { stack, .. }
+            | ErrorKind::OutOfFuel { stack, .. }
+            | ErrorKind::Timeout { stack, .. }
+            | ErrorKind::StackOverflow { stack }
+            | ErrorKind::MemoryExhausted { stack, .. } => stack,
+            _ => &EMPTY,
+        }
     }
 
     /// An [`ErrorKind::Io`]: `context` says what was being done, e.g.
@@ -70,26 +146,29 @@ impl Error {
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Error {
         Error {
-            kind: Box::new(kind),
+            inner: Box::new(Inner {
+                kind,
+                stopped: None,
+            }),
         }
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.kind.fmt(f)
+        self.inner.kind.fmt(f)
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.kind.fmt(f)
+        self.inner.kind.fmt(f)
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.kind.source()
+        self.inner.kind.source()
     }
 }
 
@@ -175,32 +254,44 @@ pub enum ErrorKind {
     },
     /// The run used all the fuel it was given.
     #[error(
-        "the program ran out of fuel after {fuel} units; raise the fuel limit if it is expected to run longer"
+        "the program ran out of fuel after {fuel} units; raise the fuel limit if it is expected to run longer{stack}"
     )]
     OutOfFuel {
         /// The fuel it had.
         fuel: u64,
+        /// Where it was: the wasm call stack.
+        stack: CallStack,
     },
     /// The run went past its wall-clock deadline.
-    #[error("the program was stopped after its {:?} timeout", timeout)]
+    #[error("the program was stopped after its {:?} timeout{stack}", timeout)]
     Timeout {
         /// The run's timeout.
         timeout: Duration,
+        /// Where it was: the wasm call stack (empty if it was stopped
+        /// while instantiating).
+        stack: CallStack,
     },
     /// The run's memories, tables and GC heap would together grow past
     /// the memory cap ([`Limits::max_memory`](crate::Limits::max_memory)).
     #[error(
-        "out of memory: the run's memories and tables would hold {requested} bytes, past its {limit}-byte limit"
+        "out of memory: the run's memories and tables would hold {requested} bytes, past its {limit}-byte limit{stack}"
     )]
     MemoryExhausted {
         /// Bytes the growth asked for, in all.
         requested: u64,
         /// The cap.
         limit: u64,
+        /// Where the program was when it asked: the wasm call stack
+        /// (empty for a capability's own memory).
+        stack: CallStack,
     },
     /// The guest's call stack grew past the wasm stack cap.
-    #[error("stack overflow: the program recursed past the wasm stack limit")]
-    StackOverflow,
+    #[error("stack overflow: the program recursed past the wasm stack limit{stack}")]
+    StackOverflow {
+        /// Where: the wasm call stack, innermost frame first (as deep as
+        /// wasmtime keeps it).
+        stack: CallStack,
+    },
     /// The guest handed the host a pointer or length outside its memory.
     #[error(
         "bad pointer: {what} at {ptr:#x} with length {len} does not fit in the {memory}-byte memory"
@@ -460,12 +551,50 @@ impl fmt::Display for SourceLocation {
     }
 }
 
-impl fmt::Display for CallStack {
-    /// One `\n  in $name at file:line:col` line per frame (nothing for an
-    /// empty backtrace), so it reads well after a message.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl CallStack {
+    /// Most lines [`lines`](CallStack::lines) gives: a deep recursion
+    /// keeps its innermost and outermost frames, not thousands.
+    pub const MAX_LINES: usize = 24;
+
+    /// The frames as lines to show, innermost first: `$name at
+    /// file:line:col`, a run of the same frame folded into one line
+    /// (`… (× 5000)`), and at most [`MAX_LINES`](CallStack::MAX_LINES),
+    /// the middle left out with a line that says how many frames it held.
+    pub fn lines(&self) -> Vec<String> {
+        let mut folded: Vec<(String, usize)> = Vec::new();
         for frame in &self.frames {
-            write!(f, "\n  in {frame}")?;
+            let line = frame.to_string();
+            match folded.last_mut() {
+                Some((last, count)) if *last == line => *count += 1,
+                _ => folded.push((line, 1)),
+            }
+        }
+        let shown = |(line, count): &(String, usize)| match count {
+            1 => line.clone(),
+            n => format!("{line} (× {n})"),
+        };
+        if folded.len() <= CallStack::MAX_LINES {
+            return folded.iter().map(shown).collect();
+        }
+        let (head, tail) = (CallStack::MAX_LINES - 5, 4);
+        let left_out: usize = folded[head..folded.len() - tail]
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        let mut lines: Vec<String> = folded[..head].iter().map(shown).collect();
+        lines.push(format!("… {left_out} more frames …"));
+        lines.extend(folded[folded.len() - tail..].iter().map(shown));
+        lines
+    }
+}
+
+impl fmt::Display for CallStack {
+    /// One `\n  in $name at file:line:col` line per line of
+    /// [`lines`](CallStack::lines) (nothing for an empty backtrace), so it
+    /// reads well after a message.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in self.lines() {
+            write!(f, "\n  in {line}")?;
         }
         Ok(())
     }

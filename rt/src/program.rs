@@ -309,8 +309,6 @@ impl Program {
             let time = start.elapsed();
             // Capabilities commit what a completed run did, or drop it.
             let ended = self.end_run(&mut store, returned.is_ok());
-            let returned = returned?;
-            ended?;
             let peak_memory = store.data().peak_footprint;
             let used = fuel - store.get_fuel().unwrap_or(fuel);
             let state = store.into_data();
@@ -326,9 +324,14 @@ impl Program {
                     .map(|(name, usage)| (name.to_string(), *usage))
                     .collect(),
             };
-            // The state, and each capability's part of it, is dropped in
-            // here too, where a panicking `Drop` is still contained.
-            Ok((returned, state.results, usage))
+            // A run that stopped keeps what it had handed over, with the
+            // error. The state, and each capability's part of it, is
+            // dropped in here too, where a panicking `Drop` is still
+            // contained.
+            match (returned, ended) {
+                (Ok(returned), Ok(())) => Ok((returned, state.results, usage)),
+                (Err(error), _) | (Ok(_), Err(error)) => Err(error.stopped(state.results, usage)),
+            }
         });
         match catch_unwind(run) {
             Ok(result) => result,

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Memory, ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{CallStack, Error, ErrorKind};
 
 /// Everything one run owns: its allocator, arguments and results, each
 /// capability's own state, its limits and counters. It is the data of the
@@ -108,12 +108,14 @@ impl State {
     /// waits (on the network, a lock, a child process) must give up by
     /// then, returning [`TIMED_OUT`](crate::status::TIMED_OUT): the timeout
     /// interrupts only wasm code.
+    #[inline]
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
 
     /// This run's state of type `T`, which a capability put here in
     /// [`Capability::begin_run`](crate::Capability::begin_run).
+    #[inline]
     pub fn get<T: Any + Send>(&mut self) -> Option<&mut T> {
         let id = TypeId::of::<T>();
         self.capabilities
@@ -133,6 +135,7 @@ impl State {
     }
 
     /// Counts one host call; every host function calls this first.
+    #[inline]
     pub fn count_host_call(&mut self) {
         self.host_calls += 1;
     }
@@ -148,6 +151,7 @@ impl State {
     /// functions are called in tight loops and take nanoseconds, counts
     /// only the total and is not timed: reading the clock would double its
     /// cost.
+    #[inline]
     pub fn count_call(&mut self, capability: &'static str) -> &mut CapabilityUsage {
         self.host_calls += 1;
         let index = self.usage_index(capability);
@@ -158,11 +162,13 @@ impl State {
     }
 
     /// The counters of `capability`, to add bytes or tokens to.
+    #[inline]
     pub fn usage_mut(&mut self, capability: &'static str) -> &mut CapabilityUsage {
         let index = self.usage_index(capability);
         &mut self.usage[index].1
     }
 
+    #[inline]
     fn usage_index(&mut self, capability: &'static str) -> usize {
         match self.usage.iter().position(|(name, _)| *name == capability) {
             Some(index) => index,
@@ -184,6 +190,7 @@ impl State {
     }
 
     /// The bump allocator.
+    #[inline]
     pub fn memory(&self) -> &WasmMemory {
         &self.memory
     }
@@ -270,6 +277,7 @@ impl State {
             return Err(Error::from(ErrorKind::MemoryExhausted {
                 requested: total,
                 limit: self.max_memory,
+                stack: CallStack::default(),
             }));
         }
         self.footprint = total;
@@ -279,6 +287,7 @@ impl State {
 
     /// Bytes left under the memory cap: what the run's memories, tables,
     /// GC heap and host-held data may still grow by together.
+    #[inline]
     pub fn memory_room(&self) -> u64 {
         self.max_memory.saturating_sub(self.footprint)
     }
@@ -287,6 +296,7 @@ impl State {
     /// parsed document, say) against the memory cap, as the guest's own
     /// memories are: `false`, and nothing counted, if they would pass it.
     /// Give them back with [`release_memory`](Self::release_memory).
+    #[inline]
     pub fn reserve_memory(&mut self, bytes: u64) -> bool {
         if bytes > self.memory_room() {
             return false;
@@ -297,6 +307,7 @@ impl State {
     }
 
     /// Gives back bytes [`reserve_memory`](Self::reserve_memory) counted.
+    #[inline]
     pub fn release_memory(&mut self, bytes: u64) {
         self.footprint = self.footprint.saturating_sub(bytes);
     }
@@ -336,6 +347,7 @@ impl WasmMemory {
 
     /// The memory handle; kept in the state because looking the export up
     /// on every host call costs several times the call itself.
+    #[inline]
     pub(crate) fn handle(&self) -> crate::error::Result<Memory> {
         self.handle
             .ok_or_else(|| Error::internal("the instance's `mem.tape` is not set up yet"))

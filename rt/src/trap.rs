@@ -28,15 +28,21 @@ pub(crate) fn classify(
     if let Some((requested, limit)) = state.refused_growth
         && error.is::<GcHeapOutOfMemory<()>>()
     {
-        return ErrorKind::MemoryExhausted { requested, limit }.into();
+        return ErrorKind::MemoryExhausted {
+            requested,
+            limit,
+            stack,
+        }
+        .into();
     }
     if let Some(trap) = error.downcast_ref::<Trap>() {
         return match trap {
-            Trap::OutOfFuel => ErrorKind::OutOfFuel { fuel },
+            Trap::OutOfFuel => ErrorKind::OutOfFuel { fuel, stack },
             Trap::Interrupt => ErrorKind::Timeout {
                 timeout: limits.timeout.unwrap_or_default(),
+                stack,
             },
-            Trap::StackOverflow => ErrorKind::StackOverflow,
+            Trap::StackOverflow => ErrorKind::StackOverflow { stack },
             other => {
                 // wasmtime says "wasm trap: …"; our message already says
                 // the program trapped.
@@ -59,7 +65,9 @@ pub(crate) fn classify(
         .into();
     }
     let error = match error.downcast::<Error>() {
-        Ok(error) => return error,
+        // An error of the host's, while the guest called it or grew its
+        // memory: where the guest was is the backtrace wasmtime added.
+        Ok(error) => return error.at(stack),
         Err(error) => error,
     };
     match error.downcast::<tape_protocol::Error>() {

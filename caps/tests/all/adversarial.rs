@@ -95,7 +95,9 @@ fn core_alloc_with_any_size_gives_usable_memory_or_a_memory_error() {
                 assert_eq!(outcome.status, 0, "size {size}");
                 assert!(outcome.usage.peak_memory >= size, "size {size}");
             }
-            Err(ErrorKind::MemoryExhausted { requested, limit }) => {
+            Err(ErrorKind::MemoryExhausted {
+                requested, limit, ..
+            }) => {
                 assert!(
                     size > limits.max_memory,
                     "size {size}: {requested} > {limit}"
@@ -124,7 +126,7 @@ fn allocations_that_add_up_past_the_cap_stop_at_it() {
     )
     .unwrap_err();
     assert!(
-        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x80_0000 } if *requested > 0x80_0000),
+        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x80_0000, .. } if *requested > 0x80_0000),
         "{error}"
     );
 }

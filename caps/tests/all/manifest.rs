@@ -120,7 +120,7 @@ fn limits_replace_the_base_and_reach_the_run() {
         .run_with(&Args::new(), &limits)
         .map_err(tape_rt::Error::into_kind)
     {
-        Err(ErrorKind::OutOfFuel { fuel }) => assert_eq!(fuel, 10_000),
+        Err(ErrorKind::OutOfFuel { fuel, .. }) => assert_eq!(fuel, 10_000),
         other => panic!("expected out of fuel, got {other:?}"),
     }
 

@@ -3,7 +3,7 @@
 
 use wasmtime::AsContextMut;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{CallStack, Error, ErrorKind, Result};
 use crate::state::State;
 
 /// Allocates `size` bytes and returns their guest address.
@@ -17,6 +17,7 @@ pub(crate) fn alloc(mut store: impl AsContextMut<Data = State>, size: u32) -> Re
         return Err(Error::from(ErrorKind::MemoryExhausted {
             requested: end,
             limit,
+            stack: CallStack::default(),
         }));
     }
     let current = memory.data_size(&ctx) as u64;
@@ -32,6 +33,7 @@ pub(crate) fn alloc(mut store: impl AsContextMut<Data = State>, size: u32) -> Re
                 Err(_) => Error::from(ErrorKind::MemoryExhausted {
                     requested: end,
                     limit: current,
+                    stack: CallStack::default(),
                 }),
             })?;
     }

@@ -47,7 +47,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use wasmtime::{AsContext, AsContextMut, StoreContextMut};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{CallStack, Error, ErrorKind, Result};
 use crate::state::State;
 pub use crate::state::WasmMemory;
 
@@ -210,6 +210,7 @@ pub fn value_len(store: impl AsContext<Data = State>, ptr: u32) -> Result<usize>
 /// # Errors
 ///
 /// [`ErrorKind::BadPointer`] if the prefix or the bytes lie outside it.
+#[inline]
 pub fn value_range(memory: &[u8], ptr: u32) -> Result<Range<usize>> {
     let size = memory.len() as u64;
     let bad = |what, len| {
@@ -311,6 +312,7 @@ fn prefixed_size(len: usize) -> Result<u32> {
         .ok_or(Error::from(ErrorKind::MemoryExhausted {
             requested: len as u64 + 4,
             limit: 1 << 32,
+            stack: CallStack::default(),
         }))
 }
 

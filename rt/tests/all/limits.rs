@@ -39,7 +39,7 @@ fn an_infinite_loop_is_stopped_by_fuel() {
         .run_with(&Args::new(), &limits)
         .unwrap_err();
     assert!(
-        matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 100_000 }),
+        matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 100_000, .. }),
         "{error}"
     );
 }
@@ -62,7 +62,7 @@ fn a_memory_grow_bomb_is_stopped_at_the_cap() {
     )
     .unwrap_err();
     assert!(
-        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x40_0000 } if *requested == 0x41_0000),
+        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x40_0000, .. } if *requested == 0x41_0000),
         "{error}"
     );
 }
@@ -89,7 +89,10 @@ fn unbounded_recursion_is_a_stack_overflow() {
     )
     .run(&Args::new())
     .unwrap_err();
-    assert!(matches!(error.kind(), ErrorKind::StackOverflow), "{error}");
+    assert!(
+        matches!(error.kind(), ErrorKind::StackOverflow { .. }),
+        "{error}"
+    );
     // The process is alive and the engine still runs programs.
     assert_eq!(run("(func $run (result i32) (i32.const 0))").status, 0);
 }
@@ -117,7 +120,7 @@ fn a_timeout_between_ticks_is_kept_to_within_one_tick() {
         let error = program.run_with(&Args::new(), &limits).unwrap_err();
         let took = start.elapsed();
         assert!(
-            matches!(error.kind(), ErrorKind::Timeout { timeout } if *timeout == Duration::from_millis(150)),
+            matches!(error.kind(), ErrorKind::Timeout { timeout, .. } if *timeout == Duration::from_millis(150)),
             "{error}"
         );
         assert!(took >= Duration::from_millis(150), "{took:?}");
@@ -234,7 +237,8 @@ fn a_module_declaring_more_memory_than_the_cap_fails_to_start() {
             error.kind(),
             ErrorKind::MemoryExhausted {
                 requested: 0x20_0000,
-                limit: 0x10_0000
+                limit: 0x10_0000,
+                ..
             }
         ),
         "{error}"
@@ -307,7 +311,7 @@ fn the_cap_holds_for_all_memories_together() {
     let source = format!("(module {memories} (func $run (result i32) {fills} (i32.const 0)))");
     let error = run_capped(&source, 4 << 20).unwrap_err();
     assert!(
-        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x40_0000 } if *requested == 0x50_0000),
+        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x40_0000, .. } if *requested == 0x50_0000),
         "{error}"
     );
     // Growing them one by one is stopped the same way.
@@ -350,7 +354,7 @@ fn table_entries_count_against_the_cap() {
     };
     let error = run_capped(&grow(100_000_000), 4 << 20).unwrap_err();
     assert!(
-        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x40_0000 }
+        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x40_0000, .. }
             if *requested == 65536 + 100_000_000 * entry),
         "{error}"
     );
@@ -404,7 +408,7 @@ fn gc_arrays_count_against_the_cap() {
     )
     .unwrap_err();
     assert!(
-        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x100_0000 } if *requested > 0x100_0000),
+        matches!(error.kind(), ErrorKind::MemoryExhausted { requested, limit: 0x100_0000, .. } if *requested > 0x100_0000),
         "{error}"
     );
 }
@@ -514,4 +518,183 @@ fn compiling_is_held_to_the_compile_budget() {
         ),
         "{error}"
     );
+}
+
+/// A program that hands over one result, then calls `$spin`, which never
+/// returns: line 5 is the loop, line 8 the call.
+const STARTED_THEN_SPIN: &str = r#"(func $spin
+  (local $i i32)
+  (loop $forever
+    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (br $forever)))
+(func $run (result i32)
+  (drop (call $core.result "started"))
+  (call $spin)
+  (i32.const 0))"#;
+
+/// Where `error` says the program was: `(function, line)` per frame.
+fn frames(error: &Error) -> Vec<(String, u32)> {
+    error
+        .stack()
+        .frames
+        .iter()
+        .map(|f| {
+            let name = f.func_name.clone().unwrap_or_default();
+            (name, f.source.as_ref().map_or(0, |s| s.line))
+        })
+        .collect()
+}
+
+/// Out of fuel, a run says where the program was, as a trap does, and
+/// keeps the result it handed over before.
+#[test]
+fn a_fuel_stop_is_located_and_keeps_the_results() {
+    let limits = Limits {
+        fuel: Some(100_000),
+        timeout: None,
+        ..Limits::default()
+    };
+    let error = program(STARTED_THEN_SPIN, &Grants::new())
+        .run_with(&Args::new(), &limits)
+        .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::OutOfFuel { .. }),
+        "{error}"
+    );
+    let frames = frames(&error);
+    assert_eq!(frames[0].0, "spin", "{error}");
+    assert!((3..=5).contains(&frames[0].1), "{frames:?}");
+    assert_eq!(frames[1], ("run".to_string(), 8), "{error}");
+    assert_eq!(error.results().len(), 1);
+    assert_eq!(&error.results()[0][4..], b"started");
+    let usage = error.usage().expect("the run's usage");
+    assert_eq!(usage.fuel, 100_000);
+    assert_eq!(usage.host_calls, 1);
+    // The message is the first line; the stack follows in `Display`.
+    assert!(!error.message().contains('\n'), "{}", error.message());
+    assert!(
+        error.to_string().contains("\n  in $spin at test.wat:"),
+        "{error}"
+    );
+}
+
+/// The timeout, too, is located, and keeps the results.
+#[test]
+fn a_timeout_is_located_and_keeps_the_results() {
+    let limits = Limits {
+        fuel: None,
+        timeout: Some(Duration::from_millis(100)),
+        ..Limits::default()
+    };
+    let error = program(STARTED_THEN_SPIN, &Grants::new())
+        .run_with(&Args::new(), &limits)
+        .unwrap_err();
+    assert!(matches!(error.kind(), ErrorKind::Timeout { .. }), "{error}");
+    assert_eq!(frames(&error)[0].0, "spin", "{error}");
+    assert_eq!(error.results().len(), 1);
+}
+
+/// A stack overflow names the function that recursed.
+#[test]
+fn a_stack_overflow_is_located() {
+    let error = program(
+        "(func $deep (param $n i32) (result i32)
+           (call $deep (i32.add (local.get $n) (i32.const 1))))
+         (func $run (result i32) (call $deep (i32.const 0)))",
+        &Grants::new(),
+    )
+    .run(&Args::new())
+    .unwrap_err();
+    assert!(
+        matches!(error.kind(), ErrorKind::StackOverflow { .. }),
+        "{error}"
+    );
+    // The innermost frame stopped in its prologue, before any line; the
+    // next ones are at the recursive call.
+    let frames = frames(&error);
+    assert_eq!(frames[0].0, "deep");
+    assert_eq!(frames[1], ("deep".to_string(), 2), "{error}");
+    // Many frames, folded into a few lines.
+    assert!(frames.len() > 3, "{}", frames.len());
+    let lines = error.stack().lines();
+    assert!(lines.len() <= tape_rt::CallStack::MAX_LINES, "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("$deep at test.wat:2:") && l.contains(" (× ")),
+        "{lines:?}"
+    );
+}
+
+/// A call stack shows a run of one frame once, with how many times.
+#[test]
+fn repeated_frames_are_folded() {
+    use tape_rt::{CallStack, Frame};
+    let frame = |name: &str| Frame {
+        func_index: 0,
+        func_name: Some(name.to_string()),
+        module_offset: None,
+        source: None,
+    };
+    let stack = CallStack {
+        frames: vec![frame("a"), frame("b"), frame("b"), frame("b"), frame("run")],
+    };
+    assert_eq!(stack.lines(), ["$a", "$b (× 3)", "$run"]);
+    let many = CallStack {
+        frames: (0..100).map(|i| frame(&format!("f{i}"))).collect(),
+    };
+    let lines = many.lines();
+    assert_eq!(lines.len(), CallStack::MAX_LINES);
+    assert_eq!(lines[19], "… 77 more frames …");
+    assert_eq!(lines.last().unwrap(), "$f99");
+}
+
+/// Memory past the cap is located where the program asked for it: a
+/// `memory.grow` in the guest, or a `core.alloc` the host refused.
+#[test]
+fn a_memory_stop_is_located_in_the_guest_and_through_the_host() {
+    let limits = Limits {
+        max_memory: 1 << 20,
+        ..Limits::default()
+    };
+    let grow = program(
+        "(func $grow (drop (memory.grow (i32.const 100))))
+         (func $run (result i32) (call $grow) (i32.const 0))",
+        &Grants::new(),
+    )
+    .run_with(&Args::new(), &limits)
+    .unwrap_err();
+    assert!(
+        matches!(grow.kind(), ErrorKind::MemoryExhausted { .. }),
+        "{grow}"
+    );
+    assert_eq!(frames(&grow)[0], ("grow".to_string(), 1), "{grow}");
+
+    let alloc = program(
+        "(func $take (drop (call $core.alloc (i32.const 0x200000))))
+         (func $run (result i32) (call $take) (i32.const 0))",
+        &Grants::new(),
+    )
+    .run_with(&Args::new(), &limits)
+    .unwrap_err();
+    assert!(
+        matches!(alloc.kind(), ErrorKind::MemoryExhausted { .. }),
+        "{alloc}"
+    );
+    assert_eq!(frames(&alloc)[0], ("take".to_string(), 1), "{alloc}");
+}
+
+/// An error before the run has no results and no usage.
+#[test]
+fn an_error_before_the_run_has_no_results() {
+    let error = crate::engine()
+        .compile_str(
+            "test.wat",
+            "(func $run (result i32) (call $nope.x))",
+            &Grants::new(),
+        )
+        .unwrap_err();
+    assert!(error.results().is_empty());
+    assert!(error.usage().is_none());
+    assert!(error.stack().frames.is_empty());
 }

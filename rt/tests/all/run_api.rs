@@ -302,7 +302,7 @@ fn invoke_refuses_wrong_parameters_and_keeps_every_limit() {
         )
         .unwrap_err();
     assert!(
-        matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 10_000 }),
+        matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 10_000, .. }),
         "{error}"
     );
     let error = program
@@ -483,7 +483,7 @@ fn a_run_takes_its_own_limits() {
         .run()
         .unwrap_err();
     assert!(
-        matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 5_000 }),
+        matches!(error.kind(), ErrorKind::OutOfFuel { fuel: 5_000, .. }),
         "{error}"
     );
     assert_eq!(program.default_limits(), &crate::engine().config().limits);

@@ -121,8 +121,8 @@ pub struct Details {
     pub location: Option<Location>,
     /// For [`Kind::NotGranted`] and [`Kind::MissingImport`]: the import.
     pub import: Option<(String, String)>,
-    /// For [`Kind::Trap`]: the guest's frames, innermost first
-    /// (`$f at module offset 0x2a`).
+    /// For a stop in wasm code (a trap, fuel, the timeout, the stack,
+    /// memory): the guest's frames, innermost first (`$f at file:line:col`).
     pub backtrace: Vec<String>,
     /// For a usage error about the arguments of a program that declares
     /// them: its usage (`crate::usage::usage`).
@@ -262,6 +262,14 @@ pub fn grant_help(capability: &str) -> Option<&'static str> {
 impl From<tape_rt::Error> for Failure {
     fn from(error: tape_rt::Error) -> Failure {
         use tape_rt::ErrorKind;
+        // Where the program was, for every stop in wasm code: a trap, fuel,
+        // the timeout, the stack, memory.
+        let backtrace = error.stack().lines();
+        let message = error.message();
+        let located = |mut failure: Failure| {
+            failure.details.backtrace = backtrace.clone();
+            failure
+        };
         let error = match error.into_kind() {
             ErrorKind::Compile(inner) => return inner.into(),
             other => other,
@@ -297,28 +305,32 @@ impl From<tape_rt::Error> for Failure {
                 }
                 return failure;
             }
-            ErrorKind::Trap { message, stack } => {
-                let mut failure =
-                    Failure::new(Kind::Trap, format!("the program trapped: {message}"));
-                failure.details.backtrace = stack.frames.iter().map(ToString::to_string).collect();
-                return failure;
+            ErrorKind::Trap { .. } => {
+                return located(Failure::new(Kind::Trap, message));
             }
             ErrorKind::BadPointer { .. } => Kind::BadPointer,
             ErrorKind::Wire(_) => Kind::BadWireData,
             ErrorKind::HostPanic { .. } => Kind::HostPanic,
             ErrorKind::OutOfFuel { .. } => {
-                return Failure::new(Kind::OutOfFuel, error.to_string())
-                    .help("give the run more with `--fuel N`, or `--fuel none`");
+                return located(
+                    Failure::new(Kind::OutOfFuel, message)
+                        .help("give the run more with `--fuel N`, or `--fuel none`"),
+                );
             }
             ErrorKind::Timeout { .. } => {
-                return Failure::new(Kind::Timeout, error.to_string())
-                    .help("give the run more time with `--timeout DURATION`, or `--timeout none`");
+                return located(Failure::new(Kind::Timeout, message).help(
+                    "give the run more time with `--timeout DURATION`, or `--timeout none`",
+                ));
             }
             ErrorKind::MemoryExhausted { .. } => {
-                return Failure::new(Kind::OutOfMemory, error.to_string())
-                    .help("raise the cap with `--max-memory SIZE`");
+                return located(
+                    Failure::new(Kind::OutOfMemory, message)
+                        .help("raise the cap with `--max-memory SIZE`"),
+                );
             }
-            ErrorKind::StackOverflow => Kind::StackOverflow,
+            ErrorKind::StackOverflow { .. } => {
+                return located(Failure::new(Kind::StackOverflow, message));
+            }
             ErrorKind::Io { .. } | ErrorKind::Capability { .. } => Kind::Io,
             _ => Kind::Internal,
         };

@@ -153,7 +153,13 @@ struct RunBody {
     /// The `tape.toml` the grants and limits came from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     manifest: Option<String>,
-    status: i32,
+    /// Whether `run` returned; `false` for a run stopped by a trap or a
+    /// limit, whose `results` are those it handed over before.
+    complete: bool,
+    /// What `run` returned; absent when it did not return.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     status_name: Option<&'static str>,
     results: Vec<Shown>,
     /// What the lints found, each a diagnostic as in `error.diagnostics`;
@@ -277,26 +283,29 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         true => failure,
         false => failure.usage_text(usage::usage(&input.name, declared)),
     })?;
-    let outcome = program.run_with(&args, &limits)?;
-
-    let results: Vec<Shown> = outcome
-        .results
-        .iter()
-        // A result is `[len][payload]`; the payload is what the user sees.
-        .map(|r| Shown::new(r.get(4..).unwrap_or_default()))
-        .collect();
-    let report = opts.report.then(|| report(&outcome.usage, &limits));
-    if !out.json {
-        let mut text = String::new();
-        for result in &results {
-            text.push_str(&result.value);
-            text.push('\n');
+    let manifest = manifest.map(|m| m.path().display().to_string());
+    let outcome = match program.run_with(&args, &limits) {
+        Ok(outcome) => outcome,
+        // The run stopped part way: what it handed over is shown all the
+        // same, then why it stopped.
+        Err(error) if error.usage().is_some() => {
+            let usage = error.usage().cloned().unwrap_or_default();
+            let results = show_results(error.results(), &usage, &limits, opts, out);
+            let body = Body::Run(RunBody {
+                file: input.name,
+                manifest,
+                complete: false,
+                status: None,
+                status_name: None,
+                results: results.0,
+                warnings,
+                report: results.1,
+            });
+            return Ok((body, Some(error.into())));
         }
-        crate::output::print_stdout(&text);
-        if let Some(report) = &report {
-            crate::output::print_stderr(&render_report(report, &outcome.usage, out.styles));
-        }
-    }
+        Err(error) => return Err(error.into()),
+    };
+    let (results, report) = show_results(&outcome.results, &outcome.usage, &limits, opts, out);
     let status_name = tape_rt::status::name(outcome.status);
     let failure = (!outcome.is_success()).then(|| {
         Failure::new(
@@ -310,14 +319,45 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     });
     let body = Body::Run(RunBody {
         file: input.name,
-        manifest: manifest.map(|m| m.path().display().to_string()),
-        status: outcome.status,
+        manifest,
+        complete: true,
+        status: Some(outcome.status),
         status_name,
         results,
         warnings,
         report,
     });
     Ok((body, failure))
+}
+
+/// Prints a run's results on standard output, one a line (unless
+/// `--json`), and its report on standard error if asked for; returns them
+/// for `--json`.
+fn show_results(
+    results: &[Vec<u8>],
+    usage: &Usage,
+    limits: &Limits,
+    opts: &Opts,
+    out: Output,
+) -> (Vec<Shown>, Option<Report>) {
+    let results: Vec<Shown> = results
+        .iter()
+        // A result is `[len][payload]`; the payload is what the user sees.
+        .map(|r| Shown::new(r.get(4..).unwrap_or_default()))
+        .collect();
+    let report = opts.report.then(|| report(usage, limits));
+    if !out.json {
+        let mut text = String::new();
+        for result in &results {
+            text.push_str(&result.value);
+            text.push('\n');
+        }
+        crate::output::print_stdout(&text);
+        if let Some(report) = &report {
+            crate::output::print_stderr(&render_report(report, usage, out.styles));
+        }
+    }
+    (results, report)
 }
 
 /// `--args-json`: the text, or `@PATH`'s contents, as JSON.

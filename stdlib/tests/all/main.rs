@@ -8,21 +8,8 @@ mod sizes;
 mod wat;
 mod wire;
 
-use std::sync::OnceLock;
-
-use tape_rt::{Args, Config, Engine, Grants, Outcome};
-
-/// One engine for the whole binary, keeping compiled modules in memory only.
-pub fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        Engine::new(Config {
-            cache_dir: None,
-            ..Config::default()
-        })
-        .expect("engine")
-    })
-}
+use tape_rt::{Args, Grants, Outcome};
+pub use tape_testkit::rt::engine;
 
 /// Compiles `source` (with the standard library, as every program is) and
 /// runs it with string arguments `args`; panics on any error.
