@@ -520,10 +520,18 @@ fn https_is_verified_against_a_certificate_authority_granted_in_the_manifest_or_
         &url,
     ]);
     assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
-    assert_eq!(
-        stderr,
-        "error: the program returned status 6 (I/O failure)\n"
+    // The run says why, at the call.
+    assert!(
+        stderr.starts_with(
+            "error: the program returned status 6 (I/O failure), from `http.get_body`: "
+        ),
+        "{stderr}"
     );
+    assert!(
+        stderr.contains("invalid peer certificate: UnknownIssuer"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> project/fetch.wat:5:4"), "{stderr}");
     // Nor does another authority's certificate stand in for it.
     let (code, _, stderr) = run(&[
         "--no-manifest",

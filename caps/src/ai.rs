@@ -12,7 +12,7 @@ use ureq::http::{HeaderMap, Method, Uri};
 use wasmtime::{Caller, Linker};
 
 use crate::http::{Client, Exchange, Failure, Origin, Policy, Target, time_budget};
-use tape_rt::guest::{read_bytes_max, write_value};
+use tape_rt::guest::{self, read_bytes_max, write_value};
 use tape_rt::{Capability, Function, Spec, State, status};
 
 /// Tokens a run may spend by default.
@@ -359,13 +359,20 @@ impl Ai {
         conversation: bool,
     ) -> wasmtime::Result<(i32, i32)> {
         let usage = caller.data_mut().count_call("ai");
+        let name = if conversation {
+            "ai.chat_messages"
+        } else {
+            "ai.chat"
+        };
         let Some(input) = input else {
-            tracing::debug!(
-                target: "tape::ai",
-                "completion refused: the prompt is over the run's {}-byte budget",
+            let message = format!(
+                "the prompt is over the run's {}-byte prompt budget",
                 self.max_prompt_bytes
             );
-            return Ok((0, status::TOO_LARGE));
+            return Ok((
+                0,
+                guest::fail(&mut *caller, name, status::TOO_LARGE, message),
+            ));
         };
         usage.bytes_in += input.len() as u64;
         let (text, tokens) = match self.complete(endpoint, caller.data_mut(), &input, conversation)
@@ -378,7 +385,10 @@ impl Ai {
                     "completion refused or failed: {}",
                     failure.message
                 );
-                return Ok((0, failure.status));
+                return Ok((
+                    0,
+                    guest::fail(&mut *caller, name, failure.status, failure.message),
+                ));
             }
         };
         caller.data_mut().usage_mut("ai").tokens += tokens;

@@ -10,9 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use cap_std::fs::{Dir, OpenOptions};
 use wasmtime::{Caller, Linker};
 
-use tape_rt::guest::read_bytes_max;
+use tape_rt::guest::{self, read_bytes_max, value_len};
 use tape_rt::guest::{write_bytes, write_strings};
 use tape_rt::{Capability, Error, Function, Result, Spec, State, status};
+
+use crate::refusal::Refusal;
 
 /// Files in one directory the host grants, read-only or read-write.
 ///
@@ -175,18 +177,29 @@ impl Fs {
         self
     }
 
-    /// The guest's path as one relative to the directory, or the status
-    /// that refuses it. `""` and `"."` name the directory itself, allowed
-    /// only when `dir_ok`.
-    fn path(&self, bytes: Vec<u8>, dir_ok: bool) -> Result<PathBuf, i32> {
+    /// The guest's path as one relative to the directory, or why it is
+    /// refused. `""` and `"."` name the directory itself, allowed only when
+    /// `dir_ok`.
+    fn path(&self, bytes: Vec<u8>, dir_ok: bool) -> Result<PathBuf, Refusal> {
+        let invalid = |message: String| Refusal::new(status::INVALID_ARGUMENT, message);
         if bytes.len() > self.max_path_bytes {
-            return Err(status::TOO_LARGE);
+            return Err(Refusal::new(
+                status::TOO_LARGE,
+                format!(
+                    "the path is {} bytes, past the {}-byte limit",
+                    bytes.len(),
+                    self.max_path_bytes
+                ),
+            ));
         }
         let Ok(text) = String::from_utf8(bytes) else {
-            return Err(status::INVALID_ARGUMENT);
+            return Err(invalid("the path is not UTF-8".into()));
         };
         if text.contains('\0') {
-            return Err(status::INVALID_ARGUMENT);
+            return Err(invalid(format!(
+                "the path `{}` holds a NUL byte",
+                text.escape_debug()
+            )));
         }
         let mut names = 0;
         for component in Path::new(&text).components() {
@@ -196,7 +209,12 @@ impl Fs {
                 // `..` is refused even where it would stay inside: a path
                 // that never goes up cannot be tricked into going out.
                 Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
-                    return Err(status::ACCESS_DENIED);
+                    return Err(Refusal::new(
+                        status::ACCESS_DENIED,
+                        format!(
+                            "`{text}` is not a path inside the granted directory: no `..` and no leading `/`"
+                        ),
+                    ));
                 }
             }
         }
@@ -204,24 +222,43 @@ impl Fs {
             return if dir_ok {
                 Ok(PathBuf::from("."))
             } else {
-                Err(status::INVALID_ARGUMENT)
+                Err(invalid(format!(
+                    "`{text}` names the directory itself, not a file"
+                )))
             };
         }
         if !dir_ok && (text.ends_with('/') || text.ends_with("/.")) {
-            return Err(status::INVALID_ARGUMENT);
+            return Err(invalid(format!("`{text}` names a directory, not a file")));
         }
         Ok(PathBuf::from(text))
     }
 
-    fn read(&self, path: &Path) -> Result<Vec<u8>, i32> {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, Refusal> {
+        let io = |error| io_refusal(path, error);
+        let too_large = |len: String| {
+            Refusal::new(
+                status::TOO_LARGE,
+                format!(
+                    "`{}` is {len} bytes, past the {}-byte read limit",
+                    path.display(),
+                    self.max_read_bytes
+                ),
+            )
+        };
+        let not_a_file = || {
+            Refusal::new(
+                status::INVALID_ARGUMENT,
+                format!("`{}` is not a regular file", path.display()),
+            )
+        };
         // Looked at before opening, so that a device is not even opened
         // (opening some has effects).
-        let metadata = self.dir.metadata(path).map_err(io_status)?;
+        let metadata = self.dir.metadata(path).map_err(io)?;
         if !metadata.is_file() {
-            return Err(status::INVALID_ARGUMENT);
+            return Err(not_a_file());
         }
         if metadata.len() > self.max_read_bytes {
-            return Err(status::TOO_LARGE);
+            return Err(too_large(metadata.len().to_string()));
         }
         // The path may name something else by the time it is opened: a
         // FIFO swapped in would block a plain open until a writer came.
@@ -229,10 +266,10 @@ impl Fs {
         let file = self
             .dir
             .open_with(path, &read_without_blocking())
-            .map_err(io_status)?;
-        let metadata = file.metadata().map_err(io_status)?;
+            .map_err(io)?;
+        let metadata = file.metadata().map_err(io)?;
         if !metadata.is_file() {
-            return Err(status::INVALID_ARGUMENT);
+            return Err(not_a_file());
         }
         // The file may have grown since: read one byte past the cap to
         // know.
@@ -240,25 +277,27 @@ impl Fs {
         let mut bytes = Vec::with_capacity(capacity);
         file.take(self.max_read_bytes.saturating_add(1))
             .read_to_end(&mut bytes)
-            .map_err(io_status)?;
+            .map_err(io)?;
         if bytes.len() as u64 > self.max_read_bytes {
-            return Err(status::TOO_LARGE);
+            return Err(too_large("more than that".into()));
         }
         Ok(bytes)
     }
 
-    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), i32> {
+    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), Refusal> {
         // The rename below would replace a symlink at `path` rather than
         // follow it, so one leading out does no harm; it is refused all
         // the same, as reading it is.
         if let Err(error) = self.dir.metadata(path)
             && error.kind() == io::ErrorKind::PermissionDenied
         {
-            return Err(status::ACCESS_DENIED);
+            return Err(io_refusal(path, error));
         }
         let parent = path.parent().unwrap_or(Path::new(""));
         if !parent.as_os_str().is_empty() {
-            self.dir.create_dir_all(parent).map_err(io_status)?;
+            self.dir
+                .create_dir_all(parent)
+                .map_err(|e| io_refusal(parent, e))?;
         }
         let temp = parent.join(temp_name());
         let written = (|| {
@@ -272,17 +311,18 @@ impl Fs {
         if let Err(error) = written {
             // Best effort: the temporary file may not even exist.
             let _ = self.dir.remove_file(&temp);
-            return Err(io_status(error));
+            return Err(io_refusal(path, error));
         }
         Ok(())
     }
 
     /// Sorted names in the directory at `path`; `bool`: there were more
     /// than `max_list`.
-    fn list(&self, path: &Path) -> Result<(Vec<String>, bool), i32> {
+    fn list(&self, path: &Path) -> Result<(Vec<String>, bool), Refusal> {
+        let io = |error| io_refusal(path, error);
         let mut names = Vec::new();
-        for entry in self.dir.read_dir(path).map_err(io_status)? {
-            let entry = entry.map_err(io_status)?;
+        for entry in self.dir.read_dir(path).map_err(io)? {
+            let entry = entry.map_err(io)?;
             // A name that is not UTF-8 could not be passed back anyway.
             let Ok(mut name) = entry.file_name().into_string() else {
                 continue;
@@ -290,7 +330,7 @@ impl Fs {
             if name.starts_with(TEMP_PREFIX) {
                 continue;
             }
-            if entry.file_type().map_err(io_status)?.is_dir() {
+            if entry.file_type().map_err(io)?.is_dir() {
                 name.push('/');
             }
             names.push(name);
@@ -323,20 +363,46 @@ fn temp_name() -> String {
     format!("{TEMP_PREFIX}{}-{n}", std::process::id())
 }
 
-/// The status for a failed file-system call. cap-std reports a path that
-/// would leave the directory as `PermissionDenied`.
-fn io_status(error: io::Error) -> i32 {
+/// Why a file-system call on `path` (relative to the granted directory)
+/// failed, with its status. cap-std reports a path that would leave the
+/// directory, through a symlink, as `PermissionDenied`. The guest is told
+/// only what its own path tells it: no host path, no OS message.
+fn io_refusal(path: &Path, error: io::Error) -> Refusal {
     use io::ErrorKind::*;
-    match error.kind() {
-        NotFound => status::NOT_FOUND,
-        PermissionDenied | ReadOnlyFilesystem => status::ACCESS_DENIED,
-        IsADirectory | NotADirectory | DirectoryNotEmpty | InvalidInput | InvalidFilename
-        | AlreadyExists => status::INVALID_ARGUMENT,
+    let path = path.display();
+    let (status, message) = match error.kind() {
+        NotFound => (
+            status::NOT_FOUND,
+            format!("there is no `{path}` in the granted directory"),
+        ),
+        PermissionDenied => (
+            status::ACCESS_DENIED,
+            format!(
+                "`{path}` may not be used: it leads outside the granted directory, or the host may not open it"
+            ),
+        ),
+        ReadOnlyFilesystem => (
+            status::ACCESS_DENIED,
+            format!("`{path}` is on a read-only file system"),
+        ),
+        IsADirectory => (status::INVALID_ARGUMENT, format!("`{path}` is a directory")),
+        NotADirectory => (
+            status::INVALID_ARGUMENT,
+            format!("a part of `{path}` is a file, not a directory"),
+        ),
+        DirectoryNotEmpty | InvalidInput | InvalidFilename | AlreadyExists => (
+            status::INVALID_ARGUMENT,
+            format!("`{path}`: {}", error.kind()),
+        ),
         _ => {
             tracing::warn!(target: "tape::fs", "file system call failed: {error}");
-            status::IO_FAILURE
+            (
+                status::IO_FAILURE,
+                format!("the file system failed on `{path}`; the host's log has the details"),
+            )
         }
-    }
+    };
+    Refusal::new(status, message)
 }
 
 /// What a run has written.
@@ -371,9 +437,16 @@ impl Fs {
         caller: &mut Caller<'_, State>,
         ptr: i32,
         dir_ok: bool,
-    ) -> wasmtime::Result<Result<PathBuf, i32>> {
+    ) -> wasmtime::Result<Result<PathBuf, Refusal>> {
         let Some(bytes) = read_bytes_max(&*caller, ptr as u32, self.max_path_bytes)? else {
-            return Ok(Err(status::TOO_LARGE));
+            let len = value_len(&*caller, ptr as u32)?;
+            return Ok(Err(Refusal::new(
+                status::TOO_LARGE,
+                format!(
+                    "the path is {len} bytes, past the {}-byte limit",
+                    self.max_path_bytes
+                ),
+            )));
         };
         caller.data_mut().usage_mut(NAME).bytes_in += bytes.len() as u64;
         Ok(self.path(bytes, dir_ok))
@@ -397,7 +470,7 @@ impl Capability for Fs {
                     .and_then(|path| this.read(&path));
                 let bytes = match read {
                     Ok(bytes) => bytes,
-                    Err(status) => return Ok((0, status)),
+                    Err(refusal) => return Ok((0, refusal.fail(&mut caller, "fs.read"))),
                 };
                 let ptr = write_bytes(&mut caller, &bytes)?;
                 caller.data_mut().usage_mut(NAME).bytes_out += bytes.len() as u64;
@@ -413,15 +486,21 @@ impl Capability for Fs {
                 let path = this.read_path(&mut caller, path, false)?;
                 let max = usize::try_from(this.max_write_bytes).unwrap_or(usize::MAX);
                 let Some(bytes) = read_bytes_max(&caller, bytes as u32, max)? else {
-                    return Ok(status::TOO_LARGE);
+                    let len = value_len(&caller, bytes as u32)?;
+                    let message = format!(
+                        "{len} bytes to write, past the {}-byte write limit",
+                        this.max_write_bytes
+                    );
+                    return Ok(guest::fail(&mut caller, "fs.write", status::TOO_LARGE, message));
                 };
                 caller.data_mut().usage_mut(NAME).bytes_in += bytes.len() as u64;
                 let path = match path {
                     Ok(path) => path,
-                    Err(status) => return Ok(status),
+                    Err(refusal) => return Ok(refusal.fail(&mut caller, "fs.write")),
                 };
                 if !this.writable {
-                    return Ok(status::ACCESS_DENIED);
+                    let message = "the directory is granted read-only (`--dir`); grant it with `--dir-rw` to write";
+                    return Ok(guest::fail(&mut caller, "fs.write", status::ACCESS_DENIED, message));
                 }
                 let size = bytes.len() as u64;
                 let Some(run) = caller.data_mut().get::<FsRun>() else {
@@ -430,15 +509,19 @@ impl Capability for Fs {
                 if size > this.max_write_bytes
                     || run.written.saturating_add(size) > this.max_run_write_bytes
                 {
-                    return Ok(status::TOO_LARGE);
+                    let message = format!(
+                        "the run has written {} bytes; {size} more would pass its {}-byte limit",
+                        run.written, this.max_run_write_bytes
+                    );
+                    return Ok(guest::fail(&mut caller, "fs.write", status::TOO_LARGE, message));
                 }
-                Ok(match this.write(&path, &bytes) {
+                match this.write(&path, &bytes) {
                     Ok(()) => {
                         run.written += size;
-                        status::OK
+                        Ok(status::OK)
                     }
-                    Err(status) => status,
-                })
+                    Err(refusal) => Ok(refusal.fail(&mut caller, "fs.write")),
+                }
             },
         )?;
         let this = self.clone();
@@ -452,13 +535,17 @@ impl Capability for Fs {
                     .and_then(|path| this.list(&path));
                 let (names, truncated) = match listed {
                     Ok(listed) => listed,
-                    Err(status) => return Ok((0, status)),
+                    Err(refusal) => return Ok((0, refusal.fail(&mut caller, "fs.list"))),
                 };
                 let ptr = write_strings(&mut caller, &names)?;
                 let bytes: usize = names.iter().map(|n| 4 + n.len()).sum();
                 caller.data_mut().usage_mut(NAME).bytes_out += bytes as u64;
                 let status = if truncated {
-                    status::TOO_LARGE
+                    let message = format!(
+                        "the directory holds more than {} entries; the reply holds the first {}",
+                        this.max_list, this.max_list
+                    );
+                    guest::fail(&mut caller, "fs.list", status::TOO_LARGE, message)
                 } else {
                     status::OK
                 };
@@ -559,7 +646,10 @@ mod tests {
     #[test]
     fn paths_that_could_leave_are_refused_before_any_system_call() {
         let fs = fs();
-        let path = |p: &str, dir_ok| fs.path(p.as_bytes().to_vec(), dir_ok);
+        let path = |p: &str, dir_ok| {
+            fs.path(p.as_bytes().to_vec(), dir_ok)
+                .map_err(|refusal| refusal.status)
+        };
         for escape in [
             "../x",
             "a/../../x",
@@ -585,7 +675,10 @@ mod tests {
         assert_eq!(path("...", false), Ok(PathBuf::from("...")));
         assert_eq!(
             fs.path(vec![0xff, b'a'], false),
-            Err(status::INVALID_ARGUMENT)
+            Err(Refusal::new(
+                status::INVALID_ARGUMENT,
+                "the path is not UTF-8"
+            ))
         );
         assert_eq!(path(&"a".repeat(1025), false), Err(status::TOO_LARGE));
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Number, Value};
 use wasmtime::{Caller, Linker};
 
-use tape_rt::guest::read_bytes_max;
+use tape_rt::guest::{self, read_bytes_max, value_len};
 use tape_rt::guest::{read_str, write_bytes, write_strings};
 use tape_rt::{Capability, Error, Function, Spec, State, status};
 
@@ -626,16 +626,30 @@ fn text(caller: &mut Caller<'_, State>, ptr: i32) -> wasmtime::Result<Result<Str
 /// the value it names from `handle`.
 fn read_value<T: Default>(
     caller: &mut Caller<'_, State>,
+    call: &'static str,
+    wanted: &str,
     handle: i32,
     path: i32,
     read: impl FnOnce(&Value) -> Result<T, Status>,
 ) -> wasmtime::Result<(T, i32)> {
     caller.data_mut().count_call(NAME);
-    let path = text(caller, path)?.and_then(|p| pointer(&p));
+    let text = text(caller, path)?;
     let run = run_state(caller)?;
-    Ok(reply(
-        path.and_then(|p| run.find(handle, &p)).and_then(read),
-    ))
+    let found = text
+        .as_ref()
+        .map_err(|s| *s)
+        .and_then(|p| pointer(p))
+        .and_then(|p| run.find(handle, &p))
+        .and_then(read);
+    let (value, status) = reply(found);
+    if status == status::OK {
+        return Ok((value, status));
+    }
+    let status = match &text {
+        Ok(text) => explain(caller, call, handle, Some(text), status, wanted)?,
+        Err(_) => guest::fail(&mut *caller, call, status, "the pointer is not UTF-8"),
+    };
+    Ok((value, status))
 }
 
 /// Writes `bytes` as the reply `[len][bytes]`, when `status` is OK.
@@ -655,6 +669,7 @@ fn write_reply(
 /// member `key` (a guest string) or, with no key, as a new last element.
 fn insert(
     caller: &mut Caller<'_, State>,
+    call: &'static str,
     json: &Json,
     handle: i32,
     key: Option<i32>,
@@ -664,13 +679,23 @@ fn insert(
     let key = match key {
         Some(ptr) => match text(caller, ptr)? {
             Ok(key) => Some(key),
-            Err(status) => return Ok(status),
+            Err(status) => {
+                return Ok(guest::fail(
+                    &mut *caller,
+                    call,
+                    status,
+                    "the key is not UTF-8",
+                ));
+            }
         },
         None => None,
     };
     let value = match value(caller)? {
         Ok(value) => value,
-        Err(status) => return Ok(status),
+        Err(status) => {
+            let message = "the value is not one JSON can hold: text that is not UTF-8, a float that is NaN or infinite, or a handle that is not live";
+            return Ok(guest::fail(&mut *caller, call, status, message));
+        }
     };
     let room = caller.data().memory_room();
     Ok(
@@ -685,7 +710,14 @@ fn insert(
                 }
                 status::OK
             }
-            Err(status) => status,
+            Err(status) => explain(
+                caller,
+                call,
+                handle,
+                Some(""),
+                status,
+                "an object or an array",
+            )?,
         },
     )
 }
@@ -698,6 +730,136 @@ fn float(x: f64) -> Result<Value, Status> {
     Number::from_f64(x)
         .map(Value::Number)
         .ok_or(status::INVALID_ARGUMENT)
+}
+
+/// A JSON type's name, for reasons: "a string", "an object".
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Why a call on handle `h` at pointer `path` failed with `status`, found
+/// by walking the pointer again (only on failure), and records it;
+/// `wanted` says what the call reads (`"a string"`), empty for any value.
+fn explain(
+    c: &mut Caller<'_, State>,
+    call: &'static str,
+    h: i32,
+    path: Option<&str>,
+    status: i32,
+    wanted: &str,
+) -> wasmtime::Result<i32> {
+    let message = {
+        let run = run_state(c)?;
+        why(run, h, path, status, wanted)
+    };
+    Ok(guest::fail(c, call, status, message))
+}
+
+/// As [`explain`], for `json.item` and `json.member`: the value at `path`
+/// must be `wanted`, and `last` (`/3`, `/name`) is looked up in it.
+fn explain_at(
+    c: &mut Caller<'_, State>,
+    call: &'static str,
+    h: i32,
+    path: Option<&str>,
+    status: i32,
+    wanted: &str,
+    last: &str,
+) -> wasmtime::Result<i32> {
+    let message = {
+        let run = run_state(c)?;
+        let container = path.map(|p| why(run, h, Some(p), status::INVALID_ARGUMENT, wanted));
+        match (status, path, container) {
+            (status::INVALID_ARGUMENT, Some(p), Some(text)) if pointer(p).is_ok() => text,
+            (status::NOT_FOUND, Some(p), _) => why(run, h, Some(&format!("{p}{last}")), status, ""),
+            _ => why(run, h, path, status, wanted),
+        }
+    };
+    Ok(guest::fail(c, call, status, message))
+}
+
+fn why(run: &JsonRun, h: i32, path: Option<&str>, status: i32, wanted: &str) -> String {
+    if run.find(h, &[]).is_err() {
+        return format!(
+            "{h} is not a live handle: it was freed, or was never returned by `json.parse`, `json.object` or `json.array`"
+        );
+    }
+    let Some(text) = path else {
+        return match status {
+            status::TOO_LARGE => {
+                "the run's JSON limits are spent (documents, bytes or handles)".into()
+            }
+            _ => format!("handle {h}: {}", status::name(status).unwrap_or("failed")),
+        };
+    };
+    let Ok(segments) = pointer(text) else {
+        return format!(
+            "`{text}` is not a JSON Pointer: write \"\" for the whole value, or `/a/0` (`~0` for `~`, `~1` for `/`)"
+        );
+    };
+    for depth in 0..segments.len() {
+        let Ok(parent) = run.find(h, &segments[..depth]) else {
+            break;
+        };
+        if run.find(h, &segments[..=depth]).is_err() {
+            let at = if depth == 0 {
+                "the value".to_string()
+            } else {
+                format!("`{}`", shown_pointer(&segments[..depth]))
+            };
+            let seg = match &segments[depth] {
+                Seg::Key(key) => key.clone(),
+                Seg::Index(i) => i.to_string(),
+            };
+            return match parent {
+                Value::Object(_) => format!("nothing at `{text}`: {at} has no member `{seg}`"),
+                Value::Array(items) => format!(
+                    "nothing at `{text}`: {at} is an array of {} items, with no index `{seg}`",
+                    items.len()
+                ),
+                other => format!(
+                    "nothing at `{text}`: {at} is {}, which has no `{seg}`",
+                    type_name(other)
+                ),
+            };
+        }
+    }
+    match run.find(h, &segments) {
+        Ok(value) if status == status::INVALID_ARGUMENT && !wanted.is_empty() => {
+            format!(
+                "the value at `{text}` is {}, not {wanted}",
+                type_name(value)
+            )
+        }
+        Ok(_) if status == status::TOO_LARGE => {
+            format!(
+                "the value at `{text}` does not fit (a number past the 64-bit range, or past the run's JSON limits)"
+            )
+        }
+        Ok(_) if status == status::NOT_FOUND => format!("nothing at `{text}` in handle {h}"),
+        _ => format!(
+            "handle {h} at `{text}`: {}",
+            status::name(status).unwrap_or("failed")
+        ),
+    }
+}
+
+/// A pointer's text from its segments.
+fn shown_pointer(segments: &[Seg]) -> String {
+    segments
+        .iter()
+        .map(|seg| match seg {
+            Seg::Key(key) => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            Seg::Index(i) => format!("/{i}"),
+        })
+        .collect()
 }
 
 impl Capability for Json {
@@ -713,29 +875,61 @@ impl Capability for Json {
             c.data_mut().count_call(NAME);
             let max = usize::try_from(json.max_document_bytes).unwrap_or(usize::MAX);
             let Some(bytes) = read_bytes_max(&c, text as u32, max)? else {
-                return Ok((0, status::TOO_LARGE));
+                let len = value_len(&c, text as u32)?;
+                let message = format!(
+                    "the text is {len} bytes, past the {}-byte document limit",
+                    json.max_document_bytes
+                );
+                return Ok((0, guest::fail(&mut c, "json.parse", status::TOO_LARGE, message)));
             };
             c.data_mut().usage_mut(NAME).bytes_in += bytes.len() as u64;
             let room = c.data().memory_room();
             let parsed = run_state(&mut c)?.parse(&json, &bytes, room);
-            wasmtime::Result::Ok(reply(parsed.map(|(handle, weight)| {
-                // Within `room`, checked by `parse`.
-                c.data_mut().reserve_memory(weight);
-                handle
-            })))
+            match parsed {
+                Ok((handle, weight)) => {
+                    // Within `room`, checked by `parse`.
+                    c.data_mut().reserve_memory(weight);
+                    wasmtime::Result::Ok((handle, status::OK))
+                }
+                Err(status) => {
+                    // Parsed again for the message: only on failure.
+                    let message = match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                        Err(error) if status == status::INVALID_ARGUMENT => {
+                            format!("not JSON: {error}")
+                        }
+                        Err(error) => format!("{error}"),
+                        Ok(_) => format!(
+                            "the document does not fit: the run's JSON limits ({} bytes a document, {} in all, {} handles) or its memory",
+                            json.max_document_bytes, json.max_total_bytes, json.max_handles
+                        ),
+                    };
+                    Ok((0, guest::fail(&mut c, "json.parse", status, message)))
+                }
+            }
         })?;
         linker.func_wrap(NAME, "get", move |mut c: C<'_>, h: i32, path: i32| {
             c.data_mut().count_call(NAME);
-            let path = text(&mut c, path)?.and_then(|p| pointer(&p));
+            let text = text(&mut c, path)?;
             let run = run_state(&mut c)?;
-            wasmtime::Result::Ok(reply(path.and_then(|p| run.view(&json, h, &p, None))))
+            let viewed = text
+                .as_ref()
+                .map_err(|s| *s)
+                .and_then(|p| pointer(p))
+                .and_then(|p| run.view(&json, h, &p, None));
+            let (handle, status) = reply(viewed);
+            if status == status::OK {
+                return wasmtime::Result::Ok((handle, status));
+            }
+            let path = text.as_deref().ok();
+            wasmtime::Result::Ok((0, explain(&mut c, "json.get", h, path, status, "")?))
         })?;
         linker.func_wrap(
             NAME,
             "item",
             move |mut c: C<'_>, h: i32, path: i32, index: i32| {
                 c.data_mut().count_call(NAME);
-                let path = text(&mut c, path)?.and_then(|p| pointer(&p));
+                let path_text = text(&mut c, path)?;
+                let path = path_text.clone().and_then(|p| pointer(&p));
                 let run = run_state(&mut c)?;
                 let viewed = path.and_then(|p| {
                     let Value::Array(items) = run.find(h, &p)? else {
@@ -747,7 +941,21 @@ impl Capability for Json {
                         .ok_or(status::NOT_FOUND)?;
                     run.view(&json, h, &p, Some(Seg::Index(index)))
                 });
-                wasmtime::Result::Ok(reply(viewed))
+                match reply(viewed) {
+                    (handle, status::OK) => wasmtime::Result::Ok((handle, status::OK)),
+                    (_, status) => Ok((
+                        0,
+                        explain_at(
+                            &mut c,
+                            "json.item",
+                            h,
+                            path_text.as_deref().ok(),
+                            status,
+                            "an array",
+                            &format!("/{index}"),
+                        )?,
+                    )),
+                }
             },
         )?;
         linker.func_wrap(
@@ -755,8 +963,10 @@ impl Capability for Json {
             "member",
             move |mut c: C<'_>, h: i32, path: i32, name: i32| {
                 c.data_mut().count_call(NAME);
-                let path = text(&mut c, path)?.and_then(|p| pointer(&p));
+                let path_text = text(&mut c, path)?;
+                let path = path_text.clone().and_then(|p| pointer(&p));
                 let name = text(&mut c, name)?;
+                let member = name.clone().unwrap_or_default();
                 let run = run_state(&mut c)?;
                 let viewed = path.and_then(|p| {
                     let name = name?;
@@ -768,14 +978,39 @@ impl Capability for Json {
                     }
                     run.view(&json, h, &p, Some(Seg::Key(name)))
                 });
-                wasmtime::Result::Ok(reply(viewed))
+                match reply(viewed) {
+                    (handle, status::OK) => wasmtime::Result::Ok((handle, status::OK)),
+                    (_, status) => {
+                        let last = format!("/{}", member.replace('~', "~0").replace('/', "~1"));
+                        Ok((
+                            0,
+                            explain_at(
+                                &mut c,
+                                "json.member",
+                                h,
+                                path_text.as_deref().ok(),
+                                status,
+                                "an object",
+                                &last,
+                            )?,
+                        ))
+                    }
+                }
             },
         )?;
         linker.func_wrap(NAME, "keys", move |mut c: C<'_>, h: i32, path: i32| {
-            let (keys, status) = read_value(&mut c, h, path, |value| match value {
-                Value::Object(map) => Ok(map.keys().cloned().collect::<Vec<_>>()),
-                _ => Err(status::INVALID_ARGUMENT),
-            })?;
+            let (keys, status) =
+                read_value(
+                    &mut c,
+                    "json.keys",
+                    "an object",
+                    h,
+                    path,
+                    |value| match value {
+                        Value::Object(map) => Ok(map.keys().cloned().collect::<Vec<_>>()),
+                        _ => Err(status::INVALID_ARGUMENT),
+                    },
+                )?;
             if status != status::OK {
                 return Ok((0, status));
             }
@@ -785,35 +1020,58 @@ impl Capability for Json {
             wasmtime::Result::Ok((ptr as i32, status::OK))
         })?;
         linker.func_wrap(NAME, "len", move |mut c: C<'_>, h: i32, path: i32| {
-            read_value(&mut c, h, path, |value| match value {
-                Value::Array(items) => Ok(items.len() as i32),
-                Value::Object(map) => Ok(map.len() as i32),
-                _ => Err(status::INVALID_ARGUMENT),
-            })
+            read_value(
+                &mut c,
+                "json.len",
+                "an array or an object",
+                h,
+                path,
+                |value| match value {
+                    Value::Array(items) => Ok(items.len() as i32),
+                    Value::Object(map) => Ok(map.len() as i32),
+                    _ => Err(status::INVALID_ARGUMENT),
+                },
+            )
         })?;
         linker.func_wrap(NAME, "type", move |mut c: C<'_>, h: i32, path: i32| {
-            read_value(&mut c, h, path, |value| Ok(type_code(value)))
+            read_value(&mut c, "json.type", "", h, path, |value| {
+                Ok(type_code(value))
+            })
         })?;
         linker.func_wrap(NAME, "str", move |mut c: C<'_>, h: i32, path: i32| {
-            let read = read_value(&mut c, h, path, |value| match value {
-                Value::String(s) => Ok(s.clone().into_bytes()),
-                _ => Err(status::INVALID_ARGUMENT),
-            })?;
+            let read = read_value(
+                &mut c,
+                "json.str",
+                "a string",
+                h,
+                path,
+                |value| match value {
+                    Value::String(s) => Ok(s.clone().into_bytes()),
+                    _ => Err(status::INVALID_ARGUMENT),
+                },
+            )?;
             write_reply(&mut c, read)
         })?;
         linker.func_wrap(NAME, "i64", move |mut c: C<'_>, h: i32, path: i32| {
-            read_value(&mut c, h, path, to_i64)
+            read_value(&mut c, "json.i64", "an integer", h, path, to_i64)
         })?;
         linker.func_wrap(NAME, "f64", move |mut c: C<'_>, h: i32, path: i32| {
-            read_value(&mut c, h, path, |value| {
+            read_value(&mut c, "json.f64", "a number", h, path, |value| {
                 value.as_f64().ok_or(status::INVALID_ARGUMENT)
             })
         })?;
         linker.func_wrap(NAME, "bool", move |mut c: C<'_>, h: i32, path: i32| {
-            read_value(&mut c, h, path, |value| match value {
-                Value::Bool(b) => Ok(i32::from(*b)),
-                _ => Err(status::INVALID_ARGUMENT),
-            })
+            read_value(
+                &mut c,
+                "json.bool",
+                "a boolean",
+                h,
+                path,
+                |value| match value {
+                    Value::Bool(b) => Ok(i32::from(*b)),
+                    _ => Err(status::INVALID_ARGUMENT),
+                },
+            )
         })?;
 
         for (name, empty) in [
@@ -840,7 +1098,21 @@ impl Capability for Json {
                 if made.is_ok() {
                     c.data_mut().reserve_memory(VALUE_BYTES);
                 }
-                wasmtime::Result::Ok(reply(made))
+                match reply(made) {
+                    (handle, status::OK) => wasmtime::Result::Ok((handle, status::OK)),
+                    (_, status) => {
+                        let message = format!(
+                            "the run's JSON limits are spent: {} handles, {} bytes in all",
+                            json.max_handles, json.max_total_bytes
+                        );
+                        let call = if name == "object" {
+                            "json.object"
+                        } else {
+                            "json.array"
+                        };
+                        Ok((0, guest::fail(&mut c, call, status, message)))
+                    }
+                }
             })?;
         }
 
@@ -848,14 +1120,14 @@ impl Capability for Json {
             NAME,
             "set",
             move |mut c: C<'_>, h: i32, key: i32, v: i32| {
-                insert(&mut c, &json, h, Some(key), |c| copy_of(c, v))
+                insert(&mut c, "json.set", &json, h, Some(key), |c| copy_of(c, v))
             },
         )?;
         linker.func_wrap(
             NAME,
             "set_str",
             move |mut c: C<'_>, h: i32, key: i32, s: i32| {
-                insert(&mut c, &json, h, Some(key), |c| {
+                insert(&mut c, "json.set_str", &json, h, Some(key), |c| {
                     Ok(text(c, s)?.map(Value::String))
                 })
             },
@@ -864,45 +1136,59 @@ impl Capability for Json {
             NAME,
             "set_i64",
             move |mut c: C<'_>, h: i32, key: i32, n: i64| {
-                insert(&mut c, &json, h, Some(key), |_| Ok(Ok(Value::from(n))))
+                insert(&mut c, "json.set_i64", &json, h, Some(key), |_| {
+                    Ok(Ok(Value::from(n)))
+                })
             },
         )?;
         linker.func_wrap(
             NAME,
             "set_f64",
             move |mut c: C<'_>, h: i32, key: i32, x: f64| {
-                insert(&mut c, &json, h, Some(key), |_| Ok(float(x)))
+                insert(&mut c, "json.set_f64", &json, h, Some(key), |_| {
+                    Ok(float(x))
+                })
             },
         )?;
         linker.func_wrap(
             NAME,
             "set_bool",
             move |mut c: C<'_>, h: i32, key: i32, b: i32| {
-                insert(&mut c, &json, h, Some(key), |_| Ok(Ok(Value::Bool(b != 0))))
+                insert(&mut c, "json.set_bool", &json, h, Some(key), |_| {
+                    Ok(Ok(Value::Bool(b != 0)))
+                })
             },
         )?;
         linker.func_wrap(NAME, "set_null", move |mut c: C<'_>, h: i32, key: i32| {
-            insert(&mut c, &json, h, Some(key), |_| Ok(Ok(Value::Null)))
+            insert(&mut c, "json.set_null", &json, h, Some(key), |_| {
+                Ok(Ok(Value::Null))
+            })
         })?;
         linker.func_wrap(NAME, "push", move |mut c: C<'_>, h: i32, v: i32| {
-            insert(&mut c, &json, h, None, |c| copy_of(c, v))
+            insert(&mut c, "json.push", &json, h, None, |c| copy_of(c, v))
         })?;
         linker.func_wrap(NAME, "push_str", move |mut c: C<'_>, h: i32, s: i32| {
-            insert(&mut c, &json, h, None, |c| {
+            insert(&mut c, "json.push_str", &json, h, None, |c| {
                 Ok(text(c, s)?.map(Value::String))
             })
         })?;
         linker.func_wrap(NAME, "push_i64", move |mut c: C<'_>, h: i32, n: i64| {
-            insert(&mut c, &json, h, None, |_| Ok(Ok(Value::from(n))))
+            insert(&mut c, "json.push_i64", &json, h, None, |_| {
+                Ok(Ok(Value::from(n)))
+            })
         })?;
         linker.func_wrap(NAME, "push_f64", move |mut c: C<'_>, h: i32, x: f64| {
-            insert(&mut c, &json, h, None, |_| Ok(float(x)))
+            insert(&mut c, "json.push_f64", &json, h, None, |_| Ok(float(x)))
         })?;
         linker.func_wrap(NAME, "push_bool", move |mut c: C<'_>, h: i32, b: i32| {
-            insert(&mut c, &json, h, None, |_| Ok(Ok(Value::Bool(b != 0))))
+            insert(&mut c, "json.push_bool", &json, h, None, |_| {
+                Ok(Ok(Value::Bool(b != 0)))
+            })
         })?;
         linker.func_wrap(NAME, "push_null", move |mut c: C<'_>, h: i32| {
-            insert(&mut c, &json, h, None, |_| Ok(Ok(Value::Null)))
+            insert(&mut c, "json.push_null", &json, h, None, |_| {
+                Ok(Ok(Value::Null))
+            })
         })?;
 
         linker.func_wrap(NAME, "stringify", move |mut c: C<'_>, h: i32| {
@@ -915,7 +1201,11 @@ impl Capability for Json {
                 }
                 Ok(text)
             });
-            write_reply(&mut c, reply(text))
+            let (bytes, status) = reply(text);
+            if status != status::OK {
+                return Ok((0, explain(&mut c, "json.stringify", h, None, status, "")?));
+            }
+            write_reply(&mut c, (bytes, status))
         })?;
         linker.func_wrap(NAME, "free", move |mut c: C<'_>, h: i32| {
             c.data_mut().count_call(NAME);
@@ -923,7 +1213,10 @@ impl Capability for Json {
             if let Ok(weight) = freed {
                 c.data_mut().release_memory(weight);
             }
-            wasmtime::Result::Ok(status_of(freed.map(drop)))
+            match status_of(freed.map(drop)) {
+                status::OK => wasmtime::Result::Ok(status::OK),
+                status => explain(&mut c, "json.free", h, None, status, ""),
+            }
         })?;
         Ok(())
     }

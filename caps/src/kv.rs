@@ -16,9 +16,11 @@ use redb::{
 };
 use wasmtime::{Caller, Linker};
 
-use tape_rt::guest::read_bytes_max;
+use tape_rt::guest::{self, read_bytes_max, value_len};
 use tape_rt::guest::{write_bytes, write_strings};
 use tape_rt::{Capability, Error, Function, Result, Spec, State, status};
+
+use crate::refusal::Refusal;
 
 /// A persistent key-value store for the guest: UTF-8 keys, byte values, one
 /// namespace per grant.
@@ -309,7 +311,7 @@ impl Kv {
 
     /// The database for a run that must be done by `deadline`, or the
     /// status that says why there is none.
-    fn database(&self, deadline: Option<Instant>) -> Result<Arc<Database>, i32> {
+    fn database(&self, deadline: Option<Instant>) -> Result<Arc<Database>, Refusal> {
         let shared = match &self.store {
             Store::Held(db) => return Ok(db.clone()),
             Store::Shared(shared) => shared,
@@ -323,7 +325,10 @@ impl Kv {
                     path = %shared.path.display(),
                     "another process held the key-value store until the run's deadline"
                 );
-                status::TIMED_OUT
+                Refusal::new(
+                    status::TIMED_OUT,
+                    "another process held the key-value store until the run's deadline",
+                )
             }
         })
     }
@@ -373,14 +378,15 @@ impl Kv {
         }
     }
 
-    /// The key at `bytes`, or the status that refuses it.
-    fn key(&self, bytes: Vec<u8>) -> Result<String, i32> {
-        if bytes.len() > self.max_key_bytes {
-            return Err(status::TOO_LARGE);
-        }
+    /// The key at `bytes`, or why it is refused.
+    fn key(&self, bytes: Vec<u8>) -> Result<String, Refusal> {
         match String::from_utf8(bytes) {
             Ok(key) if !key.is_empty() => Ok(key),
-            _ => Err(status::INVALID_ARGUMENT),
+            Ok(_) => Err(Refusal::new(status::INVALID_ARGUMENT, "the key is empty")),
+            Err(_) => Err(Refusal::new(
+                status::INVALID_ARGUMENT,
+                "the key is not UTF-8",
+            )),
         }
     }
 }
@@ -471,14 +477,17 @@ struct KvRun {
 
 /// Logs a storage failure for the host and tells the guest only that I/O
 /// failed.
-fn io_failure(kv: &Kv, error: impl Into<redb::Error>) -> i32 {
+fn io_failure(kv: &Kv, error: impl Into<redb::Error>) -> Refusal {
     let error = error.into();
     tracing::warn!(target: "tape::kv", namespace = %kv.namespace, "key-value store failed: {error}");
-    status::IO_FAILURE
+    Refusal::new(
+        status::IO_FAILURE,
+        "the key-value store failed; the host's log has the details",
+    )
 }
 
 impl KvRun {
-    fn snapshot(&mut self, kv: &Kv) -> Result<Option<&Table>, i32> {
+    fn snapshot(&mut self, kv: &Kv) -> Result<Option<&Table>, Refusal> {
         if self.snapshot.is_none() {
             let db = match &self.db {
                 Some(db) => db.clone(),
@@ -489,7 +498,7 @@ impl KvRun {
         Ok(self.snapshot.as_ref().and_then(Option::as_ref))
     }
 
-    fn get(&mut self, kv: &Kv, key: &str) -> Result<Option<Vec<u8>>, i32> {
+    fn get(&mut self, kv: &Kv, key: &str) -> Result<Option<Vec<u8>>, Refusal> {
         if let Some(value) = self.pending.get(key) {
             return Ok(value.clone());
         }
@@ -500,7 +509,7 @@ impl KvRun {
         Ok(value.map(|v| v.value().to_vec()))
     }
 
-    fn contains(&mut self, kv: &Kv, key: &str) -> Result<bool, i32> {
+    fn contains(&mut self, kv: &Kv, key: &str) -> Result<bool, Refusal> {
         if let Some(value) = self.pending.get(key) {
             return Ok(value.is_some());
         }
@@ -512,7 +521,7 @@ impl KvRun {
     }
 
     /// Buffers `key = value` (`None` deletes), within the run's byte cap.
-    fn write(&mut self, kv: &Kv, key: String, value: Option<Vec<u8>>) -> Result<(), i32> {
+    fn write(&mut self, kv: &Kv, key: String, value: Option<Vec<u8>>) -> Result<(), Refusal> {
         let size = key.len() + value.as_ref().map_or(0, Vec::len);
         let replaced = self
             .pending
@@ -520,17 +529,20 @@ impl KvRun {
             .map_or(0, |old| key.len() + old.as_ref().map_or(0, Vec::len));
         let bytes = self.pending_bytes - replaced + size;
         if bytes > kv.max_run_bytes {
-            return Err(status::TOO_LARGE);
+            return Err(Refusal::new(
+                status::TOO_LARGE,
+                format!(
+                    "the run's writes would come to {bytes} bytes of keys and values, past its {}-byte limit",
+                    kv.max_run_bytes
+                ),
+            ));
         }
         self.pending_bytes = bytes;
         self.pending.insert(key, value);
         Ok(())
     }
 
-    fn set(&mut self, kv: &Kv, key: String, value: Vec<u8>) -> Result<(), i32> {
-        if value.len() > kv.max_value_bytes {
-            return Err(status::TOO_LARGE);
-        }
+    fn set(&mut self, kv: &Kv, key: String, value: Vec<u8>) -> Result<(), Refusal> {
         let exists = self.contains(kv, &key)?;
         if !exists {
             let stored = match self.snapshot(kv)? {
@@ -539,7 +551,14 @@ impl KvRun {
             };
             let max = i64::try_from(kv.max_keys).unwrap_or(i64::MAX);
             if (stored as i64).saturating_add(self.added) >= max {
-                return Err(status::TOO_LARGE);
+                return Err(Refusal::new(
+                    status::TOO_LARGE,
+                    format!(
+                        "namespace `{}` holds {} keys, its limit; `{key}` would be one more",
+                        shown(&self.table),
+                        kv.max_keys
+                    ),
+                ));
             }
         }
         self.write(kv, key, Some(value))?;
@@ -549,7 +568,7 @@ impl KvRun {
         Ok(())
     }
 
-    fn delete(&mut self, kv: &Kv, key: String) -> Result<(), i32> {
+    fn delete(&mut self, kv: &Kv, key: String) -> Result<(), Refusal> {
         if !self.contains(kv, &key)? {
             return Ok(());
         }
@@ -560,12 +579,12 @@ impl KvRun {
 
     /// Keys with `prefix`, sorted: the snapshot's merged with the run's
     /// writes. `bool`: more matched than `max_list`.
-    fn list(&mut self, kv: &Kv, prefix: &str) -> Result<(Vec<String>, bool), i32> {
+    fn list(&mut self, kv: &Kv, prefix: &str) -> Result<(Vec<String>, bool), Refusal> {
         let mut stored = match self.snapshot(kv)? {
             Some(table) => Some(table.range(prefix..).map_err(|e| io_failure(kv, e))?),
             None => None,
         };
-        let mut next_stored = || -> Result<Option<String>, i32> {
+        let mut next_stored = || -> Result<Option<String>, Refusal> {
             let Some(range) = stored.as_mut() else {
                 return Ok(None);
             };
@@ -649,13 +668,22 @@ fn run_state<'a>(caller: &'a mut Caller<'_, State>) -> wasmtime::Result<&'a mut 
 }
 
 impl Kv {
+    /// The key at `ptr`, or why it is refused: too long (checked before
+    /// it is copied), empty or not UTF-8.
     fn read_key(
         &self,
         caller: &mut Caller<'_, State>,
         ptr: i32,
-    ) -> wasmtime::Result<Result<String, i32>> {
+    ) -> wasmtime::Result<Result<String, Refusal>> {
         let Some(bytes) = read_bytes_max(&*caller, ptr as u32, self.max_key_bytes)? else {
-            return Ok(Err(status::TOO_LARGE));
+            let len = value_len(&*caller, ptr as u32)?;
+            return Ok(Err(Refusal::new(
+                status::TOO_LARGE,
+                format!(
+                    "the key is {len} bytes, past the {}-byte limit",
+                    self.max_key_bytes
+                ),
+            )));
         };
         caller.data_mut().usage_mut(NAME).bytes_in += bytes.len() as u64;
         Ok(self.key(bytes))
@@ -676,12 +704,20 @@ impl Capability for Kv {
                 caller.data_mut().count_call(NAME);
                 let key = match this.read_key(&mut caller, key)? {
                     Ok(key) => key,
-                    Err(status) => return Ok((0, status)),
+                    Err(refusal) => return Ok((0, refusal.fail(&mut caller, "kv.get"))),
                 };
-                let value = match run_state(&mut caller)?.get(&this, &key) {
+                let run = run_state(&mut caller)?;
+                let value = match run.get(&this, &key) {
                     Ok(Some(value)) => value,
-                    Ok(None) => return Ok((0, status::NOT_FOUND)),
-                    Err(status) => return Ok((0, status)),
+                    Ok(None) => {
+                        let message =
+                            format!("no key `{key}` in namespace `{}`", shown(&run.table));
+                        return Ok((
+                            0,
+                            guest::fail(&mut caller, "kv.get", status::NOT_FOUND, message),
+                        ));
+                    }
+                    Err(refusal) => return Ok((0, refusal.fail(&mut caller, "kv.get"))),
                 };
                 let ptr = write_bytes(&mut caller, &value)?;
                 caller.data_mut().usage_mut(NAME).bytes_out += value.len() as u64;
@@ -697,16 +733,26 @@ impl Capability for Kv {
                 let key = this.read_key(&mut caller, key)?;
                 let Some(value) = read_bytes_max(&caller, value as u32, this.max_value_bytes)?
                 else {
-                    return Ok(status::TOO_LARGE);
+                    let len = value_len(&caller, value as u32)?;
+                    let message = format!(
+                        "the value is {len} bytes, past the {}-byte limit",
+                        this.max_value_bytes
+                    );
+                    return Ok(guest::fail(
+                        &mut caller,
+                        "kv.set",
+                        status::TOO_LARGE,
+                        message,
+                    ));
                 };
                 caller.data_mut().usage_mut(NAME).bytes_in += value.len() as u64;
                 let key = match key {
                     Ok(key) => key,
-                    Err(status) => return Ok(status),
+                    Err(refusal) => return Ok(refusal.fail(&mut caller, "kv.set")),
                 };
                 Ok(match run_state(&mut caller)?.set(&this, key, value) {
                     Ok(()) => status::OK,
-                    Err(status) => status,
+                    Err(refusal) => refusal.fail(&mut caller, "kv.set"),
                 })
             },
         )?;
@@ -718,11 +764,11 @@ impl Capability for Kv {
                 caller.data_mut().count_call(NAME);
                 let key = match this.read_key(&mut caller, key)? {
                     Ok(key) => key,
-                    Err(status) => return Ok(status),
+                    Err(refusal) => return Ok(refusal.fail(&mut caller, "kv.delete")),
                 };
                 Ok(match run_state(&mut caller)?.delete(&this, key) {
                     Ok(()) => status::OK,
-                    Err(status) => status,
+                    Err(refusal) => refusal.fail(&mut caller, "kv.delete"),
                 })
             },
         )?;
@@ -734,21 +780,37 @@ impl Capability for Kv {
                 caller.data_mut().count_call(NAME);
                 let Some(prefix) = read_bytes_max(&caller, prefix as u32, this.max_key_bytes)?
                 else {
-                    return Ok((0, status::TOO_LARGE));
+                    let len = value_len(&caller, prefix as u32)?;
+                    let message = format!(
+                        "the prefix is {len} bytes, past the {}-byte key limit",
+                        this.max_key_bytes
+                    );
+                    return Ok((
+                        0,
+                        guest::fail(&mut caller, "kv.list", status::TOO_LARGE, message),
+                    ));
                 };
                 caller.data_mut().usage_mut(NAME).bytes_in += prefix.len() as u64;
                 let Ok(prefix) = String::from_utf8(prefix) else {
-                    return Ok((0, status::INVALID_ARGUMENT));
+                    let message = "the prefix is not UTF-8";
+                    return Ok((
+                        0,
+                        guest::fail(&mut caller, "kv.list", status::INVALID_ARGUMENT, message),
+                    ));
                 };
                 let (keys, truncated) = match run_state(&mut caller)?.list(&this, &prefix) {
                     Ok(listed) => listed,
-                    Err(status) => return Ok((0, status)),
+                    Err(refusal) => return Ok((0, refusal.fail(&mut caller, "kv.list"))),
                 };
                 let ptr = write_strings(&mut caller, &keys)?;
                 let bytes: usize = keys.iter().map(|k| 4 + k.len()).sum();
                 caller.data_mut().usage_mut(NAME).bytes_out += bytes as u64;
                 let status = if truncated {
-                    status::TOO_LARGE
+                    let message = format!(
+                        "more than {} keys start with `{prefix}`; the reply holds the first {}",
+                        this.max_list, this.max_list
+                    );
+                    guest::fail(&mut caller, "kv.list", status::TOO_LARGE, message)
                 } else {
                     status::OK
                 };

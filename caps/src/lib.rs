@@ -53,6 +53,7 @@ pub mod kv;
 pub mod log;
 pub mod manifest;
 pub mod rand;
+mod refusal;
 pub mod table;
 pub mod time;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wasmtime::{Caller, Linker};
 
-use tape_rt::guest::read_bytes_max;
+use tape_rt::guest::{self, read_bytes_max};
 use tape_rt::{Capability, Function, Spec, State, status};
 
 /// Log levels, as the guest numbers them.
@@ -183,7 +183,10 @@ impl Capability for Log {
             move |mut caller: Caller<'_, State>, level: i32, msg: i32| -> wasmtime::Result<i32> {
                 caller.data_mut().count_call("log");
                 let Some(level) = Level::from_guest(level) else {
-                    return Ok(status::INVALID_ARGUMENT);
+                    let message = format!(
+                        "level {level} is not one of 0 (error), 1 (warn), 2 (info), 3 (debug), 4 (trace)"
+                    );
+                    return Ok(guest::fail(&mut caller, "log.write", status::INVALID_ARGUMENT, message));
                 };
                 let Some(state) = caller.data_mut().get::<LogState>() else {
                     return Ok(status::INVALID_ARGUMENT);
@@ -218,6 +221,13 @@ impl Capability for Log {
                                 this.max_bytes
                             ),
                         );
+                        // Recorded once: a program that logs on past its
+                        // budget does not pay for a reason per message.
+                        let message = format!(
+                            "the run's log budget of {} bytes is spent; this message and the next are dropped",
+                            this.max_bytes
+                        );
+                        return Ok(guest::fail(&mut caller, "log.write", status::TOO_LARGE, message));
                     }
                     return Ok(status::TOO_LARGE);
                 };

@@ -116,6 +116,18 @@ impl RandRun {
     }
 }
 
+/// Why drawing `len` bytes failed with `status`, `drawn` bytes into the
+/// run.
+fn why(rand: &Rand, status: i32, drawn: u64, len: u64) -> String {
+    match status {
+        status::TOO_LARGE => format!(
+            "{len} more random bytes would pass the run's {}-byte budget ({drawn} drawn)",
+            rand.max_run_bytes
+        ),
+        _ => "the operating system gave no randomness; the host's log has the details".into(),
+    }
+}
+
 /// What the capability is: its name, description and functions.
 pub const SPEC: Spec = Spec::new(NAME, DESCRIPTION, FUNCTIONS);
 
@@ -154,11 +166,14 @@ impl Capability for Rand {
                 let (bytes, state) =
                     guest::bytes_mut(&mut caller, ptr as u32, len as u32, "the bytes to fill")?;
                 let run = state.get::<RandRun>().ok_or_else(no_state)?;
+                let drawn = run.drawn;
                 let status = run.fill(&this, bytes);
                 if status == status::OK {
                     state.usage_mut(NAME).bytes_out += bytes.len() as u64;
+                    return Ok(status);
                 }
-                Ok(status)
+                let message = why(&this, status, drawn, len as u32 as u64);
+                Ok(guest::fail(&mut caller, "rand.fill", status, message))
             },
         )?;
         linker.func_wrap(
@@ -170,17 +185,22 @@ impl Capability for Rand {
                 let run = caller.data_mut().get::<RandRun>().ok_or_else(no_state)?;
                 // Checked before allocating, so an absurd length is refused
                 // rather than exhausting memory.
-                if run.drawn.saturating_add(len) > this.max_run_bytes {
-                    return Ok((0, status::TOO_LARGE));
-                }
-                let mut bytes = vec![0; len as usize];
-                let status = run.fill(&this, &mut bytes);
-                if status != status::OK {
-                    return Ok((0, status));
-                }
-                let ptr = write_bytes(&mut caller, &bytes)?;
-                caller.data_mut().usage_mut(NAME).bytes_out += len;
-                Ok((ptr as i32, status::OK))
+                let drawn = run.drawn;
+                let status = if drawn.saturating_add(len) > this.max_run_bytes {
+                    status::TOO_LARGE
+                } else {
+                    let mut bytes = vec![0; len as usize];
+                    match run.fill(&this, &mut bytes) {
+                        status::OK => {
+                            let ptr = write_bytes(&mut caller, &bytes)?;
+                            caller.data_mut().usage_mut(NAME).bytes_out += len;
+                            return Ok((ptr as i32, status::OK));
+                        }
+                        status => status,
+                    }
+                };
+                let message = why(&this, status, drawn, len);
+                Ok((0, guest::fail(&mut caller, "rand.bytes", status, message)))
             },
         )?;
         linker.func_wrap(

@@ -101,6 +101,7 @@ mod grants;
 mod link;
 mod outcome;
 mod program;
+mod reason;
 mod state;
 mod trap;
 
@@ -116,6 +117,7 @@ pub use export::{ExportType, Signature, ValueType};
 pub use grants::Grants;
 pub use outcome::{Args, Outcome, Usage};
 pub use program::{Program, Run};
+pub use reason::Reason;
 pub use state::{CapabilityUsage, MAX_MEMORIES, MAX_TABLES, State, TABLE_ENTRY_BYTES};
 
 /// The compiler, re-exported: its [`Error`](tape_compiler::Error) is inside

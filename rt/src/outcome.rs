@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::reason::Reason;
 use crate::state::CapabilityUsage;
 use crate::state::State;
 
@@ -68,6 +69,10 @@ pub struct Outcome {
     pub results: Vec<Vec<u8>>,
     /// What the run used.
     pub usage: Usage,
+    /// Why capability calls of the run failed, oldest first: the last
+    /// [`Reason::MAX_REASONS`](crate::Reason::MAX_REASONS). The last one
+    /// is usually why a run that returns a capability's status failed.
+    pub reasons: Vec<Reason>,
 }
 
 /// Resources a run used.

@@ -25,6 +25,7 @@ use crate::link::{
     RUN_TYPE, check_exports, check_imports, check_params, check_types, link_error, missing_export,
 };
 use crate::outcome::{Args, HostData, Outcome, Usage};
+use crate::reason::Reason;
 use crate::state::State;
 use crate::trap::{classify, panic_message};
 
@@ -36,7 +37,7 @@ use crate::trap::{classify, panic_message};
 pub struct Program {
     engine: Engine,
     pre: InstancePre<State>,
-    metadata: Metadata,
+    metadata: Arc<Metadata>,
     /// The granted capabilities the module imports from: only these get
     /// [`Capability::begin_run`].
     capabilities: Vec<Arc<dyn Capability>>,
@@ -105,7 +106,7 @@ impl Program {
         Ok(Program {
             engine: engine.clone(),
             pre,
-            metadata,
+            metadata: Arc::new(metadata),
             capabilities,
             memory_export,
             run_export,
@@ -137,7 +138,7 @@ impl Program {
         Program::new(
             &self.engine,
             self.pre.module().clone(),
-            self.metadata.clone(),
+            Metadata::clone(&self.metadata),
             grants,
         )
     }
@@ -220,7 +221,7 @@ impl Program {
             .run_export
             .as_ref()
             .ok_or_else(|| missing_export(RUN_EXPORT, RUN_TYPE))?;
-        let (status, results, usage) =
+        let (status, results, usage, reasons) =
             self.execute(&args.values, limits, data, |store, instance| {
                 let func = instance
                     .get_module_export(&mut *store, run)
@@ -232,6 +233,7 @@ impl Program {
             status,
             results,
             usage,
+            reasons,
         })
     }
 
@@ -267,7 +269,7 @@ impl Program {
             .ok_or_else(|| missing_export(name, "that is a function"))?;
         check_params(name, &ty, params)?;
         let mut results = vec![Val::I32(0); ty.results().len()];
-        let ((), _, usage) = self.execute(&args.values, limits, data, |store, instance| {
+        let ((), _, usage, _) = self.execute(&args.values, limits, data, |store, instance| {
             let func = instance
                 .get_module_export(&mut *store, &export)
                 .and_then(Extern::into_func)
@@ -288,7 +290,7 @@ impl Program {
         limits: &Limits,
         data: HostData<'_>,
         call: impl FnOnce(&mut Store<State>, Instance) -> wasmtime::Result<R>,
-    ) -> Result<(R, Vec<Vec<u8>>, Usage)> {
+    ) -> Result<Ended<R>> {
         let fuel = limits.fuel.unwrap_or(u64::MAX);
         let run = AssertUnwindSafe(|| {
             let mut store = self.store(limits, fuel, data)?;
@@ -329,7 +331,9 @@ impl Program {
             // dropped in here too, where a panicking `Drop` is still
             // contained.
             match (returned, ended) {
-                (Ok(returned), Ok(())) => Ok((returned, state.results, usage)),
+                (Ok(returned), Ok(())) => {
+                    Ok((returned, state.results, usage, state.reasons.into()))
+                }
                 (Err(error), _) | (Ok(_), Err(error)) => Err(error.stopped(state.results, usage)),
             }
         });
@@ -415,6 +419,7 @@ impl Program {
                 Ok(())
             });
         }
+        store.data_mut().metadata = Some(self.metadata.clone());
         for put in data {
             put(store.data_mut());
         }
@@ -443,6 +448,10 @@ impl Program {
         Ok(instance)
     }
 }
+
+/// What a run that ended left: what `call` returned, the results, the
+/// usage and the reasons of failing calls.
+type Ended<R> = (R, Vec<Vec<u8>>, Usage, Vec<Reason>);
 
 impl Engine {
     /// Compiles extended WAT, then links it against `grants`: a ready

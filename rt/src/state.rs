@@ -1,7 +1,12 @@
 use std::any::{Any, TypeId};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tape_compiler::Metadata;
 use wasmtime::{Memory, ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+
+use crate::reason::Reason;
 
 use crate::error::{CallStack, Error, ErrorKind};
 
@@ -41,6 +46,11 @@ pub struct State {
     /// call hook when the host function returns to the guest.
     timing: Option<(Instant, usize)>,
     pub(crate) host_time: Duration,
+    /// Why failing capability calls failed, the last
+    /// [`Reason::MAX_REASONS`].
+    pub(crate) reasons: VecDeque<Reason>,
+    /// The program's metadata: its line table locates a reason's call.
+    pub(crate) metadata: Option<Arc<Metadata>>,
 }
 
 /// What one capability did during a run: the usage report's line for it.
@@ -101,6 +111,8 @@ impl State {
             deadline,
             timing: None,
             host_time: Duration::ZERO,
+            reasons: VecDeque::new(),
+            metadata: None,
         }
     }
 
@@ -187,6 +199,21 @@ impl State {
             self.usage[index].1.time += elapsed;
             self.host_time += elapsed;
         }
+    }
+
+    /// Keeps `reason`, dropping the oldest past
+    /// [`Reason::MAX_REASONS`]. Capabilities record theirs with
+    /// [`guest::fail`](crate::guest::fail), which finds the call site.
+    pub fn record(&mut self, reason: Reason) {
+        if self.reasons.len() == Reason::MAX_REASONS {
+            self.reasons.pop_front();
+        }
+        self.reasons.push_back(reason);
+    }
+
+    /// The last reason recorded in this run, if any.
+    pub fn last_reason(&self) -> Option<&Reason> {
+        self.reasons.back()
     }
 
     /// The bump allocator.

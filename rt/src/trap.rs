@@ -21,7 +21,7 @@ pub(crate) fn classify(
 ) -> Error {
     let stack = error
         .downcast_ref::<WasmBacktrace>()
-        .map(|backtrace| to_stack(backtrace, metadata))
+        .map(|backtrace| to_stack(backtrace, Some(metadata)))
         .unwrap_or_default();
     // wasmtime turns a refused growth of the GC heap into an allocation
     // failure of its own; the cause is the memory cap.
@@ -82,7 +82,7 @@ pub(crate) fn classify(
 
 /// The frames of a trap, each located in the user's source through the
 /// compiler's line table when the module has one.
-fn to_stack(backtrace: &WasmBacktrace, metadata: &Metadata) -> CallStack {
+pub(crate) fn to_stack(backtrace: &WasmBacktrace, metadata: Option<&Metadata>) -> CallStack {
     CallStack {
         frames: backtrace
             .frames()
@@ -91,8 +91,9 @@ fn to_stack(backtrace: &WasmBacktrace, metadata: &Metadata) -> CallStack {
                 let source = frame
                     .module_offset()
                     .and_then(|offset| u32::try_from(offset).ok())
-                    .and_then(|offset| metadata.location(offset))
-                    .map(|(line, column)| SourceLocation {
+                    .zip(metadata)
+                    .and_then(|(offset, metadata)| metadata.location(offset).zip(Some(metadata)))
+                    .map(|((line, column), metadata)| SourceLocation {
                         file: metadata.file.clone(),
                         line,
                         column,

@@ -15,7 +15,7 @@ use wasmtime::{Caller, Linker};
 
 pub(crate) use self::client::{Client, Exchange, Reply, time_budget};
 pub(crate) use self::policy::{Failure, Origin, Policy, Target};
-use tape_rt::guest::{read_bytes, value_len, write_value};
+use tape_rt::guest::{self, read_bytes, value_len, write_value};
 use tape_rt::{Capability, Function, Spec, State, status};
 
 /// Bytes of response body a request accepts by default.
@@ -403,7 +403,7 @@ impl Capability for Http {
                 let call = this
                     .0
                     .read_call(&caller, Method::GET, url, Some(headers), None)?;
-                this.0.call(&this.1, &mut caller, call)
+                this.0.call(&this.1, &mut caller, "http.get", call)
             },
         )?;
         let this = http.clone();
@@ -414,7 +414,7 @@ impl Capability for Http {
                 let call =
                     this.0
                         .read_call(&caller, Method::POST, url, Some(headers), Some(body))?;
-                this.0.call(&this.1, &mut caller, call)
+                this.0.call(&this.1, &mut caller, "http.post", call)
             },
         )?;
         let this = http;
@@ -427,7 +427,7 @@ impl Capability for Http {
                     body_only: true,
                     ..call
                 });
-                this.0.call(&this.1, &mut caller, call)
+                this.0.call(&this.1, &mut caller, "http.get_body", call)
             },
         )?;
         Ok(())
@@ -483,6 +483,7 @@ impl Http {
         &self,
         client: &Client,
         caller: &mut Caller<'_, State>,
+        name: &'static str,
         call: Result<Call, Failure>,
     ) -> wasmtime::Result<(i32, i32)> {
         caller.data_mut().count_call("http");
@@ -501,20 +502,33 @@ impl Http {
                     "request refused or failed: {}",
                     failure.message
                 );
-                return Ok((0, failure.status));
+                return Ok((
+                    0,
+                    guest::fail(&mut *caller, name, failure.status, failure.message),
+                ));
             }
         };
         let bytes = if call.body_only {
             if !(200..300).contains(&reply.status) {
-                tracing::debug!(target: "tape::http", "get_body: HTTP status {}", reply.status);
-                return Ok((0, status::IO_FAILURE));
+                let message = format!(
+                    "the server answered HTTP {} (`http.get_body` wants a 2xx; `http.get` returns any status with its headers)",
+                    reply.status
+                );
+                return Ok((
+                    0,
+                    guest::fail(&mut *caller, name, status::IO_FAILURE, message),
+                ));
             }
             encode_bytes(&reply.body)
         } else {
             encode_reply(&reply)
         };
         let Some(bytes) = bytes else {
-            return Ok((0, status::TOO_LARGE));
+            let message = "the reply is too large for a 32-bit memory";
+            return Ok((
+                0,
+                guest::fail(&mut *caller, name, status::TOO_LARGE, message),
+            ));
         };
         let ptr = write_value(&mut *caller, &bytes)?;
         caller.data_mut().usage_mut("http").bytes_out += bytes.len() as u64;

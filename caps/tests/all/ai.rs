@@ -305,6 +305,17 @@ fn server_errors_and_malformed_answers_are_io_failures() {
     for prompt in ["five hundred", "not json", "no choices", "redirect"] {
         let outcome = chat(ai(&server), prompt, 1);
         assert_eq!(outcome.status, status::IO_FAILURE, "{prompt}");
+        // Each says why, at the call.
+        let reason = outcome.reasons.last().expect("a reason");
+        assert_eq!(
+            (reason.call, reason.status),
+            ("ai.chat", status::IO_FAILURE)
+        );
+        assert!(!reason.message.is_empty());
+        assert!(reason.location().is_some(), "{reason:?}");
+        if prompt == "five hundred" {
+            assert!(reason.message.contains("500"), "{}", reason.message);
+        }
     }
     assert_eq!(calls.load(Ordering::SeqCst), 4);
 }

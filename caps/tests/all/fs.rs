@@ -520,7 +520,9 @@ fn a_fifo_swapped_in_during_a_read_does_not_block_it() {
         &tape_caps::grants().grant(Fs::read_only(&root).unwrap()),
     );
     let (sent, answer) = std::sync::mpsc::channel();
-    std::thread::spawn(move || sent.send(program.run(&Args::new())));
+    std::thread::spawn(move || {
+        let _ = sent.send(program.run(&Args::new()));
+    });
     let outcome = answer.recv_timeout(Duration::from_secs(60));
     stop.store(true, Ordering::Relaxed);
     // A read stuck on the FIFO waits for a writer: be one, so the test

@@ -48,6 +48,7 @@ use serde::{Deserialize, Serialize};
 use wasmtime::{AsContext, AsContextMut, StoreContextMut};
 
 use crate::error::{CallStack, Error, ErrorKind, Result};
+use crate::reason::Reason;
 use crate::state::State;
 pub use crate::state::WasmMemory;
 
@@ -156,6 +157,40 @@ pub fn bytes_mut<'a>(
         .into());
     }
     Ok((&mut data[start as usize..end as usize], state))
+}
+
+/// Records why the capability call `call` (`"kv.get"`) fails with
+/// `status`, with where the program made it, and returns `status`: every
+/// capability calls this as it returns a failing status, so the run's
+/// [`Outcome::reasons`](crate::Outcome::reasons), `tape run` and the
+/// guest (`core.reason`) can say why. The call stack is captured here, on
+/// failure only.
+///
+/// ```
+/// # use tape_rt::wasmtime::{Caller, Linker};
+/// # use tape_rt::{State, guest, status};
+/// # fn register(linker: &mut Linker<State>) -> tape_rt::wasmtime::Result<()> {
+/// linker.func_wrap("notes", "get", |mut caller: Caller<'_, State>, key: i32| {
+///     let Some(key) = guest::read_str(&caller, key as u32)? else {
+///         return Ok((0, guest::fail(&mut caller, "notes.get", status::INVALID_ARGUMENT, "the key is not UTF-8")));
+///     };
+///     Ok((0, guest::fail(&mut caller, "notes.get", status::NOT_FOUND, format!("no note `{key}`"))))
+/// })?;
+/// # Ok(()) }
+/// ```
+pub fn fail(
+    mut store: impl AsContextMut<Data = State>,
+    call: &'static str,
+    status: i32,
+    message: impl Into<String>,
+) -> i32 {
+    let mut store = store.as_context_mut();
+    let backtrace = wasmtime::WasmBacktrace::capture(&store);
+    let stack = crate::trap::to_stack(&backtrace, store.data().metadata.as_deref());
+    store
+        .data_mut()
+        .record(Reason::new(call, status, message, stack));
+    status
 }
 
 /// Reads the length-prefixed value `[u32 len][bytes]` at guest address

@@ -344,3 +344,56 @@ fn bind_keeps_the_value_or_returns_the_status() {
     assert_eq!(outcome.status, status::NOT_FOUND);
     assert!(outcome.results.is_empty());
 }
+
+/// A failing `core.arg` says why, where; the run keeps the last reasons
+/// only; `core.reason` gives the last one's text, or `NOT_FOUND`.
+#[test]
+fn failing_calls_keep_their_reasons() {
+    let outcome = run(r#"(func $run (result i32)
+          (local $i i32)
+          (call $core.reason) (drop) (drop)
+          (loop $again
+            (call $core.arg (i32.const 7)) (drop) (drop)
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $again (i32.lt_u (local.get $i) (i32.const 20))))
+          (call $core.reason)
+          (if (then unreachable))
+          (call $core.result))"#);
+    assert_eq!(outcome.status, 0);
+    assert_eq!(outcome.reasons.len(), tape_rt::Reason::MAX_REASONS);
+    let reason = outcome.reasons.last().unwrap();
+    assert_eq!(
+        (reason.call, reason.status),
+        ("core.arg", status::NOT_FOUND)
+    );
+    assert_eq!(
+        reason.message,
+        "argument 7 was asked for, and the run was given none"
+    );
+    assert_eq!(reason.location().as_deref(), Some("test.wat:5:14"));
+    assert_eq!(
+        outcome.result::<&str>(0).unwrap(),
+        "core.arg: argument 7 was asked for, and the run was given none"
+    );
+
+    // Before any failure, there is no reason.
+    let outcome = run(r#"(func $run (result i32)
+          (local $status i32)
+          (call $core.reason) (local.set $status) (drop)
+          (local.get $status))"#);
+    assert_eq!(outcome.status, status::NOT_FOUND);
+    assert!(outcome.reasons.is_empty());
+}
+
+/// A reason's message is cut at a character boundary past its cap.
+#[test]
+fn a_long_reason_is_cut() {
+    let reason = tape_rt::Reason::new(
+        "x.y",
+        1,
+        "é".repeat(tape_rt::Reason::MAX_MESSAGE_BYTES),
+        tape_rt::CallStack::default(),
+    );
+    assert!(reason.message.len() <= tape_rt::Reason::MAX_MESSAGE_BYTES);
+    assert!(reason.message.ends_with('…'));
+}

@@ -124,6 +124,9 @@ pub struct Details {
     /// For a stop in wasm code (a trap, fuel, the timeout, the stack,
     /// memory): the guest's frames, innermost first (`$f at file:line:col`).
     pub backtrace: Vec<String>,
+    /// For [`Kind::Status`]: why the capability call whose status the
+    /// program returned failed, as `--json` gives it.
+    pub reason: Option<serde_json::Value>,
     /// For a usage error about the arguments of a program that declares
     /// them: its usage (`crate::usage::usage`).
     pub usage: Option<String>,

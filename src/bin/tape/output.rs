@@ -162,6 +162,9 @@ fn failure_json(failure: &Failure) -> Value {
     if let Some(usage) = &failure.details.usage {
         object.insert("usage".into(), usage.clone().into());
     }
+    if let Some(reason) = &failure.details.reason {
+        object.insert("reason".into(), reason.clone());
+    }
     if !failure.details.also.is_empty() {
         let also: Vec<Value> = failure.details.also.iter().map(failure_json).collect();
         object.insert("also".into(), also.into());

@@ -161,6 +161,10 @@ struct RunBody {
     status: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     status_name: Option<&'static str>,
+    /// Why failing capability calls failed, oldest first; absent when
+    /// none did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reasons: Vec<serde_json::Value>,
     results: Vec<Shown>,
     /// What the lints found, each a diagnostic as in `error.diagnostics`;
     /// absent when they found nothing.
@@ -297,6 +301,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
                 complete: false,
                 status: None,
                 status_name: None,
+                reasons: Vec::new(),
                 results: results.0,
                 warnings,
                 report: results.1,
@@ -307,27 +312,70 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     };
     let (results, report) = show_results(&outcome.results, &outcome.usage, &limits, opts, out);
     let status_name = tape_rt::status::name(outcome.status);
-    let failure = (!outcome.is_success()).then(|| {
-        Failure::new(
-            Kind::Status,
-            format!(
-                "the program returned status {} ({})",
-                outcome.status,
-                status_name.unwrap_or("program-defined")
-            ),
-        )
-    });
+    let source = if input.is_module() {
+        None
+    } else {
+        input.text().ok()
+    };
+    let failure = (!outcome.is_success())
+        .then(|| status_failure(outcome.status, status_name, &outcome.reasons, source));
+    let reasons = outcome.reasons.iter().map(reason_json).collect();
     let body = Body::Run(RunBody {
         file: input.name,
         manifest,
         complete: true,
         status: Some(outcome.status),
         status_name,
+        reasons,
         results,
         warnings,
         report,
     });
     Ok((body, failure))
+}
+
+/// The failure of a run that returned a non-zero `status`: when the last
+/// capability call that failed failed with that status, it is the cause,
+/// said with its reason and placed at the call in `source`.
+fn status_failure(
+    status: i32,
+    status_name: Option<&'static str>,
+    reasons: &[tape_rt::Reason],
+    source: Option<&str>,
+) -> Failure {
+    let mut message = format!(
+        "the program returned status {status} ({})",
+        status_name.unwrap_or("program-defined")
+    );
+    let Some(reason) = reasons.last().filter(|r| r.status == status) else {
+        return Failure::new(Kind::Status, message);
+    };
+    message.push_str(&format!(", from `{}`: {}", reason.call, reason.message));
+    let mut failure = Failure::new(Kind::Status, message);
+    failure.details.reason = Some(reason_json(reason));
+    let at = reason.stack.frames.iter().find_map(|f| f.source.as_ref());
+    if let Some(at) = at {
+        failure.details.location = Some(crate::failure::Location {
+            file: at.file.clone(),
+            line: at.line as usize,
+            column: at.column as usize,
+            text: source
+                .and_then(|text| text.lines().nth((at.line as usize).saturating_sub(1)))
+                .map(str::to_owned),
+        });
+    }
+    failure
+}
+
+/// A reason as `--json` gives it.
+fn reason_json(reason: &tape_rt::Reason) -> serde_json::Value {
+    serde_json::json!({
+        "call": reason.call,
+        "status": reason.status,
+        "message": reason.message,
+        "at": reason.location(),
+        "backtrace": reason.stack.lines(),
+    })
 }
 
 /// Prints a run's results on standard output, one a line (unless
