@@ -14,6 +14,7 @@
 //! | [`ai`] | [`Ai`] | ask an OpenAI-compatible chat model | [`AiGrant`] |
 //! | [`time`] | [`Time`] | read a clock, the system's or a fixed one | [`TimeGrant`] |
 //! | [`rand`] | [`Rand`] | draw random bytes, from the OS or a seed | [`RandGrant`] |
+//! | [`stdin`] | [`Stdin`] | read the run's standard input, in chunks, bounded | [`StdinGrant`] |
 //!
 //! [`grants`] is where every grant set starts: only `core` granted, and
 //! every built-in capability *known*, so a program calling one compiles and
@@ -54,6 +55,7 @@ pub mod log;
 pub mod manifest;
 pub mod rand;
 mod refusal;
+pub mod stdin;
 pub mod table;
 pub mod time;
 
@@ -65,6 +67,7 @@ pub use kv::{KV_CACHE_BYTES, Kv, KvGrant};
 pub use log::{LOG_MESSAGE_OVERHEAD, Level, Log, LogGrant, LogSink};
 pub use manifest::{LimitsTable, MANIFEST_NAME, Manifest, SPECS};
 pub use rand::{Rand, RandGrant};
+pub use stdin::{Stdin, StdinGrant};
 pub use table::{ManifestError, Shared, Table};
 pub use time::{DETERMINISTIC_START, Time, TimeGrant};
 

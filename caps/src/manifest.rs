@@ -119,6 +119,7 @@ builtins! {
     fs: FsGrant,
     http: HttpGrant,
     ai: AiGrant,
+    stdin: StdinGrant,
 }
 
 /// `[lints]`, each name and level checked where it is written.

@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use arbitrary::{Result, Unstructured};
-use tape_caps::{Ai, Fs, Http, Json, Kv, Log, Rand, Time};
+use tape_caps::{Ai, Fs, Http, Json, Kv, Log, Rand, Stdin, Time};
 use tape_rt::{Args, CORE_SPEC, Config, Engine, ErrorKind, Grants, Limits};
 
 /// The run's limits: tight, so that a run is quick whatever it does.
@@ -321,6 +321,7 @@ fn grants(root: &Path) -> Grants {
         .grant(Rand::seeded(7))
         .grant(Http::new().timeout(Duration::from_millis(200)))
         .grant(Ai::new("http://127.0.0.1:9", "fuzz").timeout(Duration::from_millis(200)))
+        .grant(Stdin::bytes(b"standard input for the fuzzer".to_vec()).max_bytes(64))
 }
 
 /// How runs ended: see [`Counts`](crate::Counts).
@@ -410,7 +411,7 @@ mod tests {
         assert_eq!(
             modules.into_iter().collect::<Vec<_>>(),
             [
-                "ai", "core", "fs", "http", "json", "kv", "log", "rand", "time"
+                "ai", "core", "fs", "http", "json", "kv", "log", "rand", "stdin", "time"
             ]
         );
         assert!(imports().len() > 40, "only {} imports", imports().len());

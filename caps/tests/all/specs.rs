@@ -2,7 +2,7 @@
 //! tests hold the spec to what the capability registers and to what
 //! `tape doc` and the lints need.
 
-use tape_caps::{Ai, Fs, Http, Json, Kv, Log, Rand, SPECS, Time};
+use tape_caps::{Ai, Fs, Http, Json, Kv, Log, Rand, SPECS, Stdin, Time};
 use tape_rt::{Capability, Spec};
 
 /// One of each built-in, configured as a host would.
@@ -16,6 +16,7 @@ fn built_ins(dir: &std::path::Path) -> Vec<Box<dyn Capability>> {
         Box::new(Fs::read_write(dir).unwrap()),
         Box::new(Http::new()),
         Box::new(Ai::new("http://127.0.0.1:9/v1", "model")),
+        Box::new(Stdin::bytes(Vec::new())),
     ]
 }
 

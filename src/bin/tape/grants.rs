@@ -89,10 +89,19 @@ impl GrantOpts {
     ///
     /// A flag or table whose value is wrong (a directory that does not
     /// exist, say) is a [`Failure`] here, naming it.
-    pub fn grants(&self, manifest: Option<&Manifest>, styles: Styles) -> Result<Grants, Failure> {
+    pub fn grants(
+        &self,
+        manifest: Option<&Manifest>,
+        styles: Styles,
+        stdin: bool,
+    ) -> Result<Grants, Failure> {
         let mut manifest = manifest.cloned().unwrap_or_default();
         manifest.deterministic |= self.deterministic;
         manifest.grant_local();
+        // Standard input that is a pipe or a file, and not the program.
+        if stdin {
+            manifest.stdin.get_or_insert_default();
+        }
         if let Some(log) = &mut manifest.log {
             log.sink = Some(LogSink::new(move |level: Level, message: &str| {
                 let style = match level {

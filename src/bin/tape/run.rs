@@ -247,7 +247,10 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         compile_budget: opts.source.budget(limits.timeout),
         ..Config::default()
     })?;
-    let grants = opts.grants.grants(manifest.as_ref(), out.styles)?;
+    // Standard input is the program's to read when it is a pipe or a file
+    // and not the program itself (`tape run -`).
+    let stdin = file != "-" && !std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let grants = opts.grants.grants(manifest.as_ref(), out.styles, stdin)?;
     let lints = opts.lints.lints(manifest.as_ref())?;
     let program: Program = if input.is_module() {
         engine.load(&input.bytes, &grants)?
