@@ -45,8 +45,18 @@ fn every_example_in_the_reference_runs() {
     for (at, example) in examples.iter().enumerate() {
         let file = dir.join(format!("example{at}.wat"));
         std::fs::write(&file, example).unwrap();
-        // Arguments the examples read, when they read any.
-        let output = tape().arg("run").arg(&file).arg("Ada").output().unwrap();
+        // A store and a directory for the examples that use them, and the
+        // arguments they read, when they read any.
+        let output = tape()
+            .arg("run")
+            .arg("--kv")
+            .arg(dir.join("state.redb"))
+            .arg("--dir-rw")
+            .arg(&dir)
+            .arg(&file)
+            .arg("Ada")
+            .output()
+            .unwrap();
         assert!(
             output.status.success(),
             "example {at} failed:\n{example}\n{}",
@@ -58,10 +68,13 @@ fn every_example_in_the_reference_runs() {
 
 #[test]
 fn an_unknown_name_suggests_what_it_means() {
-    let output = tape().args(["doc", "std.str.contains"]).output().unwrap();
+    let output = tape().args(["doc", "std.str.includes"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("did you mean `std.str.find`?"), "{stderr}");
+    assert!(
+        stderr.contains("did you mean `std.str.contains`?"),
+        "{stderr}"
+    );
 }
 
 #[test]

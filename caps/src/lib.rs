@@ -92,3 +92,13 @@ pub fn grants() -> Grants {
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/embedding.md")]
 struct EmbeddingGuide;
+
+/// `docs/writing.md`: its test of a program is a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/writing.md")]
+struct WritingGuide;
+
+/// `docs/capabilities.md`: its Rust examples are doc tests too.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/capabilities.md")]
+struct CapabilitiesGuide;

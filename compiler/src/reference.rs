@@ -40,24 +40,32 @@ pub struct Item {
 const LIBRARY_GROUPS: &[(&str, &str)] = &[
     ("std.ascii", "single ASCII bytes"),
     (
+        "std.f64",
+        "floats: shortest round-trip text, fixed decimals, parsing",
+    ),
+    (
         "std.i32",
-        "32-bit integers: decimal and hexadecimal text, parsing",
+        "32-bit integers: decimal and hexadecimal text, parsing, powers",
     ),
     (
         "std.i64",
-        "64-bit integers: decimal and hexadecimal text, parsing",
+        "64-bit integers: decimal and hexadecimal text, parsing, checked multiply, powers",
     ),
     (
         "std.mem",
         "raw memory, no length prefixes: copy, fill, compare",
     ),
     (
+        "std.seq",
+        "sequences: walk, count, index, sort strings and integers in place",
+    ),
+    (
         "std.str",
-        "strings `[len][utf-8]`: compare, join, slice, search, case, split",
+        "strings `[len][utf-8]`: compare, join, slice, search, replace, case, split",
     ),
     (
         "std.wire",
-        "building wire values for results: bytes, sequences, structs",
+        "wire values: growable builders, scalar results, readers for structs and sequences",
     ),
 ];
 
@@ -67,7 +75,6 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("append", &["concat"]),
     ("atoi", &["parse"]),
     ("cmp", &["compare"]),
-    ("contains", &["find"]),
     ("count", &["len"]),
     ("del", &["delete"]),
     ("equal", &["eq"]),
@@ -76,13 +83,12 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("fetch", &["get", "get_body"]),
     ("format", &["to_str"]),
     ("from_str", &["parse"]),
-    ("has", &["find"]),
-    ("includes", &["find"]),
+    ("has", &["contains", "find"]),
+    ("includes", &["contains"]),
     ("index", &["find"]),
     ("index_of", &["find"]),
     ("indexof", &["find"]),
     ("itoa", &["to_str"]),
-    ("join", &["concat"]),
     ("keys", &["list"]),
     ("length", &["len"]),
     ("load", &["get", "read"]),
@@ -106,7 +112,20 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("scan", &["list"]),
     ("search", &["find"]),
     ("size", &["len"]),
-    ("split", &["split_next"]),
+    ("split", &["split_all", "split_next"]),
+    ("sort", &["sort_str", "sort_i32", "sort_i64"]),
+    ("power", &["pow"]),
+    ("exp", &["pow"]),
+    ("substitute", &["replace"]),
+    ("replace_all", &["replace"]),
+    ("iter", &["reader", "next"]),
+    ("to_i64", &["parse"]),
+    ("to_i32", &["parse"]),
+    ("to_int", &["parse"]),
+    ("to_f64", &["parse"]),
+    ("to_float", &["parse"]),
+    ("atof", &["parse"]),
+    ("fixed", &["to_fixed"]),
     ("store", &["set"]),
     ("strip", &["trim"]),
     ("substr", &["slice"]),
@@ -164,6 +183,30 @@ const MODULE_SYNONYMS: &[(&str, &str)] = &[
     ("env", "core"),
     ("args", "core"),
     ("sys", "core"),
+];
+
+/// Names written in one group for a function that lives in another:
+/// `$std.str.to_i64` is `$std.i64.parse`.
+const ELSEWHERE: &[(&str, &str)] = &[
+    ("to_i64", "std.i64.parse"),
+    ("parse_i64", "std.i64.parse"),
+    ("to_i32", "std.i32.parse"),
+    ("parse_i32", "std.i32.parse"),
+    ("to_int", "std.i64.parse"),
+    ("parse_int", "std.i64.parse"),
+    ("to_f64", "std.f64.parse"),
+    ("parse_f64", "std.f64.parse"),
+    ("to_float", "std.f64.parse"),
+    ("parse_float", "std.f64.parse"),
+    ("from_i64", "std.i64.to_str"),
+    ("from_i32", "std.i32.to_str"),
+    ("from_f64", "std.f64.to_str"),
+    ("sort", "std.seq.sort_str"),
+    ("sort_str", "std.seq.sort_str"),
+    ("sort_strings", "std.seq.sort_str"),
+    ("sort_i32", "std.seq.sort_i32"),
+    ("sort_i64", "std.seq.sort_i64"),
+    ("pow", "std.i64.pow"),
 ];
 
 /// Other names for a group.
@@ -307,7 +350,15 @@ impl Reference {
             })
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
-        scored.into_iter().take(3).map(|(_, item)| item).collect()
+        let elsewhere = ELSEWHERE
+            .iter()
+            .filter(|(word, _)| *word == leaf)
+            .filter_map(|(_, meant)| self.items.iter().find(|item| item.name == *meant))
+            .filter(|item| item.group != group);
+        elsewhere
+            .chain(scored.into_iter().map(|(_, item)| item))
+            .take(3)
+            .collect()
     }
 
     /// For a call to `module.field` where no capability is named `module`:
@@ -532,8 +583,17 @@ mod tests {
     fn suggestions_follow_meaning_then_spelling_within_the_group() {
         let reference = reference();
         assert_eq!(
-            names(reference.suggest("std.str.contains"))[0],
-            "std.str.find"
+            names(reference.suggest("std.str.includes"))[0],
+            "std.str.contains"
+        );
+        // In another group.
+        assert_eq!(
+            names(reference.suggest("std.str.to_i64"))[0],
+            "std.i64.parse"
+        );
+        assert_eq!(
+            names(reference.suggest("std.str.sort"))[0],
+            "std.seq.sort_str"
         );
         assert_eq!(names(reference.suggest("std.str.length")), ["std.str.len"]);
         assert_eq!(
@@ -545,7 +605,7 @@ mod tests {
             ["std.str.concat"]
         );
         assert_eq!(names(reference.suggest("kv.put")), ["kv.set"]);
-        assert_eq!(names(reference.suggest("str.contains"))[0], "std.str.find");
+        assert_eq!(names(reference.suggest("str.search"))[0], "std.str.find");
         // A capability by another name.
         assert_eq!(
             names(reference.suggest_module("db", "get", Some(1))),

@@ -1,6 +1,7 @@
 use wasmtime::{Caller, Linker};
 
 use crate::capability::{Capability, Function, Spec};
+use crate::error::{CallStack, Error, ErrorKind};
 use crate::guest::{self, value_range};
 use crate::state::State;
 use crate::status;
@@ -14,6 +15,8 @@ use crate::status;
 /// | `core.result` | `(param $ptr i32) (result i32)` | hand over the wire value at `ptr` as a result; copied now. [`TOO_LARGE`](status::TOO_LARGE) past the run's result-byte limit or [`MAX_RESULTS`] results |
 /// | `core.alloc` | `(param $size i32) (result i32)` | bump-allocate `size` bytes (8-aligned); traps past the memory cap |
 /// | `core.reason` | `(result i32 i32)` | why the last failing capability call failed, as text: `fs.read: no file …`; [`NOT_FOUND`](status::NOT_FOUND) if none failed |
+/// | `core.f64_format` | `(param $x f64) (param $decimals i32) (result i32)` | `x` as a new string: the shortest text that reads back as `x` when `decimals` is negative, else rounded to `decimals` places |
+/// | `core.f64_parse` | `(param $s i32) (result f64 i32)` | string `s` as an f64, correctly rounded; [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT) if it is not a number |
 ///
 /// A pointer outside memory traps with [`ErrorKind::BadPointer`](crate::ErrorKind::BadPointer).
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,10 +26,15 @@ pub struct Core;
 /// few dozen bytes besides its own.
 pub const MAX_RESULTS: usize = 65_536;
 
+/// The most digits after the point any f64 has: its exact value ends
+/// there (the smallest subnormal has 1074). `core.f64_format` writes zeros
+/// past them.
+pub const MAX_DECIMALS: i32 = 1074;
+
 /// `core`'s spec: always granted, so always in the catalogue.
 pub const CORE_SPEC: Spec = Spec::new(
     "core",
-    "arguments, results and memory allocation",
+    "arguments, results, memory allocation and number text",
     FUNCTIONS,
 );
 
@@ -39,13 +47,19 @@ const FUNCTIONS: &[Function] = &[
         .doc("Argument `$n`, from 0: (pointer to its wire value, status).\n\nA string argument is `[len][utf-8]`; a typed one is its value's wire encoding. Status `NOT_FOUND` (3) past the last argument. The `(argv N $x)` macro calls it, returns the status when non-zero, and keeps the pointer in `$x`.\n\n```wat\n(func $run (result i32)\n  (local $name i32) (local $status i32)\n  (call $core.arg (i32.const 0))   ;; `tape run prog.wat Ada`\n  (local.set $status)              ;; the status is on top: take it first\n  (local.set $name)\n  (check (local.get $status))      ;; 3 NOT_FOUND when no argument was given\n  (resv (call $std.str.concat \"hello, \" (local.get $name)))\n  (i32.const 0))\n```"),
     Function::new("result", "(param $ptr i32) (result i32)")
         .roles("ptr -> status")
-        .doc("Hands over one result: the length-prefixed value at `$ptr`, copied now.\n\n`tape run` prints each result on its own line. Status `TOO_LARGE` (4) past the run's result budget. The `(resv $p)` macro calls it and returns the status when non-zero.\n\n```wat\n(func $run (result i32)\n  (check (call $core.result \"first\"))\n  (resv \"second\")   ;; the same, returning the status when it is not 0\n  (i32.const 0))\n```"),
+        .doc("Hands over one result: the length-prefixed value at `$ptr`, copied now.\n\nA number has no length of its own: hand it over as `[width][bytes]` (`$std.wire.i64` makes one), which the host reads as the number. `tape run` prints each result on its own line. Status `TOO_LARGE` (4) past the run's result budget. The `(resv $p)` macro calls it and returns the status when non-zero.\n\n```wat\n(func $run (result i32)\n  (check (call $core.result \"first\"))\n  (resv \"second\")   ;; the same, returning the status when it is not 0\n  (i32.const 0))\n```"),
     Function::new("reason", "(result i32 i32)")
         .roles("-> str status")
         .doc("Why the last capability call that returned a failing status failed, as text: (pointer, status).\n\nThe text names the call and says why, e.g. `core.arg: argument 0 was asked for, and the run was given none`. Status `NOT_FOUND` (3) if no call has failed in this run. `tape run` prints the reason of a run that ends with a capability's status by itself.\n\n```wat\n(func $run (result i32)\n  (local $name i32) (local $status i32)\n  (call $core.arg (i32.const 0)) (local.set $status) (local.set $name)\n  (if (local.get $status)\n    (then\n      (drop (call $log.write (i32.const 1) (call $std.str.concat \"cannot start: \" (call $why))))\n      (return (local.get $status))))\n  (resv (local.get $name))\n  (i32.const 0))\n;; The reason, or \"\" when there is none.\n(func $why (result i32)\n  (local $text i32) (local $status i32)\n  (call $core.reason) (local.set $status) (local.set $text)\n  (if (result i32) (local.get $status) (then \"\") (else (local.get $text))))\n```"),
     Function::new("alloc", "(param $size i32) (result i32)")
         .roles("count -> mem")
         .doc("Allocates `$size` bytes from the run's bump allocator and returns their address.\n\nNothing is freed before the run ends. Past the memory cap, the run stops with a memory-exhausted error (a trap, not a status)."),
+    Function::new("f64_format", "(param $x f64) (param $decimals i32) (result i32)")
+        .roles("num count -> str")
+        .doc("`$x` as a new string: with a negative `$decimals`, the shortest decimal that reads back as the same f64 (`0.1`, `1.0`, `1e21`, `1.5e-7`, `NaN`, `inf`: Rust's `{:?}`); else rounded to `$decimals` digits after the point (Rust's `{:.N}`); past the 1074th every digit is 0.\n\n`$std.f64.to_str` and `$std.f64.to_fixed` call it.\n\n```wat\n(func $run (result i32)\n  (resv (call $core.f64_format (f64.const 2.5) (i32.const -1)))   ;; \"2.5\"\n  (resv (call $core.f64_format (f64.const 2.345) (i32.const 2)))  ;; \"2.35\"\n  (i32.const 0))\n```"),
+    Function::new("f64_parse", "(param $s i32) (result f64 i32)")
+        .roles("str -> num status")
+        .doc("String `$s` as an f64, correctly rounded: (value, status).\n\nThe syntax is Rust's `str::parse::<f64>`: `1`, `-0.5`, `1e3`, `.5`, `inf`, `NaN`; no spaces. Status `INVALID_ARGUMENT` (1), value 0, for anything else. `$std.f64.parse` calls it."),
 ];
 
 impl Capability for Core {
@@ -121,6 +135,73 @@ impl Capability for Core {
                     return Ok((0, status::NOT_FOUND));
                 };
                 Ok((guest::write_str(&mut caller, &text)? as i32, status::OK))
+            },
+        )?;
+        linker.func_wrap(
+            "core",
+            "f64_format",
+            |mut caller: Caller<'_, State>, x: f64, decimals: i32| -> wasmtime::Result<i32> {
+                caller.data_mut().count_host_call();
+                if decimals < 0 {
+                    return Ok(guest::write_str(&mut caller, &format!("{x:?}"))? as i32);
+                }
+                // Past MAX_DECIMALS every digit of every f64 is 0: they are
+                // written straight into guest memory, so a huge count costs
+                // the host nothing and meets the memory cap like any
+                // allocation.
+                let digits = decimals.min(MAX_DECIMALS);
+                let text = format!("{x:.*}", digits as usize);
+                let zeros = if x.is_finite() {
+                    (decimals - digits) as u64
+                } else {
+                    0
+                };
+                if zeros == 0 {
+                    return Ok(guest::write_str(&mut caller, &text)? as i32);
+                }
+                let len = text.len() as u64 + zeros;
+                let size = u32::try_from(len + 4).map_err(|_| {
+                    Error::from(ErrorKind::MemoryExhausted {
+                        requested: len + 4,
+                        limit: 1 << 32,
+                        stack: CallStack::default(),
+                    })
+                })?;
+                let ptr = guest::alloc(&mut caller, size)?;
+                let (bytes, _) = guest::bytes_mut(&mut caller, ptr, size, "a formatted number")?;
+                bytes[..4].copy_from_slice(&(len as u32).to_le_bytes());
+                bytes[4..4 + text.len()].copy_from_slice(text.as_bytes());
+                bytes[4 + text.len()..].fill(b'0');
+                Ok(ptr as i32)
+            },
+        )?;
+        linker.func_wrap(
+            "core",
+            "f64_parse",
+            |mut caller: Caller<'_, State>, ptr: i32| -> wasmtime::Result<(f64, i32)> {
+                caller.data_mut().count_host_call();
+                let bytes = guest::read_bytes(&caller, ptr as u32)?;
+                match std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|text| text.parse::<f64>().ok())
+                {
+                    Some(x) => Ok((x, status::OK)),
+                    None => {
+                        let text = String::from_utf8_lossy(&bytes);
+                        let shown: String = text.chars().take(64).collect();
+                        let more = if shown.len() < text.len() { "…" } else { "" };
+                        let message = format!("`{}{more}` is not a number", shown.escape_debug());
+                        Ok((
+                            0.0,
+                            guest::fail(
+                                &mut caller,
+                                "core.f64_parse",
+                                status::INVALID_ARGUMENT,
+                                message,
+                            ),
+                        ))
+                    }
+                }
             },
         )?;
         linker.func_wrap(

@@ -104,6 +104,13 @@ impl Outcome {
 
     /// Decodes result `index` as a `T`.
     ///
+    /// A result is found in guest memory from its pointer alone, so it
+    /// always carries a length prefix. Strings, sequences, structs and
+    /// tuples have one of their own; a number, a bool or a char does not, so
+    /// a guest hands it over as `[width][bytes]` (`$std.wire.i64` makes one),
+    /// which is the one-field tuple `(T,)`. Either decodes here as `T`: when
+    /// the bytes are not a `T`, they are tried as `(T,)`.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::Wire`] if the bytes are not a `T`, or there is no such
@@ -118,7 +125,13 @@ impl Outcome {
                 ),
             }))
         })?;
-        Ok(tape_protocol::from_bytes(bytes)?)
+        match tape_protocol::from_bytes(bytes) {
+            Ok(value) => Ok(value),
+            Err(error) => match tape_protocol::from_bytes::<(T,)>(bytes) {
+                Ok((value,)) => Ok(value),
+                Err(_) => Err(error.into()),
+            },
+        }
     }
 
     /// The payload of result `index`, its bytes after the length prefix:

@@ -56,7 +56,7 @@ fn an_import_no_capability_provides_is_missing() {
     .unwrap_err();
     assert!(
         error.to_string().contains(
-            "the `core` capability does not have `exit` (it has: argc, arg, result, reason, alloc)"
+            "the `core` capability does not have `exit` (it has: argc, arg, result, reason, alloc, f64_format, f64_parse)"
         ),
         "{error}"
     );

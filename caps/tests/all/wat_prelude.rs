@@ -85,3 +85,61 @@ fn the_examples_in_the_capability_docs_compile() {
     }
     assert_eq!(compiled, ["kv", "fs", "json", "json", "time", "rand"]);
 }
+
+/// The `core` and `log` sections' examples run and do what their comments
+/// say: the core one logs why a file could not be read and returns the
+/// status, or hands the file over; the log one logs at three levels.
+#[test]
+fn the_core_and_log_examples_run() {
+    use std::sync::{Arc, Mutex};
+    let docs = include_str!("../../../docs/capabilities.md");
+    let section = |name: &str| {
+        let section = docs
+            .split("\n## ")
+            .find(|s| s.lines().next() == Some(name))
+            .unwrap();
+        let blocks: Vec<&str> = section
+            .split("```wat\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap())
+            .collect();
+        assert_eq!(blocks.len(), 1, "one example in `{name}`");
+        blocks[0]
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    let grants = tape_caps::grants()
+        .grant(tape_caps::Fs::read_only(dir.path()).unwrap())
+        .grant(tape_caps::Log::new().sink(move |level, text| {
+            sink.lock().unwrap().push(format!("[{level}] {text}"));
+        }));
+    let core = crate::engine()
+        .compile_str("core.wat", section("core"), &grants)
+        .unwrap();
+    let outcome = core.run(&tape_rt::Args::strings(["notes.txt"])).unwrap();
+    assert_eq!(outcome.status, tape_rt::status::NOT_FOUND);
+    assert_eq!(
+        *lines.lock().unwrap(),
+        ["[error] fs.read: there is no `notes.txt` in the granted directory"]
+    );
+    std::fs::write(dir.path().join("notes.txt"), "remember").unwrap();
+    let outcome = core.run(&tape_rt::Args::strings(["notes.txt"])).unwrap();
+    assert_eq!(outcome.status, 0);
+    assert_eq!(outcome.result::<String>(0).unwrap(), "remember");
+
+    lines.lock().unwrap().clear();
+    let log = crate::engine()
+        .compile_str("log.wat", section("log"), &grants)
+        .unwrap();
+    let outcome = log.run(&tape_rt::Args::new()).unwrap();
+    assert_eq!(outcome.result::<String>(0).unwrap(), "done");
+    assert_eq!(
+        *lines.lock().unwrap(),
+        [
+            "[info] starting",
+            "[debug] argc: 0",
+            "[warn] no arguments; greeting the world"
+        ]
+    );
+}

@@ -397,3 +397,76 @@ fn a_long_reason_is_cut() {
     assert!(reason.message.len() <= tape_rt::Reason::MAX_MESSAGE_BYTES);
     assert!(reason.message.ends_with('…'));
 }
+
+/// A number result is handed over as `[width][bytes]` and read as the
+/// number; a value that is neither the type nor its one-field tuple is
+/// still an error.
+#[test]
+fn number_results_read_as_numbers() {
+    let outcome = run(r#"(func $run (result i32)
+             (local $p i32)
+             (local.set $p (call $core.alloc (i32.const 12)))
+             (i32.store (local.get $p) (i32.const 8))
+             (i64.store offset=4 (local.get $p) (i64.const -3))
+             (drop (call $core.result (local.get $p)))
+             (drop (call $core.result "abc"))
+             (i32.const 0))"#);
+    assert_eq!(outcome.result::<i64>(0).unwrap(), -3);
+    assert_eq!(outcome.result::<(i64,)>(0).unwrap(), (-3,));
+    assert_eq!(outcome.result::<f64>(0).unwrap().to_bits(), (-3i64) as u64);
+    assert!(matches!(
+        outcome.result::<i32>(0).unwrap_err().kind(),
+        ErrorKind::Wire(_)
+    ));
+    assert!(matches!(
+        outcome.result::<u32>(1).unwrap_err().kind(),
+        ErrorKind::Wire(_)
+    ));
+    assert_eq!(outcome.result::<String>(1).unwrap(), "abc");
+}
+
+/// Floats as text: the host's exact formatting and parsing, a reason for
+/// what does not parse, and zeros for more decimals than any f64 has.
+#[test]
+fn floats_format_and_parse_exactly() {
+    let outcome = run(r#"(func $run (result i32)
+             (local $x f64) (local $status i32)
+             (drop (call $core.result (call $core.f64_format (f64.const 0.3) (i32.const -1))))
+             (drop (call $core.result (call $core.f64_format (f64.const 0.125) (i32.const 2))))
+             (call $core.f64_parse "2.5e-3")
+             (local.set $status) (local.set $x)
+             (drop (call $core.result (call $core.f64_format (local.get $x) (i32.const -1))))
+             (call $core.f64_parse "2,5")
+             (local.set $status) (drop)
+             (local.get $status))"#);
+    assert_eq!(outcome.result::<String>(0).unwrap(), "0.3");
+    assert_eq!(outcome.result::<String>(1).unwrap(), "0.12");
+    assert_eq!(outcome.result::<String>(2).unwrap(), "0.0025");
+    assert_eq!(outcome.status, status::INVALID_ARGUMENT);
+    assert_eq!(outcome.reasons[0].message, "`2,5` is not a number");
+    assert_eq!(outcome.reasons[0].call, "core.f64_parse");
+
+    let outcome = run(r#"(func $run (result i32)
+             (drop (call $core.result (call $core.f64_format (f64.const 0x1p-1074) (i32.const 1080))))
+             (drop (call $core.result (call $core.f64_format (f64.const inf) (i32.const 2000))))
+             (drop (call $core.result (call $core.f64_format (f64.const -0.5) (i32.const 0))))
+             (i32.const 0))"#);
+    let tiny = outcome.result::<String>(0).unwrap();
+    assert_eq!(tiny, format!("{:.1080}", f64::from_bits(1)));
+    assert!(tiny.ends_with("265625000000"), "{tiny}");
+    assert_eq!(outcome.result::<String>(1).unwrap(), "inf");
+    assert_eq!(outcome.result::<String>(2).unwrap(), "-0");
+
+    // Two billion zeros meet the memory cap, in guest memory, not the
+    // host's.
+    let error = run_err(
+        r#"(func $run (result i32)
+             (drop (call $core.f64_format (f64.const 1) (i32.const 2000000000)))
+             (i32.const 0))"#,
+        &Grants::new(),
+    );
+    assert!(
+        matches!(error.kind(), ErrorKind::MemoryExhausted { .. }),
+        "{error}"
+    );
+}

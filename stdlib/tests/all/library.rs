@@ -47,12 +47,46 @@ pub const API: &[(&str, &str)] = &[
         "$std.str.words_next",
         "(param $s i32) (param $pos i32) (result i32 i32)",
     ),
+    (
+        "$std.str.contains",
+        "(param $s i32) (param $needle i32) (result i32)",
+    ),
+    (
+        "$std.str.replace",
+        "(param $s i32) (param $from i32) (param $to i32) (result i32)",
+    ),
+    (
+        "$std.str.split_all",
+        "(param $s i32) (param $sep i32) (result i32)",
+    ),
+    (
+        "$std.str.join",
+        "(param $seq i32) (param $sep i32) (result i32)",
+    ),
     ("$std.i32.to_str", "(param $n i32) (result i32)"),
     ("$std.i64.to_str", "(param $n i64) (result i32)"),
     ("$std.i32.to_hex", "(param $n i32) (result i32)"),
     ("$std.i64.to_hex", "(param $n i64) (result i32)"),
     ("$std.i32.parse", "(param $s i32) (result i32 i32)"),
     ("$std.i64.parse", "(param $s i32) (result i64 i32)"),
+    (
+        "$std.i64.mul",
+        "(param $a i64) (param $b i64) (result i64 i32)",
+    ),
+    (
+        "$std.i64.pow",
+        "(param $base i64) (param $exp i32) (result i64 i32)",
+    ),
+    (
+        "$std.i32.pow",
+        "(param $base i32) (param $exp i32) (result i32 i32)",
+    ),
+    ("$std.f64.to_str", "(param $x f64) (result i32)"),
+    (
+        "$std.f64.to_fixed",
+        "(param $x f64) (param $decimals i32) (result i32)",
+    ),
+    ("$std.f64.parse", "(param $s i32) (result f64 i32)"),
     (
         "$std.mem.copy",
         "(param $dst i32) (param $src i32) (param $len i32)",
@@ -102,7 +136,30 @@ pub const API: &[(&str, &str)] = &[
         "$std.wire.push_raw",
         "(param $b i32) (param $src i32) (param $len i32) (result i32)",
     ),
+    (
+        "$std.wire.push_f64",
+        "(param $b i32) (param $v f64) (result i32)",
+    ),
     ("$std.wire.finish", "(param $b i32) (result i32)"),
+    ("$std.wire.i32", "(param $v i32) (result i32)"),
+    ("$std.wire.i64", "(param $v i64) (result i32)"),
+    ("$std.wire.f64", "(param $v f64) (result i32)"),
+    ("$std.wire.reader", "(param $v i32) (result i32)"),
+    ("$std.wire.remaining", "(param $r i32) (result i32)"),
+    ("$std.wire.read_i32", "(param $r i32) (result i32 i32)"),
+    ("$std.wire.read_i64", "(param $r i32) (result i64 i32)"),
+    ("$std.wire.read_f64", "(param $r i32) (result f64 i32)"),
+    ("$std.wire.read_u8", "(param $r i32) (result i32 i32)"),
+    ("$std.wire.read_value", "(param $r i32) (result i32 i32)"),
+    ("$std.seq.next", "(param $r i32) (result i32)"),
+    ("$std.seq.count", "(param $seq i32) (result i32)"),
+    (
+        "$std.seq.get",
+        "(param $seq i32) (param $i i32) (result i32)",
+    ),
+    ("$std.seq.sort_i32", "(param $seq i32) (result i32)"),
+    ("$std.seq.sort_i64", "(param $seq i32) (result i32)"),
+    ("$std.seq.sort_str", "(param $seq i32) (result i32)"),
 ];
 
 /// Helpers beyond the API, documented with it.
@@ -112,6 +169,27 @@ pub const EXTRAS: &[(&str, &str)] = &[
     (
         "$std.wire.reserve",
         "(param $b i32) (param $n i32) (result i32)",
+    ),
+    (
+        "$std.wire.take",
+        "(param $r i32) (param $n i32) (result i32)",
+    ),
+    ("$std.wire.short", "(param $r i32) (result i32)"),
+    (
+        "$std.seq.heapsort",
+        "(param $base i32) (param $count i32) (param $kind i32)",
+    ),
+    (
+        "$std.seq.sift",
+        "(param $base i32) (param $root i32) (param $n i32) (param $kind i32)",
+    ),
+    (
+        "$std.seq.less",
+        "(param $base i32) (param $i i32) (param $j i32) (param $kind i32) (result i32)",
+    ),
+    (
+        "$std.seq.swap",
+        "(param $base i32) (param $i i32) (param $j i32) (param $kind i32)",
     ),
 ];
 
@@ -204,7 +282,9 @@ pub fn linked_by(name: &str) -> (BTreeSet<String>, bool) {
         .map(|rest| rest.split_whitespace().next().unwrap().to_string())
         .filter(|f| f.starts_with("$std."))
         .collect();
-    let alloc = expanded.contains(r#"(import "core" "alloc""#);
+    // `core.f64_format` allocates the string it returns in the host.
+    let alloc = expanded.contains(r#"(import "core" "alloc""#)
+        || expanded.contains(r#"(import "core" "f64_format""#);
     (functions, alloc)
 }
 
@@ -263,6 +343,22 @@ fn dependencies_stay_small() {
     );
     assert_eq!(
         linked_by("$std.wire.push_i32"),
-        (names(&["$std.wire.push_i32", "$std.wire.reserve"]), false)
+        (
+            names(&["$std.wire.push_i32", "$std.wire.reserve", "$std.wire.alloc"]),
+            true
+        )
+    );
+    // Reading allocates the reader only.
+    assert_eq!(
+        linked_by("$std.wire.read_i32"),
+        (
+            names(&[
+                "$std.wire.read_i32",
+                "$std.wire.take",
+                "$std.wire.short",
+                "$std.wire.remaining",
+            ]),
+            false
+        )
     );
 }

@@ -8,6 +8,8 @@ use serde::Deserialize;
 
 use crate::library::{API, EXTRAS, defined, linked_by};
 use crate::run;
+use tape_caps::Kv;
+use tape_rt::{Args, Grants};
 
 const README: &str = include_str!("../../README.md");
 
@@ -72,10 +74,17 @@ struct Named {
     count: i32,
 }
 
+#[derive(Debug, serde::Serialize)]
+struct Person {
+    name: String,
+    tags: Vec<String>,
+    score: f64,
+}
+
 #[test]
 fn the_examples_do_what_their_comments_say() {
     let blocks = wat_blocks();
-    assert_eq!(blocks.len(), 5, "a new example needs its check here");
+    assert_eq!(blocks.len(), 10, "a new example needs its check here");
 
     let greet = run(blocks[0], &["world"]);
     assert_eq!(greet.result::<String>(0).unwrap(), "hello, WORLD");
@@ -91,17 +100,27 @@ fn the_examples_do_what_their_comments_say() {
     );
     assert_eq!(run(blocks[1], &["1,x"]).status, 1);
 
-    let words = run(blocks[2], &[" the quick  fox "]);
+    let sorted = run(blocks[2], &["pear, fig ,apple"]);
+    assert_eq!(sorted.result::<String>(0).unwrap(), "apple | fig | pear");
+
+    let words = run(blocks[3], &[" the quick  fox "]);
     assert_eq!(
         words.result::<Vec<String>>(0).unwrap(),
         ["the", "quick", "fox"]
     );
     assert_eq!(
-        run(blocks[2], &[" "]).result::<Vec<String>>(0).unwrap(),
+        run(blocks[3], &[" "]).result::<Vec<String>>(0).unwrap(),
         Vec::<String>::new()
     );
 
-    let named = run(blocks[3], &["tape"]);
+    let mean = run(blocks[4], &["1.5 2 4"]);
+    assert_eq!(mean.result::<String>(0).unwrap(), "2.5");
+    assert_eq!(mean.result::<String>(1).unwrap(), "2.5");
+    let mean = run(blocks[4], &["1 2"]);
+    assert_eq!(mean.result::<String>(0).unwrap(), "1.5");
+    assert_eq!(run(blocks[4], &["1 x"]).status, 1);
+
+    let named = run(blocks[5], &["tape"]);
     assert_eq!(
         named.result::<Named>(0).unwrap(),
         Named {
@@ -110,10 +129,59 @@ fn the_examples_do_what_their_comments_say() {
         }
     );
 
-    let lists = run(blocks[4], &["a", "b", "c"]);
+    let lists = run(blocks[6], &["a", "b", "c"]);
     assert_eq!(
         lists.result::<Vec<i32>>(0).unwrap(),
         (0..10).map(|i| i * i).collect::<Vec<_>>()
     );
     assert_eq!(lists.result::<String>(1).unwrap(), "a, b, c");
+
+    // The same type in and out: an i64 argument, an i64 result.
+    let next = run_with(
+        blocks[6 + 1],
+        Args::new().push(&41i64).unwrap(),
+        Grants::new(),
+    );
+    assert_eq!(next.result::<i64>(0).unwrap(), 42);
+    assert_eq!(next.result::<(i64,)>(0).unwrap(), (42,));
+
+    let person = Person {
+        name: "ada".into(),
+        tags: vec!["x".into(), "y".into()],
+        score: 2.5,
+    };
+    let read = run_with(blocks[8], Args::new().push(&person).unwrap(), Grants::new());
+    assert_eq!(read.result::<String>(0).unwrap(), "ada: x, y (2.5)");
+    // A struct cut short: the read fails, and its status is the run's.
+    let short = run_with(
+        blocks[8],
+        Args::new().push(&("ada",)).unwrap(),
+        Grants::new(),
+    );
+    assert_eq!(short.status, 3);
+
+    let kv = Kv::in_memory().unwrap();
+    let grants = Grants::new().grant(kv);
+    run_with(
+        r#"(func $run (result i32)
+  (check (call $kv.set "user:bob" "b"))
+  (check (call $kv.set "other" "o"))
+  (check (call $kv.set "user:ada" "a"))
+  (i32.const 0))"#,
+        Args::new(),
+        grants.clone(),
+    );
+    let keys = run_with(blocks[9], Args::new(), grants);
+    assert_eq!(keys.result::<String>(0).unwrap(), "user:ada 8");
+    assert_eq!(keys.result::<String>(1).unwrap(), "user:bob 8");
+    assert_eq!(keys.results.len(), 2);
+}
+
+/// Compiles `source` against `grants` and runs it with `args`; panics on
+/// any error.
+fn run_with(source: &str, args: Args, grants: Grants) -> tape_rt::Outcome {
+    crate::engine()
+        .compile_str("test.wat", source, &grants)
+        .and_then(|program| program.run(&args))
+        .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -135,6 +135,16 @@ fn wire() {
     check("wire.wat");
 }
 
+#[test]
+fn reading() {
+    check("reading.wat");
+}
+
+#[test]
+fn seq() {
+    check("seq.wat");
+}
+
 /// Every file in `tests/wat/` has its `#[test]` above.
 #[test]
 fn every_file_is_run() {

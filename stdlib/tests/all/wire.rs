@@ -332,14 +332,19 @@ fn a_builder_makes_a_string() {
   (check (call $std.wire.push_text (local.get $b) (call $std.str.to_upper (local.get $name))))
   (check (call $std.wire.push_raw (local.get $b) (i32.add "!?" (i32.const 4)) (i32.const 1)))
   (resv (call $std.wire.finish (local.get $b)))
-  ;; Over capacity: the status comes back from `run`.
+  ;; Past its first capacity, a builder grows.
   (local.set $b (call $std.wire.begin (i32.const 4)))
   (check (call $std.wire.push_text (local.get $b) "12345"))
+  (check (call $std.wire.push_text (local.get $b) "6789"))
+  (resv (call $std.wire.finish (local.get $b)))
+  ;; Finished, it takes no more: the status comes back from `run`.
+  (check (call $std.wire.push_text (local.get $b) "0"))
   (i32.const 0))"#,
         &["wörld"],
     );
     assert_eq!(outcome.status, 4);
     assert_eq!(outcome.result::<String>(0).unwrap(), "hello, WöRLD!");
+    assert_eq!(outcome.result::<String>(1).unwrap(), "123456789");
 }
 
 /// Formatting, against Rust's: every value to a string, gathered with
@@ -509,4 +514,265 @@ fn numbers_parse_as_rust_parses_them() {
         "(i32.parse, i64.parse) of:\n{}",
         wrong.join("\n")
     );
+}
+
+/// Compiles `source` once and runs it with each argument list.
+fn run_each(source: &str, cases: impl IntoIterator<Item = tape_rt::Args>) -> Vec<Outcome> {
+    let program = crate::engine()
+        .compile_str("each.wat", source, &tape_rt::Grants::new())
+        .unwrap_or_else(|e| panic!("{e}"));
+    cases
+        .into_iter()
+        .map(|args| program.run(&args).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
+/// `replace`, `split_all` and `join` give what Rust's `replace`, `split`
+/// and `join` give, on every combination of a few awkward strings.
+#[test]
+fn replace_split_and_join_agree_with_rust() {
+    let texts = [
+        "",
+        "a",
+        "aaa",
+        "abcabc",
+        "a,b,,c,",
+        "héllo wörld",
+        "ééé",
+        "--x--",
+    ];
+    let patterns = ["", "a", "aa", ",", "é", "--", "abc", "xyz"];
+    let replacements = ["", "-", "ZZZ", "é"];
+    let program = r#"(func $run (result i32)
+  (argv 0 $s) (argv 1 $from) (argv 2 $to)
+  (resv (call $std.str.replace (local.get $s) (local.get $from) (local.get $to)))
+  (resv (call $std.str.split_all (local.get $s) (local.get $from)))
+  (resv (call $std.str.join (call $std.str.split_all (local.get $s) (local.get $from)) (local.get $to)))
+  (i32.const 0))"#;
+    let mut cases = Vec::new();
+    for s in texts {
+        for from in patterns {
+            for to in replacements {
+                cases.push((s, from, to));
+            }
+        }
+    }
+    let outcomes = run_each(
+        program,
+        cases
+            .iter()
+            .map(|(s, from, to)| tape_rt::Args::strings([s, from, to])),
+    );
+    for ((s, from, to), outcome) in cases.iter().zip(&outcomes) {
+        let case = format!("{s:?} {from:?} {to:?}");
+        assert_eq!(
+            outcome.result::<String>(0).unwrap(),
+            s.replace(from, to),
+            "replace {case}"
+        );
+        // An empty separator gives the whole string, as split_next does.
+        let pieces: Vec<String> = if from.is_empty() {
+            vec![s.to_string()]
+        } else {
+            s.split(from).map(String::from).collect()
+        };
+        assert_result(outcome, 1, &pieces);
+        assert_eq!(
+            outcome.result::<String>(2).unwrap(),
+            pieces.join(to),
+            "join {case}"
+        );
+    }
+}
+
+/// Sorting agrees with Rust's sort: strings bytewise, integers signed.
+#[test]
+fn sorting_agrees_with_rust() {
+    let words: Vec<String> = "the quick brown fox jumps over the lazy dog Zoe zoë é a ab abc b"
+        .split(' ')
+        .map(String::from)
+        .collect();
+    let mut x = 7u64;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        x
+    };
+    let i32s: Vec<i32> = (0..500).map(|_| next() as i32).collect();
+    let i64s: Vec<i64> = (0..500).map(|_| next() as i64).collect();
+    let outcome = crate::engine()
+        .compile_str(
+            "sort.wat",
+            r#"(func $run (result i32)
+  (argv 0 $words) (argv 1 $i32s) (argv 2 $i64s)
+  (check (call $std.seq.sort_str (local.get $words)))
+  (check (call $std.seq.sort_i32 (local.get $i32s)))
+  (check (call $std.seq.sort_i64 (local.get $i64s)))
+  (resv (local.get $words))
+  (resv (local.get $i32s))
+  (resv (local.get $i64s))
+  (i32.const 0))"#,
+            &tape_rt::Grants::new(),
+        )
+        .unwrap()
+        .run(
+            &tape_rt::Args::new()
+                .push(&words)
+                .unwrap()
+                .push(&i32s)
+                .unwrap()
+                .push(&i64s)
+                .unwrap(),
+        )
+        .unwrap();
+    let (mut words, mut i32s, mut i64s) = (words, i32s, i64s);
+    words.sort();
+    i32s.sort();
+    i64s.sort();
+    assert_result(&outcome, 0, &words);
+    assert_result(&outcome, 1, &i32s);
+    assert_result(&outcome, 2, &i64s);
+}
+
+/// Powers agree with `checked_pow`, and float text with Rust's `{:?}`,
+/// `{:.N}` and `parse`.
+#[test]
+fn powers_and_floats_agree_with_rust() {
+    let program = r#"(func $run (result i32)
+  (local $value i64) (local $status i32) (local $x f64)
+  (argv 0 $base) (argv 1 $exp) (argv 2 $float) (argv 3 $decimals)
+  (call $std.i64.pow (i64.load (local.get $base)) (i32.load (local.get $exp)))
+  (local.set $status) (local.set $value)
+  (resv (call $std.wire.i64 (local.get $value)))
+  (resv (call $std.wire.i32 (local.get $status)))
+  (local.set $x (f64.load (local.get $float)))
+  (resv (call $std.f64.to_str (local.get $x)))
+  (resv (call $std.f64.to_fixed (local.get $x) (i32.load (local.get $decimals))))
+  (call $std.f64.parse (call $std.f64.to_str (local.get $x)))
+  (local.set $status) (local.set $x)
+  (resv (call $std.wire.f64 (local.get $x)))
+  (i32.const 0))"#;
+    let bases = [0i64, 1, -1, 2, -2, 3, 10, -10, 1 << 31, i64::MAX, i64::MIN];
+    let exps = [0i32, 1, 2, 3, 31, 32, 62, 63, 64];
+    let floats = [
+        0.0f64,
+        -0.0,
+        0.1,
+        1.0 / 3.0,
+        2.345,
+        1e21,
+        1e-7,
+        123456.789,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        5e-324,
+        f64::INFINITY,
+    ];
+    let mut cases = Vec::new();
+    for (i, base) in bases.iter().enumerate() {
+        for exp in exps {
+            cases.push((
+                *base,
+                exp,
+                floats[(i + exp as usize) % floats.len()],
+                (exp % 7) as usize,
+            ));
+        }
+    }
+    let outcomes = run_each(
+        program,
+        cases.iter().map(|(base, exp, x, decimals)| {
+            tape_rt::Args::new()
+                .push(base)
+                .unwrap()
+                .push(exp)
+                .unwrap()
+                .push(x)
+                .unwrap()
+                .push(&(*decimals as i32))
+                .unwrap()
+        }),
+    );
+    for ((base, exp, x, decimals), outcome) in cases.iter().zip(&outcomes) {
+        let (value, status) = match base.checked_pow(*exp as u32) {
+            Some(value) => (value, 0),
+            None => (0, 4),
+        };
+        assert_eq!(outcome.result::<i64>(0).unwrap(), value, "{base}^{exp}");
+        assert_eq!(outcome.result::<i32>(1).unwrap(), status, "{base}^{exp}");
+        assert_eq!(outcome.result::<String>(2).unwrap(), format!("{x:?}"));
+        assert_eq!(
+            outcome.result::<String>(3).unwrap(),
+            format!("{x:.decimals$}")
+        );
+        assert_eq!(outcome.result::<f64>(4).unwrap().to_bits(), x.to_bits());
+    }
+}
+
+/// A reader takes apart what tape-protocol makes of a Rust struct.
+#[test]
+fn readers_read_what_rust_writes() {
+    #[derive(Serialize)]
+    struct Record {
+        id: u32,
+        name: String,
+        tags: Vec<String>,
+        at: i64,
+        ok: bool,
+        ratio: f64,
+        maybe: Option<u32>,
+    }
+    let record = Record {
+        id: 7,
+        name: "ada".into(),
+        tags: vec!["x".into(), "".into(), "zz".into()],
+        at: -5,
+        ok: true,
+        ratio: 0.25,
+        maybe: Some(9),
+    };
+    let outcome = crate::engine()
+        .compile_str(
+            "read.wat",
+            r#"(func $run (result i32)
+  (local $r i32) (local $ratio f64) (local $status i32) (local $at i64) (local $maybe i32)
+  (argv 0 $record)
+  (local.set $r (call $std.wire.reader (local.get $record)))
+  (bind $id (call $std.wire.read_i32 (local.get $r)))
+  (bind $name (call $std.wire.read_value (local.get $r)))
+  (bind $tags (call $std.wire.read_value (local.get $r)))
+  (call $std.wire.read_i64 (local.get $r)) (local.set $status) (local.set $at) (check $status)
+  (bind $ok (call $std.wire.read_u8 (local.get $r)))
+  (call $std.wire.read_f64 (local.get $r)) (local.set $status) (local.set $ratio) (check $status)
+  (bind $option (call $std.wire.read_value (local.get $r)))
+  (resv (call $std.wire.i32 (local.get $id)))
+  (resv (local.get $name))
+  (resv (call $std.wire.i32 (call $std.seq.count (local.get $tags))))
+  (resv (call $std.str.join (local.get $tags) "+"))
+  (resv (call $std.wire.i64 (local.get $at)))
+  (resv (call $std.wire.i32 (local.get $ok)))
+  (resv (call $std.wire.f64 (local.get $ratio)))
+  ;; The option: its tag, then the value.
+  (local.set $r (call $std.wire.reader (local.get $option)))
+  (bind $tag (call $std.wire.read_u8 (local.get $r)))
+  (bind $maybe (call $std.wire.read_i32 (local.get $r)))
+  (resv (call $std.wire.i32 (local.get $maybe)))
+  (resv (call $std.wire.i32 (call $std.wire.remaining (local.get $r))))
+  (i32.const 0))"#,
+            &tape_rt::Grants::new(),
+        )
+        .unwrap()
+        .run(&tape_rt::Args::new().push(&record).unwrap())
+        .unwrap();
+    assert_eq!(outcome.status, 0, "{outcome:?}");
+    assert_eq!(outcome.result::<u32>(0).unwrap(), 7);
+    assert_eq!(outcome.result::<String>(1).unwrap(), "ada");
+    assert_eq!(outcome.result::<i32>(2).unwrap(), 3);
+    assert_eq!(outcome.result::<String>(3).unwrap(), "x++zz");
+    assert_eq!(outcome.result::<i64>(4).unwrap(), -5);
+    assert_eq!(outcome.result::<i32>(5).unwrap(), 1);
+    assert_eq!(outcome.result::<f64>(6).unwrap(), 0.25);
+    assert_eq!(outcome.result::<u32>(7).unwrap(), 9);
+    assert_eq!(outcome.result::<i32>(8).unwrap(), 0);
 }

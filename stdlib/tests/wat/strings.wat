@@ -331,3 +331,53 @@
     (i32.const 0) (i32.const -1))
   (call $assert_piece (call $std.str.words_next (call $truncated "abcd" (i32.const 2)) (i32.const 0))
     "ab" (i32.const 2)))
+
+(func (export "test_contains")
+  (call $assert_i32 (call $std.str.contains "hello" "ell") (i32.const 1))
+  (call $assert_i32 (call $std.str.contains "hello" "hello") (i32.const 1))
+  (call $assert_i32 (call $std.str.contains "hello" "") (i32.const 1))
+  (call $assert_i32 (call $std.str.contains "" "") (i32.const 1))
+  (call $assert_i32 (call $std.str.contains "hello" "hello!") (i32.const 0))
+  (call $assert_i32 (call $std.str.contains "hello" "L") (i32.const 0))
+  (call $assert_i32 (call $std.str.contains "" "a") (i32.const 0)))
+
+(func (export "test_replace")
+  (call $assert_str (call $std.str.replace "a-b-c" "-" " + ") "a + b + c")
+  (call $assert_str (call $std.str.replace "aaaa" "aa" "b") "bb")
+  (call $assert_str (call $std.str.replace "aaa" "aa" "b") "ba")
+  (call $assert_str (call $std.str.replace "abc" "x" "y") "abc")
+  (call $assert_str (call $std.str.replace "abc" "abc" "") "")
+  (call $assert_str (call $std.str.replace "" "a" "b") "")
+  (call $assert_str (call $std.str.replace "café café" "é" "e") "cafe cafe")
+  ;; The replacement is not searched again.
+  (call $assert_str (call $std.str.replace "ab" "a" "aa") "aab"))
+
+;; An empty pattern matches at every character boundary, as in Rust.
+(func (export "test_replace_empty_pattern")
+  (call $assert_str (call $std.str.replace "ab" "" "-") "-a-b-")
+  (call $assert_str (call $std.str.replace "" "" "-") "-")
+  (call $assert_str (call $std.str.replace "é!" "" "|") "|é|!|"))
+
+(func (export "test_replace_makes_a_new_string")
+  (local $s i32)
+  (local.set $s "abc")
+  (call $assert_i32 (i32.eq (call $std.str.replace (local.get $s) "x" "y") (local.get $s)) (i32.const 0))
+  (call $assert_str (local.get $s) "abc"))
+
+(func (export "test_split_all")
+  (local $seq i32)
+  (local.set $seq (call $std.str.split_all "a,,b" ","))
+  (call $assert_bytes (local.get $seq) (i32.const 18)
+    "\0e\00\00\00\01\00\00\00a\00\00\00\00\01\00\00\00b")
+  (call $assert_bytes (call $std.str.split_all "" ",") (i32.const 8) "\04\00\00\00\00\00\00\00")
+  (call $assert_bytes (call $std.str.split_all "ab" "") (i32.const 10) "\06\00\00\00\02\00\00\00ab")
+  (call $assert_bytes (call $std.str.split_all "x--" "--") (i32.const 13)
+    "\09\00\00\00\01\00\00\00x\00\00\00\00"))
+
+(func (export "test_join")
+  (call $assert_str (call $std.str.join (call $std.str.split_all "a b c" " ") ", ") "a, b, c")
+  (call $assert_str (call $std.str.join (call $std.str.split_all "one" " ") ", ") "one")
+  (call $assert_str (call $std.str.join (call $std.str.split_all "a,,b" ",") "") "ab")
+  (call $assert_str (call $std.str.join "" "-") "")
+  ;; An item claiming more than the sequence holds ends the walk.
+  (call $assert_str (call $std.str.join "\01\00\00\00a\09\00\00\00xy" "-") "a"))

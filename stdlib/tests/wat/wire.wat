@@ -84,41 +84,53 @@
   (call $assert_i32 (call $std.wire.push_text (local.get $b) "world") (i32.const 0))
   (call $assert_str (call $std.wire.finish (local.get $b)) "hello, world"))
 
-;; Exactly at capacity fits; one byte more is 4 TOO_LARGE and appends
-;; nothing, whatever the push.
-(func (export "test_builder_over_capacity")
+;; Past its capacity a builder grows, whatever the push, and keeps what it
+;; held.
+(func (export "test_builder_grows")
   (local $b i32)
   (local.set $b (call $std.wire.begin (i32.const 6)))
   (call $assert_i32 (call $std.wire.push_i32 (local.get $b) (i32.const 0x64636261)) (i32.const 0))
-  (call $assert_i32 (call $std.wire.push_i32 (local.get $b) (i32.const 1)) (i32.const 4))
-  (call $assert_i32 (call $std.wire.push_i64 (local.get $b) (i64.const 1)) (i32.const 4))
-  (call $assert_i32 (call $std.wire.push_value (local.get $b) "") (i32.const 4))
-  (call $assert_i32 (call $std.wire.push_text (local.get $b) "xyz") (i32.const 4))
-  (call $assert_i32 (call $std.wire.push_raw (local.get $b) (i32.const 8) (i32.const 3)) (i32.const 4))
   (call $assert_i32 (call $std.wire.push_u8 (local.get $b) (i32.const 0x65)) (i32.const 0))
-  (call $assert_i32 (call $std.wire.push_text (local.get $b) "fg") (i32.const 4))
-  (call $assert_i32 (call $std.wire.push_text (local.get $b) "f") (i32.const 0))
-  (call $assert_i32 (call $std.wire.push_u8 (local.get $b) (i32.const 0)) (i32.const 4))
-  ;; Full: pushing nothing still fits.
-  (call $assert_i32 (call $std.wire.push_text (local.get $b) "") (i32.const 0))
-  (call $assert_str (call $std.wire.finish (local.get $b)) "abcdef"))
+  (call $assert_i32 (call $std.wire.push_text (local.get $b) "fg") (i32.const 0))
+  (call $assert_i32 (call $std.wire.push_i64 (local.get $b) (i64.const 0x6f6e6d6c6b6a6968)) (i32.const 0))
+  (call $assert_i32 (call $std.wire.push_value (local.get $b) "") (i32.const 0))
+  (call $assert_i32 (call $std.wire.push_raw (local.get $b) (i32.add "xyz" (i32.const 4)) (i32.const 3)) (i32.const 0))
+  (call $assert_bytes (call $std.wire.finish (local.get $b)) (i32.const 26)
+    "\16\00\00\00abcdefghijklmno\00\00\00\00xyz"))
 
 (func (export "test_builder_with_no_capacity")
   (local $b i32)
   (local.set $b (call $std.wire.begin (i32.const 0)))
-  (call $assert_i32 (call $std.wire.push_u8 (local.get $b) (i32.const 1)) (i32.const 4))
-  (call $assert_i32 (call $std.wire.push_raw (local.get $b) (i32.const 8) (i32.const -1)) (i32.const 4))
-  (call $assert_str (call $std.wire.finish (local.get $b)) ""))
+  (call $assert_str (call $std.wire.finish (local.get $b)) "")
+  (local.set $b (call $std.wire.begin (i32.const 0)))
+  (call $assert_i32 (call $std.wire.push_u8 (local.get $b) (i32.const 0x41)) (i32.const 0))
+  (call $assert_str (call $std.wire.finish (local.get $b)) "A"))
 
-;; A huge push into a builder with room fails cleanly, without wrapping.
+;; Many small pushes: 10,000 of them, 4 bytes each, from no capacity at all.
+(func (export "test_builder_grows_many_times")
+  (local $b i32)
+  (local $i i32)
+  (local $v i32)
+  (local.set $b (call $std.wire.begin (i32.const 0)))
+  (block $done
+    (loop $each
+      (br_if $done (i32.ge_u (local.get $i) (i32.const 10000)))
+      (call $assert_i32 (call $std.wire.push_i32 (local.get $b) (local.get $i)) (i32.const 0))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $each)))
+  (local.set $v (call $std.wire.finish (local.get $b)))
+  (call $assert_i32 (i32.load (local.get $v)) (i32.const 40000))
+  (call $assert_i32 (i32.load offset=4 (local.get $v)) (i32.const 0))
+  (call $assert_i32 (i32.load offset=40000 (local.get $v)) (i32.const 9999)))
+
+;; A push that would take the payload past 4 GiB fails cleanly, without
+;; wrapping, and leaves the builder as it was.
 (func (export "test_builder_huge_pushes")
   (local $b i32)
   (local $fake i32)
   (local.set $b (call $std.wire.begin (i32.const 16)))
   (call $assert_i32 (call $std.wire.push_u8 (local.get $b) (i32.const 1)) (i32.const 0))
   (call $assert_i32 (call $std.wire.push_raw (local.get $b) (i32.const 8) (i32.const -1)) (i32.const 4))
-  (call $assert_i32 (call $std.wire.push_raw (local.get $b) (i32.const 8) (i32.const -2147483648)) (i32.const 4))
-  (call $assert_i32 (call $std.wire.reserve (local.get $b) (i32.const 16)) (i32.const 0))
   (call $assert_i32 (call $std.wire.reserve (local.get $b) (i32.const -1)) (i32.const 0))
   ;; A value whose prefix claims nearly 4 GiB: prefix and payload would wrap
   ;; to a few bytes.
@@ -132,18 +144,24 @@
 (func (export "test_reserve")
   (local $b i32)
   (local $at i32)
-  (local.set $b (call $std.wire.begin (i32.const 12)))
+  (local.set $b (call $std.wire.begin (i32.const 4)))
   (call $assert_i32 (call $std.wire.push_u8 (local.get $b) (i32.const 1)) (i32.const 0))
-  ;; An f64, which no push_… covers.
+  ;; Room for 8 more grows the builder: write at the address given.
   (local.set $at (call $std.wire.reserve (local.get $b) (i32.const 8)))
   (f64.store (local.get $at) (f64.const 1.5))
-  (call $assert_i32 (call $std.wire.reserve (local.get $b) (i32.const 4)) (i32.const 0))
   (call $assert_i32 (i32.eqz (call $std.wire.reserve (local.get $b) (i32.const 3))) (i32.const 0))
   (call $assert_bytes (call $std.wire.finish (local.get $b)) (i32.const 16)
     "\0c\00\00\00\01\00\00\00\00\00\00\f8\3f\00\00\00"))
 
-;; Finishing shrinks the capacity to the payload: later pushes fail and the
-;; finished value stays as it was.
+(func (export "test_push_f64")
+  (local $b i32)
+  (local.set $b (call $std.wire.begin (i32.const 0)))
+  (call $assert_i32 (call $std.wire.push_f64 (local.get $b) (f64.const -2)) (i32.const 0))
+  (call $assert_bytes (call $std.wire.finish (local.get $b)) (i32.const 12)
+    "\08\00\00\00\00\00\00\00\00\00\00\c0"))
+
+;; A finished builder takes no more: later pushes fail and the finished value
+;; stays as it was.
 (func (export "test_no_push_after_finish")
   (local $b i32)
   (local $v i32)
