@@ -19,6 +19,11 @@ pub enum LexError {
     UnterminatedTripleString,
     /// A `(;` block comment with no matching `;)`.
     UnterminatedBlockComment,
+    /// An `r"`, `r#"`… string with no closing `"` (and as many `#`) on its
+    /// line.
+    UnterminatedRawString,
+    /// An `r"""` string with no closing `"""`.
+    UnterminatedRawTripleString,
 }
 
 impl LexError {
@@ -28,6 +33,10 @@ impl LexError {
             LexError::UnterminatedString => "unterminated string literal",
             LexError::UnterminatedTripleString => "unterminated triple-quoted string literal",
             LexError::UnterminatedBlockComment => "unterminated block comment",
+            LexError::UnterminatedRawString => "unterminated raw string literal",
+            LexError::UnterminatedRawTripleString => {
+                "unterminated raw triple-quoted string literal"
+            }
         }
     }
 
@@ -43,6 +52,10 @@ impl LexError {
             LexError::UnterminatedBlockComment => {
                 "close the comment with `;)`; block comments nest, so each `(;` needs its own `;)`"
             }
+            LexError::UnterminatedRawString => {
+                "close it on the same line with `\"` followed by as many `#` as opened it (`r#\"…\"#`); to hold `\"#`, open with more `#`; for several lines, use `r\"\"\"…\"\"\"`"
+            }
+            LexError::UnterminatedRawTripleString => "close the string with `\"\"\"`",
         }
     }
 }
@@ -66,6 +79,11 @@ pub enum Token {
     /// A `"""…"""` string, which may span lines.
     #[token("\"\"\"", triple_string)]
     TripleString,
+    /// A raw string: `r"…"`, `r#"…"#` (any number of `#`, the same at
+    /// both ends) on one line, or `r"""…"""` over lines. Nothing in it is
+    /// an escape.
+    #[regex(r##"r#*""##, raw_string)]
+    RawString,
     /// A `$"…"` quoted identifier.
     #[token("$\"", string)]
     QuotedId,
@@ -114,6 +132,40 @@ fn string(lex: &mut Lexer<Token>) -> Result<(), LexError> {
     }
     lex.bump(i);
     Err(LexError::UnterminatedString)
+}
+
+/// Finds the end of a raw string; `r`, the `#`s and the first `"` are
+/// consumed. `r"""` opens a triple-quoted one.
+fn raw_string(lex: &mut Lexer<Token>) -> Result<(), LexError> {
+    let hashes = lex.slice().len() - 2;
+    let rest = lex.remainder().as_bytes();
+    if hashes == 0 && rest.starts_with(b"\"\"") {
+        return match memchr::memmem::find(&rest[2..], b"\"\"\"") {
+            Some(at) => {
+                lex.bump(2 + at + 3);
+                Ok(())
+            }
+            None => {
+                lex.bump(rest.len());
+                Err(LexError::UnterminatedRawTripleString)
+            }
+        };
+    }
+    let mut i = 0;
+    while i < rest.len() {
+        match rest[i] {
+            b'"' if rest[i + 1..].len() >= hashes
+                && rest[i + 1..i + 1 + hashes].iter().all(|&c| c == b'#') =>
+            {
+                lex.bump(i + 1 + hashes);
+                return Ok(());
+            }
+            b'\n' | b'\r' => break,
+            _ => i += 1,
+        }
+    }
+    lex.bump(i);
+    Err(LexError::UnterminatedRawString)
 }
 
 fn triple_string(lex: &mut Lexer<Token>) -> Result<(), LexError> {
@@ -218,6 +270,57 @@ mod tests {
                 (Ok(Token::TripleString), "\"\"\"one\n\"two\"\n\"\"\"", 0..16),
                 (Ok(Token::RParen), ")", 17..18),
             ],
+        );
+    }
+
+    #[test]
+    fn raw_strings_with_and_without_hashes() {
+        assert_lex(
+            r###"r"a" r#"b"c"# r##"d"#e"## r"" br"x""###,
+            &[
+                (Ok(Token::RawString), r#"r"a""#, 0..4),
+                (Ok(Token::RawString), r##"r#"b"c"#"##, 5..13),
+                (Ok(Token::RawString), r###"r##"d"#e"##"###, 14..25),
+                (Ok(Token::RawString), r#"r"""#, 26..29),
+                // `br` is a keyword: only `r` right before the quote opens one.
+                (Ok(Token::Atom), "br", 30..32),
+                (Ok(Token::String), r#""x""#, 32..35),
+            ],
+        );
+    }
+
+    #[test]
+    fn raw_triple_strings_span_lines_and_keep_escapes() {
+        let src = "r\"\"\"{\"a\": \"\\n\"\n}\"\"\" )";
+        assert_lex(
+            src,
+            &[
+                (
+                    Ok(Token::RawString),
+                    "r\"\"\"{\"a\": \"\\n\"\n}\"\"\"",
+                    0..19,
+                ),
+                (Ok(Token::RParen), ")", 20..21),
+            ],
+        );
+    }
+
+    #[test]
+    fn unterminated_raw_strings() {
+        assert_lex(
+            "r#\"a\"\nx",
+            &[
+                (Err(LexError::UnterminatedRawString), "r#\"a\"", 0..5),
+                (Ok(Token::Atom), "x", 6..7),
+            ],
+        );
+        assert_lex(
+            "r\"\"\"a\"\"",
+            &[(
+                Err(LexError::UnterminatedRawTripleString),
+                "r\"\"\"a\"\"",
+                0..7,
+            )],
         );
     }
 

@@ -149,7 +149,7 @@ fn read<'a>(
         return Err(at_form(format!("`arg {name}` needs a description")));
     };
     let description = match token {
-        Token::String | Token::TripleString => text(src, text_span, *token)?,
+        Token::String | Token::TripleString | Token::RawString => text(src, text_span)?,
         _ => {
             return Err(Diagnostic::new(format!(
                 "`arg {name}` needs a description in quotes, not `{}`",
@@ -185,8 +185,8 @@ fn read<'a>(
                 .help(default_help(ty)));
         };
         let value_text = match value_token {
-            Token::String | Token::TripleString if ty.is_pointer() => {
-                text(src, value_span, *value_token)?
+            Token::String | Token::TripleString | Token::RawString if ty.is_pointer() => {
+                text(src, value_span)?
             }
             Token::Atom if !ty.is_pointer() => src[value_span.clone()].to_string(),
             _ => {
@@ -221,9 +221,8 @@ fn read<'a>(
 }
 
 /// A string token's text, which must be UTF-8.
-fn text(src: &str, span: &Range<usize>, token: Token) -> Result<String, Diagnostic> {
-    let quote = if token == Token::TripleString { 3 } else { 1 };
-    let bytes = strings::decode(&src[span.clone()], quote).map_err(|error| {
+fn text(src: &str, span: &Range<usize>) -> Result<String, Diagnostic> {
+    let bytes = strings::decode_token(&src[span.clone()]).map_err(|error| {
         let at = span.start + error.span.start..span.start + error.span.end;
         Diagnostic::new(error.message).at(at).help(error.help)
     })?;

@@ -320,8 +320,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                     self.prev = Prev::Other;
                 }
                 Token::Atom => self.atom(span),
-                Token::String => self.string(span, 1),
-                Token::TripleString => self.string(span, 3),
+                Token::String | Token::TripleString | Token::RawString => self.string(span),
                 Token::QuotedId | Token::Reserved | Token::BlockComment | Token::LineComment => {
                     self.settle_head();
                     self.child(&span);
@@ -535,12 +534,19 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
                 .is_some_and(|top| matches!(top.head, Head::Code | Head::Other | Head::Macro(_)))
     }
 
-    fn string(&mut self, span: Range<usize>, quote: usize) {
+    fn string(&mut self, span: Range<usize>) {
         self.settle_head();
         self.child(&span);
         self.prev = Prev::Other;
+        let token = &self.src[span.clone()];
         if !self.is_value_position() {
-            if quote == 3 {
+            if token.starts_with('r') {
+                self.diagnostics.push(
+                    Diagnostic::new("a raw string can only stand where a value can")
+                        .at(span)
+                        .help("names in `import`, `export` and `data` take a plain `\"…\"` string"),
+                );
+            } else if strings::is_triple(token) {
                 self.diagnostics.push(
                     Diagnostic::new("a triple-quoted string can only stand where a value can")
                         .at(span)
@@ -549,8 +555,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             }
             return;
         }
-        let token = &self.src[span.clone()];
-        let value = match strings::decode(token, quote) {
+        let value = match strings::decode_token(token) {
             Ok(value) => value,
             Err(error) => {
                 let at = span.start + error.span.start..span.start + error.span.end;

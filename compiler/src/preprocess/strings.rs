@@ -94,6 +94,47 @@ pub(crate) fn decode(token: &str, quote: usize) -> Result<Vec<u8>, StringError> 
     Ok(out)
 }
 
+/// Decodes a string token of any kind: `"…"`, `"""…"""` or raw.
+pub(crate) fn decode_token(token: &str) -> Result<Vec<u8>, StringError> {
+    if token.starts_with('r') {
+        decode_raw(token)
+    } else if token.starts_with("\"\"\"") && token.len() >= 6 {
+        decode(token, 3)
+    } else {
+        decode(token, 1)
+    }
+}
+
+/// Whether a string token may span lines: `"""…"""` or `r"""…"""`.
+pub(crate) fn is_triple(token: &str) -> bool {
+    token.trim_start_matches('r').starts_with("\"\"\"") && token.len() >= 6
+}
+
+/// Decodes a raw string token: its bytes as they are, no escapes. Control
+/// characters are refused as in other strings, except a tab, and line
+/// breaks in a triple-quoted one.
+fn decode_raw(token: &str) -> Result<Vec<u8>, StringError> {
+    let hashes = token[1..].bytes().take_while(|&b| b == b'#').count();
+    let triple = hashes == 0 && token.starts_with("r\"\"\"") && token.len() >= 7;
+    let (open, close) = if triple {
+        (4, 3)
+    } else {
+        (2 + hashes, 1 + hashes)
+    };
+    let body = &token[open..token.len() - close];
+    for (i, c) in body.char_indices() {
+        let allowed = c == '\t' || (triple && (c == '\n' || c == '\r'));
+        if c.is_control() && !allowed {
+            return Err(StringError {
+                span: open + i..open + i + c.len_utf8(),
+                message: format!("control character {:?} in a raw string", c),
+                help: "a raw string holds no escapes: write this one in a `\"…\"` string as an escape, like `\\0a`",
+            });
+        }
+    }
+    Ok(body.as_bytes().to_vec())
+}
+
 const ESCAPES: &str =
     "the escapes are `\\n \\t \\r \\\" \\' \\\\`, `\\hh` for a byte, `\\u{…}` for a character";
 
@@ -145,6 +186,35 @@ mod tests {
             decode("\"\"\"one\n\t\"two\"\\n\"\"\"", 3).unwrap(),
             b"one\n\t\"two\"\n"
         );
+    }
+
+    #[test]
+    fn raw_strings_keep_every_byte_as_written() {
+        assert_eq!(decode_token(r#"r"C:\new\t""#).unwrap(), br"C:\new\t");
+        assert_eq!(
+            decode_token(r##"r#"{"a": "h\u00e9\n"}"#"##).unwrap(),
+            br#"{"a": "h\u00e9\n"}"#
+        );
+        assert_eq!(
+            decode_token("r\"\"\"a\n\t\"b\"\\n\"\"\"").unwrap(),
+            b"a\n\t\"b\"\\n"
+        );
+        assert_eq!(decode_token(r#"r"""#).unwrap(), b"");
+        assert_eq!(decode_token("r\"a\tb\"").unwrap(), b"a\tb");
+        // The other kinds, through the same entry.
+        assert_eq!(decode_token(r#""a\n""#).unwrap(), b"a\n");
+        assert_eq!(decode_token("\"\"\"a\"\"\"").unwrap(), b"a");
+        assert!(is_triple("r\"\"\"x\"\"\"") && is_triple("\"\"\"x\"\"\"") && !is_triple("r\"\""));
+    }
+
+    #[test]
+    fn raw_strings_refuse_control_characters_but_tabs() {
+        let err = decode_token("r#\"ab\u{1b}\"#").unwrap_err();
+        assert_eq!(
+            (err.span, err.message.as_str()),
+            (5..6, "control character '\\u{1b}' in a raw string")
+        );
+        assert!(decode_token("r\"\"\"a\u{7}\"\"\"").is_err());
     }
 
     #[test]
