@@ -30,6 +30,7 @@ use tape_rt::{Capability, Error, Function, Spec, State, status};
 /// | `json.keys` | `(param $h i32) (param $path i32) (result i32 i32)` | member names of the object at `path`, in document order, as a wire sequence of strings `[total][len][name]…` |
 /// | `json.len` | `(param $h i32) (param $path i32) (result i32 i32)` | elements of the array, or members of the object, at `path` |
 /// | `json.type` | `(param $h i32) (param $path i32) (result i32 i32)` | 0 null, 1 bool, 2 number, 3 string, 4 array, 5 object |
+/// | `json.has` | `(param $h i32) (param $path i32) (result i32 i32)` | 1 if there is a value at `path`, 0 if not (status OK either way) |
 /// | `json.str` | `(param $h i32) (param $path i32) (result i32 i32)` | the string, `[len][utf-8]` |
 /// | `json.i64` | `(param $h i32) (param $path i32) (result i64 i32)` | the number, if it is a whole number that fits |
 /// | `json.f64` | `(param $h i32) (param $path i32) (result f64 i32)` | the number |
@@ -370,6 +371,23 @@ impl JsonRun {
         Ok(value)
     }
 
+    /// Whether there is a value at `path` from `handle`: 1 or 0. The
+    /// handle, and the place it stands for, must be there.
+    fn has(&self, handle: i32, path: &[Seg]) -> Result<i32, Status> {
+        let (root, base) = self.locate(handle)?;
+        let mut value = self.document(root)?;
+        for seg in base {
+            value = step(value, seg).ok_or(status::NOT_FOUND)?;
+        }
+        for seg in path {
+            match step(value, seg) {
+                Some(next) => value = next,
+                None => return Ok(0),
+            }
+        }
+        Ok(1)
+    }
+
     /// A new handle for the value at `path` (then `last`) from `handle`.
     fn view(
         &mut self,
@@ -523,6 +541,9 @@ const FUNCTIONS: &[Function] = &[
     Function::new("type", "(param $h i32) (param $path i32) (result i32 i32)")
         .roles("handle str -> num status")
         .doc("The type of the value at `$path`: 0 null, 1 bool, 2 number, 3 string, 4 array, 5 object."),
+    Function::new("has", "(param $h i32) (param $path i32) (result i32 i32)")
+        .roles("handle str -> bool status")
+        .doc("Whether there is a value at `$path` under handle `$h`: (1 or 0, status). Absent is an answer, not a failure: status OK, and no reason recorded. `INVALID_ARGUMENT` (1) for a path that is not a JSON Pointer or a handle that is not live.\n\n```wat\n(func $run (result i32)\n  (bind $doc (call $json.parse r#\"{\"user\": {\"name\": \"Ada\"}}\"#))\n  (bind $named (call $json.has (local.get $doc) \"/user/name\"))\n  (bind $aged (call $json.has (local.get $doc) \"/user/age\"))\n  (resv (call $std.i32.to_str (local.get $named)))   ;; 1\n  (resv (call $std.i32.to_str (local.get $aged)))    ;; 0\n  (i32.const 0))\n```"),
     Function::new("str", "(param $h i32) (param $path i32) (result i32 i32)")
         .roles("handle str -> str status")
         .doc("The string at `$path`, `[len][utf-8]`. `INVALID_ARGUMENT` (1) when it is not a string."),
@@ -1037,6 +1058,25 @@ impl Capability for Json {
             read_value(&mut c, "json.type", "", h, path, |value| {
                 Ok(type_code(value))
             })
+        })?;
+        linker.func_wrap(NAME, "has", move |mut c: C<'_>, h: i32, path: i32| {
+            c.data_mut().count_call(NAME);
+            let text = text(&mut c, path)?;
+            let run = run_state(&mut c)?;
+            let found = text
+                .as_ref()
+                .map_err(|s| *s)
+                .and_then(|p| pointer(p))
+                .and_then(|p| run.has(h, &p));
+            let (value, status) = reply(found);
+            if status == status::OK {
+                return Ok((value, status));
+            }
+            let status = match &text {
+                Ok(text) => explain(&mut c, "json.has", h, Some(text), status, "")?,
+                Err(_) => guest::fail(&mut c, "json.has", status, "the pointer is not UTF-8"),
+            };
+            Ok((value, status))
         })?;
         linker.func_wrap(NAME, "str", move |mut c: C<'_>, h: i32, path: i32| {
             let read = read_value(

@@ -462,3 +462,55 @@ fn a_document_that_copies_into_itself_stops_at_a_cap() {
     assert_eq!(values[1], status::TOO_LARGE);
     assert!((5..20).contains(&values[0]), "{values:?}");
 }
+
+/// `json.has` answers 1 or 0 with status OK, records no reason for an
+/// absent value, and fails only for a bad pointer or a dead handle.
+#[test]
+fn has_answers_whether_a_value_is_there() {
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $doc i32) (local $user i32)
+             (local.set $doc (call $ok (call $json.parse (call $arg (i32.const 0)))))
+             (call $emit (call $ok (call $json.has (local.get $doc) "/user/name")))
+             (call $emit (call $ok (call $json.has (local.get $doc) "/user/age")))
+             (call $emit (call $ok (call $json.has (local.get $doc) "/user/nick")))
+             (call $emit (call $ok (call $json.has (local.get $doc) "/tags/1")))
+             (call $emit (call $ok (call $json.has (local.get $doc) "/tags/2")))
+             (call $emit (call $ok (call $json.has (local.get $doc) "/tags/x")))
+             (call $emit (call $ok (call $json.has (local.get $doc) "/user/name/deeper")))
+             (call $emit (call $ok (call $json.has (local.get $doc) "")))
+             (local.set $user (call $ok (call $json.get (local.get $doc) "/user")))
+             (call $emit (call $ok (call $json.has (local.get $user) "/name")))
+             (call $emit (call $ok (call $json.has (local.get $user) "/tags")))
+             ;; Failures: a path that is not a JSON Pointer, a freed handle.
+             (call $emit (call $st (call $json.has (local.get $doc) "user")))
+             (call $must (call $json.free (local.get $user)))
+             (call $emit (call $st (call $json.has (local.get $user) "/name")))
+             (i32.const 0))"#,
+        &json(),
+    );
+    let doc = r#"{"user": {"name": "Ada", "nick": null}, "tags": ["x", "y"]}"#;
+    let outcome = program.run(&Args::strings([doc])).unwrap();
+    assert_eq!(outcome.status, 0, "{outcome:?}");
+    let got: Vec<i32> = (0..12).map(|i| int(&outcome, i)).collect();
+    assert_eq!(
+        got,
+        [
+            1,
+            0,
+            1,
+            1,
+            0,
+            0,
+            0,
+            1,
+            1,
+            0,
+            status::INVALID_ARGUMENT,
+            status::INVALID_ARGUMENT
+        ]
+    );
+    // Only the two failures left reasons.
+    let calls: Vec<&str> = outcome.reasons.iter().map(|r| r.call).collect();
+    assert_eq!(calls, ["json.has", "json.has"], "{:?}", outcome.reasons);
+}
