@@ -172,9 +172,14 @@ fn cache_entries(dir: &Path) -> Vec<PathBuf> {
         for entry in read.flatten() {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
+            // wasmtime's cache worker keeps usage statistics beside each
+            // module, written in the background (`….stats`, through a
+            // `….wip-atomic-write-stats` file): bookkeeping, not a module.
+            let bookkeeping =
+                name.starts_with('.') || name.ends_with(".stats") || name.contains(".wip-");
             if path.is_dir() {
                 pending.push(path);
-            } else if !name.starts_with('.') && !name.ends_with(".stats") {
+            } else if !bookkeeping {
                 entries.push(path);
             }
         }
