@@ -374,18 +374,8 @@ impl JsonRun {
     /// Whether there is a value at `path` from `handle`: 1 or 0. The
     /// handle, and the place it stands for, must be there.
     fn has(&self, handle: i32, path: &[Seg]) -> Result<i32, Status> {
-        let (root, base) = self.locate(handle)?;
-        let mut value = self.document(root)?;
-        for seg in base {
-            value = step(value, seg).ok_or(status::NOT_FOUND)?;
-        }
-        for seg in path {
-            match step(value, seg) {
-                Some(next) => value = next,
-                None => return Ok(0),
-            }
-        }
-        Ok(1)
+        let value = self.find(handle, &[])?;
+        Ok(path.iter().try_fold(value, step).is_some() as i32)
     }
 
     /// A new handle for the value at `path` (then `last`) from `handle`.
@@ -653,6 +643,21 @@ fn read_value<T: Default>(
     path: i32,
     read: impl FnOnce(&Value) -> Result<T, Status>,
 ) -> wasmtime::Result<(T, i32)> {
+    look_up(caller, call, wanted, handle, path, |run, p| {
+        run.find(handle, p).and_then(read)
+    })
+}
+
+/// Counts the call, reads the JSON Pointer at `path` and answers with
+/// `answer`; a failure is explained as a reason, naming `call`.
+fn look_up<T: Default>(
+    caller: &mut Caller<'_, State>,
+    call: &'static str,
+    wanted: &str,
+    handle: i32,
+    path: i32,
+    answer: impl FnOnce(&JsonRun, &[Seg]) -> Result<T, Status>,
+) -> wasmtime::Result<(T, i32)> {
     caller.data_mut().count_call(NAME);
     let text = text(caller, path)?;
     let run = run_state(caller)?;
@@ -660,8 +665,7 @@ fn read_value<T: Default>(
         .as_ref()
         .map_err(|s| *s)
         .and_then(|p| pointer(p))
-        .and_then(|p| run.find(handle, &p))
-        .and_then(read);
+        .and_then(|p| answer(run, &p));
     let (value, status) = reply(found);
     if status == status::OK {
         return Ok((value, status));
@@ -1060,23 +1064,7 @@ impl Capability for Json {
             })
         })?;
         linker.func_wrap(NAME, "has", move |mut c: C<'_>, h: i32, path: i32| {
-            c.data_mut().count_call(NAME);
-            let text = text(&mut c, path)?;
-            let run = run_state(&mut c)?;
-            let found = text
-                .as_ref()
-                .map_err(|s| *s)
-                .and_then(|p| pointer(p))
-                .and_then(|p| run.has(h, &p));
-            let (value, status) = reply(found);
-            if status == status::OK {
-                return Ok((value, status));
-            }
-            let status = match &text {
-                Ok(text) => explain(&mut c, "json.has", h, Some(text), status, "")?,
-                Err(_) => guest::fail(&mut c, "json.has", status, "the pointer is not UTF-8"),
-            };
-            Ok((value, status))
+            look_up(&mut c, "json.has", "", h, path, |run, p| run.has(h, p))
         })?;
         linker.func_wrap(NAME, "str", move |mut c: C<'_>, h: i32, path: i32| {
             let read = read_value(

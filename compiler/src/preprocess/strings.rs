@@ -98,10 +98,8 @@ pub(crate) fn decode(token: &str, quote: usize) -> Result<Vec<u8>, StringError> 
 pub(crate) fn decode_token(token: &str) -> Result<Vec<u8>, StringError> {
     if token.starts_with('r') {
         decode_raw(token)
-    } else if token.starts_with("\"\"\"") && token.len() >= 6 {
-        decode(token, 3)
     } else {
-        decode(token, 1)
+        decode(token, if is_triple(token) { 3 } else { 1 })
     }
 }
 

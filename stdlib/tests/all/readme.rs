@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use crate::library::{API, EXTRAS, defined, linked_by};
-use crate::run;
+use crate::{run, run_with};
 use tape_caps::Kv;
 use tape_rt::{Args, Grants};
 
@@ -175,13 +175,4 @@ fn the_examples_do_what_their_comments_say() {
     assert_eq!(keys.result::<String>(0).unwrap(), "user:ada 8");
     assert_eq!(keys.result::<String>(1).unwrap(), "user:bob 8");
     assert_eq!(keys.results.len(), 2);
-}
-
-/// Compiles `source` against `grants` and runs it with `args`; panics on
-/// any error.
-fn run_with(source: &str, args: Args, grants: Grants) -> tape_rt::Outcome {
-    crate::engine()
-        .compile_str("test.wat", source, &grants)
-        .and_then(|program| program.run(&args))
-        .unwrap_or_else(|e| panic!("{e}"))
 }

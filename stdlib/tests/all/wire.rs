@@ -601,10 +601,8 @@ fn sorting_agrees_with_rust() {
     };
     let i32s: Vec<i32> = (0..500).map(|_| next() as i32).collect();
     let i64s: Vec<i64> = (0..500).map(|_| next() as i64).collect();
-    let outcome = crate::engine()
-        .compile_str(
-            "sort.wat",
-            r#"(func $run (result i32)
+    let outcome = crate::run_with(
+        r#"(func $run (result i32)
   (argv 0 $words) (argv 1 $i32s) (argv 2 $i64s)
   (check (call $std.seq.sort_str (local.get $words)))
   (check (call $std.seq.sort_i32 (local.get $i32s)))
@@ -613,19 +611,15 @@ fn sorting_agrees_with_rust() {
   (resv (local.get $i32s))
   (resv (local.get $i64s))
   (i32.const 0))"#,
-            &tape_rt::Grants::new(),
-        )
-        .unwrap()
-        .run(
-            &tape_rt::Args::new()
-                .push(&words)
-                .unwrap()
-                .push(&i32s)
-                .unwrap()
-                .push(&i64s)
-                .unwrap(),
-        )
-        .unwrap();
+        tape_rt::Args::new()
+            .push(&words)
+            .unwrap()
+            .push(&i32s)
+            .unwrap()
+            .push(&i64s)
+            .unwrap(),
+        tape_rt::Grants::new(),
+    );
     let (mut words, mut i32s, mut i64s) = (words, i32s, i64s);
     words.sort();
     i32s.sort();
@@ -732,10 +726,8 @@ fn readers_read_what_rust_writes() {
         ratio: 0.25,
         maybe: Some(9),
     };
-    let outcome = crate::engine()
-        .compile_str(
-            "read.wat",
-            r#"(func $run (result i32)
+    let outcome = crate::run_with(
+        r#"(func $run (result i32)
   (local $r i32) (local $ratio f64) (local $status i32) (local $at i64) (local $maybe i32)
   (argv 0 $record)
   (local.set $r (call $std.wire.reader (local.get $record)))
@@ -760,11 +752,9 @@ fn readers_read_what_rust_writes() {
   (resv (call $std.wire.i32 (local.get $maybe)))
   (resv (call $std.wire.i32 (call $std.wire.remaining (local.get $r))))
   (i32.const 0))"#,
-            &tape_rt::Grants::new(),
-        )
-        .unwrap()
-        .run(&tape_rt::Args::new().push(&record).unwrap())
-        .unwrap();
+        tape_rt::Args::new().push(&record).unwrap(),
+        tape_rt::Grants::new(),
+    );
     assert_eq!(outcome.status, 0, "{outcome:?}");
     assert_eq!(outcome.result::<u32>(0).unwrap(), 7);
     assert_eq!(outcome.result::<String>(1).unwrap(), "ada");
