@@ -7,11 +7,11 @@ use std::fmt;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redb::backends::InMemoryBackend;
 use redb::{
-    Database, DatabaseError, ReadOnlyTable, ReadableDatabase, ReadableTableMetadata,
+    Database, DatabaseError, ReadOnlyTable, ReadableDatabase, ReadableTable, ReadableTableMetadata,
     TableDefinition, TableError,
 };
 use wasmtime::{Caller, Linker};
@@ -31,6 +31,11 @@ use crate::refusal::Refusal;
 /// | `kv.set` | `(param $key i32) (param $value i32) (result i32)` | — | `TOO_LARGE` past a cap |
 /// | `kv.delete` | `(param $key i32) (result i32)` | — | `OK` also when absent |
 /// | `kv.list` | `(param $prefix i32) (result i32 i32)` | keys starting with `prefix`, sorted, as a wire sequence of strings `[total][len][key][len][key]…` | `TOO_LARGE` with the first [`max_list`](Kv::max_list) keys when more match |
+/// | `kv.set_ttl` | `(param $key i32) (param $value i32) (param $ttl_ms i64) (result i32)` | — | `INVALID_ARGUMENT` for a time to live below 1 ms |
+/// | `kv.ttl` | `(param $key i32) (result i64 i32)` | milliseconds before the key expires, -1 if it does not | `NOT_FOUND` if absent |
+/// | `kv.incr` | `(param $key i32) (param $delta i64) (result i64 i32)` | the new number | `INVALID_ARGUMENT` if the value is not a decimal integer, `TOO_LARGE` on overflow |
+/// | `kv.cas` | `(param $key i32) (param $expected i32) (param $new i32) (result i32 i32)` | 1 if it swapped, 0 if the value was not `expected` | — |
+/// | `kv.delete_prefix` | `(param $prefix i32) (result i32 i32)` | keys deleted | — |
 ///
 /// `$key`, `$value` and `$prefix` point at `[len][bytes]`, as a string
 /// literal does. Every function returns [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT)
@@ -38,7 +43,17 @@ use crate::refusal::Refusal;
 /// for a key, value or run's writes over their cap, and
 /// [`IO_FAILURE`](status::IO_FAILURE) if the database fails. Each element
 /// of a `list` reply is a string the guest can hand straight back to
-/// `kv.get`.
+/// `kv.get`. In `cas`, a pointer 0 stands for "no key": as `$expected`,
+/// the swap happens only if the key is absent; as `$new`, it deletes the
+/// key.
+///
+/// # Expiry
+///
+/// A key set with `set_ttl` expires that many milliseconds after the call,
+/// by the grant's [`clock`](Kv::clock): from then on `get`, `list`, `ttl`,
+/// `incr` and `cas` see no key. `set` makes a key last again; `incr`
+/// keeps its expiry. Expired keys are removed from the file at later
+/// commits, and never count towards [`max_keys`](Kv::max_keys).
 ///
 /// ```wat
 /// ;; Count this program's runs in the 4-byte value of key "runs".
@@ -68,6 +83,17 @@ use crate::refusal::Refusal;
 /// writes would pass it — because concurrent runs added keys meanwhile —
 /// fails with an error and commits nothing.
 ///
+/// `set`, `set_ttl`, `delete` and `delete_prefix` are buffered so. A
+/// `delete_prefix` deletes, at the commit, every key with its prefix then
+/// in the store (keys other runs added meanwhile too), before the run's
+/// later writes. `incr` and `cas` are not: each is atomic and committed
+/// at once, in a transaction of its own, and stays whatever the run does
+/// next, so concurrent runs counting with `incr` or claiming a key with
+/// `cas` lose no update. What they leave in the store is what the run's
+/// later reads of the key see. They refuse, with `INVALID_ARGUMENT`, a
+/// key the run has a buffered write for (set, deleted, or under a deleted
+/// prefix): which would come first is not clear.
+///
 /// # Limits
 ///
 /// Each is a builder method: [`max_key_bytes`](Kv::max_key_bytes) (1 KiB),
@@ -96,7 +122,11 @@ pub struct Kv {
     max_keys: u64,
     max_list: usize,
     max_run_bytes: usize,
+    clock: Clock,
 }
+
+/// What time it is, for expiry.
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 impl fmt::Debug for Kv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -112,6 +142,17 @@ impl fmt::Debug for Kv {
 }
 
 type Table = ReadOnlyTable<&'static str, &'static [u8]>;
+type ExpiryTable = ReadOnlyTable<&'static str, u64>;
+type DueTable = ReadOnlyTable<(u64, &'static str), ()>;
+
+/// A namespace's keys and values: `tape.kv/<namespace>`.
+const VALUES: &str = "tape.kv/";
+/// When its keys that expire do, in Unix milliseconds:
+/// `tape.kv.expires/<namespace>`.
+const EXPIRES: &str = "tape.kv.expires/";
+/// The same, ordered by time, so expired keys are found without a scan:
+/// `tape.kv.due/<namespace>`.
+const DUE: &str = "tape.kv.due/";
 
 const DEFAULT_NAMESPACE: &str = "default";
 
@@ -262,6 +303,7 @@ impl Kv {
             max_keys: 100_000,
             max_list: 1000,
             max_run_bytes: 16 << 20,
+            clock: Arc::new(SystemTime::now),
         }
     }
 
@@ -305,7 +347,32 @@ impl Kv {
         self
     }
 
+    /// What time it is, for expiry (by default the system clock): for
+    /// tests, and for embedders whose runs keep a time of their own. Only
+    /// keys set with a time to live depend on it.
+    pub fn clock(mut self, now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(now);
+        self
+    }
+
+    /// Now, in Unix milliseconds.
+    fn now(&self) -> u64 {
+        (self.clock)()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| {
+                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+            })
+    }
+
     fn definition(table: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {
+        TableDefinition::new(table)
+    }
+
+    fn expiry_definition(table: &str) -> TableDefinition<'_, &'static str, u64> {
+        TableDefinition::new(table)
+    }
+
+    fn due_definition(table: &str) -> TableDefinition<'_, (u64, &'static str), ()> {
         TableDefinition::new(table)
     }
 
@@ -335,35 +402,52 @@ impl Kv {
 
     /// A read snapshot of the namespace; `None` when nothing was ever
     /// written to it.
-    fn snapshot(db: &Database, table: &str) -> Result<Option<Table>, redb::Error> {
+    fn snapshot(db: &Database, table: &str) -> Result<Option<Snapshot>, redb::Error> {
         let txn = db.begin_read()?;
-        match txn.open_table(Kv::definition(table)) {
-            Ok(table) => Ok(Some(table)),
-            Err(TableError::TableDoesNotExist(_)) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        let values = match txn.open_table(Kv::definition(table)) {
+            Ok(values) => values,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let expires = match txn.open_table(Kv::expiry_definition(&side(table, EXPIRES))) {
+            Ok(expires) => Some(expires),
+            Err(TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let due = match txn.open_table(Kv::due_definition(&side(table, DUE))) {
+            Ok(due) => Some(due),
+            Err(TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Some(Snapshot {
+            values,
+            expires,
+            due,
+        }))
     }
 
-    /// Applies a run's writes in one transaction. `Ok(Err(count))` if the
-    /// namespace would hold `count` keys, past the cap, and nothing was
-    /// written.
+    /// Applies a run's writes in one transaction: expired keys go first,
+    /// then the prefixes it deleted, then its keys. `Ok(Err(count))` if the namespace would hold `count` keys,
+    /// past the cap, and nothing was written.
     fn commit(
         &self,
         db: &Database,
         table: &str,
+        cleared: &[String],
         pending: &Pending,
     ) -> Result<Result<(), u64>, redb::Error> {
         let txn = db.begin_write()?;
         let over = {
-            let mut table = txn.open_table(Kv::definition(table))?;
-            let before = table.len()?;
-            for (key, value) in pending {
-                match value {
-                    Some(value) => drop(table.insert(key.as_str(), value.as_slice())?),
-                    None => drop(table.remove(key.as_str())?),
-                }
+            let mut store = Tables::open(&txn, table)?;
+            store.sweep(self.now())?;
+            let before = store.values.len()?;
+            for prefix in cleared {
+                store.clear(prefix)?;
             }
-            let after = table.len()?;
+            for (key, entry) in pending {
+                store.put(key, entry.as_ref())?;
+            }
+            let after = store.values.len()?;
             (after > self.max_keys && after > before).then_some(after)
         };
         match over {
@@ -400,7 +484,13 @@ fn cannot_open(path: &Path, error: DatabaseError) -> Error {
 }
 
 fn table_name(namespace: &str) -> String {
-    format!("tape.kv/{namespace}")
+    format!("{VALUES}{namespace}")
+}
+
+/// The name of a table beside `table` (a [`VALUES`] table) that holds
+/// something else about the same namespace.
+fn side(table: &str, kind: &str) -> String {
+    format!("{kind}{}", table.strip_prefix(VALUES).unwrap_or(table))
 }
 
 /// The namespace a redb table holds, as messages name it: `grant/run` for
@@ -452,10 +542,139 @@ impl Namespace {
     }
 }
 
-/// A run's writes: `None` deletes.
-type Pending = BTreeMap<String, Option<Vec<u8>>>;
+/// A value, and when it expires (Unix milliseconds) if it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    value: Vec<u8>,
+    expires: Option<u64>,
+}
 
-/// One run's view of the store.
+impl Entry {
+    fn live(&self, now: u64) -> bool {
+        self.expires.is_none_or(|at| at > now)
+    }
+}
+
+/// A run's writes: `None` deletes.
+type Pending = BTreeMap<String, Option<Entry>>;
+
+/// A read snapshot of a namespace.
+struct Snapshot {
+    values: Table,
+    /// `None` when no key of the namespace ever had a time to live.
+    expires: Option<ExpiryTable>,
+    due: Option<DueTable>,
+}
+
+impl Snapshot {
+    /// The live entry under `key`.
+    fn entry(&self, key: &str, now: u64) -> Result<Option<Entry>, redb::Error> {
+        let Some(value) = self.values.get(key)? else {
+            return Ok(None);
+        };
+        let entry = Entry {
+            value: value.value().to_vec(),
+            expires: self.expiry(key)?,
+        };
+        Ok(entry.live(now).then_some(entry))
+    }
+
+    /// Keys that are stored and live.
+    fn live_keys(&self, now: u64) -> Result<u64, redb::Error> {
+        let stored = self.values.len()?;
+        let expired = match &self.due {
+            Some(due) => due.range(..(now.saturating_add(1), ""))?.count() as u64,
+            None => 0,
+        };
+        Ok(stored.saturating_sub(expired))
+    }
+
+    fn expiry(&self, key: &str) -> Result<Option<u64>, redb::Error> {
+        Ok(match &self.expires {
+            Some(expires) => expires.get(key)?.map(|at| at.value()),
+            None => None,
+        })
+    }
+}
+
+/// A namespace's tables inside a write transaction.
+struct Tables<'txn> {
+    values: redb::Table<'txn, &'static str, &'static [u8]>,
+    expires: redb::Table<'txn, &'static str, u64>,
+    due: redb::Table<'txn, (u64, &'static str), ()>,
+}
+
+impl<'txn> Tables<'txn> {
+    fn open(txn: &'txn redb::WriteTransaction, table: &str) -> Result<Tables<'txn>, redb::Error> {
+        Ok(Tables {
+            values: txn.open_table(Kv::definition(table))?,
+            expires: txn.open_table(Kv::expiry_definition(&side(table, EXPIRES)))?,
+            due: txn.open_table(Kv::due_definition(&side(table, DUE)))?,
+        })
+    }
+
+    /// The live entry under `key`.
+    fn entry(&self, key: &str, now: u64) -> Result<Option<Entry>, redb::Error> {
+        let Some(value) = self.values.get(key)? else {
+            return Ok(None);
+        };
+        let entry = Entry {
+            value: value.value().to_vec(),
+            expires: self.expires.get(key)?.map(|at| at.value()),
+        };
+        Ok(entry.live(now).then_some(entry))
+    }
+
+    /// Stores `entry` under `key`, or deletes `key`, with its expiry.
+    fn put(&mut self, key: &str, entry: Option<&Entry>) -> Result<(), redb::Error> {
+        if let Some(at) = self.expires.remove(key)? {
+            self.due.remove((at.value(), key))?;
+        }
+        match entry {
+            Some(entry) => {
+                self.values.insert(key, entry.value.as_slice())?;
+                if let Some(at) = entry.expires {
+                    self.expires.insert(key, at)?;
+                    self.due.insert((at, key), ())?;
+                }
+            }
+            None => drop(self.values.remove(key)?),
+        }
+        Ok(())
+    }
+
+    /// Deletes every key that starts with `prefix`.
+    fn clear(&mut self, prefix: &str) -> Result<(), redb::Error> {
+        let mut keys = Vec::new();
+        for item in self.values.range(prefix..)? {
+            let (key, _) = item?;
+            if !key.value().starts_with(prefix) {
+                break;
+            }
+            keys.push(key.value().to_string());
+        }
+        for key in keys {
+            self.put(&key, None)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes keys that expired by `now`.
+    fn sweep(&mut self, now: u64) -> Result<(), redb::Error> {
+        let mut expired = Vec::new();
+        for item in self.due.range(..(now.saturating_add(1), ""))? {
+            let (due, _) = item?;
+            expired.push(due.value().1.to_string());
+        }
+        for key in expired {
+            self.put(&key, None)?;
+        }
+        Ok(())
+    }
+}
+
+/// One run's view of the store: a snapshot, then what atomic operations
+/// found since, then prefixes the run deleted, then its own writes.
 #[derive(Default)]
 struct KvRun {
     /// When the run must end: how long it may wait for a shared file.
@@ -465,11 +684,17 @@ struct KvRun {
     table: Arc<str>,
     /// `None` until the first call; then `Some(None)` if the namespace is
     /// empty. Declared before `db`, so that it is dropped first.
-    snapshot: Option<Option<Table>>,
+    snapshot: Option<Option<Snapshot>>,
     /// The database, from the first call on.
     db: Option<Arc<Database>>,
+    /// Entries as atomic operations (`incr`, `cas`) left them in the store,
+    /// newer than the snapshot.
+    fresh: Pending,
+    /// Prefixes the run deleted, in order; writes made after are in
+    /// `pending`.
+    cleared: Vec<String>,
     pending: Pending,
-    /// Bytes of keys and values in `pending`.
+    /// Bytes of keys, values and prefixes in `pending` and `cleared`.
     pending_bytes: usize,
     /// Keys in this run's view minus keys in the snapshot.
     added: i64,
@@ -486,82 +711,120 @@ fn io_failure(kv: &Kv, error: impl Into<redb::Error>) -> Refusal {
     )
 }
 
+/// What an atomic operation does to the entry it finds.
+struct Change<T> {
+    /// The entry to leave, or `None` to leave it as it is.
+    write: Option<Option<Entry>>,
+    /// What the guest gets.
+    reply: T,
+}
+
 impl KvRun {
-    fn snapshot(&mut self, kv: &Kv) -> Result<Option<&Table>, Refusal> {
+    fn database(&mut self, kv: &Kv) -> Result<Arc<Database>, Refusal> {
+        match &self.db {
+            Some(db) => Ok(db.clone()),
+            None => Ok(self.db.insert(kv.database(self.deadline)?).clone()),
+        }
+    }
+
+    fn snapshot(&mut self, kv: &Kv) -> Result<Option<&Snapshot>, Refusal> {
         if self.snapshot.is_none() {
-            let db = match &self.db {
-                Some(db) => db.clone(),
-                None => self.db.insert(kv.database(self.deadline)?).clone(),
-            };
+            let db = self.database(kv)?;
             self.snapshot = Some(Kv::snapshot(&db, &self.table).map_err(|e| io_failure(kv, e))?);
         }
         Ok(self.snapshot.as_ref().and_then(Option::as_ref))
     }
 
+    /// What the run's own changes say about `key`: `Some(entry or None)`,
+    /// or `None` when only the snapshot knows.
+    fn overlay(&self, key: &str) -> Option<Option<&Entry>> {
+        if let Some(entry) = self.pending.get(key) {
+            return Some(entry.as_ref());
+        }
+        if self
+            .cleared
+            .iter()
+            .any(|prefix| key.starts_with(prefix.as_str()))
+        {
+            return Some(None);
+        }
+        self.fresh.get(key).map(Option::as_ref)
+    }
+
+    /// The live entry under `key`, as this run sees it.
+    fn entry(&mut self, kv: &Kv, key: &str) -> Result<Option<Entry>, Refusal> {
+        let now = kv.now();
+        if let Some(entry) = self.overlay(key) {
+            return Ok(entry.filter(|e| e.live(now)).cloned());
+        }
+        match self.snapshot(kv)? {
+            Some(snapshot) => snapshot.entry(key, now).map_err(|e| io_failure(kv, e)),
+            None => Ok(None),
+        }
+    }
+
     fn get(&mut self, kv: &Kv, key: &str) -> Result<Option<Vec<u8>>, Refusal> {
-        if let Some(value) = self.pending.get(key) {
-            return Ok(value.clone());
-        }
-        let Some(table) = self.snapshot(kv)? else {
-            return Ok(None);
-        };
-        let value = table.get(key).map_err(|e| io_failure(kv, e))?;
-        Ok(value.map(|v| v.value().to_vec()))
+        Ok(self.entry(kv, key)?.map(|entry| entry.value))
     }
 
-    fn contains(&mut self, kv: &Kv, key: &str) -> Result<bool, Refusal> {
-        if let Some(value) = self.pending.get(key) {
-            return Ok(value.is_some());
-        }
-        let Some(table) = self.snapshot(kv)? else {
-            return Ok(false);
-        };
-        let value = table.get(key).map_err(|e| io_failure(kv, e))?;
-        Ok(value.is_some())
-    }
-
-    /// Buffers `key = value` (`None` deletes), within the run's byte cap.
-    fn write(&mut self, kv: &Kv, key: String, value: Option<Vec<u8>>) -> Result<(), Refusal> {
-        let size = key.len() + value.as_ref().map_or(0, Vec::len);
-        let replaced = self
-            .pending
-            .get(&key)
-            .map_or(0, |old| key.len() + old.as_ref().map_or(0, Vec::len));
-        let bytes = self.pending_bytes - replaced + size;
-        if bytes > kv.max_run_bytes {
+    /// Buffers a write of `bytes` bytes, within the run's byte cap.
+    fn reserve(&mut self, kv: &Kv, bytes: usize) -> Result<(), Refusal> {
+        let total = self.pending_bytes + bytes;
+        if total > kv.max_run_bytes {
             return Err(Refusal::new(
                 status::TOO_LARGE,
                 format!(
-                    "the run's writes would come to {bytes} bytes of keys and values, past its {}-byte limit",
+                    "the run's writes would come to {total} bytes of keys and values, past its {}-byte limit",
                     kv.max_run_bytes
                 ),
             ));
         }
-        self.pending_bytes = bytes;
-        self.pending.insert(key, value);
+        self.pending_bytes = total;
         Ok(())
     }
 
-    fn set(&mut self, kv: &Kv, key: String, value: Vec<u8>) -> Result<(), Refusal> {
-        let exists = self.contains(kv, &key)?;
-        if !exists {
-            let stored = match self.snapshot(kv)? {
-                Some(table) => table.len().map_err(|e| io_failure(kv, e))?,
-                None => 0,
-            };
-            let max = i64::try_from(kv.max_keys).unwrap_or(i64::MAX);
-            if (stored as i64).saturating_add(self.added) >= max {
-                return Err(Refusal::new(
-                    status::TOO_LARGE,
-                    format!(
-                        "namespace `{}` holds {} keys, its limit; `{key}` would be one more",
-                        shown(&self.table),
-                        kv.max_keys
-                    ),
-                ));
-            }
+    /// Buffers `key = entry` (`None` deletes), within the run's byte cap.
+    fn write(&mut self, kv: &Kv, key: String, entry: Option<Entry>) -> Result<(), Refusal> {
+        let size = key.len() + entry.as_ref().map_or(0, |e| e.value.len());
+        let replaced = self.pending.get(&key).map_or(0, |old| {
+            key.len() + old.as_ref().map_or(0, |e| e.value.len())
+        });
+        self.pending_bytes -= replaced;
+        if let Err(refusal) = self.reserve(kv, size) {
+            self.pending_bytes += replaced;
+            return Err(refusal);
         }
-        self.write(kv, key, Some(value))?;
+        self.pending.insert(key, entry);
+        Ok(())
+    }
+
+    /// Refuses a new key when the namespace is full, as this run sees it.
+    fn room_for(&mut self, kv: &Kv, key: &str) -> Result<(), Refusal> {
+        let now = kv.now();
+        let stored = match self.snapshot(kv)? {
+            Some(snapshot) => snapshot.live_keys(now).map_err(|e| io_failure(kv, e))?,
+            None => 0,
+        };
+        let max = i64::try_from(kv.max_keys).unwrap_or(i64::MAX);
+        if (stored as i64).saturating_add(self.added) >= max {
+            return Err(Refusal::new(
+                status::TOO_LARGE,
+                format!(
+                    "namespace `{}` holds {} keys, its limit; `{key}` would be one more",
+                    shown(&self.table),
+                    kv.max_keys
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, kv: &Kv, key: String, entry: Entry) -> Result<(), Refusal> {
+        let exists = self.entry(kv, &key)?.is_some();
+        if !exists {
+            self.room_for(kv, &key)?;
+        }
+        self.write(kv, key, Some(entry))?;
         if !exists {
             self.added += 1;
         }
@@ -569,7 +832,7 @@ impl KvRun {
     }
 
     fn delete(&mut self, kv: &Kv, key: String) -> Result<(), Refusal> {
-        if !self.contains(kv, &key)? {
+        if self.entry(kv, &key)?.is_none() {
             return Ok(());
         }
         self.write(kv, key, None)?;
@@ -577,13 +840,83 @@ impl KvRun {
         Ok(())
     }
 
+    /// Deletes every key with `prefix` in the run's view, and at commit
+    /// every key with it in the store. The number of keys deleted in the
+    /// run's view.
+    fn delete_prefix(&mut self, kv: &Kv, prefix: String) -> Result<u32, Refusal> {
+        let mut count = 0u32;
+        let mut after = None;
+        loop {
+            // Counted in pages: a prefix may cover more keys than a list
+            // reply holds.
+            let (keys, more) = self.list_from(kv, &prefix, after.as_deref(), 10_000)?;
+            count = count.saturating_add(u32::try_from(keys.len()).unwrap_or(u32::MAX));
+            if !more {
+                break;
+            }
+            after = keys.last().cloned();
+        }
+        self.reserve(kv, prefix.len())?;
+        let buffered: Vec<String> = self
+            .pending
+            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .map(|(key, _)| key)
+            .take_while(|key| key.starts_with(prefix.as_str()))
+            .cloned()
+            .collect();
+        for key in buffered {
+            if let Some(entry) = self.pending.remove(&key) {
+                self.pending_bytes -= key.len() + entry.map_or(0, |e| e.value.len());
+            }
+        }
+        self.cleared.push(prefix);
+        self.added -= i64::from(count);
+        Ok(count)
+    }
+
     /// Keys with `prefix`, sorted: the snapshot's merged with the run's
     /// writes. `bool`: more matched than `max_list`.
     fn list(&mut self, kv: &Kv, prefix: &str) -> Result<(Vec<String>, bool), Refusal> {
-        let mut stored = match self.snapshot(kv)? {
-            Some(table) => Some(table.range(prefix..).map_err(|e| io_failure(kv, e))?),
+        self.list_from(kv, prefix, None, kv.max_list)
+    }
+
+    /// Up to `max` keys with `prefix` after `after`, sorted, in the run's
+    /// view; `bool`: more matched.
+    fn list_from(
+        &mut self,
+        kv: &Kv,
+        prefix: &str,
+        after: Option<&str>,
+        max: usize,
+    ) -> Result<(Vec<String>, bool), Refusal> {
+        let now = kv.now();
+        let start = match after {
+            Some(after) => Bound::Excluded(after),
+            None => Bound::Included(prefix),
+        };
+        self.snapshot(kv)?;
+        let snapshot = self.snapshot.as_ref().and_then(Option::as_ref);
+        let mut stored = match snapshot {
+            Some(snapshot) => Some(
+                snapshot
+                    .values
+                    .range::<&str>((start, Bound::Unbounded))
+                    .map_err(|e| io_failure(kv, e))?,
+            ),
             None => None,
         };
+        // Keys the run's own changes know of: they decide whether those
+        // keys are listed, whatever the snapshot says.
+        let mut known: Vec<&str> = self
+            .pending
+            .range::<str, _>((start, Bound::Unbounded))
+            .chain(self.fresh.range::<str, _>((start, Bound::Unbounded)))
+            .map(|(key, _)| key.as_str())
+            .filter(|key| key.starts_with(prefix))
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        let mut known = known.into_iter().peekable();
         let mut next_stored = || -> Result<Option<String>, Refusal> {
             let Some(range) = stored.as_mut() else {
                 return Ok(None);
@@ -596,44 +929,103 @@ impl KvRun {
                 _ => Ok(None),
             }
         };
-        let mut pending = self
-            .pending
-            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(|(key, _)| key.starts_with(prefix))
-            .peekable();
         let mut keys = Vec::new();
         let mut stored_key = next_stored()?;
         loop {
-            // Take the smaller of the next stored and next buffered key; a
-            // buffered write to a stored key decides whether it is listed.
-            let key = match (&stored_key, pending.peek()) {
+            // The smaller of the next stored and next known key.
+            let key = match (&stored_key, known.peek()) {
                 (None, None) => break,
-                (Some(s), Some((p, _))) if s.as_str() < p.as_str() => {
-                    stored_key.take().map(|s| (s, true))
-                }
-                (Some(_), None) => stored_key.take().map(|s| (s, true)),
-                (Some(s), Some((p, _))) => {
-                    if s == *p {
+                (Some(s), Some(k)) if s.as_str() < *k => stored_key.take(),
+                (Some(_), None) => stored_key.take(),
+                (Some(s), Some(k)) => {
+                    if s == k {
                         stored_key = None;
                     }
-                    pending.next().map(|(k, v)| (k.clone(), v.is_some()))
+                    known.next().map(str::to_string)
                 }
-                (None, Some(_)) => pending.next().map(|(k, v)| (k.clone(), v.is_some())),
+                (None, Some(_)) => known.next().map(str::to_string),
             };
             if stored_key.is_none() {
                 stored_key = next_stored()?;
             }
-            match key {
-                Some((key, true)) => {
-                    if keys.len() == kv.max_list {
-                        return Ok((keys, true));
-                    }
-                    keys.push(key);
+            let Some(key) = key else { continue };
+            let listed = match self.overlay(&key) {
+                Some(entry) => entry.is_some_and(|e| e.live(now)),
+                None => match snapshot {
+                    Some(snapshot) => snapshot
+                        .expiry(&key)
+                        .map_err(|e| io_failure(kv, e))?
+                        .is_none_or(|at| at > now),
+                    None => false,
+                },
+            };
+            if listed {
+                if keys.len() == max {
+                    return Ok((keys, true));
                 }
-                _ => continue,
+                keys.push(key);
             }
         }
         Ok((keys, false))
+    }
+
+    /// Runs an atomic operation on `key` at once, in a transaction of its
+    /// own, and keeps what it leaves for the run's later reads.
+    fn atomic<T>(
+        &mut self,
+        kv: &Kv,
+        call: &str,
+        key: &str,
+        change: impl FnOnce(Option<&Entry>) -> Result<Change<T>, Refusal>,
+    ) -> Result<T, Refusal> {
+        if self.pending.contains_key(key)
+            || self
+                .cleared
+                .iter()
+                .any(|prefix| key.starts_with(prefix.as_str()))
+        {
+            return Err(Refusal::new(
+                status::INVALID_ARGUMENT,
+                format!(
+                    "`{key}` has a write of this run that lands when the run ends, after {call}, which acts on the store now: within one run, change a key with `kv.incr` and `kv.cas` only, or with `kv.set`, `kv.delete` and `kv.delete_prefix` only"
+                ),
+            ));
+        }
+        self.snapshot(kv)?;
+        let db = self.database(kv)?;
+        let now = kv.now();
+        let txn = db.begin_write().map_err(|e| io_failure(kv, e))?;
+        let (left, reply) = {
+            let mut store = Tables::open(&txn, &self.table).map_err(|e| io_failure(kv, e))?;
+            store.sweep(now).map_err(|e| io_failure(kv, e))?;
+            let found = store.entry(key, now).map_err(|e| io_failure(kv, e))?;
+            let Change { write, reply } = change(found.as_ref())?;
+            match write {
+                Some(entry) => {
+                    if found.is_none() && entry.is_some() {
+                        let count = store.values.len().map_err(|e| io_failure(kv, e))?;
+                        if count >= kv.max_keys {
+                            return Err(Refusal::new(
+                                status::TOO_LARGE,
+                                format!(
+                                    "namespace `{}` holds {count} keys, its limit of {}; `{key}` would be one more",
+                                    shown(&self.table),
+                                    kv.max_keys
+                                ),
+                            ));
+                        }
+                    }
+                    store
+                        .put(key, entry.as_ref())
+                        .map_err(|e| io_failure(kv, e))?;
+                    (entry, reply)
+                }
+                None => (found, reply),
+            }
+        };
+        txn.commit().map_err(|e| io_failure(kv, e))?;
+        self.fresh.insert(key.to_string(), left);
+        Ok(reply)
     }
 }
 
@@ -653,11 +1045,25 @@ pub(crate) const FUNCTIONS: &[Function] = &[
     Function::new("list", "(param $prefix i32) (result i32 i32)")
         .roles("str -> ptr status")
         .doc("The keys that start with `$prefix`, sorted, as a sequence of strings `[total][len][key]…`.\n\nStatus `TOO_LARGE` (4), *with* a reply of the first keys, when more match than one reply holds."),
+    Function::new("set_ttl", "(param $key i32) (param $value i32) (param $ttl_ms i64) (result i32)")
+        .roles("str ptr num -> status")
+        .doc("Stores the value at `$value` under key `$key` for `$ttl_ms` milliseconds (at least 1) from now: after that, `get`, `list` and `ttl` see no key, and the store removes it.\n\nBuffered and committed with the run, as `set`; a later `set` of the key makes it last. Status `INVALID_ARGUMENT` (1) for a time to live below 1.\n\n```wat\n(func $run (result i32)\n  (check (call $kv.set_ttl \"session\" \"ada\" (i64.const 60000)))   ;; a minute\n  (bind $left (call $kv.ttl \"session\"))\n  (resv (call $std.i64.to_str (local.get $left)))   ;; 60000\n  (i32.const 0))\n```"),
+    Function::new("ttl", "(param $key i32) (result i64 i32)")
+        .roles("str -> num status")
+        .doc("Milliseconds before key `$key` expires, or -1 when it does not: (ms, status).\n\nStatus `NOT_FOUND` (3) when there is no key."),
+    Function::new("incr", "(param $key i32) (param $delta i64) (result i64 i32)")
+        .roles("str num -> num status")
+        .doc("Adds `$delta` to the number under key `$key` (0 when there is none) and gives the sum: (sum, status).\n\nAtomic, and at once: committed in a transaction of its own, not at the end of the run, so it stays if the run fails and no other run's increment is lost. The value is decimal text (`42`), as `get` reads it and `$std.i64.parse` parses it; the key keeps its expiry. Status `INVALID_ARGUMENT` (1) when the value is not a decimal integer, or when the run has set, deleted or cleared the key and not yet committed; `TOO_LARGE` (4) when the sum would pass the range of i64.\n\n```wat\n(func $run (result i32)\n  (bind $visits (call $kv.incr \"visits\" (i64.const 1)))\n  (resv (call $std.i64.to_str (local.get $visits)))\n  (i32.const 0))\n```"),
+    Function::new("cas", "(param $key i32) (param $expected i32) (param $new i32) (result i32 i32)")
+        .roles("str ptr ptr -> bool status")
+        .doc("Compare and set: if the value under key `$key` is the bytes at `$expected` (or there is no key and `$expected` is 0), stores the bytes at `$new` (deletes the key if `$new` is 0) and gives 1; otherwise changes nothing and gives 0: (swapped, status).\n\nAtomic and at once, as `incr`. Either way the run's later `get`s of the key see it as the store has it now, so a loop of `get`, compute, `cas` ends. The new value does not expire. Status `INVALID_ARGUMENT` (1) when the run has set, deleted or cleared the key and not yet committed."),
+    Function::new("delete_prefix", "(param $prefix i32) (result i32 i32)")
+        .roles("str -> count status")
+        .doc("Deletes every key that starts with `$prefix` (every key of the namespace for `\"\"`): (keys deleted as the run sees them, status).\n\nBuffered and committed with the run; at the commit it deletes every key with the prefix then in the store, including keys other runs wrote meanwhile. Writes the run makes after it stand."),
 ];
 
 pub(crate) const NAME: &str = "kv";
-pub(crate) const DESCRIPTION: &str =
-    "a persistent key-value store: get, set, delete and list keys by prefix, in one namespace";
+pub(crate) const DESCRIPTION: &str = "a persistent key-value store: get, set, delete and list keys by prefix, keys that expire, atomic increment and compare-and-set, in one namespace";
 
 /// This run's [`KvRun`]; it exists from `begin_run` on.
 fn run_state<'a>(caller: &'a mut Caller<'_, State>) -> wasmtime::Result<&'a mut KvRun> {
@@ -688,6 +1094,54 @@ impl Kv {
         caller.data_mut().usage_mut(NAME).bytes_in += bytes.len() as u64;
         Ok(self.key(bytes))
     }
+
+    /// The value at `ptr`, or why it is refused: too large (checked
+    /// before it is copied).
+    fn read_value(
+        &self,
+        caller: &mut Caller<'_, State>,
+        ptr: i32,
+    ) -> wasmtime::Result<Result<Vec<u8>, Refusal>> {
+        let Some(value) = read_bytes_max(&*caller, ptr as u32, self.max_value_bytes)? else {
+            let len = value_len(&*caller, ptr as u32)?;
+            return Ok(Err(Refusal::new(
+                status::TOO_LARGE,
+                format!(
+                    "the value is {len} bytes, past the {}-byte limit",
+                    self.max_value_bytes
+                ),
+            )));
+        };
+        caller.data_mut().usage_mut(NAME).bytes_in += value.len() as u64;
+        Ok(Ok(value))
+    }
+
+    /// The prefix at `ptr`, or why it is refused: longer than a key, or
+    /// not UTF-8. It may be empty.
+    fn read_prefix(
+        &self,
+        caller: &mut Caller<'_, State>,
+        ptr: i32,
+    ) -> wasmtime::Result<Result<String, Refusal>> {
+        let Some(prefix) = read_bytes_max(&*caller, ptr as u32, self.max_key_bytes)? else {
+            let len = value_len(&*caller, ptr as u32)?;
+            return Ok(Err(Refusal::new(
+                status::TOO_LARGE,
+                format!(
+                    "the prefix is {len} bytes, past the {}-byte key limit",
+                    self.max_key_bytes
+                ),
+            )));
+        };
+        caller.data_mut().usage_mut(NAME).bytes_in += prefix.len() as u64;
+        Ok(String::from_utf8(prefix)
+            .map_err(|_| Refusal::new(status::INVALID_ARGUMENT, "the prefix is not UTF-8")))
+    }
+}
+
+/// The number a counter's value holds, as `incr` writes it.
+fn counter(value: &[u8]) -> Option<i64> {
+    std::str::from_utf8(value).ok()?.parse().ok()
 }
 
 impl Capability for Kv {
@@ -731,26 +1185,18 @@ impl Capability for Kv {
             move |mut caller: Caller<'_, State>, key: i32, value: i32| -> wasmtime::Result<i32> {
                 caller.data_mut().count_call(NAME);
                 let key = this.read_key(&mut caller, key)?;
-                let Some(value) = read_bytes_max(&caller, value as u32, this.max_value_bytes)?
-                else {
-                    let len = value_len(&caller, value as u32)?;
-                    let message = format!(
-                        "the value is {len} bytes, past the {}-byte limit",
-                        this.max_value_bytes
-                    );
-                    return Ok(guest::fail(
-                        &mut caller,
-                        "kv.set",
-                        status::TOO_LARGE,
-                        message,
-                    ));
+                let value = match (key, this.read_value(&mut caller, value)?) {
+                    (Ok(key), Ok(value)) => (key, value),
+                    (Err(refusal), _) | (_, Err(refusal)) => {
+                        return Ok(refusal.fail(&mut caller, "kv.set"));
+                    }
                 };
-                caller.data_mut().usage_mut(NAME).bytes_in += value.len() as u64;
-                let key = match key {
-                    Ok(key) => key,
-                    Err(refusal) => return Ok(refusal.fail(&mut caller, "kv.set")),
+                let (key, value) = value;
+                let entry = Entry {
+                    value,
+                    expires: None,
                 };
-                Ok(match run_state(&mut caller)?.set(&this, key, value) {
+                Ok(match run_state(&mut caller)?.set(&this, key, entry) {
                     Ok(()) => status::OK,
                     Err(refusal) => refusal.fail(&mut caller, "kv.set"),
                 })
@@ -778,25 +1224,9 @@ impl Capability for Kv {
             "list",
             move |mut caller: Caller<'_, State>, prefix: i32| -> wasmtime::Result<(i32, i32)> {
                 caller.data_mut().count_call(NAME);
-                let Some(prefix) = read_bytes_max(&caller, prefix as u32, this.max_key_bytes)?
-                else {
-                    let len = value_len(&caller, prefix as u32)?;
-                    let message = format!(
-                        "the prefix is {len} bytes, past the {}-byte key limit",
-                        this.max_key_bytes
-                    );
-                    return Ok((
-                        0,
-                        guest::fail(&mut caller, "kv.list", status::TOO_LARGE, message),
-                    ));
-                };
-                caller.data_mut().usage_mut(NAME).bytes_in += prefix.len() as u64;
-                let Ok(prefix) = String::from_utf8(prefix) else {
-                    let message = "the prefix is not UTF-8";
-                    return Ok((
-                        0,
-                        guest::fail(&mut caller, "kv.list", status::INVALID_ARGUMENT, message),
-                    ));
+                let prefix = match this.read_prefix(&mut caller, prefix)? {
+                    Ok(prefix) => prefix,
+                    Err(refusal) => return Ok((0, refusal.fail(&mut caller, "kv.list"))),
                 };
                 let (keys, truncated) = match run_state(&mut caller)?.list(&this, &prefix) {
                     Ok(listed) => listed,
@@ -815,6 +1245,184 @@ impl Capability for Kv {
                     status::OK
                 };
                 Ok((ptr as i32, status))
+            },
+        )?;
+        let this = self.clone();
+        linker.func_wrap(
+            NAME,
+            "set_ttl",
+            move |mut caller: Caller<'_, State>,
+                  key: i32,
+                  value: i32,
+                  ttl: i64|
+                  -> wasmtime::Result<i32> {
+                caller.data_mut().count_call(NAME);
+                let key = this.read_key(&mut caller, key)?;
+                let (key, value) = match (key, this.read_value(&mut caller, value)?) {
+                    (Ok(key), Ok(value)) => (key, value),
+                    (Err(refusal), _) | (_, Err(refusal)) => {
+                        return Ok(refusal.fail(&mut caller, "kv.set_ttl"));
+                    }
+                };
+                if ttl < 1 {
+                    let message = format!(
+                        "the time to live is {ttl} ms; it must be at least 1 (kv.set stores a key that does not expire)"
+                    );
+                    return Ok(guest::fail(
+                        &mut caller,
+                        "kv.set_ttl",
+                        status::INVALID_ARGUMENT,
+                        message,
+                    ));
+                }
+                let entry = Entry {
+                    value,
+                    expires: Some(this.now().saturating_add(ttl as u64)),
+                };
+                Ok(match run_state(&mut caller)?.set(&this, key, entry) {
+                    Ok(()) => status::OK,
+                    Err(refusal) => refusal.fail(&mut caller, "kv.set_ttl"),
+                })
+            },
+        )?;
+        let this = self.clone();
+        linker.func_wrap(
+            NAME,
+            "ttl",
+            move |mut caller: Caller<'_, State>, key: i32| -> wasmtime::Result<(i64, i32)> {
+                caller.data_mut().count_call(NAME);
+                let key = match this.read_key(&mut caller, key)? {
+                    Ok(key) => key,
+                    Err(refusal) => return Ok((0, refusal.fail(&mut caller, "kv.ttl"))),
+                };
+                let run = run_state(&mut caller)?;
+                match run.entry(&this, &key) {
+                    Ok(Some(Entry { expires: None, .. })) => Ok((-1, status::OK)),
+                    Ok(Some(Entry {
+                        expires: Some(at), ..
+                    })) => {
+                        let left = at.saturating_sub(this.now());
+                        Ok((i64::try_from(left).unwrap_or(i64::MAX), status::OK))
+                    }
+                    Ok(None) => {
+                        let message =
+                            format!("no key `{key}` in namespace `{}`", shown(&run.table));
+                        Ok((
+                            0,
+                            guest::fail(&mut caller, "kv.ttl", status::NOT_FOUND, message),
+                        ))
+                    }
+                    Err(refusal) => Ok((0, refusal.fail(&mut caller, "kv.ttl"))),
+                }
+            },
+        )?;
+        let this = self.clone();
+        linker.func_wrap(
+            NAME,
+            "incr",
+            move |mut caller: Caller<'_, State>,
+                  key: i32,
+                  delta: i64|
+                  -> wasmtime::Result<(i64, i32)> {
+                caller.data_mut().count_call(NAME);
+                let key = match this.read_key(&mut caller, key)? {
+                    Ok(key) => key,
+                    Err(refusal) => return Ok((0, refusal.fail(&mut caller, "kv.incr"))),
+                };
+                let summed = run_state(&mut caller)?.atomic(&this, "kv.incr", &key, |found| {
+                    let old = match found {
+                        None => 0,
+                        Some(entry) => counter(&entry.value).ok_or_else(|| {
+                            Refusal::new(
+                                status::INVALID_ARGUMENT,
+                                format!(
+                                    "the value of `{key}` is not a decimal integer, so kv.incr cannot add to it"
+                                ),
+                            )
+                        })?,
+                    };
+                    let sum = old.checked_add(delta).ok_or_else(|| {
+                        Refusal::new(
+                            status::TOO_LARGE,
+                            format!("{old} + {delta} is past the range of i64"),
+                        )
+                    })?;
+                    let entry = Entry {
+                        value: sum.to_string().into_bytes(),
+                        expires: found.and_then(|entry| entry.expires),
+                    };
+                    Ok(Change {
+                        write: Some(Some(entry)),
+                        reply: sum,
+                    })
+                });
+                Ok(match summed {
+                    Ok(sum) => (sum, status::OK),
+                    Err(refusal) => (0, refusal.fail(&mut caller, "kv.incr")),
+                })
+            },
+        )?;
+        let this = self.clone();
+        linker.func_wrap(
+            NAME,
+            "cas",
+            move |mut caller: Caller<'_, State>,
+                  key: i32,
+                  expected: i32,
+                  new: i32|
+                  -> wasmtime::Result<(i32, i32)> {
+                caller.data_mut().count_call(NAME);
+                let key = this.read_key(&mut caller, key)?;
+                let expected = match expected {
+                    0 => Ok(None),
+                    ptr => this.read_value(&mut caller, ptr)?.map(Some),
+                };
+                let new = match new {
+                    0 => Ok(None),
+                    ptr => this.read_value(&mut caller, ptr)?.map(Some),
+                };
+                let (key, expected, new) = match (key, expected, new) {
+                    (Ok(key), Ok(expected), Ok(new)) => (key, expected, new),
+                    (Err(refusal), _, _) | (_, Err(refusal), _) | (_, _, Err(refusal)) => {
+                        return Ok((0, refusal.fail(&mut caller, "kv.cas")));
+                    }
+                };
+                let swapped = run_state(&mut caller)?.atomic(&this, "kv.cas", &key, |found| {
+                    let matches = found.map(|entry| entry.value.as_slice()) == expected.as_deref();
+                    Ok(match matches {
+                        true => Change {
+                            write: Some(new.map(|value| Entry {
+                                value,
+                                expires: None,
+                            })),
+                            reply: 1,
+                        },
+                        false => Change {
+                            write: None,
+                            reply: 0,
+                        },
+                    })
+                });
+                Ok(match swapped {
+                    Ok(swapped) => (swapped, status::OK),
+                    Err(refusal) => (0, refusal.fail(&mut caller, "kv.cas")),
+                })
+            },
+        )?;
+        let this = self.clone();
+        linker.func_wrap(
+            NAME,
+            "delete_prefix",
+            move |mut caller: Caller<'_, State>, prefix: i32| -> wasmtime::Result<(i32, i32)> {
+                caller.data_mut().count_call(NAME);
+                let prefix = match this.read_prefix(&mut caller, prefix)? {
+                    Ok(prefix) => prefix,
+                    Err(refusal) => return Ok((0, refusal.fail(&mut caller, "kv.delete_prefix"))),
+                };
+                Ok(match run_state(&mut caller)?.delete_prefix(&this, prefix) {
+                    Ok(count) => (i32::try_from(count).unwrap_or(i32::MAX), status::OK),
+                    Err(refusal) => (0, refusal.fail(&mut caller, "kv.delete_prefix")),
+                })
             },
         )?;
         Ok(())
@@ -841,17 +1449,19 @@ impl Capability for Kv {
         // closes a shared file once no other run of this process has it.
         let KvRun {
             pending,
+            cleared,
             snapshot,
             db,
             table,
             ..
         } = std::mem::take(run);
         drop(snapshot);
-        let Some(db) = db.filter(|_| completed && !pending.is_empty()) else {
+        let Some(db) = db.filter(|_| completed && !(pending.is_empty() && cleared.is_empty()))
+        else {
             return Ok(());
         };
         let namespace = shown(&table);
-        match self.commit(&db, &table, &pending) {
+        match self.commit(&db, &table, &cleared, &pending) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(count)) => Err(Error::capability(
                 NAME,

@@ -392,9 +392,9 @@ fn concurrent_runs_on_one_store_all_commit() {
 /// `gate.wait()`: tells the test the guest got there, then blocks until
 /// the test lets it go on.
 #[derive(Clone)]
-struct Gate {
-    arrived: mpsc::Sender<()>,
-    release: Arc<Mutex<mpsc::Receiver<()>>>,
+pub(crate) struct Gate {
+    pub(crate) arrived: mpsc::Sender<()>,
+    pub(crate) release: Arc<Mutex<mpsc::Receiver<()>>>,
 }
 
 impl Capability for Gate {

@@ -8,6 +8,7 @@ mod fs;
 mod http;
 mod json;
 mod kv;
+mod kv_ops;
 mod linking;
 mod log;
 mod manifest;

@@ -83,7 +83,7 @@ fn the_examples_in_the_capability_docs_compile() {
             compiled.push(name);
         }
     }
-    assert_eq!(compiled, ["kv", "fs", "json", "json", "time", "rand"]);
+    assert_eq!(compiled, ["kv", "kv", "fs", "json", "json", "time", "rand"]);
 }
 
 /// The `core` and `log` sections' examples run and do what their comments

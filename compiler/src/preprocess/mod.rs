@@ -139,6 +139,9 @@ struct Function<'a> {
 struct Preprocessor<'a, 'c> {
     src: &'a str,
     catalogue: &'c Catalogue,
+    /// The library the program may call, to know what its functions
+    /// return; `None` while preprocessing the library itself.
+    library: Option<&'c Library>,
     out: String,
     map: SourceMap,
     /// Source before this offset is already in `out`.
@@ -194,7 +197,7 @@ pub(crate) fn preprocess<'a>(
         ]);
     }
     let wrapped = matches!(keyword, Some(("module", _)));
-    let mut pp = Preprocessor::new(src, catalogue, StaticData::new(), wrapped, false);
+    let mut pp = Preprocessor::new(src, catalogue, Some(library), StaticData::new(), wrapped);
     let (declared, problems) = args::collect(src, wrapped);
     pp.declared = declared;
     pp.diagnostics.extend(problems);
@@ -225,16 +228,20 @@ fn is_header_keyword(keyword: &str) -> bool {
 }
 
 impl<'a, 'c> Preprocessor<'a, 'c> {
+    /// `library` is `None` for the library's own functions, which are a
+    /// fragment of a module.
     fn new(
         src: &'a str,
         catalogue: &'c Catalogue,
+        library: Option<&'c Library>,
         data: StaticData,
         wrapped: bool,
-        fragment: bool,
     ) -> Self {
+        let fragment = library.is_none();
         let mut pp = Preprocessor {
             src,
             catalogue,
+            library,
             out: String::with_capacity(src.len() + src.len() / 8 + 64),
             map: SourceMap::default(),
             copied_to: 0,
@@ -857,27 +864,28 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             // `bind`'s own `)`.
             let call = frame.children[1].start..close.start;
             let call = call.start..call.start + src[call.clone()].trim_end().len();
-            if let Some(callee) = src[call.clone()]
+            let callee = src[call.clone()]
                 .strip_prefix('(')
                 .map(str::trim_start)
                 .and_then(|rest| rest.strip_prefix("call"))
                 .and_then(|rest| rest.split_whitespace().next())
                 .and_then(|name| name.strip_prefix('$'))
-                .map(|name| name.trim_end_matches(')'))
-            {
+                .map(|name| name.trim_end_matches(')'));
+            if let Some(callee) = callee {
                 self.binds.push((callee, call));
             }
-            // An `i32` unless declared already (as an `i64` for
-            // `json.i64`, say).
+            // Of the type of the call's value (an `i64` for `json.i64`),
+            // unless declared already.
             let declared = self
                 .function
                 .as_ref()
                 .is_some_and(|f| f.locals.contains_key(name));
             if !declared {
+                let ty = callee.map_or("i32", |callee| self.value_type(callee));
                 self.declare_local(
                     Some(name),
-                    "i32",
-                    format!("(local {name} i32)"),
+                    ty,
+                    format!("(local {name} {ty})"),
                     frame.children[0].clone(),
                 );
             }
@@ -957,6 +965,34 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
         })
     }
 
+    /// The type of the first value a call of `callee` returns, where the
+    /// catalogue or the library says; `i32` otherwise.
+    fn value_type(&self, callee: &str) -> &'static str {
+        let signature = callee
+            .split_once('.')
+            .and_then(|(module, field)| self.catalogue.signature(module, field))
+            .map(str::to_string)
+            .or_else(|| Some(self.library?.entry(callee)?.signature));
+        let first = signature.as_deref().and_then(|signature| {
+            signature
+                .split('(')
+                .filter_map(|clause| {
+                    clause
+                        .trim_end()
+                        .trim_end_matches(')')
+                        .strip_prefix("result")
+                })
+                .flat_map(str::split_whitespace)
+                .next()
+        });
+        match first {
+            Some("i64") => "i64",
+            Some("f32") => "f32",
+            Some("f64") => "f64",
+            _ => "i32",
+        }
+    }
+
     /// Each `bind`'s call returns a value and a status, where the catalogue
     /// or the library says what it returns.
     fn check_binds(&mut self, library: &Library) {
@@ -1033,7 +1069,7 @@ impl<'a, 'c> Preprocessor<'a, 'c> {
             text.push_str(function);
         }
         let data = std::mem::replace(&mut self.data, StaticData::new());
-        let mut lib = Preprocessor::new(&text, self.catalogue, data, false, true);
+        let mut lib = Preprocessor::new(&text, self.catalogue, None, data, false);
         lib.run();
         lib.flush(text.len());
         self.data = std::mem::replace(&mut lib.data, StaticData::new());
