@@ -60,6 +60,10 @@ fn main() {
             "https_is_verified_against_a_certificate_authority_granted_in_the_manifest_or_by_flag",
             https_is_verified_against_a_certificate_authority_granted_in_the_manifest_or_by_flag,
         ),
+        tape_testkit::test(
+            "a_program_deletes_with_http_request_and_reads_the_servers_answer",
+            a_program_deletes_with_http_request_and_reads_the_servers_answer,
+        ),
     ]);
     tape_testkit::run(trials);
 }
@@ -544,4 +548,65 @@ fn https_is_verified_against_a_certificate_authority_granted_in_the_manifest_or_
     ]);
     assert_eq!(code, Some(1), "{stderr}");
     assert_eq!(server.requests().len(), before);
+}
+
+/// `tape run` with `http.request`, against a server on a port chosen at
+/// run time: the DELETE arrives with its method and header, and the
+/// server's 404 is an answer the program reads (exit 0), where no server at
+/// all is a failure with its reason.
+fn a_program_deletes_with_http_request_and_reads_the_servers_answer() {
+    let server = Server::start(|request| match request.path.as_str() {
+        "/items/7" => Reply::ok(format!("deleted by {}", request.method)),
+        _ => Reply::status(404, "no such item"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("tests/cli/programs/delete.wat"),
+        dir.path().join("delete.wat"),
+    )
+    .unwrap();
+    let run = |origin: &str, url: &str| {
+        let output = tape()
+            .args(["run", "--allow-http", origin, "delete.wat", url])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let origin = server.origin();
+    assert_eq!(
+        run(&origin, &server.url("/items/7")),
+        (
+            Some(0),
+            "200\ndeleted by DELETE\n".to_string(),
+            String::new()
+        )
+    );
+    assert_eq!(
+        run(&origin, &server.url("/items/8")),
+        (Some(0), "404\nno such item\n".to_string(), String::new())
+    );
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen.iter()
+            .all(|r| r.method == "DELETE" && r.header("authorization") == Some("Bearer t"))
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let (code, stdout, stderr) = run(&origin, &format!("{origin}/items/7"));
+    assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: the program returned status 6 (I/O failure), from `http.request`: "
+        ) && stderr.contains("the connection was refused"),
+        "{stderr}"
+    );
 }

@@ -10,8 +10,9 @@
   (local $status i32) (local $body i32) (local $key i32) (local $keys i32)
   (local $at i32) (local $end i32)
   (argv 0 $url)
-  ;; The body of a 2xx response. Any other answer, or no answer, is
-  ;; status 6 (I/O failure); `http.get` would give the whole response.
+  ;; The body of a 2xx response. A 404 is status 3 (not found); any
+  ;; other answer, or no answer, is status 6 (I/O failure), and the
+  ;; reason says which; `http.get` would give the whole response.
   (call $http.get_body (local.get $url))
   (local.set $status)
   (local.set $body)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ureq::config::Config;
-use ureq::http::header::{CONTENT_LENGTH, LOCATION};
+use ureq::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, LOCATION};
 use ureq::http::{self, HeaderMap, Method, Uri};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
@@ -24,9 +24,9 @@ use tape_rt::status;
 pub(crate) const MAX_RESPONSE_HEADER_BYTES: usize = 64 << 10;
 
 /// The guest's headers a redirect carries to another origin (scheme, host
-/// or port): what the client accepts and how to cache, never who it is.
-/// Everything else — `Authorization`, `Cookie`, API keys, custom headers,
-/// conditional and range headers — stays with the origin it was set for.
+/// or port) by default: what the client accepts and how to cache, never
+/// who it is. Everything else — credentials, custom headers, conditional
+/// and range headers — stays with the origin it was set for.
 /// `Content-Type` goes along only with the body it describes (307, 308).
 const CROSS_ORIGIN_HEADERS: &[&str] = &[
     "accept",
@@ -36,6 +36,66 @@ const CROSS_ORIGIN_HEADERS: &[&str] = &[
     "content-type",
     "pragma",
     "user-agent",
+];
+
+/// Headers that carry credentials: they never go to another origin, even
+/// when the host lists them as headers that may.
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "api-key",
+    "x-auth-token",
+    "x-access-token",
+];
+
+/// Which of the guest's headers a redirect carries to another origin: the
+/// headers that may cross, less the credentials, which never do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RedirectHeaders {
+    /// Lower-case names that may cross.
+    pub(crate) cross: Vec<String>,
+    /// Lower-case names that never cross.
+    pub(crate) credentials: Vec<String>,
+}
+
+impl Default for RedirectHeaders {
+    fn default() -> Self {
+        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        RedirectHeaders {
+            cross: names(CROSS_ORIGIN_HEADERS),
+            credentials: names(CREDENTIAL_HEADERS),
+        }
+    }
+}
+
+impl RedirectHeaders {
+    /// Whether a header called `name` (lower-case) goes to another origin.
+    pub(crate) fn crosses(&self, name: &str) -> bool {
+        self.cross.iter().any(|n| n == name) && !self.credentials.iter().any(|n| n == name)
+    }
+
+    /// `headers` less those that stay on their origin.
+    fn filter(&self, headers: &HeaderMap) -> HeaderMap {
+        let mut kept = HeaderMap::new();
+        for (name, value) in headers {
+            if self.crosses(name.as_str()) {
+                kept.append(name, value.clone());
+            }
+        }
+        kept
+    }
+}
+
+/// The headers that describe a request's body (the Fetch standard's
+/// "request-body-header names"), dropped with the body when a redirect
+/// turns a request into a GET.
+const BODY_HEADERS: &[HeaderName] = &[
+    CONTENT_TYPE,
+    http::header::CONTENT_ENCODING,
+    http::header::CONTENT_LANGUAGE,
+    http::header::CONTENT_LOCATION,
 ];
 
 /// The error the resolver returns for a refused destination, so it can be
@@ -118,6 +178,7 @@ pub(crate) struct Reply {
 pub(crate) struct Client {
     agent: Agent,
     policy: Arc<Policy>,
+    redirect_headers: Arc<RedirectHeaders>,
 }
 
 impl Client {
@@ -144,7 +205,15 @@ impl Client {
         Client {
             agent: Agent::with_parts(config, DefaultConnector::default(), resolver),
             policy,
+            redirect_headers: Arc::default(),
         }
+    }
+
+    /// With `rule` deciding which headers a redirect carries to another
+    /// origin, instead of the default.
+    pub(crate) fn redirect_headers(mut self, rule: RedirectHeaders) -> Client {
+        self.redirect_headers = Arc::new(rule);
+        self
     }
 
     /// Checks `uri` against the policy without any network traffic (host
@@ -174,7 +243,13 @@ impl Client {
             if remaining.is_zero() {
                 return Err(timed_out(timeout));
             }
-            let response = self.call(&method, &uri, &headers, body, remaining)?;
+            let response = self
+                .call(&method, &uri, &headers, body, remaining)
+                .map_err(|failure| match failure.status {
+                    // Say the request's timeout, not what was left of it.
+                    status::TIMED_OUT => timed_out(timeout),
+                    _ => failure,
+                })?;
             let status = response.status();
             let location = response.headers().get(LOCATION).cloned();
             let redirect = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308);
@@ -197,12 +272,12 @@ impl Client {
                             )
                         })?;
                 let next = join(&uri, location)?;
-                // 303, and 301/302 after a POST, continue as a GET without
-                // the body, as browsers do; 307 and 308 repeat the request.
-                if status.as_u16() == 303 || (method == Method::POST && status.as_u16() < 303) {
-                    method = Method::GET;
+                if let Some(changed) = redirected_method(&method, status.as_u16()) {
+                    method = changed;
                     body = &[];
-                    headers.remove(http::header::CONTENT_TYPE);
+                    for name in BODY_HEADERS {
+                        headers.remove(name);
+                    }
                 }
                 let next_target = self.check(&next).map_err(|failure| {
                     // A malformed Location is the server's fault, not the
@@ -219,12 +294,12 @@ impl Client {
                 // Credentials and whatever else the guest meant for one
                 // origin go only there.
                 if next_target != target {
-                    headers = cross_origin_headers(&headers);
+                    headers = self.redirect_headers.filter(&headers);
                 }
                 uri = next;
                 continue;
             }
-            return read(response, &uri, max_response_bytes, timeout);
+            return read(response, &method, &uri, max_response_bytes, timeout);
         }
     }
 
@@ -242,7 +317,11 @@ impl Client {
         if let Some(map) = builder.headers_mut() {
             map.clone_from(headers);
         }
-        let result = if *method == Method::GET {
+        // Only POST, PUT and PATCH send an empty body (as
+        // `Content-Length: 0`); the others send one only if there is one.
+        let bodiless =
+            body.is_empty() && !matches!(*method, Method::POST | Method::PUT | Method::PATCH);
+        let result = if bodiless {
             let request = builder.body(()).map_err(invalid)?;
             let request = self
                 .agent
@@ -263,15 +342,18 @@ impl Client {
     }
 }
 
-/// `headers` less those that stay on their origin.
-fn cross_origin_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut kept = HeaderMap::new();
-    for (name, value) in headers {
-        if CROSS_ORIGIN_HEADERS.contains(&name.as_str()) {
-            kept.append(name, value.clone());
-        }
-    }
-    kept
+/// The method a redirect with `status` continues with, if it changes, as
+/// the Fetch standard says browsers do: 303 turns any method but GET and
+/// HEAD into a GET, and 301 and 302 turn a POST into one; the body goes
+/// with the old method. 307 and 308, and 301 and 302 after any other
+/// method, repeat the request as it was.
+fn redirected_method(method: &Method, status: u16) -> Option<Method> {
+    let to_get = match status {
+        303 => *method != Method::GET && *method != Method::HEAD,
+        301 | 302 => *method == Method::POST,
+        _ => false,
+    };
+    to_get.then_some(Method::GET)
 }
 
 fn invalid(error: http::Error) -> Failure {
@@ -311,6 +393,14 @@ fn failure(error: UreqError, uri: &Uri, timeout: Duration) -> Failure {
                 "the response headers from `{uri}` ({size} bytes) are over the {limit}-byte limit"
             ),
         ),
+        UreqError::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused => Failure::new(
+            status::IO_FAILURE,
+            format!("`{uri}`: the connection was refused ({e}); is the server running?"),
+        ),
+        UreqError::HostNotFound => Failure::new(
+            status::IO_FAILURE,
+            format!("`{uri}`: the host name does not resolve"),
+        ),
         UreqError::BadUri(message) => Failure::new(status::INVALID_ARGUMENT, message),
         UreqError::Http(e) => Failure::new(status::INVALID_ARGUMENT, e.to_string()),
         other => Failure::new(status::IO_FAILURE, format!("`{uri}`: {other}")),
@@ -321,14 +411,17 @@ fn failure(error: UreqError, uri: &Uri, timeout: Duration) -> Failure {
 /// cutting it short.
 fn read(
     response: http::Response<ureq::Body>,
+    method: &Method,
     uri: &Uri,
     max: u64,
     timeout: Duration,
 ) -> Result<Reply, Failure> {
     let (parts, body) = response.into_parts();
+    // A reply to HEAD has no body, whatever size its headers announce.
     let declared = parts
         .headers
         .get(CONTENT_LENGTH)
+        .filter(|_| *method != Method::HEAD)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max) {
@@ -450,6 +543,39 @@ mod tests {
             join("gopher://o/").unwrap_err().status,
             status::ACCESS_DENIED
         );
+    }
+
+    #[test]
+    fn redirects_change_the_method_as_the_fetch_standard_says() {
+        let after = |method: Method, status| redirected_method(&method, status);
+        for status in [301, 302, 303] {
+            assert_eq!(after(Method::POST, status), Some(Method::GET), "{status}");
+            assert_eq!(after(Method::GET, status), None, "{status}");
+            assert_eq!(after(Method::HEAD, status), None, "{status}");
+        }
+        for method in [Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS] {
+            assert_eq!(after(method.clone(), 303), Some(Method::GET), "{method}");
+            assert_eq!(after(method.clone(), 301), None, "{method}");
+            assert_eq!(after(method.clone(), 302), None, "{method}");
+        }
+        for status in [307, 308] {
+            assert_eq!(after(Method::POST, status), None);
+            assert_eq!(after(Method::DELETE, status), None);
+        }
+    }
+
+    #[test]
+    fn credentials_never_cross_even_when_listed_as_safe() {
+        let mut rule = RedirectHeaders::default();
+        assert!(rule.crosses("accept") && !rule.crosses("authorization"));
+        assert!(!rule.crosses("x-request-id"));
+        rule.cross.push("x-request-id".into());
+        rule.cross.push("x-api-key".into());
+        rule.cross.push("x-mine".into());
+        rule.credentials.push("x-mine".into());
+        assert!(rule.crosses("x-request-id"));
+        assert!(!rule.crosses("x-api-key"), "a default credential");
+        assert!(!rule.crosses("x-mine"), "a credential the host named");
     }
 
     #[test]

@@ -9,11 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::http::header::{HeaderName, HeaderValue};
-use ureq::http::{HeaderMap, Method, Uri};
+use ureq::http::{HeaderMap, Method, StatusCode};
 use ureq::tls::{Certificate, PemItem};
 use wasmtime::{Caller, Linker};
 
+use self::client::RedirectHeaders;
 pub(crate) use self::client::{Client, Exchange, Reply, time_budget};
+use self::policy::parse_url;
 pub(crate) use self::policy::{Failure, Origin, Policy, Target};
 use tape_rt::guest::{self, read_bytes, value_len, write_value};
 use tape_rt::{Capability, Function, Spec, State, status};
@@ -32,6 +34,19 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes of URL a guest may pass.
 const MAX_URL_BYTES: usize = 8 << 10;
+/// The methods `http.request` sends. CONNECT (a tunnel) and TRACE (which
+/// echoes the request, credentials included) are left out on purpose.
+const METHODS: &[Method] = &[
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+];
+/// Bytes of method a guest may pass: longer is no method above.
+const MAX_METHOD_BYTES: usize = 16;
 /// Request headers a guest may set, and their bytes in total.
 const MAX_REQUEST_HEADERS: usize = 64;
 const MAX_REQUEST_HEADER_BYTES: usize = 16 << 10;
@@ -55,16 +70,25 @@ const RESERVED_HEADERS: &[&str] = &[
 ///
 /// | import | signature | meaning |
 /// |---|---|---|
+/// | `http.request` | `(param $method i32) (param $url i32) (param $headers i32) (param $body i32) (param $timeout_ms i32) (result i32 i32)` | any method, with headers, body and a timeout; (reply, status) |
 /// | `http.get` | `(param $url i32) (param $headers i32) (result i32 i32)` | GET `url`; (reply, status) |
 /// | `http.post` | `(param $url i32) (param $headers i32) (param $body i32) (result i32 i32)` | POST `body` to `url`; (reply, status) |
 /// | `http.get_body` | `(param $url i32) (result i32 i32)` | GET `url`; (body of a 2xx response, status) |
 ///
-/// `$url` points at a string; `$headers` at a string of `Name: value`
-/// lines separated by `\n` (`""` for none; `Host`, `Content-Length`,
-/// `Transfer-Encoding`, `Connection` and other headers the client manages
-/// are refused); `$body` at bytes (a string literal works).
+/// `$method` points at a string, one of `GET`, `HEAD`, `POST`, `PUT`,
+/// `PATCH`, `DELETE` and `OPTIONS` (case-sensitive; anything else is an
+/// [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT)). `$url` points at a
+/// string, an absolute `http://` or `https://` URL. `$headers` points at a
+/// string of `Name: value` lines separated by `\n` (`""` for none; `Host`,
+/// `Content-Length`, `Transfer-Encoding`, `Connection` and other headers
+/// the client manages are refused); `$body` at bytes (a string literal
+/// works; `""` for none, the only body a GET or HEAD may have).
+/// `$timeout_ms` is 0 for the grant's [`timeout`](Http::timeout), or a
+/// number of milliseconds, cut to the grant's timeout and to what is left
+/// of the run; a negative one is an
+/// [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT).
 ///
-/// The reply of `get` and `post` is the wire struct
+/// The reply of `request`, `get` and `post` is the wire struct
 /// `{ status: u32, headers: seq<(str, str)>, body: bytes }`:
 ///
 /// | offset | bytes |
@@ -77,22 +101,30 @@ const RESERVED_HEADERS: &[&str] = &[
 ///
 /// so `(i32.load offset=4 $reply)` is the HTTP status and
 /// `$reply + 12 + (i32.load offset=8 $reply)` points at the body, which has
-/// the layout of a string and can be handed on as one. `get_body` returns
-/// that body value alone, for a 2xx response.
+/// the layout of a string and can be handed on as one. A reply to HEAD has
+/// an empty body. `get_body` returns that body value alone, for a 2xx
+/// response.
 ///
-/// Status: [`OK`](status::OK) when a response arrived, whatever its HTTP
-/// status (except `get_body`: a non-2xx response is
-/// [`IO_FAILURE`](status::IO_FAILURE)); [`ACCESS_DENIED`](status::ACCESS_DENIED)
-/// when the URL or a redirect leads somewhere the policy refuses;
-/// [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT) for a malformed URL
-/// (a port out of range, say) or header; [`TOO_LARGE`](status::TOO_LARGE)
-/// for a URL, headers or body over their caps, a response body over
+/// Tape's status says whether the request could be made, the HTTP status
+/// what the server answered: [`OK`](status::OK) when a response arrived,
+/// whatever its HTTP status, a 404 or a 500 included (except `get_body`:
+/// a 404 or 410 is [`NOT_FOUND`](status::NOT_FOUND) and any other non-2xx
+/// [`IO_FAILURE`](status::IO_FAILURE), with a reason naming the HTTP
+/// status); [`ACCESS_DENIED`](status::ACCESS_DENIED) when the URL or a
+/// redirect leads somewhere the policy refuses, another scheme included;
+/// [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT) for a URL that is not an
+/// absolute `http://` or `https://` URL with a host (`pages`, `/x`,
+/// `//host/x`, `localhost:8080/x`) or is malformed (a port out of range,
+/// say), a malformed header, a method not above, a body on GET or HEAD, a
+/// negative timeout; [`TOO_LARGE`](status::TOO_LARGE) for a URL, headers
+/// or body over their caps, a response body over
 /// [`max_response_bytes`](Http::max_response_bytes) (never silently cut),
 /// too many redirects, or the run's request budget spent;
 /// [`TIMED_OUT`](status::TIMED_OUT) when the request's timeout or the
 /// run's deadline passes first; [`IO_FAILURE`](status::IO_FAILURE) for a
-/// network or protocol error, or a redirect to a malformed URL. On any
-/// non-OK status the pointer is 0. A pointer outside memory traps.
+/// refused connection, a network or protocol error, or a redirect to a
+/// malformed URL. On any non-OK status the pointer is 0 and `core.reason`
+/// says why. A pointer outside memory traps.
 ///
 /// # Policy
 ///
@@ -126,15 +158,25 @@ const RESERVED_HEADERS: &[&str] = &[
 /// - **Redirects** (301, 302, 303, 307, 308) are followed up to
 ///   [`max_redirects`](Http::max_redirects) times, each hop checked like
 ///   the first URL, scheme included (an `https` → `http` downgrade needs
-///   the `http://` origin on the allow-list); 303, and 301/302 after a
-///   POST, continue as a GET without body. A hop to another origin (scheme,
-///   host or port) carries only `Accept`, `Accept-Encoding`,
-///   `Accept-Language`, `Cache-Control`, `Pragma`, `User-Agent`, and
-///   `Content-Type` with the body it describes; every other header the
-///   guest set (`Authorization`, `Cookie`, API keys, custom headers,
-///   conditional and range headers) stays on the origin it was sent to,
-///   for the rest of the request. With `max_redirects(0)` a 3xx response
-///   is returned as it is.
+///   the `http://` origin on the allow-list). The method changes as the
+///   Fetch standard says browsers do: 303 turns any method but GET and
+///   HEAD into a GET, 301 and 302 turn a POST into one, and the body and
+///   its `Content-*` headers are dropped then; 307 and 308, and 301 and
+///   302 after PUT, PATCH, DELETE or OPTIONS, repeat the method and body.
+///   With `max_redirects(0)` a 3xx response is returned as it is.
+/// - **Headers across origins.** A hop to another origin (scheme, host or
+///   port) carries only the guest's headers that may cross:
+///   `Accept`, `Accept-Encoding`, `Accept-Language`, `Cache-Control`,
+///   `Pragma`, `User-Agent`, `Content-Type` with the body it describes,
+///   and those the host adds with
+///   [`cross_origin_header`](Http::cross_origin_header). Every other
+///   header (custom headers, conditional and range headers) stays on the
+///   origin it was sent to, for the rest of the request. Credentials
+///   never cross, even when listed as headers that may: `Authorization`,
+///   `Proxy-Authorization`, `Cookie`, `X-Api-Key`, `Api-Key`,
+///   `X-Auth-Token`, `X-Access-Token`, and those the host adds with
+///   [`credential_header`](Http::credential_header). Same-origin hops
+///   keep every header.
 /// - **HTTPS** servers are verified against Mozilla's root certificates,
 ///   built into Tape (the host's certificate store plays no part), or, once
 ///   [`root_certificates`](Http::root_certificates) is given, against those
@@ -187,6 +229,7 @@ pub struct Http {
     max_redirects: u32,
     max_requests: u32,
     timeout: Duration,
+    redirect_headers: RedirectHeaders,
 }
 
 impl fmt::Debug for Http {
@@ -201,6 +244,8 @@ impl fmt::Debug for Http {
             .field("max_redirects", &self.max_redirects)
             .field("max_requests", &self.max_requests)
             .field("timeout", &self.timeout)
+            .field("cross_origin_headers", &self.redirect_headers.cross)
+            .field("credential_headers", &self.redirect_headers.credentials)
             .finish_non_exhaustive()
     }
 }
@@ -225,6 +270,7 @@ impl Http {
             max_redirects: DEFAULT_MAX_REDIRECTS,
             max_requests: DEFAULT_MAX_REQUESTS,
             timeout: DEFAULT_TIMEOUT,
+            redirect_headers: RedirectHeaders::default(),
         }
     }
 
@@ -328,14 +374,64 @@ impl Http {
         self
     }
 
+    /// Lets the header `name` go along when a redirect leads to another
+    /// origin, besides `Accept`, `Accept-Encoding`, `Accept-Language`,
+    /// `Cache-Control`, `Pragma`, `User-Agent` and `Content-Type`: for a
+    /// header that says nothing about who is asking (`X-Request-Id`,
+    /// say). A credential header never crosses, even when named here; see
+    /// [`credential_header`](Http::credential_header).
+    ///
+    /// A name that is not a header name makes linking a program with this
+    /// grant fail with a message naming it.
+    pub fn cross_origin_header(mut self, name: &str) -> Self {
+        match header_name(name) {
+            Ok(name) => self.redirect_headers.cross.push(name),
+            Err(message) => self.bad_entries.push(message),
+        }
+        self
+    }
+
+    /// Names the header `name` a credential: it never goes to another
+    /// origin on a redirect, even if [`cross_origin_header`] names it too.
+    /// `Authorization`, `Proxy-Authorization`, `Cookie`, `X-Api-Key`,
+    /// `Api-Key`, `X-Auth-Token` and `X-Access-Token` are credentials
+    /// already.
+    ///
+    /// A name that is not a header name makes linking a program with this
+    /// grant fail with a message naming it.
+    ///
+    /// [`cross_origin_header`]: Http::cross_origin_header
+    pub fn credential_header(mut self, name: &str) -> Self {
+        match header_name(name) {
+            Ok(name) => self.redirect_headers.credentials.push(name),
+            Err(message) => self.bad_entries.push(message),
+        }
+        self
+    }
+
+    /// Checks a header name as [`cross_origin_header`] and
+    /// [`credential_header`] would, so a host can refuse a bad one where
+    /// the user wrote it.
+    ///
+    /// # Errors
+    ///
+    /// A message naming it.
+    ///
+    /// [`cross_origin_header`]: Http::cross_origin_header
+    /// [`credential_header`]: Http::credential_header
+    pub fn check_header_name(name: &str) -> Result<(), String> {
+        header_name(name).map(drop)
+    }
+
     /// Why a request to `url` would be refused before any network traffic
-    /// (its scheme, user info, host form, the allow-list, and the address
-    /// rules for an IP literal), or `None` if it passes these checks. A host
-    /// name's addresses are checked when a request resolves it.
+    /// (not an absolute `http` or `https` URL, its user info, host form,
+    /// the allow-list, and the address rules for an IP literal), or `None`
+    /// if it passes these checks. A host name's addresses are checked when
+    /// a request resolves it.
     pub fn refusal(&self, url: &str) -> Option<String> {
-        let uri: Uri = match url.parse() {
+        let uri = match parse_url(url) {
             Ok(uri) => uri,
-            Err(e) => return Some(format!("`{url}` is not a valid URL: {e}")),
+            Err(failure) => return Some(failure.message),
         };
         self.policy()
             .check_uri(&uri)
@@ -360,20 +456,23 @@ struct HttpState {
 /// What the capability is: its name, description and functions.
 pub const SPEC: Spec = Spec::new(
     "http",
-    "HTTP GET and POST to allowed origins, with address rules, size caps and timeouts",
+    "HTTP requests to allowed origins, any common method, with address rules, size caps and timeouts",
     FUNCTIONS,
 );
 
 const FUNCTIONS: &[Function] = &[
+    Function::new("request", "(param $method i32) (param $url i32) (param $headers i32) (param $body i32) (param $timeout_ms i32) (result i32 i32)")
+        .roles("str str str ptr num -> ptr status")
+        .doc("Sends a `$method` request (`GET`, `HEAD`, `POST`, `PUT`, `PATCH`, `DELETE` or `OPTIONS`) to `$url` with `$headers` (`Name: value` lines, or `\"\"`) and the bytes at `$body` (`\"\"` for none; GET and HEAD take none), within `$timeout_ms` milliseconds (0: the grant's timeout; never more than it or the run's time left): (pointer to the response, status).\n\nThe response is `{ status: u32, headers: seq<(str, str)>, body: bytes }`, as `http.get`'s; a reply to HEAD has an empty body. Status OK whenever a response arrived, a 404 or a 500 included: read the HTTP status at offset 4. `INVALID_ARGUMENT` (1) for another method, a relative URL, a body on GET or HEAD, a negative timeout; otherwise as `http.get`.\n\n```wat\n;; DELETE `$url`: the server's HTTP status (204, 404…), or -1 when no\n;; response arrived (`core.reason` says why).\n(func $delete (param $url i32) (result i32)\n  (local $reply i32) (local $status i32)\n  (call $http.request \"DELETE\" (local.get $url) \"Authorization: Bearer abc\" \"\" (i32.const 5000))\n  (local.set $status) (local.set $reply)\n  (if (local.get $status) (then (return (i32.const -1))))\n  (i32.load offset=4 (local.get $reply)))\n```"),
     Function::new("get", "(param $url i32) (param $headers i32) (result i32 i32)")
         .roles("str str -> ptr status")
-        .doc("GET `$url` with the headers in `$headers` (`Name: value` lines, `\\n`-separated, or `\"\"`): (pointer to the response, status).\n\nThe response is `{ status: u32, headers: seq<(str, str)>, body: bytes }`. Status `ACCESS_DENIED` (2) for a URL the allow-list does not grant, `TIMED_OUT` (5), `IO_FAILURE` (6), `TOO_LARGE` (4) past a cap."),
+        .doc("GET `$url` with the headers in `$headers` (`Name: value` lines, `\\n`-separated, or `\"\"`): (pointer to the response, status).\n\nThe response is `{ status: u32, headers: seq<(str, str)>, body: bytes }`; status OK whenever a response arrived, whatever its HTTP status. `INVALID_ARGUMENT` (1) for a URL that is not an absolute `http://` or `https://` URL, `ACCESS_DENIED` (2) for a URL the allow-list does not grant, `TIMED_OUT` (5), `IO_FAILURE` (6) for a refused connection or a protocol error, `TOO_LARGE` (4) past a cap."),
     Function::new("post", "(param $url i32) (param $headers i32) (param $body i32) (result i32 i32)")
         .roles("str str ptr -> ptr status")
         .doc("POST the bytes of the value at `$body` to `$url`, with `$headers`: (pointer to the response, status), as `http.get`."),
     Function::new("get_body", "(param $url i32) (result i32 i32)")
         .roles("str -> ptr status")
-        .doc("GET `$url`: (pointer to the body of a 2xx response, `[len][bytes]`, status).\n\nA response outside 2xx is status `IO_FAILURE` (6); otherwise as `http.get`."),
+        .doc("GET `$url`: (pointer to the body of a 2xx response, `[len][bytes]`, status).\n\nA 404 or 410 answer is `NOT_FOUND` (3); any other answer outside 2xx is `IO_FAILURE` (6) with a reason naming the HTTP status (`the server answered 500 Internal Server Error`), as is a connection that could not be made, with a reason saying so. Otherwise as `http.get`; `http.request` returns any answer with its headers."),
 ];
 
 /// What a guest asked for, read out of its memory.
@@ -382,6 +481,8 @@ struct Call {
     url: Vec<u8>,
     headers: Vec<u8>,
     body: Vec<u8>,
+    /// The guest's own timeout, `None` for the grant's.
+    timeout: Option<Duration>,
     body_only: bool,
 }
 
@@ -394,7 +495,45 @@ impl Capability for Http {
         if !self.bad_entries.is_empty() {
             return Err(wasmtime::Error::msg(self.bad_entries.join("; ")));
         }
-        let http = Arc::new((self.clone(), Client::new(self.policy(), self.roots.clone())));
+        let client = Client::new(self.policy(), self.roots.clone())
+            .redirect_headers(self.redirect_headers.clone());
+        let http = Arc::new((self.clone(), client));
+        let this = http.clone();
+        linker.func_wrap(
+            "http",
+            "request",
+            move |mut caller: Caller<'_, State>,
+                  method: i32,
+                  url: i32,
+                  headers: i32,
+                  body: i32,
+                  timeout_ms: i32| {
+                let method = read_method(&caller, method)?;
+                let call = this
+                    .0
+                    .read_call(&caller, method, url, Some(headers), Some(body))?;
+                let call = call.and_then(|call| {
+                    if !call.body.is_empty() && matches!(call.method, Method::GET | Method::HEAD) {
+                        return Err(Failure::invalid(format!(
+                            "a {} request has no body; pass `\"\"`, or send the {} bytes with POST, PUT or PATCH",
+                            call.method,
+                            call.body.len()
+                        )));
+                    }
+                    let timeout = match timeout_ms {
+                        0 => None,
+                        ms if ms > 0 => Some(Duration::from_millis(ms as u64)),
+                        ms => {
+                            return Err(Failure::invalid(format!(
+                                "the timeout of {ms} ms is negative; give 0 for the grant's timeout, or a number of milliseconds"
+                            )));
+                        }
+                    };
+                    Ok(Call { timeout, ..call })
+                });
+                this.0.call(&this.1, &mut caller, "http.request", call)
+            },
+        )?;
         let this = http.clone();
         linker.func_wrap(
             "http",
@@ -402,7 +541,7 @@ impl Capability for Http {
             move |mut caller: Caller<'_, State>, url: i32, headers: i32| {
                 let call = this
                     .0
-                    .read_call(&caller, Method::GET, url, Some(headers), None)?;
+                    .read_call(&caller, Ok(Method::GET), url, Some(headers), None)?;
                 this.0.call(&this.1, &mut caller, "http.get", call)
             },
         )?;
@@ -413,7 +552,7 @@ impl Capability for Http {
             move |mut caller: Caller<'_, State>, url: i32, headers: i32, body: i32| {
                 let call =
                     this.0
-                        .read_call(&caller, Method::POST, url, Some(headers), Some(body))?;
+                        .read_call(&caller, Ok(Method::POST), url, Some(headers), Some(body))?;
                 this.0.call(&this.1, &mut caller, "http.post", call)
             },
         )?;
@@ -422,7 +561,9 @@ impl Capability for Http {
             "http",
             "get_body",
             move |mut caller: Caller<'_, State>, url: i32| {
-                let call = this.0.read_call(&caller, Method::GET, url, None, None)?;
+                let call = this
+                    .0
+                    .read_call(&caller, Ok(Method::GET), url, None, None)?;
                 let call = call.map(|call| Call {
                     body_only: true,
                     ..call
@@ -446,7 +587,7 @@ impl Http {
     fn read_call(
         &self,
         caller: &Caller<'_, State>,
-        method: Method,
+        method: Result<Method, Failure>,
         url: i32,
         headers: Option<i32>,
         body: Option<i32>,
@@ -469,10 +610,11 @@ impl Http {
         let body = read(body, self.max_request_bytes, "request body")?;
         Ok((|| {
             Ok(Call {
-                method,
+                method: method?,
                 url: url?,
                 headers: headers?,
                 body: body?,
+                timeout: None,
                 body_only: false,
             })
         })())
@@ -510,14 +652,17 @@ impl Http {
         };
         let bytes = if call.body_only {
             if !(200..300).contains(&reply.status) {
+                // The server's "no such thing" is an answer the guest can
+                // act on, unlike an error or a server that is down.
+                let status = match reply.status {
+                    404 | 410 => status::NOT_FOUND,
+                    _ => status::IO_FAILURE,
+                };
                 let message = format!(
-                    "the server answered HTTP {} (`http.get_body` wants a 2xx; `http.get` returns any status with its headers)",
-                    reply.status
+                    "the server answered {} (`http.get_body` wants a 2xx; `http.request` returns any answer with its headers)",
+                    describe_status(reply.status)
                 );
-                return Ok((
-                    0,
-                    guest::fail(&mut *caller, name, status::IO_FAILURE, message),
-                ));
+                return Ok((0, guest::fail(&mut *caller, name, status, message)));
             }
             encode_bytes(&reply.body)
         } else {
@@ -538,28 +683,13 @@ impl Http {
     fn send(&self, client: &Client, state: &mut State, call: &Call) -> Result<Reply, Failure> {
         let url = std::str::from_utf8(&call.url)
             .map_err(|_| Failure::new(status::INVALID_ARGUMENT, "the URL is not UTF-8"))?;
-        // A URL of another scheme is refused as such, even where it would
-        // not parse as an HTTP URL (`file:///etc/passwd`).
-        if let Some((scheme, _)) = url.split_once(':')
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-            && !scheme.eq_ignore_ascii_case("http")
-            && !scheme.eq_ignore_ascii_case("https")
-        {
-            return Err(Failure::denied(format!(
-                "the `{scheme}` scheme is refused; only `http` and `https` are allowed"
-            )));
-        }
-        let uri: Uri = url.parse().map_err(|e| {
-            Failure::new(
-                status::INVALID_ARGUMENT,
-                format!("`{url}` is not a valid URL: {e}"),
-            )
-        })?;
+        let uri = parse_url(url)?;
         client.check(&uri)?;
         let headers = parse_headers(&call.headers)?;
-        let timeout = time_budget(self.timeout, state.deadline())?;
+        let timeout = call
+            .timeout
+            .map_or(self.timeout, |timeout| timeout.min(self.timeout));
+        let timeout = time_budget(timeout, state.deadline())?;
         let max_requests = self.max_requests;
         let Some(run) = state.get::<HttpState>() else {
             return Err(Failure::new(status::IO_FAILURE, "no state for this run"));
@@ -581,6 +711,52 @@ impl Http {
             timeout,
         })
     }
+}
+
+/// Reads `http.request`'s method: one of [`METHODS`], written as it is
+/// sent (methods are case-sensitive).
+fn read_method(caller: &Caller<'_, State>, ptr: i32) -> wasmtime::Result<Result<Method, Failure>> {
+    let supported = "use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS";
+    let len = value_len(caller, ptr as u32)?;
+    if len > MAX_METHOD_BYTES {
+        return Ok(Err(Failure::invalid(format!(
+            "the method of {len} bytes is not an HTTP method; {supported}"
+        ))));
+    }
+    let bytes = read_bytes(caller, ptr as u32)?;
+    let shown = String::from_utf8_lossy(&bytes);
+    if let Some(method) = METHODS.iter().find(|m| m.as_str().as_bytes() == bytes) {
+        return Ok(Ok(method.clone()));
+    }
+    let failure = if let Some(method) = METHODS
+        .iter()
+        .find(|m| m.as_str().as_bytes().eq_ignore_ascii_case(&bytes))
+    {
+        format!("the method `{shown}` is not `{method}`: methods are case-sensitive")
+    } else if !bytes.is_empty() && Method::from_bytes(&bytes).is_ok() {
+        format!("the method `{shown}` is not supported; {supported}")
+    } else {
+        format!("`{shown}` is not an HTTP method; {supported}")
+    };
+    Ok(Err(Failure::invalid(failure)))
+}
+
+/// `404 Not Found`: the code and, when it has one, its standard phrase.
+fn describe_status(code: u16) -> String {
+    match StatusCode::from_u16(code)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+    {
+        Some(phrase) => format!("{code} {phrase}"),
+        None => code.to_string(),
+    }
+}
+
+/// A header name for the redirect rule, lower-case.
+fn header_name(name: &str) -> Result<String, String> {
+    HeaderName::from_bytes(name.as_bytes())
+        .map(|name| name.as_str().to_string())
+        .map_err(|_| format!("`{name}` is not a header name"))
 }
 
 /// The certificates in `pem`; other PEM items (keys, say) are skipped.
@@ -706,6 +882,20 @@ pub struct HttpGrant {
     /// Time one request may take.
     #[serde(default, deserialize_with = "crate::table::duration")]
     pub timeout: Option<Duration>,
+    /// Headers a redirect to another origin carries besides the default
+    /// ones. See [`Http::cross_origin_header`].
+    #[serde(skip)]
+    pub cross_origin_headers: Vec<String>,
+    /// `cross_origin_headers` as written.
+    #[serde(default, rename = "cross-origin-headers")]
+    pub(crate) written_cross_origin_headers: Vec<toml::Spanned<String>>,
+    /// Headers that are credentials besides the default ones: never sent
+    /// to another origin. See [`Http::credential_header`].
+    #[serde(skip)]
+    pub credential_headers: Vec<String>,
+    /// `credential_headers` as written.
+    #[serde(default, rename = "credential-headers")]
+    pub(crate) written_credential_headers: Vec<toml::Spanned<String>>,
 }
 
 impl HttpGrant {
@@ -749,6 +939,12 @@ impl HttpGrant {
         if let Some(timeout) = self.timeout {
             http = http.timeout(timeout);
         }
+        for name in &self.cross_origin_headers {
+            http = http.cross_origin_header(name);
+        }
+        for name in &self.credential_headers {
+            http = http.credential_header(name);
+        }
         Ok(http)
     }
 }
@@ -767,6 +963,21 @@ impl crate::table::Table for HttpGrant {
         }
         for path in &mut self.root_certificates {
             *path = base.join(&*path);
+        }
+        for (written, names) in [
+            (
+                &mut self.written_cross_origin_headers,
+                &mut self.cross_origin_headers,
+            ),
+            (
+                &mut self.written_credential_headers,
+                &mut self.credential_headers,
+            ),
+        ] {
+            for entry in std::mem::take(written) {
+                Http::check_header_name(entry.get_ref()).map_err(|e| at(entry.span().start, &e))?;
+                names.push(entry.into_inner());
+            }
         }
         Ok(())
     }

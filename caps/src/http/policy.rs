@@ -298,17 +298,17 @@ impl Target {
     /// policy refuses (a scheme, user info, a host form),
     /// [`status::INVALID_ARGUMENT`] for a malformed port.
     pub(crate) fn of(uri: &Uri) -> Result<Target, Failure> {
-        let scheme = uri.scheme_str().unwrap_or_default();
+        let Some(scheme) = uri.scheme_str() else {
+            return Err(not_absolute(format!("`{uri}` has no scheme")));
+        };
         let scheme = Scheme::parse(scheme).ok_or_else(|| {
-            Failure::denied(if scheme.is_empty() {
-                "the URL has no scheme; use `http://` or `https://`".to_string()
-            } else {
-                format!("the `{scheme}` scheme is refused; only `http` and `https` are allowed")
-            })
+            Failure::denied(format!(
+                "the `{scheme}` scheme is refused; only `http` and `https` are allowed"
+            ))
         })?;
         let authority = uri
             .authority()
-            .ok_or_else(|| Failure::denied("the URL has no host"))?;
+            .ok_or_else(|| not_absolute(format!("`{uri}` has no host")))?;
         if authority.as_str().contains('@') {
             return Err(Failure::denied(
                 "URLs with user info (`user@host`) are refused; send credentials in a header",
@@ -324,6 +324,67 @@ impl Target {
     pub(crate) fn origin(&self) -> String {
         format!("{}://{}:{}", self.scheme.as_str(), self.host, self.port)
     }
+}
+
+/// Reads a URL a guest gave. It must be absolute: `http://` or
+/// `https://` (any case), a host, then the path, so that no URL is read
+/// against a base the guest cannot see.
+///
+/// A relative URL (`pages`, `/x`, `?q`), a scheme-relative one
+/// (`//host/x`), a host without scheme (`localhost:8080/x`,
+/// `127.0.0.1/x`), an `http:` URL without `//` and a host (`http:x`,
+/// `http:///x`), the empty string and text that does not parse are
+/// [`status::INVALID_ARGUMENT`]; a URL of another scheme
+/// (`file:///etc/passwd`, `ftp://…`) is [`status::ACCESS_DENIED`], even
+/// where it would not parse as an HTTP URL.
+pub(crate) fn parse_url(url: &str) -> Result<Uri, Failure> {
+    if url.is_empty() {
+        return Err(not_absolute("the URL is empty".to_string()));
+    }
+    // RFC 3986: `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"`, so the
+    // scheme ends before any `/`, `?` or `#`.
+    let scheme = url.split_once(':').filter(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    });
+    let Some((scheme, rest)) = scheme else {
+        return Err(not_absolute(if url.starts_with("//") {
+            format!("`{url}` has no scheme")
+        } else {
+            format!("`{url}` is relative")
+        }));
+    };
+    // `localhost:8080/x` reads as the scheme `localhost`; it is a host
+    // and port without a scheme.
+    let port = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_absolute(format!("`{url}` has no scheme")));
+    }
+    if Scheme::parse(scheme).is_none() {
+        return Err(Failure::denied(format!(
+            "the `{scheme}` scheme is refused; only `http` and `https` are allowed"
+        )));
+    }
+    let authority = rest
+        .strip_prefix("//")
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    if authority.is_none_or(str::is_empty) {
+        return Err(not_absolute(format!(
+            "`{url}` has no host after `{scheme}:`"
+        )));
+    }
+    url.parse()
+        .map_err(|e| Failure::invalid(format!("`{url}` is not a valid URL: {e}")))
+}
+
+/// The URL is not an absolute `http` or `https` URL:
+/// [`status::INVALID_ARGUMENT`], saying what one looks like.
+fn not_absolute(what: String) -> Failure {
+    Failure::invalid(format!(
+        "{what}; a URL must be absolute: `http://` or `https://`, a host, then the path"
+    ))
 }
 
 /// What kind of address a destination is, for the address rules. The
@@ -701,6 +762,54 @@ mod tests {
             let failure = target(url).unwrap_err();
             assert_eq!(failure.status, status::INVALID_ARGUMENT, "{url}");
             assert!(failure.message.contains(why), "{url}: {}", failure.message);
+        }
+    }
+
+    #[test]
+    fn a_url_must_be_absolute_with_an_http_scheme_and_a_host() {
+        for url in [
+            "http://h/",
+            "HTTPS://h:8443/a?b#c",
+            "http://h",
+            "http://127.0.0.1:8080",
+        ] {
+            assert!(parse_url(url).is_ok(), "{url}");
+        }
+        for (url, why) in [
+            ("", "the URL is empty"),
+            ("pages", "`pages` is relative"),
+            ("pages/1", "is relative"),
+            ("/x", "is relative"),
+            ("?q=1", "is relative"),
+            ("#top", "is relative"),
+            ("127.0.0.1/x", "is relative"),
+            ("127.0.0.1:8080/x", "is relative"),
+            ("//host/x", "`//host/x` has no scheme"),
+            ("localhost:8080/x", "`localhost:8080/x` has no scheme"),
+            ("example.com:443", "has no scheme"),
+            ("http:x", "`http:x` has no host after `http:`"),
+            ("http:/x", "no host"),
+            ("http://", "no host"),
+            ("https:///x", "no host"),
+            ("http://?q", "no host"),
+            ("http://exa mple/", "not a valid URL"),
+        ] {
+            let failure = parse_url(url).unwrap_err();
+            assert_eq!(failure.status, status::INVALID_ARGUMENT, "{url}");
+            assert!(failure.message.contains(why), "{url}: {}", failure.message);
+            if why != "not a valid URL" {
+                assert!(failure.message.contains("must be absolute"), "{url}");
+            }
+        }
+        for url in [
+            "file:///etc/passwd",
+            "ftp://h/",
+            "data:text/plain,x",
+            "mailto:a@b",
+        ] {
+            let failure = parse_url(url).unwrap_err();
+            assert_eq!(failure.status, status::ACCESS_DENIED, "{url}");
+            assert!(failure.message.contains("scheme is refused"), "{url}");
         }
     }
 

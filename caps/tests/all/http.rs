@@ -790,7 +790,7 @@ pub fn documented_examples(section: &str) -> Vec<String> {
 #[test]
 fn the_documented_examples_compile_and_are_refused_without_a_grant_for_their_host() {
     let examples = documented_examples("http");
-    assert_eq!(examples.len(), 2);
+    assert_eq!(examples.len(), 3);
     for example in examples {
         let program = program(&example, &tape_caps::grants().grant(Http::new()));
         assert_eq!(
@@ -850,5 +850,480 @@ fn root_certificates_that_are_not_certificates_fail_at_link() {
             .compile_str("t.wat", GET, &tape_caps::grants().grant(http))
             .expect_err("bad roots");
         assert!(error.to_string().contains("root certificates"), "{error}");
+    }
+}
+
+/// `http.request(arg 0, arg 1, arg 2, arg 3, timeout_ms)`; result: the
+/// whole reply.
+fn request_program(grants: &tape_rt::Grants, timeout_ms: i32) -> Program {
+    program(
+        &format!(
+            r#"(func $run (result i32)
+                 (local $method i32) (local $url i32) (local $headers i32) (local $body i32)
+                 (local $reply i32) (local $status i32)
+                 (argv 0 $method) (argv 1 $url) (argv 2 $headers) (argv 3 $body)
+                 (call $http.request (local.get $method) (local.get $url) (local.get $headers)
+                   (local.get $body) (i32.const {timeout_ms}))
+                 (local.set $status) (local.set $reply)
+                 (check (local.get $status))
+                 (resv (local.get $reply))
+                 (i32.const 0))"#
+        ),
+        grants,
+    )
+}
+
+fn request(http: Http, method: &str, url: &str, headers: &str, body: &str) -> Outcome {
+    request_program(&tape_caps::grants().grant(http), 0)
+        .run(&Args::strings([method, url, headers, body]))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// What the last failing call said, as `core.reason` would.
+fn reason(outcome: &Outcome) -> String {
+    outcome
+        .reasons
+        .last()
+        .map(|reason| format!("{}: {}", reason.call, reason.message))
+        .unwrap_or_default()
+}
+
+#[test]
+fn request_sends_each_method_with_its_body_and_returns_any_answer() {
+    let server = Server::start(|request| {
+        let body = format!(
+            "{} {}",
+            request.method,
+            String::from_utf8_lossy(&request.body)
+        );
+        let code = if request.path == "/fail" { 500 } else { 200 };
+        Reply::status(code, body).with_header("X-Method", &request.method)
+    });
+    let http = Http::new().allow(&server.origin());
+    let url = server.url("/items/7");
+    for (method, body) in [
+        ("GET", ""),
+        ("POST", r#"{"a": 1}"#),
+        ("PUT", "whole"),
+        ("PATCH", "part"),
+        ("DELETE", "why"),
+        ("DELETE", ""),
+        ("OPTIONS", ""),
+        ("POST", ""),
+    ] {
+        let outcome = request(http.clone(), method, &url, "Content-Type: text/plain", body);
+        let reply = reply(&outcome);
+        assert_eq!(reply.0, 200, "{method}");
+        assert_eq!(reply.2, format!("{method} {body}").as_bytes(), "{method}");
+        let seen = server.requests().pop().unwrap();
+        assert_eq!(
+            (seen.method.as_str(), seen.path.as_str(), &seen.body[..]),
+            (method, "/items/7", body.as_bytes())
+        );
+        // An empty body is sent as one only where the method needs it.
+        let length = seen.header("content-length");
+        match (method, body) {
+            ("POST", "") => assert_eq!(length, Some("0")),
+            (_, "") => assert_eq!(length, None, "{method}"),
+            _ => assert_eq!(length, Some(body.len().to_string().as_str()), "{method}"),
+        }
+    }
+
+    // A reply to HEAD has headers and no body, whatever Content-Length
+    // says, and that length is not held against the response cap.
+    let outcome = request(http.clone().max_response_bytes(1), "HEAD", &url, "", "");
+    let head = reply(&outcome);
+    assert_eq!((head.0, header(&head, "x-method")), (200, Some("HEAD")));
+    assert_eq!(header(&head, "content-length"), Some("5"));
+    assert!(head.2.is_empty());
+    assert_eq!(server.requests().pop().unwrap().method, "HEAD");
+
+    // The server's 500 is an answer: status OK, the HTTP status beside it.
+    let outcome = request(http, "DELETE", &server.url("/fail"), "", "");
+    let failed = reply(&outcome);
+    assert_eq!((failed.0, &failed.2[..]), (500, &b"DELETE "[..]));
+    assert!(outcome.reasons.is_empty(), "{:?}", outcome.reasons);
+}
+
+#[test]
+fn request_refuses_other_methods_and_a_body_on_get_or_head() {
+    let server = Server::start(|_| Reply::ok("reached"));
+    let http = Http::new().allow(&server.origin());
+    let url = server.url("/");
+    for (method, body, why) in [
+        (
+            "get",
+            "",
+            "the method `get` is not `GET`: methods are case-sensitive",
+        ),
+        ("Delete", "", "is not `DELETE`"),
+        (
+            "TRACE",
+            "",
+            "the method `TRACE` is not supported; use GET, HEAD",
+        ),
+        ("CONNECT", "", "`CONNECT` is not supported"),
+        ("PROPFIND", "", "`PROPFIND` is not supported"),
+        ("GE T", "", "`GE T` is not an HTTP method"),
+        ("", "", "`` is not an HTTP method"),
+        ("GET\n", "", "is not an HTTP method"),
+        (
+            "POSTPOSTPOSTPOSTX",
+            "",
+            "the method of 17 bytes is not an HTTP method",
+        ),
+        ("GET", "x", "a GET request has no body"),
+        ("HEAD", "xyz", "a HEAD request has no body"),
+    ] {
+        let outcome = request(http.clone(), method, &url, "", body);
+        assert_eq!(outcome.status, status::INVALID_ARGUMENT, "{method:?}");
+        let reason = reason(&outcome);
+        assert!(
+            reason.starts_with("http.request: ") && reason.contains(why),
+            "{method:?}: {reason}"
+        );
+    }
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn request_honours_its_own_timeout_within_the_grants() {
+    let server = Server::start(|request| match request.path.as_str() {
+        "/fast" => Reply::ok("fast"),
+        _ => Reply::Stall(Duration::from_secs(5)),
+    });
+    let stall = server.url("/stall");
+    let run = |http: Http, timeout_ms: i32, url: &str| {
+        let start = Instant::now();
+        let outcome = request_program(&tape_caps::grants().grant(http), timeout_ms)
+            .run(&Args::strings(["GET", url, "", ""]))
+            .unwrap();
+        (outcome, start.elapsed())
+    };
+    // The grant allows 30 s; the program asks for 200 ms.
+    let http = Http::new().allow(&server.origin());
+    let (outcome, elapsed) = run(http.clone(), 200, &stall);
+    assert_eq!(outcome.status, status::TIMED_OUT, "{outcome:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert!(reason(&outcome).contains("200ms"), "{}", reason(&outcome));
+
+    // A program cannot ask for more than the grant.
+    let short = http.clone().timeout(Duration::from_millis(200));
+    let (outcome, elapsed) = run(short, 60_000, &stall);
+    assert_eq!(outcome.status, status::TIMED_OUT);
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+
+    // Nor more than the run has left.
+    let limits = Limits {
+        timeout: Some(Duration::from_millis(300)),
+        ..Limits::default()
+    };
+    let start = Instant::now();
+    let result = request_program(&tape_caps::grants().grant(http.clone()), 60_000)
+        .run_with(&Args::strings(["GET", stall.as_str(), "", ""]), &limits);
+    match result.map_err(tape_rt::Error::into_kind) {
+        Ok(outcome) => assert_eq!(outcome.status, status::TIMED_OUT),
+        Err(ErrorKind::Timeout { .. }) => {}
+        Err(other) => panic!("{other}"),
+    }
+    assert!(start.elapsed() < Duration::from_secs(2));
+
+    // Within its timeout, an answer is an answer.
+    let (outcome, _) = run(http.clone(), 5_000, &server.url("/fast"));
+    assert_eq!(reply(&outcome).2, b"fast");
+
+    let before = server.requests().len();
+    let (outcome, _) = run(http, -1, &server.url("/fast"));
+    assert_eq!(outcome.status, status::INVALID_ARGUMENT);
+    assert!(
+        reason(&outcome).contains("the timeout of -1 ms is negative"),
+        "{}",
+        reason(&outcome)
+    );
+    assert_eq!(server.requests().len(), before, "refused before sending");
+}
+
+#[test]
+fn get_body_tells_not_found_from_a_server_error_from_no_server() {
+    // On failure, the program hands over what `core.reason` says.
+    let program_for = |http: Http| {
+        program(
+            r#"(func $run (result i32)
+                 (local $url i32) (local $body i32) (local $status i32)
+                 (local $why i32) (local $found i32)
+                 (argv 0 $url)
+                 (call $http.get_body (local.get $url))
+                 (local.set $status) (local.set $body)
+                 (if (local.get $status)
+                   (then
+                     (call $core.reason) (local.set $found) (local.set $why)
+                     (check (local.get $found))
+                     (resv (local.get $why))
+                     (return (local.get $status))))
+                 (resv (local.get $body))
+                 (i32.const 0))"#,
+            &tape_caps::grants().grant(http),
+        )
+    };
+    let server = Server::start(|request| match request.path.as_str() {
+        "/ok" => Reply::ok("here"),
+        "/missing" => Reply::status(404, "no such page"),
+        "/gone" => Reply::status(410, ""),
+        "/teapot" => Reply::status(418, ""),
+        "/odd" => Reply::status(599, ""),
+        _ => Reply::status(500, "broken"),
+    });
+    let program = program_for(Http::new().allow(&server.origin()));
+    let run = |path: &str| program.run(&Args::strings([server.url(path)])).unwrap();
+    let said = |outcome: &Outcome| outcome.result::<&str>(0).unwrap().to_string();
+
+    let outcome = run("/ok");
+    assert_eq!(
+        (outcome.status, said(&outcome)),
+        (status::OK, "here".into())
+    );
+    for (path, code, answer) in [
+        ("/missing", status::NOT_FOUND, "404 Not Found"),
+        ("/gone", status::NOT_FOUND, "410 Gone"),
+        ("/broken", status::IO_FAILURE, "500 Internal Server Error"),
+        ("/teapot", status::IO_FAILURE, "418 I'm a teapot"),
+        ("/odd", status::IO_FAILURE, "599"),
+    ] {
+        let outcome = run(path);
+        assert_eq!(outcome.status, code, "{path}");
+        let why = said(&outcome);
+        assert!(
+            why.starts_with(&format!("http.get_body: the server answered {answer} (")),
+            "{path}: {why}"
+        );
+    }
+
+    // No server at all: the connection is refused, and the reason says so.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let outcome = program_for(Http::new().allow(&origin))
+        .run(&Args::strings([format!("{origin}/missing")]))
+        .unwrap();
+    assert_eq!(outcome.status, status::IO_FAILURE);
+    let why = said(&outcome);
+    assert!(
+        why.starts_with("http.get_body: ") && why.contains("the connection was refused"),
+        "{why}"
+    );
+    assert!(!why.contains("answered"), "{why}");
+}
+
+#[test]
+fn a_url_that_is_not_absolute_is_an_invalid_argument_for_every_function() {
+    let server = Server::start(|_| Reply::ok("reached"));
+    let port = server.port();
+    // Everything on loopback is allowed, so no refusal below is the
+    // allow-list's.
+    let http = Http::new()
+        .allow("http://*:*")
+        .allow("https://*:*")
+        .allow("http://127.0.0.1:*")
+        .allow_private(true);
+    let grants = tape_caps::grants().grant(http.clone());
+    let get_body = program(GET_BODY, &grants);
+    let get = program(GET, &grants);
+    let post = program(POST, &grants);
+    let request = request_program(&grants, 0);
+    for (url, why) in [
+        ("pages".to_string(), "`pages` is relative"),
+        ("/x".to_string(), "`/x` is relative"),
+        ("?page=2".to_string(), "is relative"),
+        (format!("//127.0.0.1:{port}/x"), "has no scheme"),
+        (format!("localhost:{port}/x"), "has no scheme"),
+        (format!("127.0.0.1:{port}/x"), "is relative"),
+        ("http:pages".to_string(), "has no host after `http:`"),
+        ("http:///x".to_string(), "has no host"),
+        (String::new(), "the URL is empty"),
+    ] {
+        let refusal = http.refusal(&url).unwrap_or_else(|| panic!("{url} passes"));
+        assert!(refusal.contains(why), "{url}: {refusal}");
+        for (name, outcome) in [
+            ("http.get_body", get_body.run(&Args::strings([&url]))),
+            ("http.get", get.run(&Args::strings([url.as_str(), ""]))),
+            (
+                "http.post",
+                post.run(&Args::strings([url.as_str(), "", "x"])),
+            ),
+            (
+                "http.request",
+                request.run(&Args::strings(["PUT", url.as_str(), "", "x"])),
+            ),
+        ] {
+            let outcome = outcome.unwrap();
+            assert_eq!(outcome.status, status::INVALID_ARGUMENT, "{name} {url:?}");
+            let reason = reason(&outcome);
+            assert!(
+                reason.starts_with(&format!("{name}: "))
+                    && reason.contains(why)
+                    && reason.contains(
+                        "a URL must be absolute: `http://` or `https://`, a host, then the path"
+                    ),
+                "{name} {url:?}: {reason}"
+            );
+        }
+    }
+    // Another scheme stays a refusal of the policy's.
+    let outcome = get_body.run(&Args::strings(["ftp://127.0.0.1/"])).unwrap();
+    assert_eq!(outcome.status, status::ACCESS_DENIED);
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn redirects_of_other_methods_follow_the_fetch_standard() {
+    let server = Server::start(|request| {
+        let landing = |status| Reply::redirect(status, "/landing");
+        match request.path.as_str() {
+            "/moved" => landing(301),
+            "/found" => landing(302),
+            "/see-other" => landing(303),
+            "/temporary" => landing(307),
+            "/permanent" => landing(308),
+            _ => Reply::ok(format!(
+                "{} {}",
+                request.method,
+                String::from_utf8_lossy(&request.body)
+            )),
+        }
+    });
+    let http = Http::new().allow(&server.origin());
+    let headers = "Content-Type: text/plain\nContent-Language: en\nX-Kept: yes";
+    for (method, path, landed) in [
+        ("PUT", "/moved", "PUT body"),
+        ("PATCH", "/found", "PATCH body"),
+        ("DELETE", "/moved", "DELETE body"),
+        ("POST", "/moved", "GET "),
+        ("POST", "/found", "GET "),
+        ("PUT", "/see-other", "GET "),
+        ("DELETE", "/see-other", "GET "),
+        ("HEAD", "/see-other", "HEAD "),
+        ("PUT", "/temporary", "PUT body"),
+        ("DELETE", "/permanent", "DELETE body"),
+    ] {
+        let body = if method == "HEAD" { "" } else { "body" };
+        let outcome = request(http.clone(), method, &server.url(path), headers, body);
+        let reply = reply(&outcome);
+        let seen = server.requests().pop().unwrap();
+        assert_eq!(seen.path, "/landing");
+        if method != "HEAD" {
+            assert_eq!(reply.2, landed.as_bytes(), "{method} {path}");
+        }
+        assert_eq!(
+            format!("{} {}", seen.method, String::from_utf8_lossy(&seen.body)),
+            landed,
+            "{method} {path}"
+        );
+        // The body's headers go when the method turns into a GET; the
+        // rest stay.
+        let to_get = landed.starts_with("GET ");
+        for name in ["content-type", "content-language"] {
+            assert_eq!(
+                seen.header(name).is_some(),
+                !to_get,
+                "{method} {path}: {name}"
+            );
+        }
+        assert_eq!(seen.header("x-kept"), Some("yes"));
+    }
+}
+
+#[test]
+fn credential_headers_never_cross_origins_and_the_host_can_name_more() {
+    let other = Server::start(|_| Reply::ok("other"));
+    let other_origin = other.origin();
+    let server = Server::start(move |request| match request.path.as_str() {
+        "/same" => Reply::redirect(307, "/landing"),
+        "/cross" => Reply::redirect(307, &format!("{other_origin}/landing")),
+        _ => Reply::ok("landed"),
+    });
+    // From `tape.toml`, as a host writes it: the request id may cross, an
+    // API key listed as safe still may not, and a header of the host's own
+    // is a credential even though it is listed as safe too.
+    let manifest = tape_caps::Manifest::parse(
+        &format!(
+            "[http]\nallow = [\"{}\", \"{}\"]\n\
+             cross-origin-headers = [\"X-Request-Id\", \"X-Api-Key\", \"X-Tenant-Secret\"]\n\
+             credential-headers = [\"x-tenant-secret\"]\n",
+            server.origin(),
+            other.origin()
+        ),
+        "tape.toml",
+    )
+    .unwrap();
+    let request = request_program(&manifest.grants().unwrap(), 0);
+    let headers = "Authorization: Bearer secret\nCookie: session=1\nX-Api-Key: key\n\
+                   Api-Key: key2\nX-Auth-Token: t\nX-Access-Token: a\n\
+                   X-Tenant-Secret: s\nX-Custom: custom\n\
+                   X-Request-Id: 42\nAccept: text/plain";
+    let never = [
+        "authorization",
+        "cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-access-token",
+        "x-tenant-secret",
+        "x-custom",
+    ];
+    let crossing = [("x-request-id", "42"), ("accept", "text/plain")];
+    let run = |path: &str| {
+        let outcome = request
+            .run(&Args::strings([
+                "PUT",
+                server.url(path).as_str(),
+                headers,
+                "data",
+            ]))
+            .unwrap();
+        assert_eq!(reply(&outcome).0, 200, "{path}");
+    };
+
+    run("/cross");
+    let landed = other.requests().pop().unwrap();
+    assert_eq!(
+        (landed.method.as_str(), &landed.body[..]),
+        ("PUT", &b"data"[..])
+    );
+    for name in never {
+        assert_eq!(landed.header(name), None, "{name} crossed");
+    }
+    for (name, value) in crossing {
+        assert_eq!(landed.header(name), Some(value), "{name}");
+    }
+
+    // On its own origin a redirect keeps every header.
+    run("/same");
+    let landed = server.requests().pop().unwrap();
+    assert_eq!(landed.path, "/landing");
+    for name in never {
+        assert!(
+            landed.header(name).is_some(),
+            "{name} dropped on its origin"
+        );
+    }
+}
+
+#[test]
+fn a_redirect_header_name_that_is_not_one_fails_the_link_and_names_it() {
+    for http in [
+        Http::new()
+            .allow("https://ok.example")
+            .credential_header("bad name"),
+        Http::new()
+            .allow("https://ok.example")
+            .cross_origin_header("x:y"),
+    ] {
+        let error = crate::engine()
+            .compile_str("t.wat", GET_BODY, &tape_caps::grants().grant(http))
+            .expect_err("a bad header name");
+        assert!(
+            error.to_string().contains("is not a header name"),
+            "{error}"
+        );
     }
 }

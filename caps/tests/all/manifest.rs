@@ -267,6 +267,29 @@ fn an_http_grant_reaches_only_its_origins() {
 }
 
 #[test]
+fn redirect_header_lists_are_read_and_checked_where_they_are_written() {
+    let manifest = Manifest::parse(
+        "[http]\nallow = [\"https://api.example.com\"]\n\
+         cross-origin-headers = [\"X-Request-Id\"]\ncredential-headers = [\"X-My-Token\"]\n",
+        "tape.toml",
+    )
+    .unwrap();
+    let http = manifest.http.as_ref().unwrap();
+    assert_eq!(http.cross_origin_headers, ["X-Request-Id"]);
+    assert_eq!(http.credential_headers, ["X-My-Token"]);
+    let (line, column, message) =
+        manifest_error("[http]\ncredential-headers = [\n  \"x-ok\",\n  \"not a name\",\n]\n");
+    assert_eq!((line, column), (4, 3));
+    assert!(
+        message.contains("`not a name` is not a header name"),
+        "{message}"
+    );
+    let (line, _, message) = manifest_error("[http]\ncross-origin-headers = [\"a:b\"]\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("`a:b`"), "{message}");
+}
+
+#[test]
 fn an_unreadable_manifest_names_its_path() {
     let dir = tempfile::tempdir().unwrap();
     let error = Manifest::load(dir.path().join("missing.toml")).unwrap_err();
