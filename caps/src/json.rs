@@ -62,11 +62,14 @@ use tape_rt::{Capability, Error, Function, Spec, State, status};
 /// view whose value was since removed answers `NOT_FOUND`. Freeing a
 /// document invalidates its views. Objects keep their members in
 /// document (or insertion) order; setting an existing member replaces it
-/// in place.
+/// in place. Numbers keep the text they were parsed from (`1e3`, `1.50`,
+/// every digit of a long integer), so `stringify` writes an unchanged
+/// number back as it was read.
 ///
 /// Statuses: [`INVALID_ARGUMENT`](status::INVALID_ARGUMENT) for a handle
 /// that is not live, a malformed pointer, text that is not JSON (or not
-/// UTF-8), a value of the wrong type (`str` of a number, `set_str` on an
+/// UTF-8; the reason names the line and column of the document), a value
+/// of the wrong type (`str` of a number, `set_str` on an
 /// array, `i64` of `1.5`) or a non-finite `f64`;
 /// [`NOT_FOUND`](status::NOT_FOUND) for a path, index or member that does
 /// not exist; [`TOO_LARGE`](status::TOO_LARGE) past a limit, for an `i64`
@@ -255,6 +258,199 @@ fn step_mut<'v>(value: &'v mut Value, seg: &Seg) -> Option<&'v mut Value> {
     }
 }
 
+/// Gives each number of `value` with an exponent its text as `source`
+/// spells it. serde_json keeps a number's digits as written but spells its
+/// exponent `e+3` or `e-3`; the source's `1e3` or `1E+3` are written back
+/// as they were read. Numbers are in `value` in the order of the text
+/// (objects keep their members in order); where they are not — a
+/// duplicate key replaced an earlier value — the rest keep serde_json's
+/// spelling, which stands for the same number.
+fn respell_exponents(value: &mut Value, source: &[u8]) {
+    fn has_exponent(value: &Value) -> bool {
+        match value {
+            Value::Number(n) => n.as_str().contains('e'),
+            Value::Array(items) => items.iter().any(has_exponent),
+            Value::Object(map) => map.values().any(has_exponent),
+            _ => false,
+        }
+    }
+    fn walk<'s>(value: &mut Value, tokens: &mut impl Iterator<Item = &'s str>) -> bool {
+        match value {
+            Value::Number(n) => match tokens.next() {
+                Some(token) if canonical(token) == n.as_str() => {
+                    if token != n.as_str() {
+                        // serde_json's own constructor of a number from its
+                        // text (hidden in its docs); `token` is checked to
+                        // be the same number, spelt otherwise. Parsing it
+                        // again would spell it as serde_json does.
+                        *n = Number::from_string_unchecked(token.to_string());
+                    }
+                    true
+                }
+                _ => false,
+            },
+            Value::Array(items) => items.iter_mut().all(|item| walk(item, tokens)),
+            Value::Object(map) => map.values_mut().all(|item| walk(item, tokens)),
+            _ => true,
+        }
+    }
+    /// `token` as serde_json spells it: `e`, and a sign, before the
+    /// exponent.
+    fn canonical(token: &str) -> String {
+        match token.find(['e', 'E']) {
+            Some(at) => {
+                let exponent = &token[at + 1..];
+                let sign = if exponent.starts_with(['+', '-']) {
+                    ""
+                } else {
+                    "+"
+                };
+                format!("{}e{sign}{exponent}", &token[..at])
+            }
+            None => token.to_string(),
+        }
+    }
+    if has_exponent(value) {
+        walk(value, &mut number_tokens(source));
+    }
+}
+
+/// Why `text` is not JSON, where: the line and column of the document,
+/// and the text just before it on that line, so a reader finds it in a
+/// long document.
+fn not_json(error: &serde_json::Error, text: &[u8]) -> String {
+    let full = error.to_string();
+    let what = full.split(" at line ").next().unwrap_or(&full);
+    let (line, column) = (error.line(), error.column());
+    let Some(row) = text.split(|&b| b == b'\n').nth(line.saturating_sub(1)) else {
+        return format!("not JSON: {full}");
+    };
+    let row = String::from_utf8_lossy(row);
+    // serde_json counts columns in bytes, from 1; at the end of the
+    // text it points at the last byte.
+    let at = match error.is_eof() {
+        true => row.len(),
+        false => column.saturating_sub(1).min(row.len()),
+    };
+    let at = (0..=at)
+        .rev()
+        .find(|&i| row.is_char_boundary(i))
+        .unwrap_or(0);
+    let (before, here) = row.split_at(at);
+    let before = before.trim_start();
+    let start = before
+        .char_indices()
+        .map(|(i, _)| i)
+        .find(|&i| before.len() - i <= 40)
+        .unwrap_or(before.len());
+    let cut = if start > 0 { "…" } else { "" };
+    let before = &before[start..];
+    match here.chars().next() {
+        Some(c) if !before.is_empty() => format!(
+            "not JSON: {what} at line {line}, column {column} of the document: `{c}` after `{cut}{before}`"
+        ),
+        Some(c) => {
+            format!("not JSON: {what} at line {line}, column {column} of the document, at `{c}`")
+        }
+        None if !before.is_empty() => format!(
+            "not JSON: {what} at line {line}, column {column} of the document, after `{cut}{before}`"
+        ),
+        None => format!("not JSON: {what} at line {line}, column {column} of the document"),
+    }
+}
+
+/// A token of JSON text, as far as weighing a document and respelling its
+/// numbers need: the text is not checked (serde_json does that).
+enum Token<'s> {
+    Number(&'s str),
+    /// A string's length in the text, quotes left out, and whether it is
+    /// an object's key.
+    Str {
+        len: usize,
+        key: bool,
+    },
+    /// The start of any other value: an array, an object, a literal.
+    Other,
+}
+
+/// The tokens of JSON text, in order.
+fn tokens(source: &[u8]) -> impl Iterator<Item = Token<'_>> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < source.len() {
+            match source[at] {
+                b'"' => {
+                    let start = at + 1;
+                    at = start;
+                    while at < source.len() && source[at] != b'"' {
+                        at += if source[at] == b'\\' { 2 } else { 1 };
+                    }
+                    let len = at.min(source.len()) - start;
+                    at += 1;
+                    let next = source.get(at..).unwrap_or_default();
+                    let key = next.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b':');
+                    return Some(Token::Str { len, key });
+                }
+                b'-' | b'0'..=b'9' => {
+                    let start = at;
+                    while at < source.len()
+                        && matches!(source[at], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                    {
+                        at += 1;
+                    }
+                    // ASCII, so UTF-8.
+                    return std::str::from_utf8(&source[start..at])
+                        .ok()
+                        .map(Token::Number);
+                }
+                b'[' | b'{' => {
+                    at += 1;
+                    return Some(Token::Other);
+                }
+                b't' | b'f' | b'n' => {
+                    while at < source.len() && source[at].is_ascii_alphabetic() {
+                        at += 1;
+                    }
+                    return Some(Token::Other);
+                }
+                _ => at += 1,
+            }
+        }
+        None
+    })
+}
+
+/// The number tokens of JSON text, in order.
+fn number_tokens(source: &[u8]) -> impl Iterator<Item = &str> {
+    tokens(source).filter_map(|token| match token {
+        Token::Number(text) => Some(text),
+        _ => None,
+    })
+}
+
+/// At least the [`weight`] of the document `source` parses to, found
+/// without building it: each string is at least as long in the text as
+/// parsed, and a repeated key only makes the document lighter.
+fn weight_bound(source: &[u8]) -> u64 {
+    tokens(source)
+        .map(|token| match token {
+            Token::Number(text) => VALUE_BYTES + number_weight(text.len()),
+            Token::Str { len, key: false } => VALUE_BYTES + len as u64,
+            Token::Str { len, key: true } => ENTRY_BYTES + len as u64,
+            Token::Other => VALUE_BYTES,
+        })
+        .sum()
+}
+
+/// At most the [`weight`] of a byte of JSON text: `[0,0,…]` is 32.
+const MAX_WEIGHT_PER_BYTE: u64 = 48;
+
+/// The heap a number's text of `len` bytes takes: `0` takes a chunk of 32
+/// bytes.
+fn number_weight(len: usize) -> u64 {
+    (len + 8).max(24).next_multiple_of(16) as u64
+}
+
 /// Bytes of host memory a parsed value takes: its node, its text, and for
 /// an object each member's key and index entry. Small values take far
 /// more memory than text (`[0,0,…]` is 2 bytes of text and 80 of memory a
@@ -266,7 +462,8 @@ fn weight(value: &Value) -> u64 {
             Value::String(s) => s.len() as u64,
             Value::Array(items) => items.iter().map(weight).sum(),
             Value::Object(map) => map.iter().map(|(key, item)| member_weight(key, item)).sum(),
-            Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+            Value::Number(n) => number_weight(n.as_str().len()),
+            Value::Null | Value::Bool(_) => 0,
         }
 }
 
@@ -281,13 +478,13 @@ const VALUE_BYTES: u64 = size_of::<Value>().next_multiple_of(16) as u64;
 /// An object member's key `String` and its entries in the map's index.
 const ENTRY_BYTES: u64 = 48;
 
-/// An estimate of `value`'s JSON text in bytes (exact but for escapes and
-/// numbers), and its depth of nesting (0 for a scalar).
+/// An estimate of `value`'s JSON text in bytes (exact but for escapes),
+/// and its depth of nesting (0 for a scalar).
 fn measure(value: &Value) -> (u64, usize) {
     match value {
         Value::Null => (4, 0),
         Value::Bool(_) => (5, 0),
-        Value::Number(_) => (24, 0),
+        Value::Number(n) => (n.as_str().len() as u64, 0),
         Value::String(s) => (s.len() as u64 + 2, 0),
         Value::Array(items) => items.iter().fold((2, 1), |(size, depth), item| {
             let (s, d) = measure(item);
@@ -405,7 +602,12 @@ impl JsonRun {
         {
             return Err(status::TOO_LARGE);
         }
-        let value: Value = serde_json::from_slice(text).map_err(|e| {
+        // A document that may not fit is weighed before it is built, so
+        // that one that does not fit takes no memory at all.
+        if size.saturating_mul(MAX_WEIGHT_PER_BYTE) > room && weight_bound(text) > room {
+            return Err(status::TOO_LARGE);
+        }
+        let mut value: Value = serde_json::from_slice(text).map_err(|e| {
             // serde_json has no error code to match for its depth limit.
             if e.to_string().starts_with("recursion limit exceeded") {
                 status::TOO_LARGE
@@ -413,6 +615,7 @@ impl JsonRun {
                 status::INVALID_ARGUMENT
             }
         })?;
+        respell_exponents(&mut value, text);
         let weight = weight(&value);
         if weight > room {
             return Err(status::TOO_LARGE);
@@ -512,7 +715,7 @@ pub const SPEC: Spec = Spec::new(NAME, DESCRIPTION, FUNCTIONS);
 const FUNCTIONS: &[Function] = &[
     Function::new("parse", "(param $text i32) (result i32 i32)")
         .roles("str -> handle status")
-        .doc("Parses the JSON text at `$text`: (handle of the document, status).\n\nStatus `INVALID_ARGUMENT` (1) for text that is not JSON, `TOO_LARGE` (4) past a size, depth or handle cap.\n\n```wat\n(func $run (result i32)\n  (local $doc i32) (local $name i32) (local $status i32)\n  (call $json.parse \"{\\\"user\\\": {\\\"name\\\": \\\"Ada\\\"}}\")\n  (local.set $status)\n  (local.set $doc)\n  (check (local.get $status))\n  (call $json.str (local.get $doc) \"/user/name\")\n  (local.set $status)\n  (local.set $name)\n  (check (local.get $status))\n  (resv (local.get $name))\n  (i32.const 0))\n```"),
+        .doc("Parses the JSON text at `$text`: (handle of the document, status).\n\nNumbers keep their text: `stringify` writes `1e3` back as `1e3`. Status `INVALID_ARGUMENT` (1) for text that is not JSON, with a reason naming the line and column of the document; `TOO_LARGE` (4) past a size, depth or handle cap.\n\n```wat\n(func $run (result i32)\n  (local $doc i32) (local $name i32) (local $status i32)\n  (call $json.parse \"{\\\"user\\\": {\\\"name\\\": \\\"Ada\\\"}}\")\n  (local.set $status)\n  (local.set $doc)\n  (check (local.get $status))\n  (call $json.str (local.get $doc) \"/user/name\")\n  (local.set $status)\n  (local.set $name)\n  (check (local.get $status))\n  (resv (local.get $name))\n  (i32.const 0))\n```"),
     Function::new("get", "(param $h i32) (param $path i32) (result i32 i32)")
         .roles("handle str -> handle status")
         .doc("The value at JSON Pointer `$path` (`\"\"` is the value itself, `/a/0/b`) under handle `$h`: (handle of a view, status). `NOT_FOUND` (3) when absent."),
@@ -920,10 +1123,12 @@ impl Capability for Json {
                     // Parsed again for the message: only on failure.
                     let message = match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
                         Err(error) if status == status::INVALID_ARGUMENT => {
-                            format!("not JSON: {error}")
+                            not_json(&error, &bytes)
                         }
-                        Err(error) => format!("{error}"),
-                        Ok(_) => format!(
+                        Err(error) if error.to_string().starts_with("recursion limit") => {
+                            format!("{error}")
+                        }
+                        _ => format!(
                             "the document does not fit: the run's JSON limits ({} bytes a document, {} in all, {} handles) or its memory",
                             json.max_document_bytes, json.max_total_bytes, json.max_handles
                         ),
@@ -1295,6 +1500,33 @@ impl crate::table::Table for JsonGrant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bound a document is weighed by before it is built is never
+    /// below its weight once built, and close to it.
+    #[test]
+    fn the_weight_bound_holds_before_building() {
+        let long = format!("[{}0]", "0, ".repeat(1000));
+        for text in [
+            "0",
+            "-1.5e+3",
+            r#""h\u00e9\n""#,
+            "[]",
+            "[0,0,0]",
+            r#"{"a": 1, "b": [true, false, null], "c": {"d": "text"}}"#,
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"key:": ":", "k\"": "\"}"}"#,
+            &long,
+        ] {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let (exact, bound) = (weight(&value), weight_bound(text.as_bytes()));
+            assert!(bound >= exact, "{text}: {bound} < {exact}");
+            assert!(bound <= exact + exact / 2 + 64, "{text}: {bound} ≫ {exact}");
+            assert!(
+                bound <= MAX_WEIGHT_PER_BYTE * text.len() as u64 + VALUE_BYTES,
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn pointers_follow_rfc_6901() {

@@ -514,3 +514,79 @@ fn has_answers_whether_a_value_is_there() {
     let calls: Vec<&str> = outcome.reasons.iter().map(|r| r.call).collect();
     assert_eq!(calls, ["json.has", "json.has"], "{:?}", outcome.reasons);
 }
+
+/// A number is written back as it was read: its digits, and its exponent
+/// as spelt (`1e3`, `1E+2`), never turned into a float's text.
+#[test]
+fn numbers_are_written_back_as_they_were_read() {
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $doc i32)
+             (local.set $doc (call $ok (call $json.parse (call $arg (i32.const 0)))))
+             (call $out (call $ok (call $json.stringify (local.get $doc))))
+             (call $out (call $ok (call $json.stringify
+               (call $ok (call $json.get (local.get $doc) "/g")))))
+             (call $emit64 (call $ok64 (call $json.i64 (local.get $doc) "/a")))
+             (call $emitf (call $okf (call $json.f64 (local.get $doc) "/b")))
+             (call $must (call $json.set_i64 (local.get $doc) "a" (i64.const 7)))
+             (call $out (call $ok (call $json.stringify (local.get $doc))))
+             (i32.const 0))"#,
+        &json(),
+    );
+    let text = r#"{"a": 1e3, "b": 1E+2, "c": 2.5e-3, "d": 1.50, "e": -0, "f": 12345678901234567890123,
+        "s": "1e3 in a string, \" and 2E5", "g": [1E5, {"h": 0.1e1}, -1.0E-0]}"#;
+    let outcome = program.run(&Args::strings([text])).unwrap();
+    assert_eq!(outcome.status, 0, "{:?}", outcome.reasons);
+    let compact = r#"{"a":1e3,"b":1E+2,"c":2.5e-3,"d":1.50,"e":-0,"f":12345678901234567890123,"s":"1e3 in a string, \" and 2E5","g":[1E5,{"h":0.1e1},-1.0E-0]}"#;
+    assert_eq!(string(&outcome, 0), compact);
+    assert_eq!(string(&outcome, 1), r#"[1E5,{"h":0.1e1},-1.0E-0]"#);
+    assert_eq!(int64(&outcome, 2), 1000);
+    assert_eq!(float(&outcome, 3), 100.0);
+    assert_eq!(string(&outcome, 4), compact.replace("\"a\":1e3", "\"a\":7"));
+
+    // A duplicate key puts numbers out of the text's order: the rest keep
+    // serde_json's spelling, the same number.
+    let outcome = program
+        .run(&Args::strings([
+            r#"{"a": 1e3, "a": 2E3, "b": 3e3, "g": []}"#,
+        ]))
+        .unwrap();
+    assert_eq!(string(&outcome, 0), r#"{"a":2e+3,"b":3e+3,"g":[]}"#);
+}
+
+/// A parse error says where, as a line and column of the document, with
+/// the text just before it.
+#[test]
+fn a_parse_error_names_its_line_and_column() {
+    let program = guest(
+        r#"(func $run (result i32)
+             (call $st (call $json.parse (call $arg (i32.const 0)))))"#,
+        &json(),
+    );
+    let reason = |text: &str| {
+        let outcome = program.run(&Args::strings([text])).unwrap();
+        assert_eq!(outcome.status, status::INVALID_ARGUMENT);
+        outcome.reasons.last().unwrap().to_string()
+    };
+    let long = format!("{{\"a\": 1,\n  \"items\": [{}2,, 3]}}", "1, ".repeat(30));
+    let got = reason(&long);
+    assert!(
+        got.contains("not JSON: expected value at line 2, column 105 of the document: `,` after `…, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2,`"),
+        "{got}"
+    );
+    let got = reason("{\"a\": [1, 2");
+    assert!(
+        got.contains("not JSON: EOF while parsing a list at line 1, column 11 of the document, after `{\"a\": [1, 2`"),
+        "{got}"
+    );
+    let got = reason("");
+    assert!(
+        got.contains("not JSON: EOF while parsing a value at line 1, column 0 of the document"),
+        "{got}"
+    );
+    let got = reason("[1]\n\n  x");
+    assert!(
+        got.contains("not JSON: trailing characters at line 3, column 3 of the document, at `x`"),
+        "{got}"
+    );
+}

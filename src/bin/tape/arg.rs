@@ -192,7 +192,44 @@ fn wire(text: &str) -> Result<Vec<u8>, String> {
             if path.is_empty() { "the top" } else { &path }
         ));
     }
-    tape_protocol::to_vec(&value).map_err(|e| e.to_string())
+    tape_protocol::to_vec(&AsWire(&value)).map_err(|e| e.to_string())
+}
+
+/// A JSON value serialized as above. serde_json keeps each number as it
+/// was written (the `arbitrary_precision` feature, for the `json`
+/// capability), which it hands to other formats as a private map; here a
+/// number is the integer or float it stands for.
+struct AsWire<'a>(&'a Value);
+
+impl serde::Serialize for AsWire<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Number(number) => match (number.as_u64(), number.as_i64(), number.as_f64()) {
+                (Some(n), _, _) => serializer.serialize_u64(n),
+                (None, Some(n), _) => serializer.serialize_i64(n),
+                (None, None, Some(x)) => serializer.serialize_f64(x),
+                (None, None, None) => Err(S::Error::custom(format!(
+                    "the number {number} is out of range of an f64"
+                ))),
+            },
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&AsWire(item))?;
+                }
+                seq.end()
+            }
+            Value::Object(fields) => {
+                let mut map = serializer.serialize_map(Some(fields.len()))?;
+                for (key, item) in fields {
+                    map.serialize_entry(key, &AsWire(item))?;
+                }
+                map.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
 }
 
 /// The JSON pointer of the first `null` in `value`, if any.
