@@ -139,7 +139,7 @@
     (call $std.str.concat (local.get $api)
       (call $std.str.concat "/weather/" (call $std.str.concat (local.get $city) ".json"))))
   (local.set $status) (local.set $body)
-  ;; 6 for a 404 (or no answer at all): no weather for that city.
+  ;; 3 for a 404 (no such city), 6 for another answer or none at all.
   (if (local.get $status) (then (return r#"{"error": "no weather for that city"}"#)))
   (local.get $body))
 
