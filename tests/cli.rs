@@ -64,6 +64,10 @@ fn main() {
             "a_program_deletes_with_http_request_and_reads_the_servers_answer",
             a_program_deletes_with_http_request_and_reads_the_servers_answer,
         ),
+        tape_testkit::test(
+            "kv_on_redis_is_shared_by_every_tape_run_naming_it",
+            kv_on_redis_is_shared_by_every_tape_run_naming_it,
+        ),
     ]);
     tape_testkit::run(trials);
 }
@@ -609,4 +613,23 @@ fn a_program_deletes_with_http_request_and_reads_the_servers_answer() {
         ) && stderr.contains("the connection was refused"),
         "{stderr}"
     );
+}
+
+/// `--kv redis://…` keeps the store on a real Redis: runs from different
+/// directories, as different machines would be, count on one counter.
+fn kv_on_redis_is_shared_by_every_tape_run_naming_it() {
+    let redis = tape_testkit::redis::RedisServer::start();
+    let program = root().join("tests/cli/programs/visits.wat");
+    let program = program.to_str().unwrap().to_string();
+    for expected in ["1\n1\nthe first run\n-1\n", "2\n0\nthe first run\n-1\n"] {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ["run".to_string(), "--kv".into(), redis.url(), program.clone()];
+        let output = run(&args, None, dir.path());
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            expected,
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }

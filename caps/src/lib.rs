@@ -7,7 +7,7 @@
 //! | module | capability | what a program can do | grant table |
 //! |---|---|---|---|
 //! | [`log`] | [`Log`] | write log messages, within a byte budget | [`LogGrant`] |
-//! | [`kv`] | [`Kv`] | keep state in a key-value store (redb), committed when a run completes | [`KvGrant`] |
+//! | [`kv`] | [`Kv`] | keep state in a key-value store (redb, or Redis shared by many processes), committed when a run completes | [`KvGrant`] |
 //! | [`http`] | [`Http`] | make HTTP requests to allowed origins | [`HttpGrant`] |
 //! | [`fs`] | [`Fs`] | read (and write) files inside one directory | [`FsGrant`] |
 //! | [`json`] | [`Json`] | parse, query and build JSON documents | [`JsonGrant`] |

@@ -23,6 +23,8 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "rt")]
 pub mod rt;
 #[cfg(feature = "server")]

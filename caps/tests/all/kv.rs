@@ -150,152 +150,160 @@ fn the_run_counter_from_the_docs_counts_runs() {
 
 #[test]
 fn namespaces_are_isolated() {
-    let kv = in_memory();
-    let a = Ops::new(kv.clone().namespace("a"));
-    let b = Ops::new(kv.clone().namespace("b"));
-    let default = Ops::new(kv);
-    assert_eq!(a.set("x", "from a"), 0);
-    assert_eq!(b.get("x"), Err(status::NOT_FOUND));
-    assert_eq!(default.get("x"), Err(status::NOT_FOUND));
-    assert_eq!(b.list(""), (vec![], 0));
-    assert_eq!(b.set("x", "from b"), 0);
-    assert_eq!(b.delete("x"), 0);
-    assert_eq!(a.get("x").as_deref(), Ok("from a"));
-    assert_eq!(a.list(""), (vec!["x".into()], 0));
+    crate::kv_ops::on_every_backend(|_, kv, _| {
+        let a = Ops::new(kv.clone().namespace("a"));
+        let b = Ops::new(kv.clone().namespace("b"));
+        let default = Ops::new(kv);
+        assert_eq!(a.set("x", "from a"), 0);
+        assert_eq!(b.get("x"), Err(status::NOT_FOUND));
+        assert_eq!(default.get("x"), Err(status::NOT_FOUND));
+        assert_eq!(b.list(""), (vec![], 0));
+        assert_eq!(b.set("x", "from b"), 0);
+        assert_eq!(b.delete("x"), 0);
+        assert_eq!(a.get("x").as_deref(), Ok("from a"));
+        assert_eq!(a.list(""), (vec!["x".into()], 0));
+    });
 }
 
 #[test]
 fn a_run_sees_its_own_writes_merged_with_the_store() {
-    let kv = in_memory();
-    let ops = Ops::new(kv.clone());
-    for key in ["k0", "k3", "k5", "other"] {
-        assert_eq!(ops.set(key, "stored"), 0);
-    }
-    let program = guest(
-        r#"(func $run (result i32)
-             (call $must (call $kv.set "k1" "new"))
-             (call $must (call $kv.set "k3" "changed"))
-             (call $must (call $kv.delete "k0"))
-             (call $must (call $kv.set "k9" "gone"))
-             (call $must (call $kv.delete "k9"))
-             (call $out (call $ok (call $kv.list "k")))
-             (call $out (call $ok (call $kv.get "k1")))
-             (call $out (call $ok (call $kv.get "k3")))
-             (call $emit (call $st (call $kv.get "k0")))
-             (call $emit (call $st (call $kv.get "k9")))
-             (i32.const 0))"#,
-        &tape_caps::grants().grant(kv),
-    );
-    let outcome = program.run(&Args::new()).unwrap();
-    assert_eq!(outcome.result::<Vec<&str>>(0).unwrap(), ["k1", "k3", "k5"]);
-    assert_eq!(outcome.result::<&str>(1).unwrap(), "new");
-    assert_eq!(outcome.result::<&str>(2).unwrap(), "changed");
-    assert_eq!(
-        outcome.result::<(i32,)>(3).unwrap().0,
-        status::NOT_FOUND,
-        "a deleted key"
-    );
-    assert_eq!(outcome.result::<(i32,)>(4).unwrap().0, status::NOT_FOUND);
-    // Committed as the run saw it.
-    assert_eq!(
-        ops.list(""),
-        (
-            vec!["k1".into(), "k3".into(), "k5".into(), "other".into()],
-            0
-        )
-    );
-    assert_eq!(ops.get("k3").as_deref(), Ok("changed"));
+    crate::kv_ops::on_every_backend(|_, kv, _| {
+        let ops = Ops::new(kv.clone());
+        for key in ["k0", "k3", "k5", "other"] {
+            assert_eq!(ops.set(key, "stored"), 0);
+        }
+        let program = guest(
+            r#"(func $run (result i32)
+                 (call $must (call $kv.set "k1" "new"))
+                 (call $must (call $kv.set "k3" "changed"))
+                 (call $must (call $kv.delete "k0"))
+                 (call $must (call $kv.set "k9" "gone"))
+                 (call $must (call $kv.delete "k9"))
+                 (call $out (call $ok (call $kv.list "k")))
+                 (call $out (call $ok (call $kv.get "k1")))
+                 (call $out (call $ok (call $kv.get "k3")))
+                 (call $emit (call $st (call $kv.get "k0")))
+                 (call $emit (call $st (call $kv.get "k9")))
+                 (i32.const 0))"#,
+            &tape_caps::grants().grant(kv),
+        );
+        let outcome = program.run(&Args::new()).unwrap();
+        assert_eq!(outcome.result::<Vec<&str>>(0).unwrap(), ["k1", "k3", "k5"]);
+        assert_eq!(outcome.result::<&str>(1).unwrap(), "new");
+        assert_eq!(outcome.result::<&str>(2).unwrap(), "changed");
+        assert_eq!(
+            outcome.result::<(i32,)>(3).unwrap().0,
+            status::NOT_FOUND,
+            "a deleted key"
+        );
+        assert_eq!(outcome.result::<(i32,)>(4).unwrap().0, status::NOT_FOUND);
+        // Committed as the run saw it.
+        assert_eq!(
+            ops.list(""),
+            (
+                vec!["k1".into(), "k3".into(), "k5".into(), "other".into()],
+                0
+            )
+        );
+        assert_eq!(ops.get("k3").as_deref(), Ok("changed"));
 
-    let (name, usage) = &outcome.usage.capabilities[0];
-    assert_eq!(name, "kv");
-    assert_eq!(usage.calls, 10);
-    // Keys and values in; the list's strings and two values out.
-    assert_eq!(
-        usage.bytes_in,
-        2 + 3 + 2 + 7 + 2 + 2 + 4 + 2 + 1 + 2 + 2 + 2 + 2
-    );
-    assert_eq!(usage.bytes_out, 3 * 6 + 3 + 7);
+        let (name, usage) = &outcome.usage.capabilities[0];
+        assert_eq!(name, "kv");
+        assert_eq!(usage.calls, 10);
+        // Keys and values in; the list's strings and two values out.
+        assert_eq!(
+            usage.bytes_in,
+            2 + 3 + 2 + 7 + 2 + 2 + 4 + 2 + 1 + 2 + 2 + 2 + 2
+        );
+        assert_eq!(usage.bytes_out, 3 * 6 + 3 + 7);
+    });
 }
 
 #[test]
 fn a_run_that_sets_then_deletes_a_key_leaves_nothing_and_uses_no_key_slot() {
-    let kv = in_memory().max_keys(1);
-    let program = guest(
-        r#"(func $run (result i32)
-             (call $must (call $kv.set "temp" "1"))
-             (call $must (call $kv.delete "temp"))
-             (call $kv.set "kept" "2"))"#,
-        &tape_caps::grants().grant(kv.clone()),
-    );
-    assert_eq!(program.run(&Args::new()).unwrap().status, 0);
-    let ops = Ops::new(kv);
-    assert_eq!(ops.get("temp"), Err(status::NOT_FOUND));
-    assert_eq!(ops.list(""), (vec!["kept".into()], 0));
+    crate::kv_ops::on_every_backend(|_, kv, _| {
+        let kv = kv.max_keys(1);
+        let program = guest(
+            r#"(func $run (result i32)
+                 (call $must (call $kv.set "temp" "1"))
+                 (call $must (call $kv.delete "temp"))
+                 (call $kv.set "kept" "2"))"#,
+            &tape_caps::grants().grant(kv.clone()),
+        );
+        assert_eq!(program.run(&Args::new()).unwrap().status, 0);
+        let ops = Ops::new(kv);
+        assert_eq!(ops.get("temp"), Err(status::NOT_FOUND));
+        assert_eq!(ops.list(""), (vec!["kept".into()], 0));
+    });
 }
 
 #[test]
 fn every_cap_is_enforced_with_too_large() {
-    let ops = Ops::new(in_memory().max_key_bytes(4).max_value_bytes(3).max_keys(2));
-    assert_eq!(ops.set("abcd", "123"), 0, "at the caps");
-    assert_eq!(ops.set("abcde", "1"), status::TOO_LARGE);
-    assert_eq!(ops.get("abcde"), Err(status::TOO_LARGE));
-    assert_eq!(ops.delete("abcde"), status::TOO_LARGE);
-    assert_eq!(ops.list("abcde").1, status::TOO_LARGE);
-    assert_eq!(ops.set("v", "1234"), status::TOO_LARGE);
-    assert_eq!(ops.set("b", "1"), 0);
-    assert_eq!(ops.set("c", "1"), status::TOO_LARGE, "a third key");
-    assert_eq!(ops.set("b", "2"), 0, "replacing is not a new key");
-    assert_eq!(ops.delete("b"), 0);
-    assert_eq!(ops.set("c", "1"), 0, "a freed slot");
-    assert_eq!(ops.get("v"), Err(status::NOT_FOUND));
+    crate::kv_ops::on_every_backend(|_, kv, _| {
+        let ops = Ops::new(kv.clone().max_key_bytes(4).max_value_bytes(3).max_keys(2));
+        assert_eq!(ops.set("abcd", "123"), 0, "at the caps");
+        assert_eq!(ops.set("abcde", "1"), status::TOO_LARGE);
+        assert_eq!(ops.get("abcde"), Err(status::TOO_LARGE));
+        assert_eq!(ops.delete("abcde"), status::TOO_LARGE);
+        assert_eq!(ops.list("abcde").1, status::TOO_LARGE);
+        assert_eq!(ops.set("v", "1234"), status::TOO_LARGE);
+        assert_eq!(ops.set("b", "1"), 0);
+        assert_eq!(ops.set("c", "1"), status::TOO_LARGE, "a third key");
+        assert_eq!(ops.set("b", "2"), 0, "replacing is not a new key");
+        assert_eq!(ops.delete("b"), 0);
+        assert_eq!(ops.set("c", "1"), 0, "a freed slot");
+        assert_eq!(ops.get("v"), Err(status::NOT_FOUND));
 
-    // A list reply holds at most `max_list` keys, the first ones.
-    let ops = Ops::new(in_memory().max_list(2));
-    for key in ["c", "a", "b"] {
-        assert_eq!(ops.set(key, "x"), 0);
-    }
-    assert_eq!(
-        ops.list(""),
-        (vec!["a".into(), "b".into()], status::TOO_LARGE)
-    );
-    assert_eq!(ops.list("c"), (vec!["c".into()], 0));
+        // A list reply holds at most `max_list` keys, the first ones.
+        let ops = Ops::new(kv.clone().namespace("list").max_list(2));
+        for key in ["c", "a", "b"] {
+            assert_eq!(ops.set(key, "x"), 0);
+        }
+        assert_eq!(
+            ops.list(""),
+            (vec!["a".into(), "b".into()], status::TOO_LARGE)
+        );
+        assert_eq!(ops.list("c"), (vec!["c".into()], 0));
 
-    // A run buffers at most `max_run_bytes` of keys and values; writing a
-    // key again replaces its share.
-    let kv = in_memory().max_run_bytes(10);
-    let program = guest(
-        r#"(func $run (result i32)
-             (call $emit (call $kv.set "k1" "12345678"))
-             (call $emit (call $kv.set "k1" "12"))
-             (call $emit (call $kv.set "k2" "1234"))
-             (call $emit (call $kv.set "k3" "1"))
-             (i32.const 0))"#,
-        &tape_caps::grants().grant(kv.clone()),
-    );
-    let outcome = program.run(&Args::new()).unwrap();
-    assert_eq!(emitted(&outcome), [0, 0, 0, status::TOO_LARGE]);
-    assert_eq!(Ops::new(kv).list(""), (vec!["k1".into(), "k2".into()], 0));
+        // A run buffers at most `max_run_bytes` of keys and values; writing a
+        // key again replaces its share.
+        let kv = kv.namespace("run").max_run_bytes(10);
+        let program = guest(
+            r#"(func $run (result i32)
+                 (call $emit (call $kv.set "k1" "12345678"))
+                 (call $emit (call $kv.set "k1" "12"))
+                 (call $emit (call $kv.set "k2" "1234"))
+                 (call $emit (call $kv.set "k3" "1"))
+                 (i32.const 0))"#,
+            &tape_caps::grants().grant(kv.clone()),
+        );
+        let outcome = program.run(&Args::new()).unwrap();
+        assert_eq!(emitted(&outcome), [0, 0, 0, status::TOO_LARGE]);
+        assert_eq!(Ops::new(kv).list(""), (vec!["k1".into(), "k2".into()], 0));
+    });
 }
 
 #[test]
 fn malformed_keys_are_invalid_arguments() {
-    let program = guest(
-        r#"(func $run (result i32)
-             (call $emit (call $kv.set "" "x"))
-             (call $emit (call $kv.set "\ff\fe" "x"))
-             (call $emit (call $st (call $kv.get "")))
-             (call $emit (call $kv.delete "\c3"))
-             (call $emit (call $st (call $kv.list "\ff")))
-             (call $emit (call $st (call $kv.list "")))
-             (i32.const 0))"#,
-        &tape_caps::grants().grant(in_memory()),
-    );
-    let outcome = program.run(&Args::new()).unwrap();
-    let invalid = status::INVALID_ARGUMENT;
-    assert_eq!(
-        emitted(&outcome),
-        [invalid, invalid, invalid, invalid, invalid, 0]
-    );
+    crate::kv_ops::on_every_backend(|_, kv, _| {
+        let program = guest(
+            r#"(func $run (result i32)
+                 (call $emit (call $kv.set "" "x"))
+                 (call $emit (call $kv.set "\ff\fe" "x"))
+                 (call $emit (call $st (call $kv.get "")))
+                 (call $emit (call $kv.delete "\c3"))
+                 (call $emit (call $st (call $kv.list "\ff")))
+                 (call $emit (call $st (call $kv.list "")))
+                 (i32.const 0))"#,
+            &tape_caps::grants().grant(kv),
+        );
+        let outcome = program.run(&Args::new()).unwrap();
+        let invalid = status::INVALID_ARGUMENT;
+        assert_eq!(
+            emitted(&outcome),
+            [invalid, invalid, invalid, invalid, invalid, 0]
+        );
+    });
 }
 
 #[test]
@@ -313,52 +321,53 @@ fn a_key_pointer_outside_memory_traps() {
 
 #[test]
 fn a_failed_run_commits_nothing_and_a_completed_one_commits_whatever_it_returns() {
-    let kv = in_memory();
-    let ops = Ops::new(kv.clone());
-    let grants = tape_caps::grants().grant(kv);
-    let trapped = guest(
-        r#"(func $run (result i32)
-             (call $must (call $kv.set "a" "1"))
-             (call $must (call $kv.set "b" "1"))
-             unreachable)"#,
-        &grants,
-    );
-    let error = trapped.run(&Args::new()).unwrap_err();
-    assert!(matches!(error.kind(), ErrorKind::Trap { .. }), "{error}");
+    crate::kv_ops::on_every_backend(|_, kv, _| {
+        let ops = Ops::new(kv.clone());
+        let grants = tape_caps::grants().grant(kv);
+        let trapped = guest(
+            r#"(func $run (result i32)
+                 (call $must (call $kv.set "a" "1"))
+                 (call $must (call $kv.set "b" "1"))
+                 unreachable)"#,
+            &grants,
+        );
+        let error = trapped.run(&Args::new()).unwrap_err();
+        assert!(matches!(error.kind(), ErrorKind::Trap { .. }), "{error}");
 
-    let spins = guest(
-        r#"(func $run (result i32)
-             (call $must (call $kv.set "a" "1"))
-             (loop $spin (br $spin))
-             (i32.const 0))"#,
-        &grants,
-    );
-    let limits = Limits {
-        fuel: Some(1_000_000),
-        ..Limits::default()
-    };
-    let error = spins.run_with(&Args::new(), &limits).unwrap_err();
-    assert!(
-        matches!(error.kind(), ErrorKind::OutOfFuel { .. }),
-        "{error}"
-    );
-    let limits = Limits {
-        fuel: None,
-        timeout: Some(Duration::from_millis(50)),
-        ..Limits::default()
-    };
-    let error = spins.run_with(&Args::new(), &limits).unwrap_err();
-    assert!(matches!(error.kind(), ErrorKind::Timeout { .. }), "{error}");
-    assert_eq!(ops.list(""), (vec![], 0));
+        let spins = guest(
+            r#"(func $run (result i32)
+                 (call $must (call $kv.set "a" "1"))
+                 (loop $spin (br $spin))
+                 (i32.const 0))"#,
+            &grants,
+        );
+        let limits = Limits {
+            fuel: Some(1_000_000),
+            ..Limits::default()
+        };
+        let error = spins.run_with(&Args::new(), &limits).unwrap_err();
+        assert!(
+            matches!(error.kind(), ErrorKind::OutOfFuel { .. }),
+            "{error}"
+        );
+        let limits = Limits {
+            fuel: None,
+            timeout: Some(Duration::from_millis(50)),
+            ..Limits::default()
+        };
+        let error = spins.run_with(&Args::new(), &limits).unwrap_err();
+        assert!(matches!(error.kind(), ErrorKind::Timeout { .. }), "{error}");
+        assert_eq!(ops.list(""), (vec![], 0));
 
-    let fails = guest(
-        r#"(func $run (result i32)
-             (call $must (call $kv.set "a" "1"))
-             (i32.const 7))"#,
-        &grants,
-    );
-    assert_eq!(fails.run(&Args::new()).unwrap().status, 7);
-    assert_eq!(ops.get("a").as_deref(), Ok("1"));
+        let fails = guest(
+            r#"(func $run (result i32)
+                 (call $must (call $kv.set "a" "1"))
+                 (i32.const 7))"#,
+            &grants,
+        );
+        assert_eq!(fails.run(&Args::new()).unwrap().status, 7);
+        assert_eq!(ops.get("a").as_deref(), Ok("1"));
+    });
 }
 
 #[test]

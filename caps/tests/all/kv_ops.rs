@@ -11,12 +11,14 @@ use std::time::{Duration, UNIX_EPOCH};
 use tape_caps::Kv;
 use tape_rt::{Args, Outcome, Program, status};
 
+use tape_testkit::redis::RedisServer;
+
 use crate::kv::Gate;
 use crate::wat_prelude::guest;
 
 /// A clock the test moves by hand, in milliseconds.
 #[derive(Clone)]
-struct Clock(Arc<AtomicU64>);
+pub(crate) struct Clock(Arc<AtomicU64>);
 
 impl Clock {
     fn new() -> Clock {
@@ -36,8 +38,10 @@ impl Clock {
 /// Opens a backend's store in a directory.
 type Open = fn(&Path) -> Kv;
 
-/// Runs `test` on each backend, with a clock of its own.
-fn on_every_backend(test: impl Fn(&str, Kv, &Clock)) {
+/// Runs `test` on each backend, with a clock of its own: a store in
+/// memory, a file held open, a file processes take turns with, and a real
+/// Redis server.
+pub(crate) fn on_every_backend(test: impl Fn(&str, Kv, &Clock)) {
     let dir = tempfile::tempdir().unwrap();
     let backends: [(&str, Open); 3] = [
         ("in memory", |_| Kv::in_memory().unwrap()),
@@ -47,8 +51,24 @@ fn on_every_backend(test: impl Fn(&str, Kv, &Clock)) {
         }),
     ];
     for (name, open) in backends {
+        let _on = On(name);
         let clock = Clock::new();
         test(name, clock.kv(open(dir.path())), &clock);
+    }
+    let redis = RedisServer::start();
+    let _on = On("redis");
+    let clock = Clock::new();
+    test("redis", clock.kv(Kv::redis(&redis.url()).unwrap()), &clock);
+}
+
+/// Says which backend a test failed on.
+struct On(&'static str);
+
+impl Drop for On {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("(on the {} backend)", self.0);
+        }
     }
 }
 
@@ -580,4 +600,151 @@ fn the_cas_loop_from_the_docs_loses_no_update() {
         }
         assert_eq!(Ops::new(kv).get("banner"), Ok("!".repeat(20)), "{backend}");
     });
+}
+
+/// A run that read a key and writes from what it read commits nothing when
+/// another run changed the key meanwhile; a run that writes without
+/// reading is not stopped.
+#[test]
+fn a_read_modify_write_that_lost_a_race_commits_nothing() {
+    on_every_backend(|backend, kv, _| {
+        let ops = Ops::new(kv.clone());
+        assert_eq!(ops.set("n", "1"), 0);
+        let (arrived, arrivals) = mpsc::channel();
+        let (release, released) = mpsc::channel();
+        let gate = Gate {
+            arrived,
+            release: Arc::new(Mutex::new(released)),
+        };
+        let grants = tape_caps::grants().grant(kv.clone()).grant(gate);
+        // Reads n, waits, writes n + 1; or, with argument "blind", only
+        // writes.
+        let program = guest(
+            r#"(func $run (result i32)
+                 (local $old i32)
+                 (if (i32.eqz (i32.load (call $arg (i32.const 0))))
+                   (then (local.set $old (call $ok (call $kv.get "n")))))
+                 (drop (call $gate.wait))
+                 (call $kv.set "n" "from the slow run"))"#,
+            &grants,
+        );
+        let program = Arc::new(program);
+        for (arg, commits) in [("", false), ("blind", true)] {
+            let slow = program.clone();
+            let run = std::thread::spawn(move || slow.run(&Args::strings([arg])));
+            arrivals.recv().unwrap();
+            assert_eq!(ops.set("n", "5"), 0, "{backend}");
+            release.send(()).unwrap();
+            let result = run.join().unwrap();
+            if commits {
+                assert_eq!(result.unwrap().status, 0, "{backend}");
+                assert_eq!(ops.get("n").as_deref(), Ok("from the slow run"));
+            } else {
+                let error = result.unwrap_err().to_string();
+                assert!(
+                    error.contains(
+                        "another run changed `n` in namespace `default` after this run read it"
+                    ),
+                    "{backend}: {error}"
+                );
+                assert_eq!(ops.get("n").as_deref(), Ok("5"), "{backend}");
+            }
+        }
+    });
+}
+
+/// Two grants naming one Redis server share its keys, as two processes or
+/// two machines do; namespaces stay apart.
+#[test]
+fn grants_on_one_redis_server_share_keys_and_namespaces_stay_apart() {
+    let redis = RedisServer::start();
+    let one = Ops::new(Kv::redis(&redis.url()).unwrap());
+    let other = Ops::new(Kv::redis(&redis.url()).unwrap());
+    let elsewhere = Ops::new(Kv::redis(&redis.url()).unwrap().namespace("other"));
+    assert_eq!(one.set("greeting", "hello"), 0);
+    assert_eq!(other.get("greeting").as_deref(), Ok("hello"));
+    assert_eq!(elsewhere.get("greeting"), Err(status::NOT_FOUND));
+    assert_eq!(other.incr("count", 2), Ok(2));
+    assert_eq!(one.incr("count", 3), Ok(5));
+    assert_eq!(elsewhere.list(""), Vec::<String>::new());
+    assert_eq!(one.list(""), ["count", "greeting"]);
+}
+
+/// A server that refuses is a failure at once, naming it; one that
+/// accepts and never answers is TIMED_OUT at the run's deadline; a
+/// password in the URL is never shown.
+#[test]
+fn an_unavailable_redis_is_a_status_within_the_deadline() {
+    use std::time::Instant;
+    use tape_rt::Limits;
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let ops = Ops::new(Kv::redis(&format!("redis://:hunter2@127.0.0.1:{port}/0")).unwrap());
+    let started = Instant::now();
+    let outcome = ops.get.run(&Args::strings(["k"])).unwrap();
+    assert_eq!(outcome.status, status::IO_FAILURE);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let why = reason(&outcome);
+    assert!(why.contains("cannot connect"), "{why}");
+    assert!(!why.contains("hunter2"), "{why}");
+
+    // Accepts connections, reads nothing, answers nothing.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "redis://127.0.0.1:{}/0",
+        silent.local_addr().unwrap().port()
+    );
+    let held = std::thread::spawn(move || {
+        let streams: Vec<_> = silent.incoming().take(1).collect();
+        std::thread::sleep(Duration::from_secs(2));
+        drop(streams);
+    });
+    let ops = Ops::new(Kv::redis(&url).unwrap());
+    let limits = Limits {
+        timeout: Some(Duration::from_millis(400)),
+        ..Limits::default()
+    };
+    let started = Instant::now();
+    let outcome = ops.get.run_with(&Args::strings(["k"]), &limits).unwrap();
+    let took = started.elapsed();
+    assert_eq!(outcome.status, status::TIMED_OUT, "{:?}", outcome.reasons);
+    assert!(
+        took >= Duration::from_millis(350) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    assert!(reason(&outcome).contains("did not answer before the run's deadline"));
+    held.join().unwrap();
+
+    assert!(Kv::redis("http://127.0.0.1/").is_err());
+}
+
+/// Each run's own namespace (`Namespace`) works on Redis as on a file.
+#[test]
+fn run_namespaces_work_on_redis() {
+    use tape_caps::kv::Namespace;
+    use tape_rt::Run;
+
+    let redis = RedisServer::start();
+    let program = guest(
+        r#"(func $run (result i32)
+             (call $emit64 (call $ok64 (call $kv.incr "visits" (i64.const 1))))
+             (i32.const 0))"#,
+        &tape_caps::grants().grant(Kv::redis(&redis.url()).unwrap().namespace("app")),
+    );
+    let visit = |tenant: &str| {
+        let outcome = Run::new(&program)
+            .data(Namespace::new(tenant))
+            .run()
+            .unwrap();
+        outcome.result::<(i64,)>(0).unwrap().0
+    };
+    assert_eq!(visit("acme"), 1);
+    assert_eq!(visit("acme"), 2);
+    assert_eq!(visit("globex"), 1);
 }

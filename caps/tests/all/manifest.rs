@@ -68,6 +68,29 @@ fn a_kv_table_without_a_path_is_a_store_in_memory() {
     assert_eq!(emitted(&program.run(&Args::new()).unwrap()), [2]);
 }
 
+/// `[kv] url` puts the store on Redis: two grants from one manifest, as
+/// two `tape run`s or two machines would make, share it. A table naming a
+/// file and a server is refused, naming both.
+#[test]
+fn a_kv_url_puts_the_store_on_redis() {
+    let redis = tape_testkit::redis::RedisServer::start();
+    let text = format!("[kv]\nurl = \"{}\"\nnamespace = \"counter\"\n", redis.url());
+    for expected in 1..=2 {
+        let manifest = Manifest::parse(&text, "tape.toml").unwrap();
+        let program = guest(COUNTER, &manifest.grants().unwrap());
+        assert_eq!(emitted(&program.run(&Args::new()).unwrap()), [expected]);
+    }
+    let both = format!("{text}path = \"state.redb\"\n");
+    let error = Manifest::parse(&both, "tape.toml")
+        .and_then(|manifest| manifest.grants())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("names both a file (`path`) and a Redis server"),
+        "{error}"
+    );
+}
+
 #[test]
 fn no_manifest_beside_a_program_is_none() {
     let dir = tempfile::tempdir().unwrap();

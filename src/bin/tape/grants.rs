@@ -36,8 +36,9 @@ pub struct GrantOpts {
     /// Ignore the `tape.toml` beside FILE: grants come from flags only
     #[arg(long = "no-manifest")]
     no_manifest: bool,
-    /// Grant `kv`, stored in this database file (created if missing)
-    #[arg(long, value_name = "PATH")]
+    /// Grant `kv`, stored in this database file (created if missing), or on
+    /// the Redis server at this URL (`redis://host:port/db`)
+    #[arg(long, value_name = "PATH|URL")]
     kv: Option<PathBuf>,
     /// Grant `fs`, read-only, inside this directory
     #[arg(long, value_name = "PATH", conflicts_with = "dir_rw")]
@@ -118,11 +119,19 @@ impl GrantOpts {
         let mut flag_set: Vec<(&'static str, String, &'static str)> = Vec::new();
 
         if let Some(path) = &self.kv {
-            manifest.kv.get_or_insert_default().path = Some(path.clone());
+            let kv = manifest.kv.get_or_insert_default();
+            // A Redis URL, or a file: the flag replaces either.
+            let url = path
+                .to_str()
+                .filter(|text| text.starts_with("redis://") || text.starts_with("rediss://"));
+            (kv.url, kv.path) = match url {
+                Some(url) => (Some(url.to_string()), None),
+                None => (None, Some(path.clone())),
+            };
             flag_set.push((
                 "kv",
                 format!("--kv {}", path.display()),
-                "give a database file to create or open, in a directory that exists",
+                "give a database file to create or open, in a directory that exists, or a Redis URL (`redis://host:port/db`)",
             ));
         }
         let flag_dir = match (&self.dir, &self.dir_rw) {

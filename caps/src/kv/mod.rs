@@ -1,4 +1,4 @@
-//! The `kv` capability: a key-value store in redb, one namespace per
+//! The `kv` capability: a key-value store in redb or on Redis, one namespace per
 //! grant (and per run, with [`Namespace`]), a run's writes committed when
 //! it completes.
 
@@ -16,10 +16,13 @@ use redb::{
 };
 use wasmtime::{Caller, Linker};
 
+mod redis_store;
+
 use tape_rt::guest::{self, read_bytes_max, value_len};
 use tape_rt::guest::{write_bytes, write_strings};
 use tape_rt::{Capability, Error, Function, Result, Spec, State, status};
 
+use self::redis_store::{Applied, Failure, RedisStore};
 use crate::refusal::Refusal;
 
 /// A persistent key-value store for the guest: UTF-8 keys, byte values, one
@@ -72,14 +75,17 @@ use crate::refusal::Refusal;
 ///
 /// # Transactions
 ///
-/// A run sees a snapshot of its namespace taken at its first `kv` call,
-/// plus its own writes. Its writes are buffered and committed in one
-/// transaction when `run` returns (whatever status it returns); a run that
-/// traps, times out or fails in any other way commits nothing. Runs of one
-/// process on one store may overlap: their commits apply in turn, the last
-/// writer of a key winning. Runs of different processes on one file
-/// ([`Kv::shared`]) do not overlap: each holds the file from its first
-/// `kv` call to its commit, so a read-modify-write loses no update. The key-count cap is checked again at commit, and a run whose
+/// A run sees its namespace plus its own writes: on a file, a snapshot
+/// taken at its first `kv` call; on Redis ([`Kv::redis`]), the latest
+/// committed values at each call. Its writes are buffered and committed in
+/// one transaction when `run` returns (whatever status it returns); a run
+/// that traps, times out or fails in any other way commits nothing. Runs
+/// may overlap, and none loses an update: the commit fails whole, with an
+/// error naming the key, when another run changed a key this run read
+/// with `get` or `ttl` since it read it (writes of keys it did not read
+/// are not checked: the last writer wins). Runs of different processes on
+/// one file ([`Kv::shared`]) do not overlap at all: each holds the file
+/// from its first `kv` call to its commit. The key-count cap is checked again at commit, and a run whose
 /// writes would pass it — because concurrent runs added keys meanwhile —
 /// fails with an error and commits nothing.
 ///
@@ -173,6 +179,8 @@ enum Store {
     Held(Arc<Database>),
     /// A file other processes open too.
     Shared(Arc<SharedFile>),
+    /// A Redis server, shared by every process and machine that names it.
+    Redis(Arc<RedisStore>),
 }
 
 /// A database file that processes take turns with: redb lets one process
@@ -293,6 +301,28 @@ impl Kv {
         Ok(Kv::with_store(Store::Held(Arc::new(db))))
     }
 
+    /// A store on the Redis server at `url` (`redis://host:port/db`,
+    /// `redis://:password@host/db`; not TLS), shared by every
+    /// process and machine that names it, through a pool of connections
+    /// opened as runs need them. Same behaviour as a file, but for
+    /// isolation: a run reads the latest committed values call by call
+    /// (not a snapshot), and its commit fails if a key it read with `get`
+    /// or `ttl` has changed since (see the type's docs). A server that
+    /// does not answer makes a call fail with
+    /// [`TIMED_OUT`](status::TIMED_OUT) at the run's deadline (10 seconds
+    /// for a run without one), or [`IO_FAILURE`](status::IO_FAILURE) when
+    /// it refuses.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Capability`](tape_rt::ErrorKind::Capability) if `url`
+    /// is not a Redis URL; nothing is checked on the network yet.
+    pub fn redis(url: &str) -> Result<Kv> {
+        let store = RedisStore::new(url)
+            .map_err(|e| Error::capability(NAME, format!("not a Redis URL: {e}")))?;
+        Ok(Kv::with_store(Store::Redis(Arc::new(store))))
+    }
+
     fn with_store(store: Store) -> Kv {
         Kv {
             store,
@@ -382,6 +412,12 @@ impl Kv {
         let shared = match &self.store {
             Store::Held(db) => return Ok(db.clone()),
             Store::Shared(shared) => shared,
+            Store::Redis(_) => {
+                return Err(Refusal::new(
+                    status::IO_FAILURE,
+                    "the key-value store is on Redis, not in a database file",
+                ));
+            }
         };
         let deadline = deadline.unwrap_or_else(|| Instant::now() + LOCK_WAIT);
         shared.acquire(deadline).map_err(|error| match error {
@@ -426,19 +462,26 @@ impl Kv {
         }))
     }
 
-    /// Applies a run's writes in one transaction: expired keys go first,
-    /// then the prefixes it deleted, then its keys. `Ok(Err(count))` if the namespace would hold `count` keys,
-    /// past the cap, and nothing was written.
+    /// Applies a run's writes in one transaction, if no key the run read
+    /// (`seen`) changed since: expired keys go first, then the prefixes it
+    /// deleted, then its keys. Nothing is written unless it is
+    /// [`Committed::Done`].
     fn commit(
         &self,
         db: &Database,
         table: &str,
+        seen: &BTreeMap<String, String>,
         cleared: &[String],
         pending: &Pending,
-    ) -> Result<Result<(), u64>, redb::Error> {
+    ) -> Result<Committed, redb::Error> {
         let txn = db.begin_write()?;
         let over = {
             let mut store = Tables::open(&txn, table)?;
+            for (key, fingerprint) in seen {
+                if stamp(store.raw(key)?.as_ref()) != *fingerprint {
+                    return Ok(Committed::Conflict(key.clone()));
+                }
+            }
             store.sweep(self.now())?;
             let before = store.values.len()?;
             for prefix in cleared {
@@ -453,11 +496,11 @@ impl Kv {
         match over {
             Some(count) => {
                 txn.abort()?;
-                Ok(Err(count))
+                Ok(Committed::Full(count))
             }
             None => {
                 txn.commit()?;
-                Ok(Ok(()))
+                Ok(Committed::Done)
             }
         }
     }
@@ -558,6 +601,28 @@ impl Entry {
 /// A run's writes: `None` deletes.
 type Pending = BTreeMap<String, Option<Entry>>;
 
+/// Stored keys in order, each with when it expires; and whether more may
+/// follow.
+type Page = (Vec<(String, Option<u64>)>, bool);
+
+/// What a commit found.
+enum Committed {
+    Done,
+    /// A key the run read was changed by another run meanwhile.
+    Conflict(String),
+    /// The namespace would hold this many keys, past its cap.
+    Full(u64),
+}
+
+/// What a file's run records of a key it read, to find at its commit
+/// whether another run changed it: a hash of the entry as read.
+fn stamp(entry: Option<&Entry>) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    entry.map(|e| (&e.value, e.expires)).hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
 /// A read snapshot of a namespace.
 struct Snapshot {
     values: Table,
@@ -567,16 +632,15 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    /// The live entry under `key`.
-    fn entry(&self, key: &str, now: u64) -> Result<Option<Entry>, redb::Error> {
+    /// The entry under `key`, expired or not.
+    fn raw(&self, key: &str) -> Result<Option<Entry>, redb::Error> {
         let Some(value) = self.values.get(key)? else {
             return Ok(None);
         };
-        let entry = Entry {
+        Ok(Some(Entry {
             value: value.value().to_vec(),
             expires: self.expiry(key)?,
-        };
-        Ok(entry.live(now).then_some(entry))
+        }))
     }
 
     /// Keys that are stored and live.
@@ -613,16 +677,20 @@ impl<'txn> Tables<'txn> {
         })
     }
 
-    /// The live entry under `key`.
-    fn entry(&self, key: &str, now: u64) -> Result<Option<Entry>, redb::Error> {
+    /// The entry under `key`, expired or not.
+    fn raw(&self, key: &str) -> Result<Option<Entry>, redb::Error> {
         let Some(value) = self.values.get(key)? else {
             return Ok(None);
         };
-        let entry = Entry {
+        Ok(Some(Entry {
             value: value.value().to_vec(),
             expires: self.expires.get(key)?.map(|at| at.value()),
-        };
-        Ok(entry.live(now).then_some(entry))
+        }))
+    }
+
+    /// The live entry under `key`.
+    fn entry(&self, key: &str, now: u64) -> Result<Option<Entry>, redb::Error> {
+        Ok(self.raw(key)?.filter(|entry| entry.live(now)))
     }
 
     /// Stores `entry` under `key`, or deletes `key`, with its expiry.
@@ -673,20 +741,26 @@ impl<'txn> Tables<'txn> {
     }
 }
 
-/// One run's view of the store: a snapshot, then what atomic operations
-/// found since, then prefixes the run deleted, then its own writes.
+/// One run's view of the store: what it stores (a snapshot of a file, or
+/// Redis as it is at each call), then what atomic operations found since,
+/// then prefixes the run deleted, then its own writes.
 #[derive(Default)]
 struct KvRun {
-    /// When the run must end: how long it may wait for a shared file.
+    /// When the run must end: how long it may wait for a shared file or
+    /// for Redis.
     deadline: Option<Instant>,
     /// The redb table of the run's namespace: the grant's, or a
-    /// [`Namespace`] inside it.
+    /// [`Namespace`] inside it; on Redis, the same name picks its keys.
     table: Arc<str>,
     /// `None` until the first call; then `Some(None)` if the namespace is
     /// empty. Declared before `db`, so that it is dropped first.
     snapshot: Option<Option<Snapshot>>,
     /// The database, from the first call on.
     db: Option<Arc<Database>>,
+    /// Keys the run read with `get` or `ttl`, and what it found (a
+    /// [`stamp`] of a file's entry, a Redis version): its commit fails if
+    /// one changed meanwhile.
+    seen: BTreeMap<String, String>,
     /// Entries as atomic operations (`incr`, `cas`) left them in the store,
     /// newer than the snapshot.
     fresh: Pending,
@@ -696,7 +770,7 @@ struct KvRun {
     pending: Pending,
     /// Bytes of keys, values and prefixes in `pending` and `cleared`.
     pending_bytes: usize,
-    /// Keys in this run's view minus keys in the snapshot.
+    /// Keys in this run's view minus keys stored when it began.
     added: i64,
 }
 
@@ -711,6 +785,26 @@ fn io_failure(kv: &Kv, error: impl Into<redb::Error>) -> Refusal {
     )
 }
 
+/// Why a call to Redis failed, for the guest.
+fn redis_failure(redis: &RedisStore, failure: Failure) -> Refusal {
+    match failure {
+        Failure::TimedOut => Refusal::new(
+            status::TIMED_OUT,
+            format!(
+                "the key-value store at {} did not answer before the run's deadline",
+                redis.shown
+            ),
+        ),
+        Failure::Failed(error) => {
+            tracing::warn!(target: "tape::kv", store = %redis.shown, "key-value store failed: {error}");
+            Refusal::new(
+                status::IO_FAILURE,
+                format!("the key-value store at {} failed: {error}", redis.shown),
+            )
+        }
+    }
+}
+
 /// What an atomic operation does to the entry it finds.
 struct Change<T> {
     /// The entry to leave, or `None` to leave it as it is.
@@ -718,6 +812,9 @@ struct Change<T> {
     /// What the guest gets.
     reply: T,
 }
+
+/// Keys a `list` reads from the store at a time.
+const PAGE: usize = 1000;
 
 impl KvRun {
     fn database(&mut self, kv: &Kv) -> Result<Arc<Database>, Refusal> {
@@ -735,8 +832,89 @@ impl KvRun {
         Ok(self.snapshot.as_ref().and_then(Option::as_ref))
     }
 
+    /// When a call to Redis gives up.
+    fn wait_until(&self) -> Instant {
+        self.deadline.unwrap_or_else(|| Instant::now() + LOCK_WAIT)
+    }
+
+    /// The entry stored under `key`, expired or not, recorded as read when
+    /// `record`.
+    fn stored(&mut self, kv: &Kv, key: &str, record: bool) -> Result<Option<Entry>, Refusal> {
+        if let Store::Redis(redis) = &kv.store {
+            let (entry, version) = redis
+                .read(&self.table, key, self.wait_until())
+                .map_err(|f| redis_failure(redis, f))?;
+            if record {
+                self.seen.entry(key.to_string()).or_insert(version);
+            }
+            return Ok(entry);
+        }
+        let entry = match self.snapshot(kv)? {
+            Some(snapshot) => snapshot.raw(key).map_err(|e| io_failure(kv, e))?,
+            None => None,
+        };
+        if record {
+            self.seen
+                .entry(key.to_string())
+                .or_insert_with(|| stamp(entry.as_ref()));
+        }
+        Ok(entry)
+    }
+
+    /// Keys stored and live when the run began (a file) or now (Redis).
+    fn stored_count(&mut self, kv: &Kv) -> Result<u64, Refusal> {
+        let now = kv.now();
+        if let Store::Redis(redis) = &kv.store {
+            return redis
+                .count(&self.table, now, self.wait_until())
+                .map_err(|f| redis_failure(redis, f));
+        }
+        match self.snapshot(kv)? {
+            Some(snapshot) => snapshot.live_keys(now).map_err(|e| io_failure(kv, e)),
+            None => Ok(0),
+        }
+    }
+
+    /// Up to `max` stored keys with `prefix` after `after`, in order, each
+    /// with its expiry; and whether there may be more.
+    fn stored_page(
+        &mut self,
+        kv: &Kv,
+        prefix: &str,
+        after: Option<&str>,
+        max: usize,
+    ) -> Result<Page, Refusal> {
+        if let Store::Redis(redis) = &kv.store {
+            return redis
+                .page(&self.table, prefix, after, max, self.wait_until())
+                .map_err(|f| redis_failure(redis, f));
+        }
+        let Some(snapshot) = self.snapshot(kv)? else {
+            return Ok((Vec::new(), false));
+        };
+        let start = after.map_or(Bound::Included(prefix), Bound::Excluded);
+        let range = snapshot
+            .values
+            .range::<&str>((start, Bound::Unbounded))
+            .map_err(|e| io_failure(kv, e))?;
+        let mut keys = Vec::new();
+        for item in range {
+            let (key, _) = item.map_err(|e| io_failure(kv, e))?;
+            let key = key.value();
+            if !key.starts_with(prefix) {
+                break;
+            }
+            if keys.len() == max {
+                return Ok((keys, true));
+            }
+            let expires = snapshot.expiry(key).map_err(|e| io_failure(kv, e))?;
+            keys.push((key.to_string(), expires));
+        }
+        Ok((keys, false))
+    }
+
     /// What the run's own changes say about `key`: `Some(entry or None)`,
-    /// or `None` when only the snapshot knows.
+    /// or `None` when only the store knows.
     fn overlay(&self, key: &str) -> Option<Option<&Entry>> {
         if let Some(entry) = self.pending.get(key) {
             return Some(entry.as_ref());
@@ -751,16 +929,19 @@ impl KvRun {
         self.fresh.get(key).map(Option::as_ref)
     }
 
-    /// The live entry under `key`, as this run sees it.
-    fn entry(&mut self, kv: &Kv, key: &str) -> Result<Option<Entry>, Refusal> {
+    /// The live entry under `key`, as this run sees it; a read of the
+    /// store is recorded when `record`.
+    fn view(&mut self, kv: &Kv, key: &str, record: bool) -> Result<Option<Entry>, Refusal> {
         let now = kv.now();
         if let Some(entry) = self.overlay(key) {
             return Ok(entry.filter(|e| e.live(now)).cloned());
         }
-        match self.snapshot(kv)? {
-            Some(snapshot) => snapshot.entry(key, now).map_err(|e| io_failure(kv, e)),
-            None => Ok(None),
-        }
+        Ok(self.stored(kv, key, record)?.filter(|e| e.live(now)))
+    }
+
+    /// The live entry under `key`, read: the commit checks it is unchanged.
+    fn entry(&mut self, kv: &Kv, key: &str) -> Result<Option<Entry>, Refusal> {
+        self.view(kv, key, true)
     }
 
     fn get(&mut self, kv: &Kv, key: &str) -> Result<Option<Vec<u8>>, Refusal> {
@@ -800,11 +981,7 @@ impl KvRun {
 
     /// Refuses a new key when the namespace is full, as this run sees it.
     fn room_for(&mut self, kv: &Kv, key: &str) -> Result<(), Refusal> {
-        let now = kv.now();
-        let stored = match self.snapshot(kv)? {
-            Some(snapshot) => snapshot.live_keys(now).map_err(|e| io_failure(kv, e))?,
-            None => 0,
-        };
+        let stored = self.stored_count(kv)?;
         let max = i64::try_from(kv.max_keys).unwrap_or(i64::MAX);
         if (stored as i64).saturating_add(self.added) >= max {
             return Err(Refusal::new(
@@ -819,8 +996,10 @@ impl KvRun {
         Ok(())
     }
 
+    /// A write that does not depend on what it replaces: whether the key
+    /// exists is not a read the commit checks.
     fn set(&mut self, kv: &Kv, key: String, entry: Entry) -> Result<(), Refusal> {
-        let exists = self.entry(kv, &key)?.is_some();
+        let exists = self.view(kv, &key, false)?.is_some();
         if !exists {
             self.room_for(kv, &key)?;
         }
@@ -832,7 +1011,7 @@ impl KvRun {
     }
 
     fn delete(&mut self, kv: &Kv, key: String) -> Result<(), Refusal> {
-        if self.entry(kv, &key)?.is_none() {
+        if self.view(kv, &key, false)?.is_none() {
             return Ok(());
         }
         self.write(kv, key, None)?;
@@ -874,7 +1053,7 @@ impl KvRun {
         Ok(count)
     }
 
-    /// Keys with `prefix`, sorted: the snapshot's merged with the run's
+    /// Keys with `prefix`, sorted: the store's merged with the run's
     /// writes. `bool`: more matched than `max_list`.
     fn list(&mut self, kv: &Kv, prefix: &str) -> Result<(Vec<String>, bool), Refusal> {
         self.list_from(kv, prefix, None, kv.max_list)
@@ -890,74 +1069,60 @@ impl KvRun {
         max: usize,
     ) -> Result<(Vec<String>, bool), Refusal> {
         let now = kv.now();
-        let start = match after {
-            Some(after) => Bound::Excluded(after),
-            None => Bound::Included(prefix),
-        };
-        self.snapshot(kv)?;
-        let snapshot = self.snapshot.as_ref().and_then(Option::as_ref);
-        let mut stored = match snapshot {
-            Some(snapshot) => Some(
-                snapshot
-                    .values
-                    .range::<&str>((start, Bound::Unbounded))
-                    .map_err(|e| io_failure(kv, e))?,
-            ),
-            None => None,
-        };
+        let start = after.map_or(Bound::Included(prefix), Bound::Excluded);
         // Keys the run's own changes know of: they decide whether those
-        // keys are listed, whatever the snapshot says.
-        let mut known: Vec<&str> = self
+        // keys are listed, whatever the store says.
+        let mut known: Vec<String> = self
             .pending
             .range::<str, _>((start, Bound::Unbounded))
             .chain(self.fresh.range::<str, _>((start, Bound::Unbounded)))
-            .map(|(key, _)| key.as_str())
+            .map(|(key, _)| key)
             .filter(|key| key.starts_with(prefix))
+            .cloned()
             .collect();
         known.sort_unstable();
         known.dedup();
         let mut known = known.into_iter().peekable();
-        let mut next_stored = || -> Result<Option<String>, Refusal> {
-            let Some(range) = stored.as_mut() else {
-                return Ok(None);
-            };
-            match range.next() {
-                Some(Ok((key, _))) if key.value().starts_with(prefix) => {
-                    Ok(Some(key.value().to_string()))
-                }
-                Some(Err(e)) => Err(io_failure(kv, e)),
-                _ => Ok(None),
-            }
-        };
+        let mut page = std::collections::VecDeque::new();
+        let mut cursor = after.map(str::to_string);
+        let mut exhausted = false;
         let mut keys = Vec::new();
-        let mut stored_key = next_stored()?;
         loop {
-            // The smaller of the next stored and next known key.
-            let key = match (&stored_key, known.peek()) {
-                (None, None) => break,
-                (Some(s), Some(k)) if s.as_str() < *k => stored_key.take(),
-                (Some(_), None) => stored_key.take(),
-                (Some(s), Some(k)) => {
-                    if s == k {
-                        stored_key = None;
-                    }
-                    known.next().map(str::to_string)
+            if page.is_empty() && !exhausted {
+                let (got, more) = self.stored_page(kv, prefix, cursor.as_deref(), PAGE)?;
+                exhausted = !more;
+                if let Some((last, _)) = got.last() {
+                    cursor = Some(last.clone());
                 }
-                (None, Some(_)) => known.next().map(str::to_string),
-            };
-            if stored_key.is_none() {
-                stored_key = next_stored()?;
+                page.extend(got);
             }
-            let Some(key) = key else { continue };
+            // The smaller of the next stored and next known key.
+            let order = match (page.front(), known.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((stored, _)), Some(key)) => stored.cmp(key),
+            };
+            let (key, stored) = match order {
+                std::cmp::Ordering::Less => match page.pop_front() {
+                    Some((key, expires)) => (key, Some(expires)),
+                    None => break,
+                },
+                std::cmp::Ordering::Equal => {
+                    page.pop_front();
+                    match known.next() {
+                        Some(key) => (key, None),
+                        None => break,
+                    }
+                }
+                std::cmp::Ordering::Greater => match known.next() {
+                    Some(key) => (key, None),
+                    None => break,
+                },
+            };
             let listed = match self.overlay(&key) {
                 Some(entry) => entry.is_some_and(|e| e.live(now)),
-                None => match snapshot {
-                    Some(snapshot) => snapshot
-                        .expiry(&key)
-                        .map_err(|e| io_failure(kv, e))?
-                        .is_none_or(|at| at > now),
-                    None => false,
-                },
+                None => stored.is_some_and(|expires| expires.is_none_or(|at| at > now)),
             };
             if listed {
                 if keys.len() == max {
@@ -970,13 +1135,14 @@ impl KvRun {
     }
 
     /// Runs an atomic operation on `key` at once, in a transaction of its
-    /// own, and keeps what it leaves for the run's later reads.
+    /// own (a file) or a script (Redis), and keeps what it leaves for the
+    /// run's later reads.
     fn atomic<T>(
         &mut self,
         kv: &Kv,
         call: &str,
         key: &str,
-        change: impl FnOnce(Option<&Entry>) -> Result<Change<T>, Refusal>,
+        change: impl Fn(Option<&Entry>) -> Result<Change<T>, Refusal>,
     ) -> Result<T, Refusal> {
         if self.pending.contains_key(key)
             || self
@@ -991,39 +1157,81 @@ impl KvRun {
                 ),
             ));
         }
-        self.snapshot(kv)?;
-        let db = self.database(kv)?;
-        let now = kv.now();
-        let txn = db.begin_write().map_err(|e| io_failure(kv, e))?;
-        let (left, reply) = {
-            let mut store = Tables::open(&txn, &self.table).map_err(|e| io_failure(kv, e))?;
-            store.sweep(now).map_err(|e| io_failure(kv, e))?;
-            let found = store.entry(key, now).map_err(|e| io_failure(kv, e))?;
-            let Change { write, reply } = change(found.as_ref())?;
-            match write {
-                Some(entry) => {
-                    if found.is_none() && entry.is_some() {
-                        let count = store.values.len().map_err(|e| io_failure(kv, e))?;
-                        if count >= kv.max_keys {
-                            return Err(Refusal::new(
-                                status::TOO_LARGE,
-                                format!(
-                                    "namespace `{}` holds {count} keys, its limit of {}; `{key}` would be one more",
-                                    shown(&self.table),
-                                    kv.max_keys
-                                ),
-                            ));
-                        }
-                    }
-                    store
-                        .put(key, entry.as_ref())
-                        .map_err(|e| io_failure(kv, e))?;
-                    (entry, reply)
+        let namespace = shown(&self.table);
+        let full = |count: String| {
+            Refusal::new(
+                status::TOO_LARGE,
+                format!(
+                    "namespace `{namespace}` holds {count} keys, its limit of {}; `{key}` would be one more",
+                    kv.max_keys
+                ),
+            )
+        };
+        let (left, reply) = match &kv.store {
+            Store::Redis(redis) => loop {
+                // Read, change, and apply if the key is as read; else
+                // again, until the deadline.
+                let now = kv.now();
+                let deadline = self.wait_until();
+                let (found, version) = redis
+                    .read(&self.table, key, deadline)
+                    .map_err(|f| redis_failure(redis, f))?;
+                let found = found.filter(|entry| entry.live(now));
+                let Change { write, reply } = change(found.as_ref())?;
+                let Some(entry) = write else {
+                    break (found, reply);
+                };
+                let applied = redis
+                    .apply(
+                        &self.table,
+                        key,
+                        &version,
+                        entry.as_ref(),
+                        now,
+                        kv.max_keys,
+                        deadline,
+                    )
+                    .map_err(|f| redis_failure(redis, f))?;
+                match applied {
+                    Applied::Done => break (entry, reply),
+                    Applied::Full => return Err(full(kv.max_keys.to_string())),
+                    Applied::Conflict => continue,
                 }
-                None => (found, reply),
+            },
+            _ => {
+                self.snapshot(kv)?;
+                let db = self.database(kv)?;
+                let now = kv.now();
+                let txn = db.begin_write().map_err(|e| io_failure(kv, e))?;
+                let done = {
+                    let mut store =
+                        Tables::open(&txn, &self.table).map_err(|e| io_failure(kv, e))?;
+                    store.sweep(now).map_err(|e| io_failure(kv, e))?;
+                    let found = store.entry(key, now).map_err(|e| io_failure(kv, e))?;
+                    let Change { write, reply } = change(found.as_ref())?;
+                    match write {
+                        Some(entry) => {
+                            if found.is_none() && entry.is_some() {
+                                let count = store.values.len().map_err(|e| io_failure(kv, e))?;
+                                if count >= kv.max_keys {
+                                    return Err(full(count.to_string()));
+                                }
+                            }
+                            store
+                                .put(key, entry.as_ref())
+                                .map_err(|e| io_failure(kv, e))?;
+                            (entry, reply)
+                        }
+                        None => (found, reply),
+                    }
+                };
+                txn.commit().map_err(|e| io_failure(kv, e))?;
+                done
             }
         };
-        txn.commit().map_err(|e| io_failure(kv, e))?;
+        // What the run read of the key before is superseded by what it
+        // did to it now.
+        self.seen.remove(key);
         self.fresh.insert(key.to_string(), left);
         Ok(reply)
     }
@@ -1391,7 +1599,7 @@ impl Capability for Kv {
                     let matches = found.map(|entry| entry.value.as_slice()) == expected.as_deref();
                     Ok(match matches {
                         true => Change {
-                            write: Some(new.map(|value| Entry {
+                            write: Some(new.clone().map(|value| Entry {
                                 value,
                                 expires: None,
                             })),
@@ -1450,35 +1658,58 @@ impl Capability for Kv {
         let KvRun {
             pending,
             cleared,
+            seen,
             snapshot,
             db,
             table,
+            deadline,
             ..
         } = std::mem::take(run);
         drop(snapshot);
-        let Some(db) = db.filter(|_| completed && !(pending.is_empty() && cleared.is_empty()))
-        else {
+        if !completed || (pending.is_empty() && cleared.is_empty()) {
             return Ok(());
-        };
-        let namespace = shown(&table);
-        match self.commit(&db, &table, &cleared, &pending) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(count)) => Err(Error::capability(
-                NAME,
-                format!(
-                    "the run's key-value writes were not committed: namespace `{namespace}` would hold {count} keys, past its cap of {} (other runs added keys meanwhile)",
-                    self.max_keys
-                ),
-            )
-            .into()),
-            Err(e) => Err(Error::capability(
-                NAME,
-                format!(
-                    "the run's key-value writes were not committed to namespace `{namespace}`: {e}"
-                ),
-            )
-            .into()),
         }
+        let namespace = shown(&table);
+        let committed = match &self.store {
+            Store::Redis(redis) => {
+                let reads: Vec<(&str, &str)> =
+                    seen.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let deadline = deadline.unwrap_or_else(|| Instant::now() + LOCK_WAIT);
+                redis
+                    .commit(
+                        &table,
+                        &reads,
+                        &cleared,
+                        &pending,
+                        self.now(),
+                        self.max_keys,
+                        deadline,
+                    )
+                    .map_err(|failure| redis_failure(redis, failure).message)
+            }
+            _ => {
+                // A run with writes has called kv, so it has the database.
+                let Some(db) = db else { return Ok(()) };
+                self.commit(&db, &table, &seen, &cleared, &pending)
+                    .map_err(|e| e.to_string())
+            }
+        };
+        let problem = match committed {
+            Ok(Committed::Done) => return Ok(()),
+            Ok(Committed::Conflict(key)) => format!(
+                "another run changed `{key}` in namespace `{namespace}` after this run read it (a read-modify-write conflict); run it again, or use kv.incr or kv.cas"
+            ),
+            Ok(Committed::Full(count)) => format!(
+                "namespace `{namespace}` would hold {count} keys, past its cap of {} (other runs added keys meanwhile)",
+                self.max_keys
+            ),
+            Err(error) => format!("namespace `{namespace}`: {error}"),
+        };
+        Err(Error::capability(
+            NAME,
+            format!("the run's key-value writes were not committed: {problem}"),
+        )
+        .into())
     }
 }
 
@@ -1487,9 +1718,11 @@ impl Capability for Kv {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct KvGrant {
-    /// The database file, relative to the manifest; without one the store
-    /// lives in memory for one program.
+    /// The database file, relative to the manifest; without one (or a
+    /// `url`) the store lives in memory for one program.
     pub path: Option<PathBuf>,
+    /// A Redis server instead of a file: `redis://host:port/db`.
+    pub url: Option<String>,
     /// Keys of other namespaces are invisible to this grant.
     pub namespace: Option<String>,
     /// Longest key.
@@ -1508,8 +1741,9 @@ pub struct KvGrant {
 }
 
 impl KvGrant {
-    /// The capability: the database at `path`, shared with other processes
-    /// ([`Kv::shared`]), or one in memory.
+    /// The capability: the Redis server at `url` ([`Kv::redis`]), the
+    /// database at `path`, shared with other processes ([`Kv::shared`]),
+    /// or one in memory.
     ///
     /// # Errors
     ///
@@ -1517,10 +1751,19 @@ impl KvGrant {
     /// [`ErrorKind::Capability`](tape_rt::ErrorKind::Capability) if the
     /// database cannot be opened.
     pub fn kv(&self) -> Result<Kv> {
-        let mut kv = match &self.path {
+        let mut kv = match (&self.path, &self.url) {
+            (Some(_), Some(url)) => {
+                return Err(Error::capability(
+                    NAME,
+                    format!(
+                        "[kv] names both a file (`path`) and a Redis server (`url = \"{url}\"`); a store is one or the other: keep one"
+                    ),
+                ));
+            }
+            (None, Some(url)) => Kv::redis(url)?,
             // Other `tape` processes may use the file too.
-            Some(path) => Kv::shared(path)?,
-            None => Kv::in_memory()?,
+            (Some(path), None) => Kv::shared(path)?,
+            (None, None) => Kv::in_memory()?,
         };
         if let Some(namespace) = &self.namespace {
             kv = kv.namespace(namespace);
