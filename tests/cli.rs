@@ -623,7 +623,12 @@ fn kv_on_redis_is_shared_by_every_tape_run_naming_it() {
     let program = program.to_str().unwrap().to_string();
     for expected in ["1\n1\nthe first run\n-1\n", "2\n0\nthe first run\n-1\n"] {
         let dir = tempfile::tempdir().unwrap();
-        let args = ["run".to_string(), "--kv".into(), redis.url(), program.clone()];
+        let args = [
+            "run".to_string(),
+            "--kv".into(),
+            redis.url(),
+            program.clone(),
+        ];
         let output = run(&args, None, dir.path());
         assert_eq!(
             String::from_utf8_lossy(&output.stdout),

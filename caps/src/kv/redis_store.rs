@@ -20,7 +20,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use redis::{Client, Connection, ConnectionLike, RedisError, Script};
+use redis::{Client, Connection, ConnectionLike, RedisError, Script, ScriptInvocation};
 
 use super::{Committed, Entry, Page, Pending};
 
@@ -304,10 +304,7 @@ impl RedisStore {
         deadline: Instant,
     ) -> Result<(Option<Entry>, String), Failure> {
         let mut connection = self.connection(deadline)?;
-        let mut call = self.read.prepare_invoke();
-        for name in Self::keys(table) {
-            call.key(name);
-        }
+        let mut call = invocation(&self.read, table);
         let (value, expires, version): (Option<Vec<u8>>, String, String) =
             call.arg(key).invoke(&mut *connection)?;
         let entry = value.map(|value| Entry {
@@ -342,10 +339,7 @@ impl RedisStore {
         let mut max_bound = vec![b'['];
         max_bound.extend_from_slice(prefix.as_bytes());
         max_bound.push(0xff);
-        let mut call = self.page.prepare_invoke();
-        for name in Self::keys(table) {
-            call.key(name);
-        }
+        let mut call = invocation(&self.page, table);
         let flat: Vec<String> = call
             .arg(min)
             .arg(max_bound)
@@ -362,10 +356,7 @@ impl RedisStore {
     /// Keys of the namespace not expired by `now`.
     pub(super) fn count(&self, table: &str, now: u64, deadline: Instant) -> Result<u64, Failure> {
         let mut connection = self.connection(deadline)?;
-        let mut call = self.count.prepare_invoke();
-        for name in Self::keys(table) {
-            call.key(name);
-        }
+        let mut call = invocation(&self.count, table);
         let count: i64 = call.arg(now).invoke(&mut *connection)?;
         Ok(count.max(0) as u64)
     }
@@ -384,18 +375,9 @@ impl RedisStore {
         deadline: Instant,
     ) -> Result<Applied, Failure> {
         let mut connection = self.connection(deadline)?;
-        let mut call = self.apply.prepare_invoke();
-        for name in Self::keys(table) {
-            call.key(name);
-        }
+        let mut call = invocation(&self.apply, table);
         call.arg(key).arg(version);
-        match entry {
-            Some(entry) => call
-                .arg("put")
-                .arg(entry.value.as_slice())
-                .arg(expiry(entry)),
-            None => call.arg("del").arg("").arg(""),
-        };
+        push_entry(&mut call, entry);
         let answer: String = call.arg(now).arg(max_keys).invoke(&mut *connection)?;
         Ok(match answer.as_str() {
             "ok" => Applied::Done,
@@ -418,10 +400,7 @@ impl RedisStore {
         deadline: Instant,
     ) -> Result<Committed, Failure> {
         let mut connection = self.connection(deadline)?;
-        let mut call = self.commit.prepare_invoke();
-        for name in Self::keys(table) {
-            call.key(name);
-        }
+        let mut call = invocation(&self.commit, table);
         call.arg(now).arg(max_keys).arg(reads.len());
         for (key, version) in reads {
             call.arg(*key).arg(*version);
@@ -433,13 +412,7 @@ impl RedisStore {
         call.arg(pending.len());
         for (key, entry) in pending {
             call.arg(key.as_str());
-            match entry {
-                Some(entry) => call
-                    .arg("put")
-                    .arg(entry.value.as_slice())
-                    .arg(expiry(entry)),
-                None => call.arg("del").arg("").arg(""),
-            };
+            push_entry(&mut call, entry.as_ref());
         }
         let answer: Vec<String> = call.invoke(&mut *connection)?;
         Ok(match answer.first().map(String::as_str) {
@@ -450,6 +423,23 @@ impl RedisStore {
     }
 }
 
-fn expiry(entry: &Entry) -> String {
-    entry.expires.map(|at| at.to_string()).unwrap_or_default()
+/// A call of `script` on the keys of namespace table `table`.
+fn invocation<'s>(script: &'s Script, table: &str) -> ScriptInvocation<'s> {
+    let mut call = script.prepare_invoke();
+    for name in RedisStore::keys(table) {
+        call.key(name);
+    }
+    call
+}
+
+/// A write as the scripts take it: `put`, the value and the expiry (or
+/// ''), or `del` and two empty arguments.
+fn push_entry(call: &mut ScriptInvocation<'_>, entry: Option<&Entry>) {
+    match entry {
+        Some(entry) => {
+            let expires = entry.expires.map(|at| at.to_string()).unwrap_or_default();
+            call.arg("put").arg(entry.value.as_slice()).arg(expires)
+        }
+        None => call.arg("del").arg("").arg(""),
+    };
 }

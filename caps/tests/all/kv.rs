@@ -402,8 +402,21 @@ fn concurrent_runs_on_one_store_all_commit() {
 /// the test lets it go on.
 #[derive(Clone)]
 pub(crate) struct Gate {
-    pub(crate) arrived: mpsc::Sender<()>,
-    pub(crate) release: Arc<Mutex<mpsc::Receiver<()>>>,
+    arrived: mpsc::Sender<()>,
+    release: Arc<Mutex<mpsc::Receiver<()>>>,
+}
+
+impl Gate {
+    /// A gate, the guest's arrivals, and the test's go-ahead.
+    pub(crate) fn new() -> (Gate, mpsc::Receiver<()>, mpsc::Sender<()>) {
+        let (arrived, arrivals) = mpsc::channel();
+        let (release, released) = mpsc::channel();
+        let gate = Gate {
+            arrived,
+            release: Arc::new(Mutex::new(released)),
+        };
+        (gate, arrivals, release)
+    }
 }
 
 impl Capability for Gate {
@@ -431,12 +444,7 @@ impl Capability for Gate {
 fn the_key_cap_is_checked_again_at_commit_and_a_run_past_it_fails_whole() {
     let kv = in_memory().max_keys(2);
     let ops = Ops::new(kv.clone());
-    let (arrived, arrivals) = mpsc::channel();
-    let (release, released) = mpsc::channel();
-    let gate = Gate {
-        arrived,
-        release: Arc::new(Mutex::new(released)),
-    };
+    let (gate, arrivals, release) = Gate::new();
     // It sees one free slot, takes it, and waits while another run takes
     // the same slot.
     let slow = guest(

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, UNIX_EPOCH};
 
 use tape_caps::Kv;
@@ -414,12 +414,7 @@ fn a_failed_cas_shows_the_run_the_value_now_so_a_retry_loop_ends() {
     on_every_backend(|backend, kv, _| {
         let ops = Ops::new(kv.clone());
         assert_eq!(ops.set("n", "1"), 0);
-        let (arrived, arrivals) = mpsc::channel();
-        let (release, released) = mpsc::channel();
-        let gate = Gate {
-            arrived,
-            release: Arc::new(Mutex::new(released)),
-        };
+        let (gate, arrivals, release) = Gate::new();
         // Doubles `n` with get and cas until a cas holds; reports the
         // attempts.
         let doubler = guest(
@@ -523,12 +518,7 @@ fn delete_prefix_at_commit_takes_keys_other_runs_wrote_meanwhile() {
     on_every_backend(|backend, kv, _| {
         let ops = Ops::new(kv.clone());
         assert_eq!(ops.set("tmp/1", "v"), 0);
-        let (arrived, arrivals) = mpsc::channel();
-        let (release, released) = mpsc::channel();
-        let gate = Gate {
-            arrived,
-            release: Arc::new(Mutex::new(released)),
-        };
+        let (gate, arrivals, release) = Gate::new();
         let clearing = guest(
             r#"(func $run (result i32)
                  (drop (call $ok (call $kv.delete_prefix "tmp/")))
@@ -610,12 +600,7 @@ fn a_read_modify_write_that_lost_a_race_commits_nothing() {
     on_every_backend(|backend, kv, _| {
         let ops = Ops::new(kv.clone());
         assert_eq!(ops.set("n", "1"), 0);
-        let (arrived, arrivals) = mpsc::channel();
-        let (release, released) = mpsc::channel();
-        let gate = Gate {
-            arrived,
-            release: Arc::new(Mutex::new(released)),
-        };
+        let (gate, arrivals, release) = Gate::new();
         let grants = tape_caps::grants().grant(kv.clone()).grant(gate);
         // Reads n, waits, writes n + 1; or, with argument "blind", only
         // writes.
