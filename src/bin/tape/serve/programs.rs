@@ -130,6 +130,14 @@ impl Programs {
                 instances: u32::try_from(settings.concurrency).unwrap_or(u32::MAX),
             }),
             ..Config::default()
+        })
+        .map_err(|error| {
+            Failure::from(error).help(format!(
+                "each of the {} run slots (--concurrency) reserves 4 GiB of address space for \
+                 up to {} of memory; lower --concurrency, or raise `ulimit -v`",
+                settings.concurrency,
+                crate::limits::show_size(max_memory)
+            ))
         })?;
         let mut by_name = BTreeMap::new();
         for found in found {
