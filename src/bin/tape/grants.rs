@@ -96,6 +96,27 @@ impl GrantOpts {
         styles: Styles,
         stdin: bool,
     ) -> Result<Grants, Failure> {
+        let sink = LogSink::new(move |level: Level, message: &str| {
+            let style = match level {
+                Level::Error => ERROR,
+                Level::Warn => WARNING,
+                Level::Info => HELP,
+                Level::Debug | Level::Trace => NOTE,
+            };
+            let level = styles.paint(style, level.as_str());
+            print_stderr(&format!("[{level}] {message}\n"));
+        });
+        self.grants_logging_to(manifest, sink, stdin)
+    }
+
+    /// As [`grants`](GrantOpts::grants), with log messages going to
+    /// `sink` (`tape serve` hands each to the request whose run wrote it).
+    pub fn grants_logging_to(
+        &self,
+        manifest: Option<&Manifest>,
+        sink: LogSink,
+        stdin: bool,
+    ) -> Result<Grants, Failure> {
         let mut manifest = manifest.cloned().unwrap_or_default();
         manifest.deterministic |= self.deterministic;
         manifest.grant_local();
@@ -104,16 +125,7 @@ impl GrantOpts {
             manifest.stdin.get_or_insert_default();
         }
         if let Some(log) = &mut manifest.log {
-            log.sink = Some(LogSink::new(move |level: Level, message: &str| {
-                let style = match level {
-                    Level::Error => ERROR,
-                    Level::Warn => WARNING,
-                    Level::Info => HELP,
-                    Level::Debug | Level::Trace => NOTE,
-                };
-                let level = styles.paint(style, level.as_str());
-                print_stderr(&format!("[{level}] {message}\n"));
-            }));
+            log.sink = Some(sink);
         }
         // Which tables the flags set, to name the flag when one is wrong.
         let mut flag_set: Vec<(&'static str, String, &'static str)> = Vec::new();

@@ -22,6 +22,7 @@ mod limits;
 mod lints;
 mod output;
 mod run;
+mod serve;
 mod usage;
 
 const AFTER_HELP: &str = "\
@@ -32,6 +33,7 @@ Examples:
   tape check hello.wat                    report its errors, if any
   tape inspect hello.wasm                 show what a module needs
   tape doc std.str                        the reference of a library group
+  tape serve programs/ --tokens t.txt     serve a directory's programs over HTTP
   tape run --json --report hello.wat      one JSON object, with usage
 
 Exit codes:
@@ -54,13 +56,14 @@ same exit codes. The reference, with the JSON schema, is docs/cli.md.";
 /// as the help lists each one's summary.
 fn cli(first: Option<&OsStr>) -> clap::Command {
     type Augment = fn(clap::Command) -> clap::Command;
-    let subcommands: [(&str, Augment); 6] = [
+    let subcommands: [(&str, Augment); 7] = [
         ("run", run::Opts::augment_args),
         ("build", build::Opts::augment_args),
         ("check", check::Opts::augment_args),
         ("expand", expand::Opts::augment_args),
         ("inspect", inspect::Opts::augment_args),
         ("doc", doc::Opts::augment_args),
+        ("serve", serve::Opts::augment_args),
     ];
     let first = first.and_then(OsStr::to_str);
     let defer = subcommands.iter().any(|(name, _)| Some(*name) == first);
@@ -90,6 +93,7 @@ enum Command {
     Expand(expand::Opts),
     Inspect(inspect::Opts),
     Doc(doc::Opts),
+    Serve(Box<serve::Opts>),
 }
 
 /// Exit codes, documented in `tape --help` and docs/cli.md.
@@ -149,6 +153,7 @@ fn main() -> ExitCode {
         Command::Expand(opts) => expand::run(opts),
         Command::Inspect(opts) => inspect::run(opts),
         Command::Doc(opts) => doc::run(opts),
+        Command::Serve(opts) => serve::run(*opts),
     };
     ExitCode::from(code)
 }

@@ -116,6 +116,14 @@ impl Output {
     }
 }
 
+/// The JSON object `--json` prints for `body` and `failure`, which
+/// `tape serve` answers with too.
+pub fn json_report<T: Serialize>(command: &str, body: &T, failure: Option<&Failure>) -> Value {
+    let code = failure.map_or(crate::exit::SUCCESS, |f| f.kind.exit_code());
+    let body = serde_json::to_value(body).unwrap_or(Value::Null);
+    envelope(Some(command), code, Some(body), failure)
+}
+
 /// The JSON object every command prints.
 fn envelope(
     command: Option<&str>,

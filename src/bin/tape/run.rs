@@ -148,30 +148,30 @@ struct UsageBody {
 }
 
 #[derive(Serialize)]
-struct RunBody {
-    file: String,
+pub struct RunBody {
+    pub file: String,
     /// The `tape.toml` the grants and limits came from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    manifest: Option<String>,
+    pub manifest: Option<String>,
     /// Whether `run` returned; `false` for a run stopped by a trap or a
     /// limit, whose `results` are those it handed over before.
-    complete: bool,
+    pub complete: bool,
     /// What `run` returned; absent when it did not return.
     #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<i32>,
+    pub status: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    status_name: Option<&'static str>,
+    pub status_name: Option<&'static str>,
     /// Why failing capability calls failed, oldest first; absent when
     /// none did.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    reasons: Vec<serde_json::Value>,
-    results: Vec<Shown>,
+    pub reasons: Vec<serde_json::Value>,
+    pub results: Vec<Shown>,
     /// What the lints found, each a diagnostic as in `error.diagnostics`;
     /// absent when they found nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
-    warnings: Option<serde_json::Value>,
+    pub warnings: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    report: Option<Report>,
+    pub report: Option<Report>,
 }
 
 /// `--invoke NAME`.
@@ -186,7 +186,7 @@ struct InvokeBody {
 
 /// `--report`.
 #[derive(Serialize)]
-struct Report {
+pub struct Report {
     fuel: u64,
     time_us: u64,
     peak_memory: u64,
@@ -196,7 +196,7 @@ struct Report {
 }
 
 #[derive(Serialize)]
-struct LimitsJson {
+pub struct LimitsJson {
     fuel: Option<u64>,
     timeout_ms: Option<u64>,
     max_memory: u64,
@@ -291,50 +291,104 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         false => failure.usage_text(usage::usage(&input.name, declared)),
     })?;
     let manifest = manifest.map(|m| m.path().display().to_string());
-    let outcome = match program.run_with(&args, &limits) {
-        Ok(outcome) => outcome,
-        // The run stopped part way: what it handed over is shown all the
-        // same, then why it stopped.
-        Err(error) if error.usage().is_some() => {
-            let usage = error.usage().cloned().unwrap_or_default();
-            let results = show_results(error.results(), &usage, &limits, opts, out);
-            let body = Body::Run(RunBody {
-                file: input.name,
-                manifest,
-                complete: false,
-                status: None,
-                status_name: None,
-                reasons: Vec::new(),
-                results: results.0,
-                warnings,
-                report: results.1,
-            });
-            return Ok((body, Some(error.into())));
-        }
-        Err(error) => return Err(error.into()),
-    };
-    let (results, report) = show_results(&outcome.results, &outcome.usage, &limits, opts, out);
-    let status_name = tape_rt::status::name(outcome.status);
     let source = if input.is_module() {
         None
     } else {
         input.text().ok()
     };
+    let run = program.run_with(&args, &limits);
+    let name = input.name.clone();
+    let finished = finish(name, manifest, run, &limits, opts.report, source)?;
+    let mut body = finished.body;
+    body.warnings = warnings;
+    if !out.json {
+        let mut text = String::new();
+        for result in &body.results {
+            text.push_str(&result.value);
+            text.push('\n');
+        }
+        crate::output::print_stdout(&text);
+        if let Some(report) = &body.report {
+            let styles = out.styles;
+            crate::output::print_stderr(&render_report(report, &finished.usage, styles));
+        }
+    }
+    Ok((Body::Run(body), finished.failure))
+}
+
+/// A run that started, as `--json` reports it (and `tape serve` answers).
+pub struct Finished {
+    pub body: RunBody,
+    /// Why it did not succeed: a non-zero status, or what stopped it.
+    pub failure: Option<Failure>,
+    pub usage: Usage,
+}
+
+/// What `run` came to, as the body `--json` prints: `file` is the name
+/// shown, `source` its text (to show the line of a failing call), and
+/// `report` whether to add the usage. An error that stopped the run part
+/// way keeps what it handed over; one before it started is the `Err`.
+pub fn finish(
+    file: String,
+    manifest: Option<String>,
+    run: tape_rt::Result<tape_rt::Outcome>,
+    limits: &Limits,
+    report: bool,
+    source: Option<&str>,
+) -> Result<Finished, Failure> {
+    let outcome = match run {
+        Ok(outcome) => outcome,
+        // The run stopped part way: what it handed over is shown all the
+        // same, then why it stopped.
+        Err(error) if error.usage().is_some() => {
+            let usage = error.usage().cloned().unwrap_or_default();
+            let body = RunBody {
+                file,
+                manifest,
+                complete: false,
+                status: None,
+                status_name: None,
+                reasons: Vec::new(),
+                results: shown(error.results()),
+                warnings: None,
+                report: report.then(|| self::report(&usage, limits)),
+            };
+            return Ok(Finished {
+                body,
+                failure: Some(error.into()),
+                usage,
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let status_name = tape_rt::status::name(outcome.status);
     let failure = (!outcome.is_success())
         .then(|| status_failure(outcome.status, status_name, &outcome.reasons, source));
-    let reasons = outcome.reasons.iter().map(reason_json).collect();
-    let body = Body::Run(RunBody {
-        file: input.name,
+    let body = RunBody {
+        file,
         manifest,
         complete: true,
         status: Some(outcome.status),
         status_name,
-        reasons,
-        results,
-        warnings,
-        report,
-    });
-    Ok((body, failure))
+        reasons: outcome.reasons.iter().map(reason_json).collect(),
+        results: shown(&outcome.results),
+        warnings: None,
+        report: report.then(|| self::report(&outcome.usage, limits)),
+    };
+    Ok(Finished {
+        body,
+        failure,
+        usage: outcome.usage,
+    })
+}
+
+/// Results as shown: a result is `[len][payload]`, and the payload is
+/// what the user sees.
+fn shown(results: &[Vec<u8>]) -> Vec<Shown> {
+    results
+        .iter()
+        .map(|r| Shown::new(r.get(4..).unwrap_or_default()))
+        .collect()
 }
 
 /// The failure of a run that returned a non-zero `status`: when the last
@@ -379,36 +433,6 @@ fn reason_json(reason: &tape_rt::Reason) -> serde_json::Value {
         "at": reason.location(),
         "backtrace": reason.stack.lines(),
     })
-}
-
-/// Prints a run's results on standard output, one a line (unless
-/// `--json`), and its report on standard error if asked for; returns them
-/// for `--json`.
-fn show_results(
-    results: &[Vec<u8>],
-    usage: &Usage,
-    limits: &Limits,
-    opts: &Opts,
-    out: Output,
-) -> (Vec<Shown>, Option<Report>) {
-    let results: Vec<Shown> = results
-        .iter()
-        // A result is `[len][payload]`; the payload is what the user sees.
-        .map(|r| Shown::new(r.get(4..).unwrap_or_default()))
-        .collect();
-    let report = opts.report.then(|| report(usage, limits));
-    if !out.json {
-        let mut text = String::new();
-        for result in &results {
-            text.push_str(&result.value);
-            text.push('\n');
-        }
-        crate::output::print_stdout(&text);
-        if let Some(report) = &report {
-            crate::output::print_stderr(&render_report(report, usage, out.styles));
-        }
-    }
-    (results, report)
 }
 
 /// `--args-json`: the text, or `@PATH`'s contents, as JSON.
