@@ -51,6 +51,20 @@ fn programs(dir: &Path) {
              (call $core.result "waited"))"#,
     );
     write("trap.wat", "(func $run (result i32) (unreachable))");
+    // Keeps a note in `kv`, or reads it back with no text.
+    write(
+        "note/note.wat",
+        r#"(arg $text str "what to keep; empty to read what was kept")
+           (func $run (result i32)
+             (argv $text)
+             (if (call $std.str.len (local.get $text))
+               (then
+                 (check (call $kv.set "note" (local.get $text)))
+                 (return (call $core.result "kept"))))
+             (bind $kept (call $kv.get "note"))
+             (call $core.result (local.get $kept)))"#,
+    );
+    write("note/tape.toml", "[kv]\nnamespace = \"notes\"\n");
 }
 
 /// A running `tape serve`, killed when dropped.
@@ -309,7 +323,7 @@ fn a_program_runs_with_json_arguments_and_answers_as_tape_run_json_does() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["count", "echo", "greet", "trap", "wait"]);
+    assert_eq!(names, ["count", "echo", "greet", "note", "trap", "wait"]);
     let greet = &listed["programs"][2];
     assert_eq!(greet["arguments_schema"]["required"], json!(["name"]));
     assert_eq!(
@@ -407,7 +421,7 @@ fn bad_requests_are_4xx_with_an_error_naming_the_problem() {
         e["help"]
             .as_str()
             .unwrap()
-            .contains("count, echo, greet, trap, wait")
+            .contains("count, echo, greet, note, trap, wait")
     );
     let e = error(server.get("/nowhere", Some(ALICE)), 404);
     assert_eq!(e["message"], "no route `GET /nowhere`");
@@ -741,4 +755,56 @@ fn a_directory_with_a_program_that_does_not_compile_stops_the_server_at_start() 
         stderr.contains("tokens.txt:1: expected `CLIENT TOKEN`"),
         "{stderr}"
     );
+}
+
+/// Two servers sharing one Redis, as two machines behind a load balancer
+/// are: what a run keeps on one, a run on the other reads; a counter
+/// incremented 1,000 times across both, by eight clients at once and
+/// among other runs, ends at 1,000, each number handed out once.
+#[test]
+fn two_servers_sharing_one_redis_count_to_1000_together() {
+    let redis = tape_testkit::redis::RedisServer::start();
+    let url = redis.url();
+    let args = ["--kv", url.as_str(), "--concurrency", "4", "--queue", "64"];
+    let (one, two) = (Server::start(&args), Server::start(&args));
+    let note = |server: &Server, token, text: &str| {
+        server
+            .run("note", token, json!({"args": {"text": text}}))
+            .json()
+    };
+    assert_eq!(note(&one, ALICE, "from one")["results"][0]["value"], "kept");
+    assert_eq!(note(&two, ALICE, "")["results"][0]["value"], "from one");
+    // Bob's keys are his own, on either server.
+    assert_eq!(note(&two, BOB, "")["status"], 3);
+
+    let servers = [&one, &two];
+    let numbers: Vec<i64> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..8)
+            .map(|client| {
+                scope.spawn(move || {
+                    let mut got = Vec::new();
+                    for i in 0..125 {
+                        let server = servers[(client + i) % 2];
+                        if i % 25 == 0 {
+                            let greeting =
+                                server.run("greet", BOB, json!({"args": {"name": "Ada"}}));
+                            assert_eq!(greeting.status, 200, "{}", greeting.text);
+                        }
+                        let answer = server.run("count", ALICE, json!({}));
+                        assert_eq!(answer.status, 200, "{}", answer.text);
+                        got.push(answer.results()[0].parse::<i64>().unwrap());
+                    }
+                    got
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|client| client.join().unwrap())
+            .collect()
+    });
+    let distinct: std::collections::BTreeSet<i64> = numbers.iter().copied().collect();
+    assert_eq!(numbers.len(), 1000);
+    assert_eq!(distinct, (1..=1000).collect(), "each number once");
+    assert_eq!(two.run("count", ALICE, json!({})).results(), ["1001"]);
 }
