@@ -477,12 +477,13 @@ impl Kv {
         let txn = db.begin_write()?;
         let over = {
             let mut store = Tables::open(&txn, table)?;
+            let now = self.now();
             for (key, fingerprint) in seen {
-                if stamp(store.raw(key)?.as_ref()) != *fingerprint {
+                if stamp(store.entry(key, now)?.as_ref()) != *fingerprint {
                     return Ok(Committed::Conflict(key.clone()));
                 }
             }
-            store.sweep(self.now())?;
+            store.sweep(now)?;
             let before = store.values.len()?;
             for prefix in cleared {
                 store.clear(prefix)?;
@@ -837,20 +838,30 @@ impl KvRun {
         self.deadline.unwrap_or_else(|| Instant::now() + LOCK_WAIT)
     }
 
-    /// The entry stored under `key`, expired or not, recorded as read when
-    /// `record`.
+    /// The live entry stored under `key`, recorded as read when `record`:
+    /// what the commit checks is what the run saw, so a key that was
+    /// expired when read and is removed since has not changed.
     fn stored(&mut self, kv: &Kv, key: &str, record: bool) -> Result<Option<Entry>, Refusal> {
+        let now = kv.now();
         if let Store::Redis(redis) = &kv.store {
             let (entry, version) = redis
                 .read(&self.table, key, self.wait_until())
                 .map_err(|f| redis_failure(redis, f))?;
+            let entry = entry.filter(|e| e.live(now));
             if record {
-                self.seen.entry(key.to_string()).or_insert(version);
+                let seen = match entry {
+                    Some(_) => version,
+                    None => redis_store::ABSENT.to_string(),
+                };
+                self.seen.entry(key.to_string()).or_insert(seen);
             }
             return Ok(entry);
         }
         let entry = match self.snapshot(kv)? {
-            Some(snapshot) => snapshot.raw(key).map_err(|e| io_failure(kv, e))?,
+            Some(snapshot) => snapshot
+                .raw(key)
+                .map_err(|e| io_failure(kv, e))?
+                .filter(|e| e.live(now)),
             None => None,
         };
         if record {
@@ -936,7 +947,7 @@ impl KvRun {
         if let Some(entry) = self.overlay(key) {
             return Ok(entry.filter(|e| e.live(now)).cloned());
         }
-        Ok(self.stored(kv, key, record)?.filter(|e| e.live(now)))
+        Ok(self.stored(kv, key, record)?)
     }
 
     /// The live entry under `key`, read: the commit checks it is unchanged.
@@ -1697,7 +1708,7 @@ impl Capability for Kv {
         let problem = match committed {
             Ok(Committed::Done) => return Ok(()),
             Ok(Committed::Conflict(key)) => format!(
-                "another run changed `{key}` in namespace `{namespace}` after this run read it (a read-modify-write conflict); run it again, or use kv.incr or kv.cas"
+                "`{key}` in namespace `{namespace}` changed after this run read it (another run wrote it, or it expired): a read-modify-write conflict; run it again, or use kv.incr or kv.cas"
             ),
             Ok(Committed::Full(count)) => format!(
                 "namespace `{namespace}` would hold {count} keys, past its cap of {} (other runs added keys meanwhile)",

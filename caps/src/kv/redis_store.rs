@@ -105,7 +105,7 @@ return 'ok'
 "#;
 
 /// A run's commit. ARGV: now, key cap, then the read keys' count and
-/// (key, version) pairs, the cleared prefixes' count and prefixes, the
+/// (key, version or [`ABSENT`]) pairs, the cleared prefixes' count and prefixes, the
 /// writes' count and (key, 'put' or 'del', value, expiry) each.
 /// {'ok'}, {'conflict', key} or {'full', count}; nothing is written
 /// unless 'ok'.
@@ -115,7 +115,21 @@ local at = 3
 local reads = tonumber(ARGV[at]); at = at + 1
 for _ = 1, reads do
   local key, version = ARGV[at], ARGV[at + 1]; at = at + 2
-  if (redis.call('HGET', KEYS[5], key) or '0') ~= version then return {'conflict', key} end
+  if version == '-' then
+    -- Read as absent: still absent, or there but expired.
+    local expires = redis.call('HGET', KEYS[3], key)
+    if redis.call('HEXISTS', KEYS[1], key) == 1
+       and not (expires and tonumber(expires) <= tonumber(now)) then
+      return {'conflict', key}
+    end
+  else
+    -- Read as there: the same version, and not expired since.
+    local expires = redis.call('HGET', KEYS[3], key)
+    if (redis.call('HGET', KEYS[5], key) or '0') ~= version
+       or (expires and tonumber(expires) <= tonumber(now)) then
+      return {'conflict', key}
+    end
+  end
 end
 sweep(now)
 local before = redis.call('ZCARD', KEYS[2])
@@ -151,6 +165,10 @@ for _ = 1, writes do
 end
 return {'ok'}
 "#;
+
+/// What a run records of a key it read and found absent (or expired): at
+/// its commit the key must still be so, whatever its version.
+pub(super) const ABSENT: &str = "-";
 
 /// Why a Redis call failed: the deadline passed, or anything else.
 #[derive(Debug)]

@@ -628,7 +628,7 @@ fn a_read_modify_write_that_lost_a_race_commits_nothing() {
                 let error = result.unwrap_err().to_string();
                 assert!(
                     error.contains(
-                        "another run changed `n` in namespace `default` after this run read it"
+                        "`n` in namespace `default` changed after this run read it (another run wrote it, or it expired)"
                     ),
                     "{backend}: {error}"
                 );
@@ -732,4 +732,43 @@ fn run_namespaces_work_on_redis() {
     assert_eq!(visit("acme"), 1);
     assert_eq!(visit("acme"), 2);
     assert_eq!(visit("globex"), 1);
+}
+
+/// What the commit checks is what the run saw: a key read when it had
+/// expired, and removed since by another run's commit, has not changed;
+/// a key read live that expires before the commit has.
+#[test]
+fn expiry_counts_as_a_change_only_when_the_run_saw_the_key() {
+    on_every_backend(|backend, kv, clock| {
+        let ops = Ops::new(kv.clone());
+        let (gate, arrivals, release) = Gate::new();
+        let program = Arc::new(guest(
+            r#"(func $run (result i32)
+                 (drop (call $st (call $kv.get (call $arg (i32.const 0)))))
+                 (drop (call $gate.wait))
+                 (call $kv.set "written" "by the slow run"))"#,
+            &tape_caps::grants().grant(kv).grant(gate),
+        ));
+
+        assert_eq!(ops.set_ttl("gone", "x", 10).status, 0);
+        clock.advance(10);
+        let slow = program.clone();
+        let run = std::thread::spawn(move || slow.run(&Args::strings(["gone"])));
+        arrivals.recv().unwrap();
+        assert_eq!(ops.set("other", "y"), 0, "a commit that removes `gone`");
+        release.send(()).unwrap();
+        assert_eq!(run.join().unwrap().unwrap().status, 0, "{backend}");
+
+        assert_eq!(ops.set_ttl("fading", "x", 100).status, 0);
+        let slow = program.clone();
+        let run = std::thread::spawn(move || slow.run(&Args::strings(["fading"])));
+        arrivals.recv().unwrap();
+        clock.advance(100);
+        release.send(()).unwrap();
+        let error = run.join().unwrap().unwrap_err().to_string();
+        assert!(
+            error.contains("`fading` in namespace `default` changed after this run read it"),
+            "{backend}: {error}"
+        );
+    });
 }
