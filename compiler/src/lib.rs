@@ -696,8 +696,29 @@ fn explained(
             let Some(made) = text(at.origin) else {
                 return (message.to_string(), position, None);
             };
-            let taker = next.and_then(|next| Some((text(at.next)?, next.takes)));
+            // A macro's own instructions have no text of their own: the
+            // taker is then the macro around the call, `(resv (call …))`.
+            let around = || {
+                let (line, column) = at.origin?;
+                let offset = LineIndex::new(source).char_offset(source, line, column)?;
+                enclosing_form(source, offset)
+            };
+            let taker = next.and_then(|next| {
+                let taker = text(at.next).filter(|text| !text.is_empty());
+                Some((taker.or_else(around)?, next.takes))
+            });
             let (message, help) = match (origin.gives, taker) {
+                (gives, Some((taker, 1))) if taker == "resv" || taker == "check" => (
+                    format!(
+                        "`{made}` returns {}, but `{taker}` takes 1: the {} is left on the stack",
+                        values(gives),
+                        ordinal(*index)
+                    ),
+                    format!(
+                        "`{taker}` takes one value; for a call that returns (value, status), \
+                         `(bind $value ({made} …))` first, then `({taker} $value)`"
+                    ),
+                ),
                 (1, Some((taker, takes))) => (
                     format!(
                         "the value of `{made}` is never used: `{taker}` after it takes {}, and not this one",
@@ -809,6 +830,20 @@ fn values(count: u32) -> String {
 
 /// The instruction written at `at`: its keyword, with the function's name
 /// for a call; a string literal as written.
+/// The keyword of the form right around the one at `at`: `resv` for the
+/// `call` of `(resv (call $f))`.
+fn enclosing_form(source: &str, at: usize) -> Option<String> {
+    let before = source.get(..at)?.trim_end();
+    let before = before.strip_suffix('(')?.trim_end();
+    let open = before.rfind('(')?;
+    let keyword = before[open + 1..].trim();
+    let is_word = !keyword.is_empty()
+        && keyword
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    is_word.then(|| keyword.to_string())
+}
+
 fn instruction_text(source: &str, at: usize) -> String {
     let rest = source.get(at..).unwrap_or_default();
     if let Some(inside) = rest.strip_prefix('"') {
