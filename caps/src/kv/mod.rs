@@ -319,7 +319,7 @@ impl Kv {
     /// is not a Redis URL; nothing is checked on the network yet.
     pub fn redis(url: &str) -> Result<Kv> {
         let store = RedisStore::new(url)
-            .map_err(|e| Error::capability(NAME, format!("not a Redis URL: {e}")))?;
+            .map_err(|e| Error::capability(NAME, format!("cannot use the Redis server at {e}")))?;
         Ok(Kv::with_store(Store::Redis(Arc::new(store))))
     }
 
