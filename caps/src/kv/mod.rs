@@ -947,7 +947,7 @@ impl KvRun {
         if let Some(entry) = self.overlay(key) {
             return Ok(entry.filter(|e| e.live(now)).cloned());
         }
-        Ok(self.stored(kv, key, record)?)
+        self.stored(kv, key, record)
     }
 
     /// The live entry under `key`, read: the commit checks it is unchanged.
