@@ -126,26 +126,27 @@ fn a_database_file_is_open_once_and_says_so() {
 
 #[test]
 fn the_run_counter_from_the_docs_counts_runs() {
-    let kv = in_memory();
-    let counter = guest(
-        r#"(func $run (result i32)
-             (local $value i32) (local $status i32) (local $n i32)
-             (call $kv.get "runs")
-             (local.set $status)
-             (local.set $value)
-             (if (i32.eqz (local.get $status))
-               (then (local.set $n (i32.load offset=4 (local.get $value)))))
-             (local.set $value (call $core.alloc (i32.const 8)))
-             (i32.store (local.get $value) (i32.const 4))
-             (i32.store offset=4 (local.get $value) (i32.add (local.get $n) (i32.const 1)))
-             (call $kv.set "runs" (local.get $value)))"#,
-        &tape_caps::grants().grant(kv.clone()),
-    );
-    for _ in 0..3 {
-        assert_eq!(counter.run(&Args::new()).unwrap().status, 0);
-    }
-    let ops = Ops::new(kv);
-    assert_eq!(ops.get("runs").unwrap().as_bytes(), 3u32.to_le_bytes());
+    crate::kv_ops::on_every_backend(|_, kv, _| {
+        let counter = guest(
+            r#"(func $run (result i32)
+                 (local $value i32) (local $status i32) (local $n i32)
+                 (call $kv.get "runs")
+                 (local.set $status)
+                 (local.set $value)
+                 (if (i32.eqz (local.get $status))
+                   (then (local.set $n (i32.load offset=4 (local.get $value)))))
+                 (local.set $value (call $core.alloc (i32.const 8)))
+                 (i32.store (local.get $value) (i32.const 4))
+                 (i32.store offset=4 (local.get $value) (i32.add (local.get $n) (i32.const 1)))
+                 (call $kv.set "runs" (local.get $value)))"#,
+            &tape_caps::grants().grant(kv.clone()),
+        );
+        for _ in 0..3 {
+            assert_eq!(counter.run(&Args::new()).unwrap().status, 0);
+        }
+        let ops = Ops::new(kv);
+        assert_eq!(ops.get("runs").unwrap().as_bytes(), 3u32.to_le_bytes());
+    });
 }
 
 #[test]

@@ -772,3 +772,38 @@ fn expiry_counts_as_a_change_only_when_the_run_saw_the_key() {
         );
     });
 }
+
+/// Keys are any UTF-8: spaces, line breaks, brackets and what Redis's
+/// range syntax uses are keys like any other, listed by prefix in order.
+#[test]
+fn any_utf8_key_is_stored_and_listed_by_prefix() {
+    on_every_backend(|backend, kv, _| {
+        let ops = Ops::new(kv);
+        let keys = [
+            "(a",
+            "[a",
+            "[b",
+            "a b",
+            "a\nb",
+            "a}{b",
+            "é",
+            "日本",
+            "\u{10ffff}",
+        ];
+        for key in keys {
+            assert_eq!(ops.set(key, key), 0, "{backend}: {key:?}");
+        }
+        for key in keys {
+            assert_eq!(ops.get(key).as_deref(), Ok(key), "{backend}: {key:?}");
+        }
+        let mut sorted = keys.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(ops.list(""), sorted, "{backend}");
+        assert_eq!(ops.list("["), ["[a", "[b"], "{backend}");
+        assert_eq!(ops.list("("), ["(a"], "{backend}");
+        assert_eq!(ops.list("a"), ["a\nb", "a b", "a}{b"], "{backend}");
+        assert_eq!(ops.delete_prefix("["), Ok(2), "{backend}");
+        assert_eq!(ops.list("["), Vec::<String>::new(), "{backend}");
+        assert_eq!(ops.list("("), ["(a"], "{backend}");
+    });
+}
