@@ -371,7 +371,11 @@ impl Kv {
 
     /// Bytes of keys and values one run may buffer for its commit (default
     /// 16 MiB). Writing a key again replaces its buffered value; a deletion
-    /// counts its key.
+    /// counts its key. Keys the run keeps count too, each key's bytes plus
+    /// 64: those it read with `get` or `ttl` (for its commit's check) and
+    /// those it changed with `incr` or `cas` (with the value left, for its
+    /// later reads), so a run reading ever new keys is stopped with
+    /// `TOO_LARGE` rather than grow the host's memory.
     pub fn max_run_bytes(mut self, max: usize) -> Self {
         self.max_run_bytes = max;
         self
@@ -814,6 +818,10 @@ struct Change<T> {
     reply: T,
 }
 
+/// What keeping a key the run read costs beside its bytes: the map's
+/// entry and what was read of it.
+const KEPT_BYTES: usize = 64;
+
 /// Keys a `list` reads from the store at a time.
 const PAGE: usize = 1000;
 
@@ -848,12 +856,13 @@ impl KvRun {
                 .read(&self.table, key, self.wait_until())
                 .map_err(|f| redis_failure(redis, f))?;
             let entry = entry.filter(|e| e.live(now));
-            if record {
+            if record && !self.seen.contains_key(key) {
+                self.keep_read(kv, key)?;
                 let seen = match entry {
                     Some(_) => version,
                     None => redis_store::ABSENT.to_string(),
                 };
-                self.seen.entry(key.to_string()).or_insert(seen);
+                self.seen.insert(key.to_string(), seen);
             }
             return Ok(entry);
         }
@@ -864,10 +873,9 @@ impl KvRun {
                 .filter(|e| e.live(now)),
             None => None,
         };
-        if record {
-            self.seen
-                .entry(key.to_string())
-                .or_insert_with(|| stamp(entry.as_ref()));
+        if record && !self.seen.contains_key(key) {
+            self.keep_read(kv, key)?;
+            self.seen.insert(key.to_string(), stamp(entry.as_ref()));
         }
         Ok(entry)
     }
@@ -957,6 +965,25 @@ impl KvRun {
 
     fn get(&mut self, kv: &Kv, key: &str) -> Result<Option<Vec<u8>>, Refusal> {
         Ok(self.entry(kv, key)?.map(|entry| entry.value))
+    }
+
+    /// Counts a key the run read, kept for its commit's check, against the
+    /// run's byte cap: reads of ever new keys must not grow the host's
+    /// memory without end.
+    fn keep_read(&mut self, kv: &Kv, key: &str) -> Result<(), Refusal> {
+        let total = self.pending_bytes + key.len() + KEPT_BYTES;
+        if total > kv.max_run_bytes {
+            return Err(Refusal::new(
+                status::TOO_LARGE,
+                format!(
+                    "the run has read {} different keys, and keeps each for its commit's check: with its writes they pass its {}-byte limit",
+                    self.seen.len() + 1,
+                    kv.max_run_bytes
+                ),
+            ));
+        }
+        self.pending_bytes = total;
+        Ok(())
     }
 
     /// Buffers a write of `bytes` bytes, within the run's byte cap.
@@ -1168,6 +1195,18 @@ impl KvRun {
                 ),
             ));
         }
+        if !self.fresh.contains_key(key)
+            && self.pending_bytes + key.len() + KEPT_BYTES > kv.max_run_bytes
+        {
+            return Err(Refusal::new(
+                status::TOO_LARGE,
+                format!(
+                    "the run has changed {} keys with kv.incr and kv.cas, and keeps each for its later reads: with its writes they pass its {}-byte limit",
+                    self.fresh.len(),
+                    kv.max_run_bytes
+                ),
+            ));
+        }
         let namespace = shown(&self.table);
         let full = |count: String| {
             Refusal::new(
@@ -1243,6 +1282,13 @@ impl KvRun {
         // What the run read of the key before is superseded by what it
         // did to it now.
         self.seen.remove(key);
+        if !self.fresh.contains_key(key) {
+            // Kept for the run's later reads: counted as a write is. The
+            // store has it already, so a run past its cap only stops
+            // keeping more.
+            let bytes = key.len() + KEPT_BYTES + left.as_ref().map_or(0, |e| e.value.len());
+            self.pending_bytes = self.pending_bytes.saturating_add(bytes);
+        }
         self.fresh.insert(key.to_string(), left);
         Ok(reply)
     }

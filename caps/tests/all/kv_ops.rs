@@ -807,3 +807,43 @@ fn any_utf8_key_is_stored_and_listed_by_prefix() {
         assert_eq!(ops.list("("), ["(a"], "{backend}");
     });
 }
+
+/// A run that reads ever new keys, or changes them with kv.cas, keeps
+/// each for its commit's check or its later reads: they count against
+/// its byte cap, so the host's memory does not grow without end.
+#[test]
+fn the_keys_a_run_reads_count_against_its_byte_cap() {
+    on_every_backend(|backend, kv, _| {
+        let grants = tape_caps::grants().grant(kv.max_run_bytes(4096));
+        // Reads (or claims with cas) keys k0, k1, … until a call fails;
+        // hands over how many went through, and the failing status.
+        let program = guest(
+            r#"(func $run (result i32)
+                 (local $i i32) (local $key i32) (local $status i32)
+                 (loop $again
+                   (local.set $key (call $std.str.concat "k" (call $std.i32.to_str (local.get $i))))
+                   (if (i32.load (call $arg (i32.const 0)))
+                     (then (local.set $status (call $st (call $kv.cas (local.get $key) "x" "y"))))
+                     (else (local.set $status (call $st (call $kv.get (local.get $key))))))
+                   (if (i32.eq (local.get $status) (i32.const 4))
+                     (then
+                       (call $emit (local.get $i))
+                       (return (i32.const 0))))
+                   (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                   (br_if $again (i32.lt_u (local.get $i) (i32.const 100000))))
+                 (i32.const 1))"#,
+            &grants,
+        );
+        for arg in ["", "cas"] {
+            let outcome = program.run(&Args::strings([arg])).unwrap();
+            assert_eq!(outcome.status, 0, "{backend} {arg:?}: never refused");
+            let count = outcome.result::<(i32,)>(0).unwrap().0;
+            assert!((40..=64).contains(&count), "{backend} {arg:?}: {count}");
+            assert!(
+                reason(&outcome).contains("keeps each"),
+                "{}",
+                reason(&outcome)
+            );
+        }
+    });
+}
