@@ -13,7 +13,7 @@ use wasmtime::{Caller, Linker};
 
 use crate::http::{Client, Exchange, Failure, Origin, Policy, Target, time_budget};
 use tape_rt::guest::{self, read_bytes_max, write_str};
-use tape_rt::{Capability, Function, Spec, State, status};
+use tape_rt::{Capability, Function, Spec, State, json_kind, status};
 
 /// Tokens a run may spend by default.
 const DEFAULT_MAX_TOKENS: u64 = 100_000;
@@ -845,7 +845,7 @@ fn parse_request(input: &[u8]) -> Result<Request, Failure> {
     let Value::Object(mut request) = value else {
         return Err(invalid(format!(
             "the request is {}, not a JSON object",
-            kind_of(&value)
+            json_kind(&value)
         )));
     };
     for key in request.keys() {
@@ -895,7 +895,7 @@ fn parse_request(input: &[u8]) -> Result<Request, Failure> {
             other => {
                 return Err(invalid(format!(
                     "`stop` must be a string or an array of 1 to {MAX_STOP} strings, not {}",
-                    kind_of(&other)
+                    json_kind(&other)
                 )));
             }
         };
@@ -917,7 +917,7 @@ fn parse_request(input: &[u8]) -> Result<Request, Failure> {
         Some(other) => {
             return Err(invalid(format!(
                 "`json` must be true or false, not {}",
-                kind_of(&other)
+                json_kind(&other)
             )));
         }
     }
@@ -957,7 +957,7 @@ fn parse_request(input: &[u8]) -> Result<Request, Failure> {
         Some(other) => {
             return Err(invalid(format!(
                 "`tools` must be an array of tools, not {}",
-                kind_of(&other)
+                json_kind(&other)
             )));
         }
     };
@@ -999,7 +999,7 @@ fn tool_definition(i: usize, tool: Value) -> Result<Value, Failure> {
     let Value::Object(tool) = tool else {
         return Err(invalid(format!(
             "tool {i} is {}, not an object {{\"name\", \"description\", \"parameters\"}}",
-            kind_of(&tool)
+            json_kind(&tool)
         )));
     };
     if let Some(key) = tool
@@ -1039,7 +1039,7 @@ fn request_messages(value: Value) -> Result<Vec<Value>, Failure> {
     let Value::Array(messages) = value else {
         return Err(invalid(format!(
             "`messages` is {}, not an array",
-            kind_of(&value)
+            json_kind(&value)
         )));
     };
     if messages.is_empty() {
@@ -1052,7 +1052,7 @@ fn request_messages(value: Value) -> Result<Vec<Value>, Failure> {
         let Value::Object(mut message) = message else {
             return Err(invalid(format!(
                 "message {i} is {}, not an object",
-                kind_of(&message)
+                json_kind(&message)
             )));
         };
         let role = match message.get("role").and_then(Value::as_str) {
@@ -1085,7 +1085,7 @@ fn request_messages(value: Value) -> Result<Vec<Value>, Failure> {
                 Some(other) => {
                     return Err(invalid(format!(
                         "message {i} (assistant): `tool_calls` is {}, not an array",
-                        kind_of(&other)
+                        json_kind(&other)
                     )));
                 }
             };
@@ -1149,18 +1149,6 @@ fn tool_call(i: usize, j: usize, call: Value) -> Result<Value, Failure> {
         "type": "function",
         "function": { "name": fields["name"], "arguments": fields["arguments"] },
     }))
-}
-
-/// `value`'s kind, for a reason: "a string", "null"…
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Reads the guest's conversation for `ai.chat_messages`: a JSON array

@@ -8,7 +8,7 @@ use wasmtime::{Caller, Linker};
 
 use tape_rt::guest::{self, read_bytes_max, value_len};
 use tape_rt::guest::{read_str, write_bytes, write_strings};
-use tape_rt::{Capability, Error, Function, Spec, State, status};
+use tape_rt::{Capability, Error, Function, Spec, State, json_kind, status};
 
 /// JSON for the guest: parse a document into a host-side handle, read it by
 /// path, build objects and arrays, and serialise them.
@@ -960,18 +960,6 @@ fn float(x: f64) -> Result<Value, Status> {
         .ok_or(status::INVALID_ARGUMENT)
 }
 
-/// A JSON type's name, for reasons: "a string", "an object".
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// Why a call on handle `h` at pointer `path` failed with `status`, found
 /// by walking the pointer again (only on failure), and records it;
 /// `wanted` says what the call reads (`"a string"`), empty for any value.
@@ -1054,7 +1042,7 @@ fn why(run: &JsonRun, h: i32, path: Option<&str>, status: i32, wanted: &str) -> 
                 ),
                 other => format!(
                     "nothing at `{text}`: {at} is {}, which has no `{seg}`",
-                    type_name(other)
+                    json_kind(other)
                 ),
             };
         }
@@ -1063,7 +1051,7 @@ fn why(run: &JsonRun, h: i32, path: Option<&str>, status: i32, wanted: &str) -> 
         Ok(value) if status == status::INVALID_ARGUMENT && !wanted.is_empty() => {
             format!(
                 "the value at `{text}` is {}, not {wanted}",
-                type_name(value)
+                json_kind(value)
             )
         }
         Ok(_) if status == status::TOO_LARGE => {

@@ -305,7 +305,9 @@ fn length_prefixed(argument: &Argument, bytes: &[u8]) -> Result<Vec<u8>, Argumen
         .map_err(|e| invalid(argument, e.to_string()))
 }
 
-fn json_kind(value: &Value) -> &'static str {
+/// A JSON value's kind, as messages name it: "null", "a boolean", "a
+/// number", "a string", "an array", "an object".
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -105,7 +105,7 @@ mod reason;
 mod state;
 mod trap;
 
-pub use arguments::{ArgType, ArgsBuilder, Argument};
+pub use arguments::{ArgType, ArgsBuilder, Argument, json_kind};
 pub use cache::{CacheStats, default_cache_dir};
 pub use capability::{Capability, Function, Spec};
 pub use core::{CORE_SPEC, MAX_RESULTS};

@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tape_caps::kv::Namespace;
-use tape_rt::{Args, Limits, Run};
+use tape_rt::{Args, Limits, Run, json_kind};
 
 use crate::arg::{self, Arg};
 use crate::failure::{Failure, Kind};
@@ -562,17 +562,6 @@ fn word(index: usize, text: &str) -> Result<Arg, Failure> {
                 None => failure,
             })
         }
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
