@@ -78,17 +78,16 @@
 //! prints the table. Options, after `--`: `--warm-up-time SECS`,
 //! `--measurement-time SECS`, `--clients 1,8,64`.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use tape_caps::Manifest;
 use tape_caps::kv::Namespace;
 use tape_rt::{Args, Config, Engine, Limits, Pooling, Program, Run};
 use tape_testkit::redis::RedisServer;
+use tape_testkit::serve::ServeProcess;
 
 /// The bench's client, as the server's tokens file names it: its `kv`
 /// namespace, and that of the in-process runs.
@@ -243,17 +242,15 @@ fn programs(dir: &Path) {
 }
 
 /// A running `tape serve`, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
+struct Server(ServeProcess);
 
 impl Server {
     fn start(dir: &Path, redis: &str, concurrency: usize) -> Server {
         let tokens = dir.join("tokens.txt");
         std::fs::write(&tokens, format!("{CLIENT} {TOKEN}\n")).expect("a tokens file");
         let slots = concurrency.to_string();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tape"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tape"));
+        command
             .arg("serve")
             .arg(dir.join("programs"))
             .arg("--tokens")
@@ -261,39 +258,14 @@ impl Server {
             .args(["--listen", "127.0.0.1:0", "--kv", redis])
             .args(["--concurrency", &slots, "--queue", &slots])
             .env("XDG_CACHE_HOME", dir.join("cache"))
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("tape serve starts");
-        // Its standard error, read to its end on a thread of its own, so
-        // the server never waits on a full pipe.
-        let (lines, stderr) = mpsc::channel();
-        let pipe = child.stderr.take().expect("its standard error");
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                let _ = lines.send(line);
-            }
-        });
-        let mut seen = String::new();
-        let base = loop {
-            match stderr.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => match line.strip_prefix("tape serve: listening on ") {
-                    Some(address) => break address.to_string(),
-                    None => seen.push_str(&format!("{line}\n")),
-                },
-                Err(_) => panic!("tape serve did not start:\n{seen}"),
-            }
-        };
-        Server { child, base }
+            .env("NO_COLOR", "1");
+        Server(ServeProcess::start(command))
     }
 
     /// One request: 200 with `"ok":true`, read whole, or what it was.
     fn run(&self, agent: &ureq::Agent, program: &str) -> Result<(), String> {
         let mut response = agent
-            .post(format!("{}/run/{program}", self.base))
+            .post(format!("{}/run/{program}", self.0.base))
             .header("Authorization", &format!("Bearer {TOKEN}"))
             .content_type("application/json")
             .send(r#"{"args": []}"#)
@@ -307,13 +279,6 @@ impl Server {
             true => Ok(()),
             false => Err(format!("POST /run/{program}: {status} {body}")),
         }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -4,11 +4,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, mpsc};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tape_testkit::serve::ServeProcess;
 
 const ALICE: &str = "alice-token-0123456789abcdef";
 const BOB: &str = "bob-token-0123456789abcdef";
@@ -69,10 +69,7 @@ fn programs(dir: &Path) {
 
 /// A running `tape serve`, killed when dropped.
 struct Server {
-    child: Child,
-    base: String,
-    /// Its standard error, line by line, after the address.
-    stderr: Mutex<mpsc::Receiver<String>>,
+    process: ServeProcess,
     _dir: tempfile::TempDir,
 }
 
@@ -87,7 +84,8 @@ impl Server {
             format!("# who may run programs\nalice {ALICE}\nbob {BOB}\n"),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tape"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tape"));
+        command
             .arg("serve")
             .arg(dir.path().join("programs"))
             .arg("--tokens")
@@ -95,45 +93,15 @@ impl Server {
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .env("NO_COLOR", "1")
-            .env("TAPE_TEST_TOKEN", FROM_ENV)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (lines, stderr) = mpsc::channel();
-        let pipe = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut seen = String::new();
-        let base = loop {
-            match stderr.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => {
-                    if let Some(address) = line.strip_prefix("tape serve: listening on ") {
-                        break address.to_string();
-                    }
-                    seen.push_str(&line);
-                    seen.push('\n');
-                }
-                Err(_) => panic!("tape serve did not start:\n{seen}"),
-            }
-        };
+            .env("TAPE_TEST_TOKEN", FROM_ENV);
         Server {
-            child,
-            base,
-            stderr: Mutex::new(stderr),
+            process: ServeProcess::start(command),
             _dir: dir,
         }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        format!("{}{path}", self.process.base)
     }
 
     /// `POST path` with `body` as `token`'s client.
@@ -171,13 +139,6 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -595,7 +556,7 @@ fn sigterm_lets_the_run_in_progress_finish_then_exits() {
     std::thread::scope(|scope| {
         let slow = scope.spawn(|| server.run("wait", ALICE, json!({"args": {"ms": 1000}})));
         server.wait_for_metric("tape_running 1");
-        let pid = libc::pid_t::try_from(server.child.id()).unwrap();
+        let pid = libc::pid_t::try_from(server.process.child.id()).unwrap();
         // SAFETY: sending a signal to our own child process.
         #[allow(unsafe_code)]
         let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -604,9 +565,9 @@ fn sigterm_lets_the_run_in_progress_finish_then_exits() {
         assert_eq!(answer.status, 200);
         assert_eq!(answer.results(), ["waited"]);
     });
-    let status = server.child.wait().unwrap();
+    let status = server.process.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    let said: Vec<String> = server.stderr.lock().unwrap().try_iter().collect();
+    let said: Vec<String> = server.process.stderr.lock().unwrap().try_iter().collect();
     assert!(
         said.iter().any(|l| l.starts_with("tape serve: stopping")),
         "{said:?}"

@@ -27,6 +27,8 @@ use std::path::{Path, PathBuf};
 pub mod redis;
 #[cfg(feature = "rt")]
 pub mod rt;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(feature = "server")]
 pub mod server;
 
