@@ -12,15 +12,15 @@ use crate::wat_prelude::{emitted, guest};
 
 /// One program per operation, each taking its operands as string
 /// arguments.
-struct Ops {
-    get: Program,
+pub(crate) struct Ops {
+    pub(crate) get: Program,
     set: Program,
     delete: Program,
     list: Program,
 }
 
 impl Ops {
-    fn new(kv: Kv) -> Ops {
+    pub(crate) fn new(kv: Kv) -> Ops {
         let grants = tape_caps::grants().grant(kv);
         Ops {
             get: guest(
@@ -57,7 +57,7 @@ impl Ops {
         }
     }
 
-    fn get(&self, key: &str) -> Result<String, i32> {
+    pub(crate) fn get(&self, key: &str) -> Result<String, i32> {
         let outcome = self.get.run(&Args::strings([key])).unwrap();
         match outcome.status {
             0 => Ok(outcome.result::<String>(0).unwrap()),
@@ -65,7 +65,7 @@ impl Ops {
         }
     }
 
-    fn set(&self, key: &str, value: &str) -> i32 {
+    pub(crate) fn set(&self, key: &str, value: &str) -> i32 {
         self.set.run(&Args::strings([key, value])).unwrap().status
     }
 
@@ -73,7 +73,7 @@ impl Ops {
         self.delete.run(&Args::strings([key])).unwrap().status
     }
 
-    fn list(&self, prefix: &str) -> (Vec<String>, i32) {
+    pub(crate) fn list(&self, prefix: &str) -> (Vec<String>, i32) {
         let outcome = self.list.run(&Args::strings([prefix])).unwrap();
         let keys = match outcome.results.len() {
             0 => Vec::new(),

@@ -75,34 +75,21 @@ impl Drop for On {
 /// Programs for each operation, taking operands as arguments: strings,
 /// then numbers.
 struct Ops {
-    get: Program,
-    set: Program,
+    /// `get`, `set`, `delete` and `list`.
+    basic: crate::kv::Ops,
     set_ttl: Program,
     ttl: Program,
     incr: Program,
     cas: Program,
     delete_prefix: Program,
-    list: Program,
 }
 
 impl Ops {
     fn new(kv: Kv) -> Ops {
-        let grants = tape_caps::grants().grant(kv);
+        let grants = tape_caps::grants().grant(kv.clone());
         let program = |body: &str| guest(body, &grants);
         Ops {
-            get: program(
-                r#"(func $run (result i32)
-                     (local $reply i32) (local $status i32)
-                     (call $kv.get (call $arg (i32.const 0)))
-                     (local.set $status) (local.set $reply)
-                     (if (local.get $status) (then (return (local.get $status))))
-                     (call $out (local.get $reply))
-                     (i32.const 0))"#,
-            ),
-            set: program(
-                r#"(func $run (result i32)
-                     (call $kv.set (call $arg (i32.const 0)) (call $arg (i32.const 1))))"#,
-            ),
+            basic: crate::kv::Ops::new(kv),
             set_ttl: program(
                 r#"(func $run (result i32)
                      (call $kv.set_ttl (call $arg (i32.const 0)) (call $arg (i32.const 1))
@@ -151,28 +138,15 @@ impl Ops {
                      (call $emit (local.get $count))
                      (i32.const 0))"#,
             ),
-            list: program(
-                r#"(func $run (result i32)
-                     (local $reply i32) (local $status i32)
-                     (call $kv.list (call $arg (i32.const 0)))
-                     (local.set $status) (local.set $reply)
-                     (if (local.get $status) (then (return (local.get $status))))
-                     (call $out (local.get $reply))
-                     (i32.const 0))"#,
-            ),
         }
     }
 
     fn get(&self, key: &str) -> Result<String, i32> {
-        let outcome = self.get.run(&Args::strings([key])).unwrap();
-        match outcome.status {
-            0 => Ok(outcome.result::<String>(0).unwrap()),
-            status => Err(status),
-        }
+        self.basic.get(key)
     }
 
     fn set(&self, key: &str, value: &str) -> i32 {
-        self.set.run(&Args::strings([key, value])).unwrap().status
+        self.basic.set(key, value)
     }
 
     fn set_ttl(&self, key: &str, value: &str, ttl: i64) -> Outcome {
@@ -213,10 +187,14 @@ impl Ops {
         }
     }
 
+    /// The keys with `prefix`, all of them.
     fn list(&self, prefix: &str) -> Vec<String> {
-        let outcome = self.list.run(&Args::strings([prefix])).unwrap();
-        assert_eq!(outcome.status, 0, "{:?}", outcome.reasons);
-        outcome.result::<Vec<String>>(0).unwrap()
+        let (keys, status) = self.basic.list(prefix);
+        assert_eq!(
+            status, 0,
+            "more than one reply's keys start with {prefix:?}"
+        );
+        keys
     }
 }
 
@@ -668,7 +646,7 @@ fn an_unavailable_redis_is_a_status_within_the_deadline() {
     drop(closed);
     let ops = Ops::new(Kv::redis(&format!("redis://:hunter2@127.0.0.1:{port}/0")).unwrap());
     let started = Instant::now();
-    let outcome = ops.get.run(&Args::strings(["k"])).unwrap();
+    let outcome = ops.basic.get.run(&Args::strings(["k"])).unwrap();
     assert_eq!(outcome.status, status::IO_FAILURE);
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -696,7 +674,11 @@ fn an_unavailable_redis_is_a_status_within_the_deadline() {
         ..Limits::default()
     };
     let started = Instant::now();
-    let outcome = ops.get.run_with(&Args::strings(["k"]), &limits).unwrap();
+    let outcome = ops
+        .basic
+        .get
+        .run_with(&Args::strings(["k"]), &limits)
+        .unwrap();
     let took = started.elapsed();
     assert_eq!(outcome.status, status::TIMED_OUT, "{:?}", outcome.reasons);
     assert!(
