@@ -1110,14 +1110,17 @@ impl KvRun {
         let start = after.map_or(Bound::Included(prefix), Bound::Excluded);
         // Keys the run's own changes know of: they decide whether those
         // keys are listed, whatever the store says.
-        let mut known: Vec<String> = self
-            .pending
-            .range::<str, _>((start, Bound::Unbounded))
-            .chain(self.fresh.range::<str, _>((start, Bound::Unbounded)))
-            .map(|(key, _)| key)
-            .filter(|key| key.starts_with(prefix))
-            .cloned()
-            .collect();
+        // Each map is in key order, so its keys with the prefix are one
+        // run from `start`.
+        let with_prefix = |map: &Pending| -> Vec<String> {
+            map.range::<str, _>((start, Bound::Unbounded))
+                .map(|(key, _)| key)
+                .take_while(|key| key.starts_with(prefix))
+                .cloned()
+                .collect()
+        };
+        let mut known = with_prefix(&self.pending);
+        known.extend(with_prefix(&self.fresh));
         known.sort_unstable();
         known.dedup();
         let mut known = known.into_iter().peekable();
