@@ -25,7 +25,8 @@ pub enum Level {
 }
 
 impl Level {
-    fn from_guest(level: i32) -> Option<Level> {
+    /// The level a program passes to `log.write` as `$level`, if it is one.
+    pub fn from_guest(level: i32) -> Option<Level> {
         Some(match level {
             0 => Level::Error,
             1 => Level::Warn,
@@ -146,7 +147,7 @@ struct LogState {
 
 /// Makes a guest message safe to print: lossy UTF-8, control characters
 /// escaped.
-fn sanitize(bytes: &[u8]) -> String {
+pub fn sanitize(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

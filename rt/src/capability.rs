@@ -78,7 +78,31 @@ pub struct Spec {
     pub description: &'static str,
     /// Each function with its WAT signature.
     pub functions: &'static [Function],
+    /// What keeps secrets out of a [trace](crate::trace), if the
+    /// capability's calls can carry any; see [`Spec::redact`].
+    pub redact: Option<Redactor>,
 }
+
+/// A function that rewrites the data of a call's parameter before a
+/// [trace](crate::trace) keeps it, given the function's name, the
+/// parameter's index and its payload; a replay rewrites what the program
+/// sends the same way before comparing.
+#[derive(Clone, Copy)]
+pub struct Redactor(pub fn(function: &str, param: usize, data: &mut Vec<u8>));
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Redactor(..)")
+    }
+}
+
+impl PartialEq for Redactor {
+    fn eq(&self, other: &Redactor) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for Redactor {}
 
 impl Spec {
     /// A capability's spec.
@@ -91,7 +115,31 @@ impl Spec {
             name,
             description,
             functions,
+            redact: None,
         }
+    }
+
+    /// With `redact`, which rewrites a call's data before a trace keeps it:
+    /// the values of credential headers, say, so that a recording written
+    /// to a file holds no secret.
+    ///
+    /// ```
+    /// use tape_rt::{Function, Redactor, Spec};
+    /// fn hide(_function: &str, param: usize, data: &mut Vec<u8>) {
+    ///     if param == 1 {
+    ///         *data = b"[redacted]".to_vec();
+    ///     }
+    /// }
+    /// const SPEC: Spec = Spec::new("vault", "secrets", &[
+    ///     Function::new("open", "(param $name i32) (param $password i32) (result i32)")
+    ///         .roles("str str -> status"),
+    /// ])
+    /// .redact(Redactor(hide));
+    /// assert!(SPEC.redact.is_some());
+    /// ```
+    pub const fn redact(mut self, redact: Redactor) -> Spec {
+        self.redact = Some(redact);
+        self
     }
 
     /// The function called `name`.

@@ -106,7 +106,8 @@ impl Error {
             | ErrorKind::OutOfFuel { stack, .. }
             | ErrorKind::Timeout { stack, .. }
             | ErrorKind::StackOverflow { stack }
-            | ErrorKind::MemoryExhausted { stack, .. } => stack,
+            | ErrorKind::MemoryExhausted { stack, .. }
+            | ErrorKind::Diverged { stack, .. } => stack,
             _ => &EMPTY,
         }
     }
@@ -349,6 +350,29 @@ pub enum ErrorKind {
     #[error("cannot create the engine: {message}")]
     Engine {
         /// wasmtime's message.
+        message: String,
+    },
+    /// A replayed run made a capability call its trace does not have
+    /// there: another function, or the same one sent other data.
+    #[error("{}", diverged_message(*index, difference, recorded.as_deref(), made, stack))]
+    Diverged {
+        /// The call's position in the trace, from 0.
+        index: usize,
+        /// What differs, in words: "the program sent `kv.set` another
+        /// `$key` than the recording has".
+        difference: String,
+        /// The recorded call at that position, as a line; `None` past the
+        /// trace's end.
+        recorded: Option<String>,
+        /// The call the run made, as a line.
+        made: String,
+        /// Where the program made it.
+        stack: CallStack,
+    },
+    /// A trace that cannot be read or replayed.
+    #[error("cannot use the trace: {message}")]
+    Trace {
+        /// What is wrong with it.
         message: String,
     },
     /// A state the runtime should never be in: a bug, to report.
@@ -699,4 +723,20 @@ fn at_most(declared: usize) -> String {
         1 => "at most 1".into(),
         n => format!("at most {n}"),
     }
+}
+
+/// [`ErrorKind::Diverged`]'s message: what differs, then the two calls
+/// one above the other.
+fn diverged_message(
+    index: usize,
+    difference: &str,
+    recorded: Option<&str>,
+    made: &str,
+    stack: &CallStack,
+) -> String {
+    let recorded = recorded.map_or(String::new(), |r| format!("\n  recorded: {r}"));
+    format!(
+        "the replay diverged at call {}: {difference}{recorded}\n  made:     {made}{stack}",
+        index + 1
+    )
 }

@@ -142,7 +142,7 @@ impl Grants {
     }
 
     /// Visits the specs whose functions make up the catalogue, in order.
-    fn catalogued(&self, mut visit: impl FnMut(&Spec)) {
+    pub(crate) fn catalogued(&self, mut visit: impl FnMut(&Spec)) {
         visit(&CORE_SPEC);
         let ungranted = self.known.iter().filter(|k| {
             k.name != CORE_SPEC.name && !self.granted.iter().any(|g| g.spec().name == k.name)

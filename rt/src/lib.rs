@@ -89,6 +89,7 @@
 
 pub mod guest;
 pub mod status;
+pub mod trace;
 
 mod arguments;
 mod cache;
@@ -107,7 +108,7 @@ mod trap;
 
 pub use arguments::{ArgType, ArgsBuilder, Argument, json_kind};
 pub use cache::{CacheStats, default_cache_dir};
-pub use capability::{Capability, Function, Spec};
+pub use capability::{Capability, Function, Redactor, Spec};
 pub use core::{CORE_SPEC, MAX_RESULTS};
 pub use engine::{Config, Engine, Limits, Pooling};
 pub use error::{

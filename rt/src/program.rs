@@ -4,8 +4,10 @@
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
+
+use sha2::{Digest, Sha256};
 
 use tape_compiler::{MEMORY_EXPORT, Metadata, RUN_EXPORT};
 
@@ -27,6 +29,7 @@ use crate::link::{
 use crate::outcome::{Args, HostData, Outcome, Usage};
 use crate::reason::Reason;
 use crate::state::State;
+use crate::trace::{self, Recorded, Recording, Replaying, StandIn, Trace};
 use crate::trap::{classify, panic_message};
 
 /// A compiled module linked against its grants: each run is only an
@@ -47,6 +50,12 @@ pub struct Program {
     /// Whether the module imports from capabilities other than `core`: only
     /// then is the call hook that times host calls installed.
     time_host_calls: bool,
+    /// SHA-256 of what it was compiled from: a trace names it.
+    sha256: [u8; 32],
+    /// The same module with its capabilities recorded, and with stand-ins
+    /// for them, made at the first recording or replay.
+    recording: OnceLock<Arc<Program>>,
+    replaying: OnceLock<Arc<Program>>,
 }
 
 impl std::fmt::Debug for Program {
@@ -63,6 +72,7 @@ impl Program {
         module: Module,
         metadata: Metadata,
         grants: &Grants,
+        sha256: [u8; 32],
     ) -> Result<Program> {
         let (memory_export, run_export) = check_exports(&module)?;
         let granted = grants.all();
@@ -111,7 +121,61 @@ impl Program {
             memory_export,
             run_export,
             time_host_calls,
+            sha256,
+            recording: OnceLock::new(),
+            replaying: OnceLock::new(),
         })
+    }
+
+    /// This module linked against `capabilities` (`core` is added), each
+    /// wrapped by `wrap`.
+    fn relinked(
+        &self,
+        wrap: impl Fn(&Arc<dyn Capability>) -> Arc<dyn Capability>,
+    ) -> Result<Program> {
+        let mut grants = Grants::new();
+        for capability in &self.capabilities {
+            if capability.spec().name != crate::core::CORE_SPEC.name {
+                grants.add(wrap(capability));
+            }
+        }
+        Program::new(
+            &self.engine,
+            self.pre.module().clone(),
+            Metadata::clone(&self.metadata),
+            &grants,
+            self.sha256,
+        )
+    }
+
+    fn recording(&self) -> Result<Arc<Program>> {
+        if let Some(program) = self.recording.get() {
+            return Ok(program.clone());
+        }
+        let program = Arc::new(self.relinked(|inner| {
+            Arc::new(Recorded {
+                inner: inner.clone(),
+            })
+        })?);
+        Ok(self.recording.get_or_init(|| program).clone())
+    }
+
+    fn replaying(&self) -> Result<Arc<Program>> {
+        if let Some(program) = self.replaying.get() {
+            return Ok(program.clone());
+        }
+        let program = Arc::new(self.relinked(|inner| Arc::new(StandIn::new(*inner.spec())))?);
+        Ok(self.replaying.get_or_init(|| program).clone())
+    }
+
+    /// Which program this is, as a [`Trace`] names it: its file name and
+    /// the SHA-256 of the source text it was compiled from (or of the
+    /// module it was loaded from).
+    pub fn id(&self) -> trace::ProgramId {
+        trace::ProgramId {
+            file: self.metadata.file.clone(),
+            sha256: self.sha256,
+        }
     }
 
     /// The same compiled module linked against other `grants`, with
@@ -140,6 +204,7 @@ impl Program {
             self.pre.module().clone(),
             Metadata::clone(&self.metadata),
             grants,
+            self.sha256,
         )
     }
 
@@ -485,7 +550,13 @@ impl Engine {
             let (name, source) = (name.to_string(), source.to_string());
             move || Ok(tape_compiler::compile_str(&name, &source, &options)?)
         })?;
-        Program::new(self, module, metadata, grants)
+        Program::new(
+            self,
+            module,
+            metadata,
+            grants,
+            Sha256::digest(source).into(),
+        )
     }
 
     /// Reads, compiles and links a `.wat` file; see [`Engine::compile_str`].
@@ -518,7 +589,7 @@ impl Engine {
             })
         })?;
         let module = self.module(&metadata.file, wasm)?;
-        Program::new(self, module, metadata, grants)
+        Program::new(self, module, metadata, grants, Sha256::digest(wasm).into())
     }
 }
 
@@ -553,6 +624,8 @@ pub struct Run<'a> {
     args: Args,
     limits: Option<Limits>,
     data: HostData<'a>,
+    max_trace_bytes: u64,
+    observer: Option<trace::Observer>,
 }
 
 impl std::fmt::Debug for Run<'_> {
@@ -574,6 +647,8 @@ impl<'a> Run<'a> {
             args: Args::new(),
             limits: None,
             data: Vec::new(),
+            max_trace_bytes: trace::DEFAULT_MAX_BYTES,
+            observer: None,
         }
     }
 
@@ -606,6 +681,122 @@ impl<'a> Run<'a> {
             .limits
             .unwrap_or_else(|| self.program.default_limits().clone());
         self.program.run_prepared(&self.args, &limits, self.data)
+    }
+
+    /// Runs the program's `run` as [`run`](Run::run) does, and records it:
+    /// the [`Trace`] of its arguments, limits, every capability call (not
+    /// `core`'s) with what was sent and what came back, and how it ended.
+    /// The run is the same as an unrecorded one but for the recording's
+    /// cost; a recording past its bound ([`Run::record_max`]) stops it.
+    ///
+    /// The trace comes back whatever became of the run: a run that trapped
+    /// or hit a limit is worth replaying too.
+    pub fn record(self) -> (Result<Outcome>, Trace) {
+        let limits = self
+            .limits
+            .clone()
+            .unwrap_or_else(|| self.program.default_limits().clone());
+        let recording = Recording::new(self.max_trace_bytes);
+        let shared = recording.clone();
+        let mut data = self.data;
+        data.push(Box::new(move |state: &mut State| state.insert(shared)));
+        let run = self
+            .program
+            .recording()
+            .and_then(|program| program.run_prepared(&self.args, &limits, data));
+        let calls = std::mem::take(
+            &mut recording
+                .calls
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .calls,
+        );
+        let trace = Trace {
+            program: self.program.id(),
+            args: self
+                .args
+                .values
+                .iter()
+                .cloned()
+                .map(trace::ByteBuf::from)
+                .collect(),
+            limits: trace::TraceLimits::of(&limits),
+            calls,
+            end: trace::End::of(&run),
+        };
+        (run, trace)
+    }
+
+    /// At most `bytes` of calls in a recording ([`Run::record`]), counted
+    /// as [`Trace::calls_bytes`] does; [`trace::DEFAULT_MAX_BYTES`] unless
+    /// set.
+    pub fn record_max(mut self, bytes: u64) -> Self {
+        self.max_trace_bytes = bytes;
+        self
+    }
+
+    /// Shows `observe` each recorded call as a [replay](Run::replay)
+    /// answers it: to print a replayed `log.write`'s message, say.
+    pub fn observe(mut self, observe: impl FnMut(&trace::Call) + Send + 'static) -> Self {
+        self.observer = Some(Box::new(observe));
+        self
+    }
+
+    /// Runs the program's `run` again against `trace`, with the trace's
+    /// arguments and limits (unless [`limits`](Run::limits) were given):
+    /// every capability call is answered from the trace, in order, and
+    /// nothing reaches a file, a database or the network. Compare how it
+    /// ended with [`trace.end.compare`](trace::End::compare).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Diverged`](crate::ErrorKind::Diverged) at the first
+    /// call that is not the trace's next one (another function, or other
+    /// data sent), located at the program's source line, and when the run
+    /// ends with recorded calls left unmade; otherwise as [`Program::run`].
+    pub fn replay(self, trace: &Trace) -> Result<Outcome> {
+        let limits = self.limits.unwrap_or_else(|| trace.limits.limits());
+        let args = Args {
+            values: trace.args.iter().map(|a| a.to_vec()).collect(),
+        };
+        let shared = Arc::new(trace.clone());
+        let observer = self.observer;
+        let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = answered.clone();
+        let mut data = self.data;
+        data.push(Box::new(move |state: &mut State| {
+            state.insert(Replaying {
+                trace: shared,
+                next: 0,
+                answered: counted,
+                observer,
+            });
+        }));
+        let outcome = self
+            .program
+            .replaying()?
+            .run_prepared(&args, &limits, data)?;
+        let answered = answered.load(std::sync::atomic::Ordering::Relaxed);
+        match trace.calls.get(answered) {
+            None => Ok(outcome),
+            // The run returned with recorded calls unmade.
+            Some(call) => Err(Error::from(ErrorKind::Diverged {
+                index: answered,
+                difference: format!(
+                    "the program returned, and the recording has {} more call{}",
+                    trace.calls.len() - answered,
+                    if trace.calls.len() - answered == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                ),
+                recorded: Some(call.show_request()),
+                made: "nothing: `run` returned".into(),
+                stack: crate::error::CallStack::default(),
+            })
+            .stopped(outcome.results, outcome.usage)),
+        }
     }
 
     /// Calls the exported function `name` instead of `run`; see

@@ -49,6 +49,8 @@ pub struct State {
     /// Why failing capability calls failed, the last
     /// [`Reason::MAX_REASONS`].
     pub(crate) reasons: VecDeque<Reason>,
+    /// Reasons recorded in all, the dropped ones included.
+    pub(crate) reasons_recorded: u64,
     /// The program's metadata: its line table locates a reason's call.
     pub(crate) metadata: Option<Arc<Metadata>>,
 }
@@ -112,6 +114,7 @@ impl State {
             timing: None,
             host_time: Duration::ZERO,
             reasons: VecDeque::new(),
+            reasons_recorded: 0,
             metadata: None,
         }
     }
@@ -209,6 +212,7 @@ impl State {
             self.reasons.pop_front();
         }
         self.reasons.push_back(reason);
+        self.reasons_recorded += 1;
     }
 
     /// The last reason recorded in this run, if any.

@@ -40,7 +40,7 @@ const CROSS_ORIGIN_HEADERS: &[&str] = &[
 
 /// Headers that carry credentials: they never go to another origin, even
 /// when the host lists them as headers that may.
-const CREDENTIAL_HEADERS: &[&str] = &[
+pub(crate) const CREDENTIAL_HEADERS: &[&str] = &[
     "authorization",
     "proxy-authorization",
     "cookie",

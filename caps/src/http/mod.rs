@@ -458,7 +458,68 @@ pub const SPEC: Spec = Spec::new(
     "http",
     "HTTP requests to allowed origins, any common method, with address rules, size caps and timeouts",
     FUNCTIONS,
-);
+)
+.redact(tape_rt::Redactor(redact));
+
+/// What a [trace](tape_rt::trace) keeps of a request: the values of
+/// credential headers (`Authorization`, `Cookie`, `X-Api-Key`… the list
+/// redirects keep to their origin) and a password in a URL are replaced by
+/// `[redacted]`.
+pub fn redact(function: &str, param: usize, data: &mut Vec<u8>) {
+    match (function, param) {
+        ("request", 2) | ("get" | "post", 1) => *data = redact_headers(data),
+        ("request", 1) | ("get" | "post" | "get_body", 0) => redact_userinfo(data),
+        _ => {}
+    }
+}
+
+const REDACTED: &[u8] = b"[redacted]";
+
+fn redact_headers(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for (index, line) in text.split(|&b| b == b'\n').enumerate() {
+        if index > 0 {
+            out.push(b'\n');
+        }
+        let colon = line.iter().position(|&b| b == b':');
+        let secret = colon.is_some_and(|colon| {
+            let name = String::from_utf8_lossy(&line[..colon])
+                .trim()
+                .to_ascii_lowercase();
+            client::CREDENTIAL_HEADERS.contains(&name.as_str())
+        });
+        match colon {
+            Some(colon) if secret => {
+                out.extend_from_slice(&line[..=colon]);
+                out.push(b' ');
+                out.extend_from_slice(REDACTED);
+                if line.ends_with(b"\r") {
+                    out.push(b'\r');
+                }
+            }
+            _ => out.extend_from_slice(line),
+        }
+    }
+    out
+}
+
+/// `scheme://user:password@host…` keeps the user and hides the password.
+fn redact_userinfo(url: &mut Vec<u8>) {
+    let Some(start) = url.windows(3).position(|w| w == b"://").map(|i| i + 3) else {
+        return;
+    };
+    let authority_end = url[start..]
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .map_or(url.len(), |i| start + i);
+    let Some(at) = url[start..authority_end].iter().rposition(|&b| b == b'@') else {
+        return;
+    };
+    let at = start + at;
+    if let Some(colon) = url[start..at].iter().position(|&b| b == b':') {
+        url.splice(start + colon + 1..at, REDACTED.iter().copied());
+    }
+}
 
 const FUNCTIONS: &[Function] = &[
     Function::new("request", "(param $method i32) (param $url i32) (param $headers i32) (param $body i32) (param $timeout_ms i32) (result i32 i32)")
@@ -1039,5 +1100,51 @@ mod tests {
             parse_headers(long.as_bytes()).unwrap_err().status,
             status::TOO_LARGE
         );
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact;
+
+    fn redacted(function: &str, param: usize, data: &str) -> String {
+        let mut data = data.as_bytes().to_vec();
+        redact(function, param, &mut data);
+        String::from_utf8(data).unwrap()
+    }
+
+    #[test]
+    fn credential_headers_lose_their_values_and_the_rest_is_kept_as_written() {
+        let headers = "Accept: text/plain\r\nAuthorization: Bearer s3cret\r\nx-api-KEY:k\nCookie: a=b\nX-Trace: 1";
+        let kept = redacted("request", 2, headers);
+        assert_eq!(
+            kept,
+            "Accept: text/plain\r\nAuthorization: [redacted]\r\nx-api-KEY: [redacted]\nCookie: [redacted]\nX-Trace: 1"
+        );
+        assert_eq!(redacted("get", 1, headers), kept);
+        assert_eq!(redacted("post", 1, headers), kept);
+        // Other parameters are left alone: a body may well say "Cookie:".
+        assert_eq!(redacted("post", 2, headers), headers);
+        assert_eq!(redacted("request", 3, headers), headers);
+    }
+
+    #[test]
+    fn a_password_in_a_url_is_hidden_and_its_user_kept() {
+        assert_eq!(
+            redacted("get", 0, "https://ada:pw@example.com/x?y=1"),
+            "https://ada:[redacted]@example.com/x?y=1"
+        );
+        assert_eq!(
+            redacted("request", 1, "http://u:p:q@h:80/a@b"),
+            "http://u:[redacted]@h:80/a@b"
+        );
+        for url in [
+            "https://ada@example.com/",
+            "https://example.com/a@b",
+            "pages",
+            "",
+        ] {
+            assert_eq!(redacted("get_body", 0, url), url);
+        }
     }
 }

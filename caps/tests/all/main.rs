@@ -12,6 +12,7 @@ mod kv_ops;
 mod linking;
 mod log;
 mod manifest;
+mod replay;
 mod specs;
 mod ssrf;
 mod time_rand;

@@ -113,7 +113,7 @@ fn execute(opts: &Opts, out: Output) -> Result<Body, Failure> {
 }
 
 /// Whether two paths name one file (both must exist to be the same).
-fn same_file(a: &Path, b: &Path) -> bool {
+pub fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -157,7 +157,7 @@ fn target(opts: &Opts, out: Output) -> Result<Target, Failure> {
 /// Writes `bytes` to a temporary file in `path`'s directory, flushes it to
 /// disk, and renames it over `path`: a reader sees the old file or the
 /// whole new one, never a part, even if Tape is killed half-way.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let cannot = |e: std::io::Error| {
         // tempfile adds the temporary file's name, which means nothing to
         // the user; the OS's own message is enough.

@@ -43,6 +43,11 @@ pub enum Kind {
     MissingImport,
     /// A file could not be read or written.
     Io,
+    /// A replay made another capability call than its recording has, or
+    /// ended otherwise.
+    Diverged,
+    /// The trace file is not a trace this Tape reads.
+    BadTrace,
     /// Tape itself failed.
     Internal,
 }
@@ -68,6 +73,8 @@ impl Kind {
             Kind::NotGranted => "not-granted",
             Kind::MissingImport => "missing-import",
             Kind::Io => "io",
+            Kind::Diverged => "diverged",
+            Kind::BadTrace => "bad-trace",
             Kind::Internal => "internal",
         }
     }
@@ -76,13 +83,14 @@ impl Kind {
     pub fn exit_code(self) -> u8 {
         match self {
             Kind::Status => exit::GUEST_STATUS,
-            Kind::Usage | Kind::Manifest => exit::USAGE,
+            Kind::Usage | Kind::Manifest | Kind::BadTrace => exit::USAGE,
             Kind::Compile | Kind::InvalidModule | Kind::MissingExport => exit::COMPILE,
             Kind::Trap | Kind::BadPointer | Kind::BadWireData | Kind::HostPanic => exit::TRAP,
             Kind::OutOfFuel | Kind::Timeout | Kind::OutOfMemory | Kind::StackOverflow => {
                 exit::LIMIT
             }
             Kind::NotGranted | Kind::MissingImport => exit::DENIED,
+            Kind::Diverged => exit::DIVERGED,
             Kind::Io | Kind::Internal => exit::INTERNAL,
         }
     }
@@ -334,6 +342,13 @@ impl From<tape_rt::Error> for Failure {
             ErrorKind::StackOverflow { .. } => {
                 return located(Failure::new(Kind::StackOverflow, message));
             }
+            ErrorKind::Diverged { .. } => {
+                return located(Failure::new(Kind::Diverged, message).help(
+                    "the program no longer makes the calls it made when it was recorded: \
+                     if that is meant, record it again with `tape run --record FILE`",
+                ));
+            }
+            ErrorKind::Trace { .. } => Kind::BadTrace,
             ErrorKind::Io { .. } | ErrorKind::Capability { .. } => Kind::Io,
             _ => Kind::Internal,
         };
@@ -364,6 +379,8 @@ mod tests {
             (Kind::NotGranted, 6),
             (Kind::MissingImport, 6),
             (Kind::Io, 70),
+            (Kind::Diverged, 7),
+            (Kind::BadTrace, 2),
             (Kind::Internal, 70),
         ];
         for (kind, code) in expected {

@@ -97,14 +97,7 @@ impl GrantOpts {
         stdin: bool,
     ) -> Result<Grants, Failure> {
         let sink = LogSink::new(move |level: Level, message: &str| {
-            let style = match level {
-                Level::Error => ERROR,
-                Level::Warn => WARNING,
-                Level::Info => HELP,
-                Level::Debug | Level::Trace => NOTE,
-            };
-            let level = styles.paint(style, level.as_str());
-            print_stderr(&format!("[{level}] {message}\n"));
+            print_log(styles, level, message);
         });
         self.grants_logging_to(manifest, sink, stdin)
     }
@@ -231,6 +224,18 @@ impl GrantOpts {
         }
         Ok(Some(ai))
     }
+}
+
+/// A program's log message on standard error, as `[level] message`.
+pub fn print_log(styles: Styles, level: Level, message: &str) {
+    let style = match level {
+        Level::Error => ERROR,
+        Level::Warn => WARNING,
+        Level::Info => HELP,
+        Level::Debug | Level::Trace => NOTE,
+    };
+    let level = styles.paint(style, level.as_str());
+    print_stderr(&format!("[{level}] {message}\n"));
 }
 
 /// The import catalogue every command compiles with: every built-in

@@ -21,6 +21,7 @@ mod invoke;
 mod limits;
 mod lints;
 mod output;
+mod replay;
 mod run;
 mod serve;
 mod usage;
@@ -35,6 +36,8 @@ Examples:
   tape doc std.str                        the reference of a library group
   tape serve programs/ --tokens t.txt     serve a directory's programs over HTTP
   tape run --json --report hello.wat      one JSON object, with usage
+  tape run --record t.trace fetch.wat     record its capability calls
+  tape replay t.trace                     run it again offline, from them
 
 Exit codes:
   0   success
@@ -44,6 +47,7 @@ Exit codes:
   4   the program trapped
   5   the program exceeded a limit: fuel, time, memory or stack
   6   the program needs a capability that was not granted
+  7   a replay diverged from its recording
   70  Tape itself failed, or a file could not be read or written
 
 Every command takes --json: one JSON object on standard output, with the
@@ -56,8 +60,9 @@ same exit codes. The reference, with the JSON schema, is docs/cli.md.";
 /// as the help lists each one's summary.
 fn cli(first: Option<&OsStr>) -> clap::Command {
     type Augment = fn(clap::Command) -> clap::Command;
-    let subcommands: [(&str, Augment); 7] = [
+    let subcommands: [(&str, Augment); 8] = [
         ("run", run::Opts::augment_args),
+        ("replay", replay::Opts::augment_args),
         ("build", build::Opts::augment_args),
         ("check", check::Opts::augment_args),
         ("expand", expand::Opts::augment_args),
@@ -88,6 +93,7 @@ fn cli(first: Option<&OsStr>) -> clap::Command {
 #[derive(Subcommand)]
 enum Command {
     Run(Box<run::Opts>),
+    Replay(replay::Opts),
     Build(build::Opts),
     Check(check::Opts),
     Expand(expand::Opts),
@@ -112,6 +118,9 @@ pub mod exit {
     pub const LIMIT: u8 = 5;
     /// The program needs a capability that was not granted.
     pub const DENIED: u8 = 6;
+    /// A replay made another capability call than its recording, or ended
+    /// otherwise.
+    pub const DIVERGED: u8 = 7;
     /// Tape itself failed, or a file could not be read or written.
     pub const INTERNAL: u8 = 70;
 }
@@ -148,6 +157,7 @@ fn main() -> ExitCode {
     };
     let code = match command {
         Command::Run(opts) => run::run(*opts),
+        Command::Replay(opts) => replay::run(opts),
         Command::Build(opts) => build::run(opts),
         Command::Check(opts) => check::run(opts),
         Command::Expand(opts) => expand::run(opts),

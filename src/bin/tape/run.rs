@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
-use tape_rt::{Args, Config, Engine, Limits, Program, Usage};
+use tape_rt::{Args, Config, Engine, Limits, Program, Run, Usage};
 
 use crate::arg::{self, Arg};
 use crate::failure::{Failure, Kind};
@@ -82,6 +82,11 @@ pub struct Opts {
     /// FILE; `@PATH` reads the object from a file
     #[arg(long, value_name = "JSON", conflicts_with = "invoke")]
     args_json: Option<String>,
+    /// Record the run into TRACE: its arguments, limits, and every
+    /// capability call with what was sent and what came back; `tape replay
+    /// TRACE` runs it again offline (docs/replay.md)
+    #[arg(long, value_name = "TRACE", conflicts_with = "invoke")]
+    record: Option<std::path::PathBuf>,
     #[command(flatten)]
     limits: LimitOpts,
     #[command(flatten)]
@@ -172,6 +177,9 @@ pub struct RunBody {
     pub warnings: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<Report>,
+    /// `--record`: the trace written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Recorded>,
 }
 
 /// `--invoke NAME`.
@@ -296,24 +304,84 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     } else {
         input.text().ok()
     };
-    let run = program.run_with(&args, &limits);
+    let (run, recorded) = match &opts.record {
+        None => (program.run_with(&args, &limits), None),
+        Some(path) => {
+            let (run, trace) = Run::new(&program)
+                .args(args)
+                .limits(limits.clone())
+                .record();
+            (run, Some(write_trace(path, &trace, &input)?))
+        }
+    };
     let name = input.name.clone();
     let finished = finish(name, manifest, run, &limits, opts.report, source)?;
     let mut body = finished.body;
     body.warnings = warnings;
     if !out.json {
-        let mut text = String::new();
-        for result in &body.results {
-            text.push_str(&result.value);
-            text.push('\n');
-        }
-        crate::output::print_stdout(&text);
-        if let Some(report) = &body.report {
-            let styles = out.styles;
-            crate::output::print_stderr(&render_report(report, &finished.usage, styles));
+        print_run(&body, &finished.usage, out);
+        if let Some(recorded) = &recorded {
+            crate::output::print_stderr(&format!(
+                "{}: recorded {} capability call{} in `{}` ({})\n",
+                out.styles.paint(NOTE, "note"),
+                recorded.calls,
+                if recorded.calls == 1 { "" } else { "s" },
+                recorded.path,
+                show_size(recorded.bytes),
+            ));
         }
     }
+    body.recorded = recorded;
     Ok((Body::Run(body), finished.failure))
+}
+
+/// Prints a run's results on standard output, and its report, if asked
+/// for, on standard error.
+pub fn print_run(body: &RunBody, usage: &Usage, out: Output) {
+    let mut text = String::new();
+    for result in &body.results {
+        text.push_str(&result.value);
+        text.push('\n');
+    }
+    crate::output::print_stdout(&text);
+    if let Some(report) = &body.report {
+        crate::output::print_stderr(&render_report(report, usage, out.styles));
+    }
+}
+
+/// `--record`: where the trace went, and how big it is.
+#[derive(Serialize)]
+pub struct Recorded {
+    pub path: String,
+    pub calls: usize,
+    pub bytes: u64,
+}
+
+/// Writes the trace whole or not at all, refusing to write over the
+/// program.
+fn write_trace(
+    path: &Path,
+    trace: &tape_rt::trace::Trace,
+    input: &crate::input::Input,
+) -> Result<Recorded, Failure> {
+    if input
+        .path
+        .as_deref()
+        .is_some_and(|source| crate::build::same_file(source, path))
+    {
+        return Err(Failure::usage(format!(
+            "the trace `{}` is the program itself",
+            path.display()
+        ))
+        .help("record into another file, e.g. `--record run.trace`"));
+    }
+    let bytes = trace.to_bytes();
+    crate::build::write_atomically(path, &bytes)?;
+    Ok(Recorded {
+        path: path.display().to_string(),
+        calls: trace.calls.len(),
+        bytes: bytes.len() as u64,
+    })
 }
 
 /// A run that started, as `--json` reports it (and `tape serve` answers).
@@ -352,6 +420,7 @@ pub fn finish(
                 results: shown(error.results()),
                 warnings: None,
                 report: report.then(|| self::report(&usage, limits)),
+                recorded: None,
             };
             return Ok(Finished {
                 body,
@@ -374,6 +443,7 @@ pub fn finish(
         results: shown(&outcome.results),
         warnings: None,
         report: report.then(|| self::report(&outcome.usage, limits)),
+        recorded: None,
     };
     Ok(Finished {
         body,
