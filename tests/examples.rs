@@ -81,7 +81,59 @@ fn main() {
             }
         }));
     }
+    trials.push(tape_testkit::Trial::test(
+        "every_example_has_test_cases_that_pass_offline",
+        every_example_has_test_cases_that_pass_offline,
+    ));
     tape_testkit::run(trials);
+}
+
+/// `tape test examples`, with no server anywhere: every example's cases
+/// (recorded from the README's command, and some written by hand) replay
+/// from their test files. `typo`, which does not compile, has none.
+fn every_example_has_test_cases_that_pass_offline() -> Result<(), tape_testkit::Failed> {
+    let mut missing = Vec::new();
+    for name in example_names() {
+        let file = examples_dir().join(&name).join(format!("{name}.test.toml"));
+        if name != "typo" && !file.is_file() {
+            missing.push(format!("examples/{name} has no {name}.test.toml"));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(missing.join("\n").into());
+    }
+    // A copy, so that nothing the programs might leave lands in the
+    // repository.
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(&examples_dir(), &work.path().join("examples"));
+    let output = Command::new(env!("CARGO_BIN_EXE_tape"))
+        .args(["test", "--json", "examples"])
+        .current_dir(work.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|e| {
+        format!(
+            "`tape test --json` printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })?;
+    let cases = report["cases"].as_array().cloned().unwrap_or_default();
+    let failed: Vec<String> = cases
+        .iter()
+        .filter(|c| c["ok"] != true)
+        .map(|c| format!("{} {}: {}", c["file"], c["name"], c["failure"]))
+        .collect();
+    if !output.status.success() || !failed.is_empty() || cases.len() < 14 {
+        return Err(format!(
+            "{} cases, failing:\n{}\n{}",
+            cases.len(),
+            failed.join("\n"),
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Each row of the README's table runs an example, and every example has

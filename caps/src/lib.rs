@@ -98,6 +98,11 @@ struct EmbeddingGuide;
 #[doc = include_str!("../../docs/writing.md")]
 struct WritingGuide;
 
+/// `docs/testing.md`: its Rust example of recording and replaying.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/testing.md")]
+struct TestingGuide;
+
 /// `docs/capabilities.md`: its Rust examples are doc tests too.
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/capabilities.md")]

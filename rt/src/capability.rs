@@ -55,6 +55,14 @@ pub trait Capability: Send + Sync + 'static {
     fn end_run(&self, _state: &mut State, _completed: bool) -> wasmtime::Result<()> {
         Ok(())
     }
+
+    /// Whether this is a [`StandIn`](crate::trace::StandIn), which answers
+    /// from a trace: a program linked with one is replayed as it is, the
+    /// capabilities beside it running for real.
+    #[doc(hidden)]
+    fn is_stand_in(&self) -> bool {
+        false
+    }
 }
 
 /// What a [`Capability`] is, written once: its import module name, one

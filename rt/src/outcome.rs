@@ -57,6 +57,11 @@ impl Args {
         self.values.push(wire);
         self
     }
+
+    /// Each argument as a whole wire value.
+    pub fn values(&self) -> &[Vec<u8>] {
+        &self.values
+    }
 }
 
 /// What a run produced and what it used.

@@ -52,6 +52,9 @@ pub struct Program {
     time_host_calls: bool,
     /// SHA-256 of what it was compiled from: a trace names it.
     sha256: [u8; 32],
+    /// Whether its grants hold a stand-in: it was linked to be replayed,
+    /// with what else it was granted running for real.
+    stand_ins: bool,
     /// The same module with its capabilities recorded, and with stand-ins
     /// for them, made at the first recording or replay.
     recording: OnceLock<Arc<Program>>,
@@ -113,6 +116,7 @@ impl Program {
             }
         };
         let time_host_calls = capabilities.iter().any(|c| c.spec().name != "core");
+        let stand_ins = granted.iter().any(|c| c.is_stand_in());
         Ok(Program {
             engine: engine.clone(),
             pre,
@@ -122,6 +126,7 @@ impl Program {
             run_export,
             time_host_calls,
             sha256,
+            stand_ins,
             recording: OnceLock::new(),
             replaying: OnceLock::new(),
         })
@@ -772,10 +777,17 @@ impl<'a> Run<'a> {
                 observer,
             });
         }));
-        let outcome = self
-            .program
-            .replaying()?
-            .run_prepared(&args, &limits, data)?;
+        // A program linked with stand-ins already is replayed as it is:
+        // the capabilities linked beside them run for real (a test's
+        // `json`). Any other has every capability replaced.
+        let replaying;
+        let program = if self.program.stand_ins {
+            self.program
+        } else {
+            replaying = self.program.replaying()?;
+            &*replaying
+        };
+        let outcome = program.run_prepared(&args, &limits, data)?;
         let answered = answered.load(std::sync::atomic::Ordering::Relaxed);
         match trace.calls.get(answered) {
             None => Ok(outcome),

@@ -260,7 +260,7 @@ pub fn show_bytes(bytes: &[u8]) -> String {
 }
 
 /// How a recorded run ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct End {
     /// What `run` returned; `None` if it did not return.
@@ -340,6 +340,19 @@ impl End {
 }
 
 impl Trace {
+    /// A trace written by hand rather than recorded (a test's): the
+    /// program it is for, its arguments (each a whole wire value) and
+    /// limits, and the calls to answer; its end is empty.
+    pub fn new(program: ProgramId, args: Vec<Vec<u8>>, limits: &Limits, calls: Vec<Call>) -> Trace {
+        Trace {
+            program,
+            args: args.into_iter().map(ByteBuf::from).collect(),
+            limits: TraceLimits::of(limits),
+            calls,
+            end: End::default(),
+        }
+    }
+
     /// The trace as bytes: [`MAGIC`], [`VERSION`] as a little-endian u32,
     /// then the trace in the wire format.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -384,6 +397,22 @@ impl Trace {
 }
 
 impl Call {
+    /// A call to `function` (`kv.get`) that was sent `params` and gave
+    /// back `results`; nothing else. A call with no `params` where the
+    /// function takes some matches whatever a replay sends it: a reply
+    /// written by hand need not say what it answers.
+    pub fn new(function: impl Into<String>, params: Vec<Value>, results: Vec<Value>) -> Call {
+        Call {
+            function: function.into(),
+            params,
+            results,
+            filled: None,
+            top: None,
+            reason: None,
+            error: None,
+        }
+    }
+
     /// What the call weighs in a trace: its data, and a little for the
     /// rest.
     pub(crate) fn weight(&self) -> u64 {

@@ -24,6 +24,7 @@ mod output;
 mod replay;
 mod run;
 mod serve;
+mod test;
 mod usage;
 
 const AFTER_HELP: &str = "\
@@ -38,6 +39,7 @@ Examples:
   tape run --json --report hello.wat      one JSON object, with usage
   tape run --record t.trace fetch.wat     record its capability calls
   tape replay t.trace                     run it again offline, from them
+  tape test --bless t.trace               make it a test case; `tape test` runs them
 
 Exit codes:
   0   success
@@ -60,9 +62,10 @@ same exit codes. The reference, with the JSON schema, is docs/cli.md.";
 /// as the help lists each one's summary.
 fn cli(first: Option<&OsStr>) -> clap::Command {
     type Augment = fn(clap::Command) -> clap::Command;
-    let subcommands: [(&str, Augment); 8] = [
+    let subcommands: [(&str, Augment); 9] = [
         ("run", run::Opts::augment_args),
         ("replay", replay::Opts::augment_args),
+        ("test", test::Opts::augment_args),
         ("build", build::Opts::augment_args),
         ("check", check::Opts::augment_args),
         ("expand", expand::Opts::augment_args),
@@ -94,6 +97,7 @@ fn cli(first: Option<&OsStr>) -> clap::Command {
 enum Command {
     Run(Box<run::Opts>),
     Replay(replay::Opts),
+    Test(test::Opts),
     Build(build::Opts),
     Check(check::Opts),
     Expand(expand::Opts),
@@ -158,6 +162,7 @@ fn main() -> ExitCode {
     let code = match command {
         Command::Run(opts) => run::run(*opts),
         Command::Replay(opts) => replay::run(opts),
+        Command::Test(opts) => test::run(opts),
         Command::Build(opts) => build::run(opts),
         Command::Check(opts) => check::run(opts),
         Command::Expand(opts) => expand::run(opts),

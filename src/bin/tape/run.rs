@@ -84,7 +84,7 @@ pub struct Opts {
     args_json: Option<String>,
     /// Record the run into TRACE: its arguments, limits, and every
     /// capability call with what was sent and what came back; `tape replay
-    /// TRACE` runs it again offline (docs/replay.md)
+    /// TRACE` runs it again offline (docs/testing.md)
     #[arg(long, value_name = "TRACE", conflicts_with = "invoke")]
     record: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -304,6 +304,9 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     } else {
         input.text().ok()
     };
+    if let Some(path) = &opts.record {
+        refuse_over_program(path, &input)?;
+    }
     let (run, recorded) = match &opts.record {
         None => (program.run_with(&args, &limits), None),
         Some(path) => {
@@ -311,7 +314,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
                 .args(args)
                 .limits(limits.clone())
                 .record();
-            (run, Some(write_trace(path, &trace, &input)?))
+            (run, Some(write_trace(path, &trace)?))
         }
     };
     let name = input.name.clone();
@@ -357,13 +360,8 @@ pub struct Recorded {
     pub bytes: u64,
 }
 
-/// Writes the trace whole or not at all, refusing to write over the
-/// program.
-fn write_trace(
-    path: &Path,
-    trace: &tape_rt::trace::Trace,
-    input: &crate::input::Input,
-) -> Result<Recorded, Failure> {
+/// `--record` may not name the program itself.
+fn refuse_over_program(path: &Path, input: &crate::input::Input) -> Result<(), Failure> {
     if input
         .path
         .as_deref()
@@ -375,6 +373,11 @@ fn write_trace(
         ))
         .help("record into another file, e.g. `--record run.trace`"));
     }
+    Ok(())
+}
+
+/// Writes the trace whole or not at all.
+fn write_trace(path: &Path, trace: &tape_rt::trace::Trace) -> Result<Recorded, Failure> {
     let bytes = trace.to_bytes();
     crate::build::write_atomically(path, &bytes)?;
     Ok(Recorded {
@@ -524,7 +527,7 @@ fn read_args_json(text: &str) -> Result<serde_json::Value, Failure> {
 }
 
 /// Words after FILE, converted to the declared arguments' types.
-fn positional_args(program: &Program, parsed: Vec<Arg>) -> Result<Args, Failure> {
+pub fn positional_args(program: &Program, parsed: Vec<Arg>) -> Result<Args, Failure> {
     let mut builder = program.args_builder();
     let given = parsed.len();
     for (position, arg) in parsed.into_iter().enumerate() {
