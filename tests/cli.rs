@@ -49,6 +49,10 @@ fn main() {
             an_agent_runs_a_program_with_an_object_made_from_its_argument_schema,
         ),
         tape_testkit::test(
+            "a_stopped_run_leaves_its_memory_for_inspect",
+            a_stopped_run_leaves_its_memory_for_inspect,
+        ),
+        tape_testkit::test(
             "a_terminal_gets_color_unless_no_color_is_set",
             a_terminal_gets_color_unless_no_color_is_set,
         ),
@@ -303,6 +307,62 @@ fn a_built_module_runs_and_the_build_leaves_no_temporary_files() {
     assert_eq!(names, ["hello.wasm"]);
     let output = tape().arg("run").arg(&module).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&output.stdout), "hello, world\n");
+}
+
+/// `tape run --dump FILE` on a run a limit stops writes its memory, and
+/// `tape inspect FILE` shows where it stopped, the literals, the results
+/// and the heap; a run that completes writes nothing.
+fn a_stopped_run_leaves_its_memory_for_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("started.dump");
+    let program = root().join("tests/cli/programs/started.wat");
+    let output = tape()
+        .args(["run", "--fuel", "1000", "--dump"])
+        .arg(&dump)
+        .arg(&program)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("note: the memory at the stop is in"),
+        "{stderr}"
+    );
+    let shown = tape().arg("inspect").arg(&dump).output().unwrap();
+    assert!(shown.status.success());
+    let text = String::from_utf8_lossy(&shown.stdout);
+    for expected in [
+        "stopped: the program ran out of fuel after 1000 units",
+        "started.wat:3:4",
+        "static literals:",
+        "line 6    \"started\"",
+        "results handed over: 1",
+        "  0  \"started\"",
+        "heap: 0x",
+    ] {
+        assert!(text.contains(expected), "`{expected}` in:\n{text}");
+    }
+    let json = tape()
+        .args(["inspect", "--json"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["source"], "dump");
+    assert_eq!(json["memory_size"], 65536);
+    assert_eq!(json["results"][0]["value"], "started");
+    assert_eq!(json["literals"][0]["value"], "started");
+
+    // A run that completes leaves nothing.
+    let fine = dir.path().join("hello.dump");
+    let output = tape()
+        .args(["run", "--dump"])
+        .arg(&fine)
+        .arg(root().join("tests/cli/programs/hello.wat"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(!fine.exists());
 }
 
 /// What an agent that calls programs as tools does: it reads the JSON

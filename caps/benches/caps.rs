@@ -6,7 +6,7 @@
 //! so criterion's report puts them side by side and the capability's own
 //! overhead is `guest - empty - native`.
 //!
-//! Quick run: `cargo bench -p tape-rt --bench caps -- --warm-up-time 1 --measurement-time 2`
+//! Quick run: `cargo bench -p tape-caps --bench caps -- --warm-up-time 1 --measurement-time 2`
 
 use std::hint::black_box;
 
@@ -138,5 +138,55 @@ fn json_read(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kv_get, json_read);
+/// What recording costs a run, and what a replay costs: the same program
+/// (100 `kv.get`s of a 64-byte value, then a JSON document parsed and read)
+/// run plainly, recorded (`Run::record`), and replayed from that recording
+/// through stand-ins. The ratio record / plain is the recording overhead.
+fn record(c: &mut Criterion) {
+    let engine = Engine::new(Config::default()).unwrap();
+    let kv = Kv::in_memory().unwrap();
+    let grants = tape_caps::grants().grant(kv.clone()).grant(Json::new());
+    let setup = compile(
+        &engine,
+        r#"(func $run (result i32) (call $kv.set "key" (call $arg0)))
+           (func $arg0 (result i32) (call $core.arg (i32.const 0)) (drop))"#,
+        &grants,
+    );
+    run(&setup, &Args::strings(["v".repeat(64)]));
+    let source = format!(
+        r#"(func $run (result i32)
+             (local $i i32) (local $doc i32)
+             (loop $next
+               (call $kv.get "key")
+               (if (then unreachable))
+               (drop)
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $next (i32.lt_u (local.get $i) (i32.const {GETS}))))
+             (call $json.parse "{{\"a\": [1, 2, 3], \"b\": \"text\"}}")
+             (if (then unreachable))
+             (local.set $doc)
+             (call $json.str (local.get $doc) "/b")
+             (if (then unreachable))
+             (drop)
+             (i32.const 0))"#
+    );
+    let program = compile(&engine, &source, &grants);
+    let (_, trace) = tape_rt::Run::new(&program).record();
+    assert_eq!(trace.calls.len(), GETS + 2);
+    let offline = compile(&engine, &source, &tape_rt::trace::stand_ins(&grants));
+    let mut group = c.benchmark_group("record");
+    group.bench_function("plain run", |b| b.iter(|| run(&program, &Args::new())));
+    group.bench_function("recorded run", |b| {
+        b.iter(|| {
+            let (outcome, trace) = tape_rt::Run::new(&program).record();
+            black_box((outcome.unwrap(), trace.to_bytes()));
+        })
+    });
+    group.bench_function("replayed run", |b| {
+        b.iter(|| black_box(tape_rt::Run::new(&offline).replay(&trace).unwrap()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, kv_get, json_read, record);
 criterion_main!(benches);

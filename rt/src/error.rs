@@ -40,6 +40,7 @@ struct Inner {
 struct Stopped {
     results: Vec<Vec<u8>>,
     usage: Usage,
+    dump: Option<Box<crate::trace::Dump>>,
 }
 
 impl Error {
@@ -92,8 +93,27 @@ impl Error {
 
     /// This error, with what the run had done when it stopped.
     pub(crate) fn stopped(mut self, results: Vec<Vec<u8>>, usage: Usage) -> Error {
-        self.inner.stopped = Some(Stopped { results, usage });
+        self.inner.stopped = Some(Stopped {
+            results,
+            usage,
+            dump: None,
+        });
         self
+    }
+
+    /// This error, with the memory of the run it stopped.
+    pub(crate) fn with_dump(mut self, dump: Option<crate::trace::Dump>) -> Error {
+        if let Some(stopped) = &mut self.inner.stopped {
+            stopped.dump = dump.map(Box::new);
+        }
+        self
+    }
+
+    /// The memory of the run when it stopped, for a run that asked for it
+    /// ([`Run::dump_on_stop`](crate::Run::dump_on_stop)) and had
+    /// instantiated its module.
+    pub fn dump(&self) -> Option<&crate::trace::Dump> {
+        self.inner.stopped.as_ref()?.dump.as_deref()
     }
 
     /// Where the program was when the run stopped, for the kinds that

@@ -379,6 +379,12 @@ impl Program {
                     )
                 });
             let time = start.elapsed();
+            let dump = match &returned {
+                Err(error) if store.data_mut().get::<DumpOnStop>().is_some() => {
+                    self.dump(&store, error)
+                }
+                _ => None,
+            };
             // Capabilities commit what a completed run did, or drop it.
             let ended = self.end_run(&mut store, returned.is_ok());
             let peak_memory = store.data().peak_footprint;
@@ -404,7 +410,8 @@ impl Program {
                 (Ok(returned), Ok(())) => {
                     Ok((returned, state.results, usage, state.reasons.into()))
                 }
-                (Err(error), _) | (Ok(_), Err(error)) => Err(error.stopped(state.results, usage)),
+                (Err(error), _) => Err(error.stopped(state.results, usage).with_dump(dump)),
+                (Ok(_), Err(error)) => Err(error.stopped(state.results, usage)),
             }
         });
         match catch_unwind(run) {
@@ -414,6 +421,42 @@ impl Program {
             }
             .into()),
         }
+    }
+
+    /// The memory of a run that stopped with `error`, if it had one.
+    fn dump(&self, store: &Store<State>, error: &Error) -> Option<trace::Dump> {
+        let state = store.data();
+        let memory = state.memory.handle().ok()?;
+        let data = memory.data(store);
+        let kept = data
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |last| last + 1);
+        Some(trace::Dump {
+            program: self.id(),
+            error: error.message(),
+            stack: error.stack().lines(),
+            initial_top: self.metadata.initial_top,
+            top: state.memory.top,
+            memory_size: data.len() as u64,
+            memory: data[..kept].to_vec().into(),
+            literals: self
+                .metadata
+                .literals
+                .iter()
+                .map(|l| trace::DumpLiteral {
+                    offset: l.offset,
+                    line: l.line,
+                    bytes: l.value.clone().into(),
+                })
+                .collect(),
+            results: state
+                .results
+                .iter()
+                .cloned()
+                .map(trace::ByteBuf::from)
+                .collect(),
+        })
     }
 
     /// Lets every capability finish the run: commit buffered effects if it
@@ -518,6 +561,10 @@ impl Program {
         Ok(instance)
     }
 }
+
+/// The mark of a run whose memory is kept if it stops.
+#[derive(Debug)]
+struct DumpOnStop;
 
 /// What a run that ended left: what `call` returned, the results, the
 /// usage and the reasons of failing calls.
@@ -730,6 +777,16 @@ impl<'a> Run<'a> {
             end: trace::End::of(&run),
         };
         (run, trace)
+    }
+
+    /// Keeps the run's memory if a trap or a limit stops it: the error's
+    /// [`dump`](crate::Error::dump) then holds it, with the static
+    /// literals, where the allocator was and the results so far. Costs
+    /// nothing unless the run stops; then a copy of its memory.
+    pub fn dump_on_stop(mut self) -> Self {
+        self.data
+            .push(Box::new(|state: &mut State| state.insert(DumpOnStop)));
+        self
     }
 
     /// At most `bytes` of calls in a recording ([`Run::record`]), counted

@@ -52,6 +52,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! A run that a trap or a limit stops can also leave its memory behind, a
+//! [`Dump`] ([`Run::dump_on_stop`](crate::Run::dump_on_stop)): the bytes,
+//! the static literals, where the allocator was, the results so far.
+//!
 //! A trace is the [wire format](tape_protocol) behind an eight-byte magic
 //! and a version ([`Trace::to_bytes`]); reading one checks both and is
 //! bounded by the bytes given. A capability keeps secrets out of it with
@@ -59,6 +63,7 @@
 //! the values of credential headers, and keys the host adds itself (the
 //! AI key) never pass through the guest, so they are never seen.
 
+mod dump;
 mod record;
 mod replay;
 
@@ -68,6 +73,7 @@ use crate::engine::Limits;
 use crate::error::{Error, ErrorKind, Result};
 use crate::outcome::Outcome;
 
+pub use dump::{DUMP_MAGIC, DUMP_VERSION, Dump, DumpLiteral};
 pub(crate) use record::{Recorded, Recording};
 pub(crate) use replay::{Observer, Replaying};
 pub use replay::{StandIn, stand_ins};

@@ -5,6 +5,7 @@ mod arguments;
 mod cache;
 mod capability;
 mod core;
+mod dump;
 mod limits;
 mod panics;
 mod run_api;

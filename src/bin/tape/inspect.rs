@@ -21,6 +21,10 @@ and its exports. A `.wat` file is compiled first; nothing is run. With
 --json, `arguments_schema` is a JSON Schema of the object
 `tape run --args-json` takes.
 
+A memory dump from `tape run --dump FILE` shows what stopped the run and
+where, the memory's size, the static literals, the allocator's top, the
+results handed over, and the heap in hex.
+
 Examples:
   tape inspect hello.wasm
   tape inspect hello.wat
@@ -35,8 +39,8 @@ pub struct Opts {
     source: SourceOpts,
     #[command(flatten)]
     output: OutputOpts,
-    /// A module (`.wasm`), a program (`.wat`, compiled first), or `-` for
-    /// standard input
+    /// A module (`.wasm`), a program (`.wat`, compiled first), `-` for
+    /// standard input, or a memory dump from `tape run --dump`
     #[arg(help_heading = "Arguments")]
     file: PathBuf,
 }
@@ -123,6 +127,9 @@ struct ExportJson {
 
 pub fn run(opts: Opts) -> u8 {
     let out = Output::new("inspect", &opts.output);
+    if crate::dump::is_dump(&opts.file) {
+        return crate::dump::inspect(&opts.file, out);
+    }
     match execute(&opts) {
         Ok(body) => {
             if !out.json {

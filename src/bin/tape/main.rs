@@ -12,6 +12,7 @@ mod arg;
 mod build;
 mod check;
 mod doc;
+mod dump;
 mod expand;
 mod failure;
 mod grants;

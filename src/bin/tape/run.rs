@@ -87,6 +87,11 @@ pub struct Opts {
     /// TRACE` runs it again offline (docs/testing.md)
     #[arg(long, value_name = "TRACE", conflicts_with = "invoke")]
     record: Option<std::path::PathBuf>,
+    /// If a trap or a limit stops the run, write its memory into FILE,
+    /// with a map (static literals, the allocator's top, results); `tape
+    /// inspect FILE` reads it
+    #[arg(long, value_name = "FILE", conflicts_with = "invoke")]
+    dump: Option<std::path::PathBuf>,
     #[command(flatten)]
     limits: LimitOpts,
     #[command(flatten)]
@@ -180,6 +185,16 @@ pub struct RunBody {
     /// `--record`: the trace written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recorded: Option<Recorded>,
+    /// `--dump`: the memory written, for a run that stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dumped: Option<Dumped>,
+}
+
+/// `--dump`: where the memory went.
+#[derive(Serialize)]
+pub struct Dumped {
+    pub path: String,
+    pub bytes: u64,
 }
 
 /// `--invoke NAME`.
@@ -304,18 +319,33 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     } else {
         input.text().ok()
     };
-    if let Some(path) = &opts.record {
+    for path in [&opts.record, &opts.dump].into_iter().flatten() {
         refuse_over_program(path, &input)?;
     }
+    let mut prepared = Run::new(&program).args(args).limits(limits.clone());
+    if opts.dump.is_some() {
+        prepared = prepared.dump_on_stop();
+    }
     let (run, recorded) = match &opts.record {
-        None => (program.run_with(&args, &limits), None),
+        None => (prepared.run(), None),
         Some(path) => {
-            let (run, trace) = Run::new(&program)
-                .args(args)
-                .limits(limits.clone())
-                .record();
+            let (run, trace) = prepared.record();
             (run, Some(write_trace(path, &trace)?))
         }
+    };
+    let dumped = match (&opts.dump, &run) {
+        (Some(path), Err(error)) => match error.dump() {
+            Some(dump) => {
+                let bytes = dump.to_bytes();
+                crate::build::write_atomically(path, &bytes)?;
+                Some(Dumped {
+                    path: path.display().to_string(),
+                    bytes: bytes.len() as u64,
+                })
+            }
+            None => None,
+        },
+        _ => None,
     };
     let name = input.name.clone();
     let finished = finish(name, manifest, run, &limits, opts.report, source)?;
@@ -323,6 +353,15 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     body.warnings = warnings;
     if !out.json {
         print_run(&body, &finished.usage, out);
+        if let Some(dumped) = &dumped {
+            crate::output::print_stderr(&format!(
+                "{}: the memory at the stop is in `{}` ({}); `tape inspect {}` shows it\n",
+                out.styles.paint(NOTE, "note"),
+                dumped.path,
+                show_size(dumped.bytes),
+                dumped.path,
+            ));
+        }
         if let Some(recorded) = &recorded {
             crate::output::print_stderr(&format!(
                 "{}: recorded {} capability call{} in `{}` ({})\n",
@@ -335,6 +374,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         }
     }
     body.recorded = recorded;
+    body.dumped = dumped;
     Ok((Body::Run(body), finished.failure))
 }
 
@@ -424,6 +464,7 @@ pub fn finish(
                 warnings: None,
                 report: report.then(|| self::report(&usage, limits)),
                 recorded: None,
+                dumped: None,
             };
             return Ok(Finished {
                 body,
@@ -447,6 +488,7 @@ pub fn finish(
         warnings: None,
         report: report.then(|| self::report(&outcome.usage, limits)),
         recorded: None,
+        dumped: None,
     };
     Ok(Finished {
         body,
