@@ -53,6 +53,10 @@ fn main() {
             a_stopped_run_leaves_its_memory_for_inspect,
         ),
         tape_testkit::test(
+            "a_profile_is_a_table_a_folded_file_a_flame_graph_and_json",
+            a_profile_is_a_table_a_folded_file_a_flame_graph_and_json,
+        ),
+        tape_testkit::test(
             "a_terminal_gets_color_unless_no_color_is_set",
             a_terminal_gets_color_unless_no_color_is_set,
         ),
@@ -363,6 +367,67 @@ fn a_stopped_run_leaves_its_memory_for_inspect() {
         .unwrap();
     assert!(output.status.success());
     assert!(!fine.exists());
+}
+
+/// `tape run --profile` on a run of some milliseconds: the table on
+/// standard error names the hot function and line, `--folded` and
+/// `--flamegraph` write their files, and `--json` carries the profile.
+fn a_profile_is_a_table_a_folded_file_a_flame_graph_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = root().join("tests/cli/programs/primes.wat");
+    let (svg, folded) = (dir.path().join("p.svg"), dir.path().join("p.folded"));
+    let output = tape()
+        .args(["run", "--profile", "--flamegraph"])
+        .arg(&svg)
+        .arg("--folded")
+        .arg(&folded)
+        .arg(&program)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "33860\n");
+    let table: Vec<&str> = stderr.lines().collect();
+    assert!(table[0].starts_with("profile: "), "{stderr}");
+    assert!(table[0].contains(" samples every 100 µs: "), "{stderr}");
+    assert!(
+        table[2].contains("$is_prime  ("),
+        "the hottest function first:\n{stderr}"
+    );
+    let hottest = table.iter().position(|l| *l == "hottest lines:").unwrap();
+    assert!(table[hottest + 1].contains("primes.wat:"), "{stderr}");
+    assert!(table[hottest + 1].contains("$is_prime"), "{stderr}");
+    let folded = std::fs::read_to_string(&folded).unwrap();
+    assert!(
+        folded.lines().any(|l| l.starts_with("$run;$is_prime ")),
+        "{folded}"
+    );
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.starts_with("<?xml"), "{}", &svg[..100.min(svg.len())]);
+    assert!(svg.contains("$is_prime"));
+
+    let output = tape()
+        .args(["run", "--json", "--profile"])
+        .arg(&program)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let profile = &json["profile"];
+    assert_eq!(profile["interval_us"], 100);
+    assert!(profile["samples"].as_u64().unwrap() > 0, "{profile}");
+    assert_eq!(profile["functions"][0]["function"], "$is_prime");
+    assert!(
+        profile["lines"][0]["at"]
+            .as_str()
+            .unwrap()
+            .contains("primes.wat:")
+    );
+    assert!(
+        profile["folded"]
+            .as_str()
+            .unwrap()
+            .contains("$run;$is_prime ")
+    );
 }
 
 /// What an agent that calls programs as tools does: it reads the JSON

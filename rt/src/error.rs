@@ -579,7 +579,7 @@ pub struct Frame {
 }
 
 /// A place in a source file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceLocation {
     /// The file name the program was compiled under.
     pub file: String,

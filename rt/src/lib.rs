@@ -101,6 +101,7 @@ mod export;
 mod grants;
 mod link;
 mod outcome;
+pub mod profile;
 mod program;
 mod reason;
 mod state;

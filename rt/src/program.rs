@@ -5,7 +5,7 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -27,6 +27,7 @@ use crate::link::{
     RUN_TYPE, check_exports, check_imports, check_params, check_types, link_error, missing_export,
 };
 use crate::outcome::{Args, HostData, Outcome, Usage};
+use crate::profile::{Profile, Profiling};
 use crate::reason::Reason;
 use crate::state::State;
 use crate::trace::{self, Recorded, Recording, Replaying, StandIn, Trace};
@@ -536,6 +537,18 @@ impl Program {
         for put in data {
             put(store.data_mut());
         }
+        if store.data_mut().get::<Profiling>().is_some() {
+            // A sample at every tick, and the deadline checked as before.
+            self.engine.start_ticker()?;
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(|mut store| {
+                crate::profile::sample(&mut store);
+                Ok(match store.data().deadline {
+                    Some(deadline) if Instant::now() >= deadline => UpdateDeadline::Interrupt,
+                    _ => UpdateDeadline::Continue(1),
+                })
+            });
+        }
         for capability in &self.capabilities {
             capability.begin_run(store.data_mut());
         }
@@ -777,6 +790,25 @@ impl<'a> Run<'a> {
             end: trace::End::of(&run),
         };
         (run, trace)
+    }
+
+    /// Runs the program's `run` as [`run`](Run::run) does, sampled at each
+    /// tick of the engine's epoch clock ([`Config::epoch_tick`](crate::Config::epoch_tick)):
+    /// the [`Profile`] of where its fuel and time went, by function and
+    /// source line, whatever became of the run.
+    pub fn profile(self) -> (Result<Outcome>, Profile) {
+        let profiling = Profiling::new();
+        let shared = profiling.clone();
+        let program = self.program;
+        let interval = program.engine.config().epoch_tick;
+        let run = self.data(shared).run();
+        let usage = match &run {
+            Ok(outcome) => Some(&outcome.usage),
+            Err(error) => error.usage(),
+        };
+        let (fuel, time) = usage.map_or((0, Duration::ZERO), |u| (u.fuel, u.time));
+        let profile = profiling.profile(interval, &program.metadata, fuel, time);
+        (run, profile)
     }
 
     /// Keeps the run's memory if a trap or a limit stops it: the error's

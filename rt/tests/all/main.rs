@@ -8,6 +8,7 @@ mod core;
 mod dump;
 mod limits;
 mod panics;
+mod profile;
 mod run_api;
 
 pub use tape_testkit::rt::{engine, largest_allocation_during, program, run, run_err};

@@ -22,6 +22,7 @@ mod invoke;
 mod limits;
 mod lints;
 mod output;
+mod profile;
 mod replay;
 mod run;
 mod serve;

@@ -95,6 +95,8 @@ pub struct Opts {
     #[command(flatten)]
     limits: LimitOpts,
     #[command(flatten)]
+    profile: crate::profile::ProfileOpts,
+    #[command(flatten)]
     source: SourceOpts,
     #[command(flatten)]
     grants: GrantOpts,
@@ -145,7 +147,7 @@ pub fn run(opts: Opts) -> u8 {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Body {
-    Run(RunBody),
+    Run(Box<RunBody>),
     Invoke(InvokeBody),
     Usage(UsageBody),
 }
@@ -188,6 +190,9 @@ pub struct RunBody {
     /// `--dump`: the memory written, for a run that stopped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dumped: Option<Dumped>,
+    /// `--profile`: where the fuel and time went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<crate::profile::ProfileJson>,
 }
 
 /// `--dump`: where the memory went.
@@ -266,10 +271,14 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
         limits = manifest.limits(limits);
     }
     let limits = opts.limits.apply(limits);
-    let engine = Engine::new(Config {
+    let mut config = Config {
         compile_budget: opts.source.budget(limits.timeout),
         ..Config::default()
-    })?;
+    };
+    if opts.profile.wanted() {
+        config.epoch_tick = crate::profile::INTERVAL;
+    }
+    let engine = Engine::new(config)?;
     // Standard input is the program's to read when it is a pipe or a file
     // and not the program itself (`tape run -`).
     let stdin = file != "-" && !std::io::IsTerminal::is_terminal(&std::io::stdin());
@@ -326,7 +335,13 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     if opts.dump.is_some() {
         prepared = prepared.dump_on_stop();
     }
+    let mut profile = None;
     let (run, recorded) = match &opts.record {
+        None if opts.profile.wanted() => {
+            let (run, sampled) = prepared.profile();
+            profile = Some(sampled);
+            (run, None)
+        }
         None => (prepared.run(), None),
         Some(path) => {
             let (run, trace) = prepared.record();
@@ -373,9 +388,17 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
             ));
         }
     }
+    if let Some(profile) = &profile {
+        crate::profile::write(&opts.profile, profile, &format!("tape run {}", input.name))?;
+        if !out.json {
+            let text = crate::profile::render(profile, input.text().ok(), out.styles);
+            crate::output::print_stderr(&text);
+        }
+        body.profile = Some(crate::profile::json(profile));
+    }
     body.recorded = recorded;
     body.dumped = dumped;
-    Ok((Body::Run(body), finished.failure))
+    Ok((Body::Run(Box::new(body)), finished.failure))
 }
 
 /// Prints a run's results on standard output, and its report, if asked
@@ -465,6 +488,7 @@ pub fn finish(
                 report: report.then(|| self::report(&usage, limits)),
                 recorded: None,
                 dumped: None,
+                profile: None,
             };
             return Ok(Finished {
                 body,
@@ -489,6 +513,7 @@ pub fn finish(
         report: report.then(|| self::report(&outcome.usage, limits)),
         recorded: None,
         dumped: None,
+        profile: None,
     };
     Ok(Finished {
         body,
