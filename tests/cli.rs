@@ -57,6 +57,10 @@ fn main() {
             a_profile_is_a_table_a_folded_file_a_flame_graph_and_json,
         ),
         tape_testkit::test(
+            "a_recorded_fetch_replays_with_its_server_stopped",
+            a_recorded_fetch_replays_with_its_server_stopped,
+        ),
+        tape_testkit::test(
             "a_terminal_gets_color_unless_no_color_is_set",
             a_terminal_gets_color_unless_no_color_is_set,
         ),
@@ -367,6 +371,60 @@ fn a_stopped_run_leaves_its_memory_for_inspect() {
         .unwrap();
     assert!(output.status.success());
     assert!(!fine.exists());
+}
+
+/// `examples/fetch` recorded against a real server on loopback, then
+/// replayed after the server is gone and its `kv` file deleted: the same
+/// output, and the note that it ended as recorded.
+fn a_recorded_fetch_replays_with_its_server_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = dir.path().join("fetch");
+    std::fs::create_dir(&example).unwrap();
+    for file in ["fetch.wat", "tape.toml"] {
+        std::fs::copy(root().join("examples/fetch").join(file), example.join(file)).unwrap();
+    }
+    let server = Server::start(|request| match request.path.as_str() {
+        "/hello.txt" => Reply::ok("Hello from a server that will be gone."),
+        _ => Reply::status(404, "no"),
+    });
+    let url = server.url("/hello.txt");
+    let recorded = tape()
+        .args([
+            "run",
+            "--allow-http",
+            &server.origin(),
+            "--record",
+            "fetch.trace",
+        ])
+        .arg("fetch/fetch.wat")
+        .arg(&url)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        recorded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+    assert_eq!(server.requests().len(), 1);
+    drop(server);
+    std::fs::remove_file(example.join("pages.redb")).unwrap();
+    let replayed = tape()
+        .args(["replay", "fetch.trace"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&replayed.stderr);
+    assert!(replayed.status.success(), "{stderr}");
+    assert_eq!(replayed.stdout, recorded.stdout);
+    assert!(
+        stderr.contains("note: replayed 3 capability calls from `fetch.trace`: the same status, results and fuel"),
+        "{stderr}"
+    );
+    assert!(
+        !example.join("pages.redb").exists(),
+        "a replay opens no store"
+    );
 }
 
 /// `tape run --profile` on a run of some milliseconds: the table on
