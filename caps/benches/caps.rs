@@ -23,6 +23,29 @@ fn compile(engine: &Engine, source: &str, grants: &Grants) -> Program {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Stores a 64-byte value under `key` in `kv`.
+fn store_value(engine: &Engine, kv: &Kv) {
+    let setup = compile(
+        engine,
+        r#"(func $run (result i32) (call $kv.set "key" (call $arg0)))
+           (func $arg0 (result i32) (call $core.arg (i32.const 0)) (drop))"#,
+        &tape_caps::grants().grant(kv.clone()),
+    );
+    run(&setup, &Args::strings(["v".repeat(64)]));
+}
+
+/// `GETS` reads of `key`, each checked, as WAT statements.
+fn gets_loop() -> String {
+    format!(
+        r#"(loop $next
+             (call $kv.get "key")
+             (if (then unreachable))
+             (drop)
+             (local.set $i (i32.add (local.get $i) (i32.const 1)))
+             (br_if $next (i32.lt_u (local.get $i) (i32.const {GETS}))))"#
+    )
+}
+
 fn run(program: &Program, args: &Args) {
     let outcome = program.run(args).unwrap();
     assert_eq!(outcome.status, 0);
@@ -33,28 +56,14 @@ fn run(program: &Program, args: &Args) {
 fn kv_get(c: &mut Criterion) {
     let engine = Engine::new(Config::default()).unwrap();
     let kv = Kv::in_memory().unwrap();
-    let value = "v".repeat(64);
-    let setup = compile(
-        &engine,
-        r#"(func $run (result i32) (call $kv.set "key" (call $arg0)))
-           (func $arg0 (result i32) (call $core.arg (i32.const 0)) (drop))"#,
-        &tape_caps::grants().grant(kv.clone()),
-    );
-    run(&setup, &Args::strings([&value]));
+    store_value(&engine, &kv);
     let gets = compile(
         &engine,
         &format!(
-            r#"(func $run (result i32)
-                 (local $i i32)
-                 (loop $next
-                   (call $kv.get "key")
-                   (if (then unreachable))
-                   (drop)
-                   (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                   (br_if $next (i32.lt_u (local.get $i) (i32.const {GETS}))))
-                 (i32.const 0))"#
+            "(func $run (result i32) (local $i i32) {} (i32.const 0))",
+            gets_loop()
         ),
-        &tape_caps::grants().grant(kv),
+        &tape_caps::grants().grant(kv.clone()),
     );
     let empty = compile(
         &engine,
@@ -71,7 +80,7 @@ fn kv_get(c: &mut Criterion) {
     let txn = db.begin_write().unwrap();
     txn.open_table(table)
         .unwrap()
-        .insert("key", value.as_bytes())
+        .insert("key", "v".repeat(64).as_bytes())
         .unwrap();
     txn.commit().unwrap();
 
@@ -146,29 +155,19 @@ fn record(c: &mut Criterion) {
     let engine = Engine::new(Config::default()).unwrap();
     let kv = Kv::in_memory().unwrap();
     let grants = tape_caps::grants().grant(kv.clone()).grant(Json::new());
-    let setup = compile(
-        &engine,
-        r#"(func $run (result i32) (call $kv.set "key" (call $arg0)))
-           (func $arg0 (result i32) (call $core.arg (i32.const 0)) (drop))"#,
-        &grants,
-    );
-    run(&setup, &Args::strings(["v".repeat(64)]));
+    store_value(&engine, &kv);
     let source = format!(
         r#"(func $run (result i32)
              (local $i i32) (local $doc i32)
-             (loop $next
-               (call $kv.get "key")
-               (if (then unreachable))
-               (drop)
-               (local.set $i (i32.add (local.get $i) (i32.const 1)))
-               (br_if $next (i32.lt_u (local.get $i) (i32.const {GETS}))))
+             {}
              (call $json.parse "{{\"a\": [1, 2, 3], \"b\": \"text\"}}")
              (if (then unreachable))
              (local.set $doc)
              (call $json.str (local.get $doc) "/b")
              (if (then unreachable))
              (drop)
-             (i32.const 0))"#
+             (i32.const 0))"#,
+        gets_loop()
     );
     let program = compile(&engine, &source, &grants);
     let (_, trace) = tape_rt::Run::new(&program).record();

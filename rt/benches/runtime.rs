@@ -8,7 +8,8 @@
 //!   bump (and memory growth) in its own host state.
 //! - `start`: loading a program and running it, its machine code compiled
 //!   from scratch, from the on-disk cache, or from the memory cache.
-//! - `profile`: a compute loop (nested calls, about 30 ms) run plainly and
+//! - `profile`: a compute loop (`tests/cli/programs/primes.wat`: nested
+//!   calls, about 30 ms) run plainly and
 //!   profiled (`Run::profile`, a sample every 100 µs), on one engine whose
 //!   epoch ticks every 100 µs: the profiler's overhead.
 //!
@@ -252,30 +253,6 @@ fn start(c: &mut Criterion) {
     group.finish();
 }
 
-/// Trial division up to N: calls in a loop, loops in the calls.
-const PRIMES: &str = r#"(func $run (result i32)
-  (local $i i32) (local $count i32)
-  (local.set $i (i32.const 2))
-  (block $done
-    (loop $next
-      (br_if $done (i32.ge_u (local.get $i) (i32.const 200000)))
-      (if (call $is_prime (local.get $i))
-        (then (local.set $count (i32.add (local.get $count) (i32.const 1)))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $next)))
-  (i32.const 0))
-(func $is_prime (param $k i32) (result i32)
-  (local $d i32)
-  (local.set $d (i32.const 2))
-  (block $yes
-    (loop $try
-      (br_if $yes (i32.gt_u (i32.mul (local.get $d) (local.get $d)) (local.get $k)))
-      (if (i32.eqz (i32.rem_u (local.get $k) (local.get $d)))
-        (then (return (i32.const 0))))
-      (local.set $d (i32.add (local.get $d) (i32.const 1)))
-      (br $try)))
-  (i32.const 1))"#;
-
 fn profile(c: &mut Criterion) {
     let engine = Engine::new(Config {
         cache_dir: None,
@@ -284,7 +261,7 @@ fn profile(c: &mut Criterion) {
     })
     .unwrap();
     let program = engine
-        .compile_str("primes.wat", PRIMES, &Grants::new())
+        .compile_str("primes.wat", tape_testkit::rt::PRIMES, &Grants::new())
         .unwrap();
     let mut group = c.benchmark_group("profile");
     group.sample_size(20);

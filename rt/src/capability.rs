@@ -219,6 +219,52 @@ impl Function {
         self
     }
 
+    /// Its parameter and result types, read from its WAT signature.
+    ///
+    /// ```
+    /// use tape_rt::{Function, ValueType};
+    /// let get = Function::new("get", "(param $key i32) (param $n i64) (result i32 i32)");
+    /// let types = get.types()?;
+    /// assert_eq!(types.params, [ValueType::I32, ValueType::I64]);
+    /// assert_eq!(types.results, [ValueType::I32, ValueType::I32]);
+    /// # Ok::<(), String>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A word that is not a number type: a capability's functions take and
+    /// return numbers.
+    pub fn types(&self) -> Result<crate::Signature, String> {
+        use crate::ValueType;
+        let mut types = crate::Signature {
+            params: Vec::new(),
+            results: Vec::new(),
+        };
+        for group in self.signature.split('(').skip(1) {
+            let mut words = group.trim_end().trim_end_matches(')').split_whitespace();
+            let into = match words.next() {
+                Some("param") => &mut types.params,
+                Some("result") => &mut types.results,
+                _ => continue,
+            };
+            for word in words.filter(|w| !w.starts_with('$')) {
+                into.push(match word {
+                    "i32" => ValueType::I32,
+                    "i64" => ValueType::I64,
+                    "f32" => ValueType::F32,
+                    "f64" => ValueType::F64,
+                    other => {
+                        return Err(format!(
+                            "`{}` has a {other}, and a capability's functions take and return numbers",
+                            self.name
+                        ));
+                    }
+                });
+            }
+        }
+        Ok(types)
+    }
+
     /// Its catalogue entry, as the compiler reads it. Roles that do not
     /// parse, or do not match the signature's arity, are left out (a test
     /// of each built-in capability checks they do).

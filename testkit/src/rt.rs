@@ -12,6 +12,12 @@ use std::sync::Arc;
 use tape_rt::wasmtime::{self, Caller, ExternType, FuncType, Linker, Module, Val};
 use tape_rt::{Args, Capability, Config, Engine, Function, Grants, Outcome, Program, Spec, State};
 
+/// A compute-bound program of about 30 ms, nearly all of it in
+/// `$is_prime` (its first instruction on line 18): counts the primes below
+/// 400,000 and hands over the count, `33860`. The profiler's tests and
+/// benchmark run it, as the CLI's tests do from the same file.
+pub const PRIMES: &str = include_str!("../../tests/cli/programs/primes.wat");
+
 /// One engine for the whole test binary, as an embedder would have. It keeps
 /// compiled modules in memory only; the disk cache is tested in temporary
 /// directories (`cache.rs`).

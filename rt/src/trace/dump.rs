@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ByteBuf, ProgramId};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 
 /// The first eight bytes of a dump file.
 pub const DUMP_MAGIC: [u8; 8] = *b"TAPEDMP\n";
@@ -69,35 +69,16 @@ impl Dump {
     /// [`DUMP_MAGIC`], [`DUMP_VERSION`] as a little-endian u32, then the
     /// dump in the wire format.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = DUMP_MAGIC.to_vec();
-        bytes.extend_from_slice(&DUMP_VERSION.to_le_bytes());
-        match tape_protocol::to_vec(self) {
-            Ok(body) => bytes.extend_from_slice(&body),
-            Err(error) => unreachable!("a dump always encodes: {error}"),
-        }
-        bytes
+        super::framed(&DUMP_MAGIC, DUMP_VERSION, self)
     }
 
     /// Reads a dump written by [`Dump::to_bytes`].
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Trace`] if the bytes are not a whole dump of this
-    /// version.
+    /// [`ErrorKind::Trace`](crate::ErrorKind::Trace) if the bytes are not
+    /// a whole dump of this version.
     pub fn from_bytes(bytes: &[u8]) -> Result<Dump> {
-        let bad = |message: String| -> Error { ErrorKind::Trace { message }.into() };
-        let body = bytes
-            .strip_prefix(&DUMP_MAGIC[..])
-            .ok_or_else(|| bad("it is not a Tape memory dump".into()))?;
-        let (version, body) = body
-            .split_first_chunk::<4>()
-            .ok_or_else(|| bad("it ends inside its header".into()))?;
-        let version = u32::from_le_bytes(*version);
-        if version != DUMP_VERSION {
-            return Err(bad(format!(
-                "it is a version {version} dump, and this Tape reads version {DUMP_VERSION}"
-            )));
-        }
-        tape_protocol::from_bytes(body).map_err(|e| bad(format!("it is damaged: {e}")))
+        super::unframed(bytes, &DUMP_MAGIC, DUMP_VERSION, "memory dump", "")
     }
 }

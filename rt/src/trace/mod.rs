@@ -362,14 +362,7 @@ impl Trace {
     /// The trace as bytes: [`MAGIC`], [`VERSION`] as a little-endian u32,
     /// then the trace in the wire format.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = MAGIC.to_vec();
-        bytes.extend_from_slice(&VERSION.to_le_bytes());
-        // A trace is plain data: every field has a wire encoding.
-        match tape_protocol::to_vec(self) {
-            Ok(body) => bytes.extend_from_slice(&body),
-            Err(error) => unreachable!("a trace always encodes: {error}"),
-        }
-        bytes
+        framed(&MAGIC, VERSION, self)
     }
 
     /// Reads a trace written by [`Trace::to_bytes`].
@@ -379,20 +372,7 @@ impl Trace {
     /// [`ErrorKind::Trace`] if the bytes do not start with [`MAGIC`], are
     /// of another [`VERSION`], or are not a whole trace.
     pub fn from_bytes(bytes: &[u8]) -> Result<Trace> {
-        let bad = |message: String| -> Error { ErrorKind::Trace { message }.into() };
-        let body = bytes.strip_prefix(&MAGIC[..]).ok_or_else(|| {
-            bad("it is not a Tape trace (it does not start with `TAPETRC`)".into())
-        })?;
-        let (version, body) = body
-            .split_first_chunk::<4>()
-            .ok_or_else(|| bad("it ends inside its header".into()))?;
-        let version = u32::from_le_bytes(*version);
-        if version != VERSION {
-            return Err(bad(format!(
-                "it is a version {version} trace, and this Tape reads version {VERSION}; record it again"
-            )));
-        }
-        tape_protocol::from_bytes(body).map_err(|e| bad(format!("it is damaged: {e}")))
+        unframed(bytes, &MAGIC, VERSION, "trace", "; record it again")
     }
 
     /// The bytes of every call's data, the measure a recording's bound
@@ -458,4 +438,46 @@ impl Call {
             list(&self.results)
         )
     }
+}
+
+/// `magic`, `version` as a little-endian u32, then `value` in the wire
+/// format: how traces and dumps are written.
+pub(crate) fn framed<T: Serialize>(magic: &[u8; 8], version: u32, value: &T) -> Vec<u8> {
+    let mut bytes = magic.to_vec();
+    bytes.extend_from_slice(&version.to_le_bytes());
+    // Traces and dumps are plain data: every field has a wire encoding.
+    match tape_protocol::to_vec(value) {
+        Ok(body) => bytes.extend_from_slice(&body),
+        Err(error) => unreachable!("a {} always encodes: {error}", std::any::type_name::<T>()),
+    }
+    bytes
+}
+
+/// Reads what [`framed`] wrote: a `what` ("trace") of this `version`,
+/// bounded by `bytes`. `again` ends the message of another version.
+pub(crate) fn unframed<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    magic: &[u8; 8],
+    version: u32,
+    what: &str,
+    again: &str,
+) -> Result<T> {
+    let bad = |message: String| -> Error { ErrorKind::Trace { message }.into() };
+    let body = bytes.strip_prefix(&magic[..]).ok_or_else(|| {
+        let shown =
+            String::from_utf8_lossy(magic.strip_suffix(b"\n").unwrap_or(magic)).into_owned();
+        bad(format!(
+            "it is not a Tape {what} (it does not start with `{shown}`)"
+        ))
+    })?;
+    let (found, body) = body
+        .split_first_chunk::<4>()
+        .ok_or_else(|| bad("it ends inside its header".into()))?;
+    let found = u32::from_le_bytes(*found);
+    if found != version {
+        return Err(bad(format!(
+            "it is a version {found} {what}, and this Tape reads version {version}{again}"
+        )));
+    }
+    tape_protocol::from_bytes(body).map_err(|e| bad(format!("it is damaged: {e}")))
 }

@@ -251,35 +251,20 @@ pub(super) fn roles(function: &Function) -> Roles {
         .unwrap_or_default()
 }
 
-/// The wasmtime type of a function's WAT signature,
-/// `(param $a i32) (result i32 i32)`.
+/// The wasmtime type of a function's WAT signature.
 pub(super) fn func_type(engine: &wasmtime::Engine, function: &Function) -> Result<FuncType> {
-    let mut params = Vec::new();
-    let mut results = Vec::new();
-    for group in function.signature.split('(').skip(1) {
-        let mut words = group.trim_end().trim_end_matches(')').split_whitespace();
-        let into = match words.next() {
-            Some("param") => &mut params,
-            Some("result") => &mut results,
-            _ => continue,
-        };
-        for word in words.filter(|w| !w.starts_with('$')) {
-            into.push(match word {
-                "i32" => ValType::I32,
-                "i64" => ValType::I64,
-                "f32" => ValType::F32,
-                "f64" => ValType::F64,
-                other => {
-                    return Err(crate::error::ErrorKind::Internal {
-                        message: format!(
-                            "`{}` has a type `{other}` a trace cannot hold",
-                            function.name
-                        ),
-                    }
-                    .into());
-                }
-            });
-        }
-    }
-    Ok(FuncType::new(engine, params, results))
+    let types = function
+        .types()
+        .map_err(|message| Error::from(crate::error::ErrorKind::Internal { message }))?;
+    let val = |ty: &crate::ValueType| match ty {
+        crate::ValueType::I64 => ValType::I64,
+        crate::ValueType::F32 => ValType::F32,
+        crate::ValueType::F64 => ValType::F64,
+        _ => ValType::I32,
+    };
+    Ok(FuncType::new(
+        engine,
+        types.params.iter().map(val),
+        types.results.iter().map(val),
+    ))
 }

@@ -15,18 +15,27 @@ const STOPS: &str = r#"(func $run (result i32)
   (loop $forever (br $forever))
   (i32.const 0))"#;
 
-#[test]
-fn a_run_stopped_by_a_limit_leaves_its_memory_with_a_map() {
+/// `STOPS` run out of fuel, its memory kept.
+fn stopped() -> (tape_rt::Program, tape_rt::Error) {
     let program = program(STOPS, &Grants::new());
-    let limits = Limits {
-        fuel: Some(10_000),
-        ..Limits::default()
-    };
     let error = Run::new(&program)
-        .limits(limits)
+        .limits(few_fuel())
         .dump_on_stop()
         .run()
         .unwrap_err();
+    (program, error)
+}
+
+fn few_fuel() -> Limits {
+    Limits {
+        fuel: Some(10_000),
+        ..Limits::default()
+    }
+}
+
+#[test]
+fn a_run_stopped_by_a_limit_leaves_its_memory_with_a_map() {
+    let (program, error) = stopped();
     assert!(matches!(error.kind(), ErrorKind::OutOfFuel { .. }));
     let dump = error.dump().expect("a dump");
     assert_eq!(dump.program, program.id());
@@ -53,11 +62,7 @@ fn a_run_stopped_by_a_limit_leaves_its_memory_with_a_map() {
 #[test]
 fn only_a_run_that_asks_and_stops_keeps_its_memory() {
     let stops = program(STOPS, &Grants::new());
-    let limits = Limits {
-        fuel: Some(10_000),
-        ..Limits::default()
-    };
-    let error = Run::new(&stops).limits(limits).run().unwrap_err();
+    let error = Run::new(&stops).limits(few_fuel()).run().unwrap_err();
     assert!(error.dump().is_none());
     let fine = program_ok();
     assert!(Run::new(&fine).dump_on_stop().run().is_ok());
@@ -77,16 +82,7 @@ fn program_ok() -> tape_rt::Program {
 
 #[test]
 fn damaged_dumps_are_refused_never_a_panic() {
-    let program = program(STOPS, &Grants::new());
-    let limits = Limits {
-        fuel: Some(10_000),
-        ..Limits::default()
-    };
-    let error = Run::new(&program)
-        .limits(limits)
-        .dump_on_stop()
-        .run()
-        .unwrap_err();
+    let (_, error) = stopped();
     let bytes = error.dump().unwrap().to_bytes();
     for cut in 0..bytes.len() {
         assert!(Dump::from_bytes(&bytes[..cut]).is_err());

@@ -4,30 +4,7 @@
 use std::time::Duration;
 
 use tape_rt::{Config, Engine, Grants, Run};
-
-/// About 20 ms of trial division, nearly all of it in `$is_prime`.
-const PRIMES: &str = r#"(func $run (result i32)
-  (local $i i32) (local $count i32)
-  (local.set $i (i32.const 2))
-  (block $done
-    (loop $next
-      (br_if $done (i32.ge_u (local.get $i) (i32.const 150000)))
-      (if (call $is_prime (local.get $i))
-        (then (local.set $count (i32.add (local.get $count) (i32.const 1)))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $next)))
-  (i32.const 0))
-(func $is_prime (param $k i32) (result i32)
-  (local $d i32)
-  (local.set $d (i32.const 2))
-  (block $yes
-    (loop $try
-      (br_if $yes (i32.gt_u (i32.mul (local.get $d) (local.get $d)) (local.get $k)))
-      (if (i32.eqz (i32.rem_u (local.get $k) (local.get $d)))
-        (then (return (i32.const 0))))
-      (local.set $d (i32.add (local.get $d) (i32.const 1)))
-      (br $try)))
-  (i32.const 1))"#;
+use tape_testkit::rt::PRIMES;
 
 #[test]
 fn a_profile_counts_fuel_and_time_to_the_functions_and_lines_where_it_went() {
@@ -68,7 +45,7 @@ fn a_profile_counts_fuel_and_time_to_the_functions_and_lines_where_it_went() {
 
     let lines = profile.lines();
     assert_eq!(lines[0].function, "$is_prime");
-    assert!((14..=22).contains(&lines[0].location.line), "{lines:?}");
+    assert!((18..=26).contains(&lines[0].location.line), "{lines:?}");
     assert_eq!(lines.iter().map(|l| l.fuel).sum::<u64>(), profile.fuel());
 
     let folded = profile.folded(false);

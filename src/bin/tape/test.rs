@@ -711,9 +711,13 @@ fn to_call(call: &CallCase) -> Result<Call, String> {
                 .join(", ")
         )
     })?;
-    let (params, results) = types(function.signature);
+    let types = function.types()?;
+    let words = |types: &[tape_rt::ValueType]| -> Vec<String> {
+        types.iter().map(ToString::to_string).collect()
+    };
+    let (params, results) = (words(&types.params), words(&types.results));
     let roles = tape_compiler::Roles::parse(function.roles).unwrap_or_default();
-    let convert = |items: &[Item], types: &[&str], roles: &[tape_compiler::Role], what: &str| {
+    let convert = |items: &[Item], types: &[String], roles: &[tape_compiler::Role], what: &str| {
         if items.len() != types.len() {
             return Err(format!(
                 "`{}` {what} {} value{}, and {} {} given",
@@ -730,7 +734,7 @@ fn to_call(call: &CallCase) -> Result<Call, String> {
             .enumerate()
             .map(|(i, (item, ty))| {
                 let pointer = roles.get(i).is_some_and(|r| r.is_pointer());
-                value(item, ty, pointer).map_err(|e| format!("value {i}: {e}"))
+                value(item, ty.as_str(), pointer).map_err(|e| format!("value {i}: {e}"))
             })
             .collect::<Result<Vec<_>, String>>()
     };
@@ -747,22 +751,6 @@ fn to_call(call: &CallCase) -> Result<Call, String> {
         None => None,
     };
     Ok(made)
-}
-
-/// The parameter and result types of a WAT signature.
-fn types(signature: &str) -> (Vec<&str>, Vec<&str>) {
-    let mut params = Vec::new();
-    let mut results = Vec::new();
-    for group in signature.split('(').skip(1) {
-        let mut words = group.trim_end().trim_end_matches(')').split_whitespace();
-        let into = match words.next() {
-            Some("param") => &mut params,
-            Some("result") => &mut results,
-            _ => continue,
-        };
-        into.extend(words.filter(|w| !w.starts_with('$')));
-    }
-    (params, results)
 }
 
 fn value(item: &Item, ty: &str, pointer: bool) -> Result<Value, String> {
