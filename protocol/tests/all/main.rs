@@ -5,6 +5,7 @@ mod alloc;
 mod errors;
 mod golden;
 mod props;
+mod sequences;
 mod types;
 
 use std::fmt::Debug;
