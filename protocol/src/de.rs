@@ -545,12 +545,30 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
 #[inline]
 #[allow(unsafe_code)]
 fn utf8(bytes: &[u8]) -> Result<&str, usize> {
-    if bytes.is_ascii() {
+    if is_ascii(bytes) {
         // SAFETY: every ASCII byte sequence is valid UTF-8.
         Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
     } else {
         std::str::from_utf8(bytes).map_err(|e| e.valid_up_to())
     }
+}
+
+/// `<[u8]>::is_ascii`, with short slices checked as two overlapping words
+/// (first and last 8 or 4 bytes) instead of byte by byte.
+#[inline]
+fn is_ascii(bytes: &[u8]) -> bool {
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        if bytes.len() <= 16 {
+            let either = u64::from_le_bytes(*first) | u64::from_le_bytes(*last);
+            return either & 0x8080_8080_8080_8080 == 0;
+        }
+        return bytes.is_ascii();
+    }
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        let either = u32::from_le_bytes(*first) | u32::from_le_bytes(*last);
+        return either & 0x8080_8080 == 0;
+    }
+    bytes.iter().all(u8::is_ascii)
 }
 
 /// Elements of a sequence: as many as fit in the payload.

@@ -6,6 +6,7 @@ mod errors;
 mod golden;
 mod props;
 mod sequences;
+mod text;
 mod types;
 
 use std::fmt::Debug;
