@@ -6,12 +6,17 @@
 //! (all three formats support that, and it is what a host reading guest
 //! output does) and into the owned type.
 //!
+//! The `bulk` groups hold one large payload each, a 64 KiB byte string and
+//! 16 Ki `i32`s, beside a plain `copy_from_slice` of the same number of
+//! bytes: the cost of one copy is the floor for encoding or decoding them.
+//!
 //! Quick run: `cargo bench -p tape-protocol -- --warm-up-time 1 --measurement-time 2`
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
+use serde_bytes::{ByteBuf, Bytes};
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 struct Message {
@@ -188,5 +193,127 @@ fn wire(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, wire);
+/// A byte string, written and read in one piece through `serde_bytes`.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct Blob {
+    data: ByteBuf,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+struct BlobRef<'a> {
+    #[serde(borrow)]
+    data: &'a Bytes,
+}
+
+/// Numbers, which serde hands over one element at a time.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct Numbers {
+    values: Vec<i32>,
+}
+
+/// The floor for every bulk case: copying the same number of bytes into a
+/// buffer that already exists.
+fn bench_memcpy(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    len: usize,
+) {
+    let source: Vec<u8> = (0..len).map(|i| i as u8).collect();
+    let mut target = vec![0u8; len];
+    group.bench_function("memcpy", |b| {
+        b.iter(|| {
+            target.copy_from_slice(black_box(&source));
+            black_box(&target);
+        });
+    });
+}
+
+fn bulk(c: &mut Criterion) {
+    const BYTES: usize = 64 * 1024;
+    const INTS: usize = 16 * 1024;
+
+    let blob = Blob {
+        data: ByteBuf::from((0..BYTES).map(|i| (i * 31) as u8).collect::<Vec<u8>>()),
+    };
+    let mut group = c.benchmark_group("bulk/bytes_64KiB");
+    group.throughput(Throughput::Bytes(BYTES as u64));
+    bench_memcpy(&mut group, BYTES);
+    macro_rules! blob_format {
+        ($name:literal, $encode:expr, $($decode:ident)::+) => {{
+            let bytes = $encode(&blob);
+            assert_eq!(
+                $($decode)::+::<Blob>(&bytes).unwrap(),
+                blob,
+                "{} round trip",
+                $name
+            );
+            group.bench_function(BenchmarkId::new("serialize", $name), |b| {
+                b.iter(|| $encode(black_box(&blob)))
+            });
+            group.bench_function(BenchmarkId::new("deserialize_borrowed", $name), |b| {
+                b.iter(|| $($decode)::+::<BlobRef<'_>>(black_box(&bytes)).unwrap())
+            });
+            group.bench_function(BenchmarkId::new("deserialize_owned", $name), |b| {
+                b.iter(|| $($decode)::+::<Blob>(black_box(&bytes)).unwrap())
+            });
+        }};
+    }
+    blob_format!(
+        "tape",
+        |v| tape_protocol::to_vec(v).unwrap(),
+        tape_protocol::from_bytes
+    );
+    blob_format!(
+        "bincode",
+        |v| bincode::serialize(v).unwrap(),
+        bincode::deserialize
+    );
+    blob_format!(
+        "postcard",
+        |v| postcard::to_allocvec(v).unwrap(),
+        postcard::from_bytes
+    );
+    group.finish();
+
+    let numbers = Numbers {
+        values: (0..INTS as i32).map(|i| i * 7 - 300).collect(),
+    };
+    let mut group = c.benchmark_group("bulk/i32_16Ki");
+    group.throughput(Throughput::Bytes((INTS * 4) as u64));
+    bench_memcpy(&mut group, INTS * 4);
+    macro_rules! numbers_format {
+        ($name:literal, $encode:expr, $($decode:ident)::+) => {{
+            let bytes = $encode(&numbers);
+            assert_eq!(
+                $($decode)::+::<Numbers>(&bytes).unwrap(),
+                numbers,
+                "{} round trip",
+                $name
+            );
+            group.bench_function(BenchmarkId::new("serialize", $name), |b| {
+                b.iter(|| $encode(black_box(&numbers)))
+            });
+            group.bench_function(BenchmarkId::new("deserialize", $name), |b| {
+                b.iter(|| $($decode)::+::<Numbers>(black_box(&bytes)).unwrap())
+            });
+        }};
+    }
+    numbers_format!(
+        "tape",
+        |v| tape_protocol::to_vec(v).unwrap(),
+        tape_protocol::from_bytes
+    );
+    numbers_format!(
+        "bincode",
+        |v| bincode::serialize(v).unwrap(),
+        bincode::deserialize
+    );
+    numbers_format!(
+        "postcard",
+        |v| postcard::to_allocvec(v).unwrap(),
+        postcard::from_bytes
+    );
+    group.finish();
+}
+
+criterion_group!(benches, wire, bulk);
 criterion_main!(benches);

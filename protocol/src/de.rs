@@ -144,8 +144,10 @@ impl<'de> Deserializer<'de> {
 
     /// The offset `back` bytes before the current position. Offsets of
     /// values are worked out this way, after the fact, so that the success
-    /// path does not pay for them.
-    #[cold]
+    /// path does not pay for them. (Inline, and the cold error constructors
+    /// take plain numbers, so that no error path lends out `&self`: see
+    /// [`SeqAccess`].)
+    #[inline]
     fn offset_back(&self, back: usize) -> usize {
         self.position().saturating_sub(back)
     }
@@ -160,14 +162,9 @@ impl<'de> Deserializer<'de> {
         result
     }
 
-    #[cold]
+    #[inline]
     fn unexpected_end(&self, expected: &'static str, needed: usize) -> Error {
-        Error::UnexpectedEnd {
-            offset: self.position(),
-            expected,
-            needed,
-            available: self.window.len(),
-        }
+        unexpected_end(self.position(), expected, needed, self.window.len())
     }
 
     #[inline]
@@ -396,10 +393,10 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     #[inline]
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         let bytes = self.read_slice(Prefixed::Str)?;
-        let s = match std::str::from_utf8(bytes) {
+        let s = match utf8(bytes) {
             Ok(s) => s,
-            Err(e) => {
-                let bad = bytes.len().saturating_sub(e.valid_up_to());
+            Err(valid_up_to) => {
+                let bad = bytes.len().saturating_sub(valid_up_to);
                 return Err(Error::InvalidUtf8 {
                     offset: self.offset_back(bad),
                 });
@@ -471,7 +468,8 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         let after = self.enter(Prefixed::Seq)?;
         let mut result = visitor.visit_seq(SeqAccess {
             hint: self.capacity_hint(4),
-            de: &mut *self,
+            de: self.clone(),
+            parent: &mut *self,
         });
         self.leave(after, Prefixed::Seq, &mut result);
         result
@@ -536,10 +534,67 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 }
 
+/// `bytes` as text if they are UTF-8, or else the length of their valid
+/// prefix (where the first invalid byte is).
+///
+/// `std::str::from_utf8` costs about a hundred instructions on a short
+/// string, most of a decode's time for a struct of short names and labels;
+/// checking for ASCII first costs a third of that, and ASCII text, the
+/// common case, needs no other check. Text that is not ASCII goes through
+/// `from_utf8`, having paid the ASCII check on top.
+#[inline]
+#[allow(unsafe_code)]
+fn utf8(bytes: &[u8]) -> Result<&str, usize> {
+    if is_ascii(bytes) {
+        // SAFETY: every ASCII byte sequence is valid UTF-8.
+        Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes).map_err(|e| e.valid_up_to())
+    }
+}
+
+/// `<[u8]>::is_ascii`, with short slices checked as two overlapping words
+/// (first and last 8 or 4 bytes) instead of byte by byte.
+#[inline]
+fn is_ascii(bytes: &[u8]) -> bool {
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        if bytes.len() <= 16 {
+            let either = u64::from_le_bytes(*first) | u64::from_le_bytes(*last);
+            return either & 0x8080_8080_8080_8080 == 0;
+        }
+        return bytes.is_ascii();
+    }
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        let either = u32::from_le_bytes(*first) | u32::from_le_bytes(*last);
+        return either & 0x8080_8080 == 0;
+    }
+    bytes.iter().all(u8::is_ascii)
+}
+
 /// Elements of a sequence: as many as fit in the payload.
+///
+/// The elements are read through a copy of the deserializer, which is
+/// handed back to `parent` when the visitor drops this. The copy is the
+/// visitor's own, so the compiler can keep the read position in registers
+/// across the visitor's element loop; read through `&mut Deserializer`, it
+/// was stored and loaded again for every element, as `Vec::push` might
+/// have seen it. For `Vec<i32>` that is a third of the time per element.
+/// Nothing in the loop may take the copy's address out of line for this
+/// to hold, hence the `#[inline]` on `size_hint` and the error
+/// constructors that take numbers rather than `&self`.
 struct SeqAccess<'a, 'de> {
-    de: &'a mut Deserializer<'de>,
+    de: Deserializer<'de>,
+    parent: &'a mut Deserializer<'de>,
     hint: usize,
+}
+
+impl Drop for SeqAccess<'_, '_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.parent.window = self.de.window;
+        self.parent.depth_left = self.de.depth_left;
+        self.parent.hint_budget = self.de.hint_budget;
+    }
 }
 
 impl<'de> de::SeqAccess<'de> for SeqAccess<'_, 'de> {
@@ -551,24 +606,35 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_, 'de> {
         if unread == 0 {
             return Ok(None);
         }
-        let value = seed.deserialize(&mut *self.de)?;
+        let value = seed.deserialize(&mut self.de)?;
         if self.de.window.len() == unread {
-            return Err(zero_sized(self.de, unread));
+            return Err(zero_sized(self.de.position(), unread));
         }
         Ok(Some(value))
     }
 
     /// An estimate bounded by the input, never by a prefix's claim, and
     /// shrinking as the payload is read: see [`Deserializer::capacity_hint`].
+    #[inline]
     fn size_hint(&self) -> Option<usize> {
         Some(self.hint.min(self.de.window.len() / 4))
     }
 }
 
 #[cold]
-fn zero_sized(de: &Deserializer<'_>, unread: usize) -> Error {
+fn unexpected_end(offset: usize, expected: &'static str, needed: usize, available: usize) -> Error {
+    Error::UnexpectedEnd {
+        offset,
+        expected,
+        needed,
+        available,
+    }
+}
+
+#[cold]
+fn zero_sized(offset: usize, unread: usize) -> Error {
     Error::ZeroSizedElement {
-        offset: de.position(),
+        offset,
         remaining: unread,
     }
 }
@@ -622,7 +688,7 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
         let value = seed.deserialize(&mut *self.de)?;
         if self.de.window.len() == self.entry_unread {
-            return Err(zero_sized(self.de, self.entry_unread));
+            return Err(zero_sized(self.de.position(), self.entry_unread));
         }
         Ok(value)
     }

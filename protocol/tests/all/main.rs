@@ -5,6 +5,8 @@ mod alloc;
 mod errors;
 mod golden;
 mod props;
+mod sequences;
+mod text;
 mod types;
 
 use std::fmt::Debug;
