@@ -355,6 +355,9 @@ pub struct WasmMemory {
     pub(crate) handle: Option<Memory>,
     pub(crate) top: u64,
     pub(crate) max: u64,
+    /// A size the memory is known to have at least (it never shrinks):
+    /// an allocation that ends within it needs no look at the memory.
+    pub(crate) known_size: u64,
 }
 
 impl WasmMemory {
@@ -363,6 +366,7 @@ impl WasmMemory {
             handle: None,
             top: u64::from(initial_top).next_multiple_of(8),
             max,
+            known_size: 0,
         }
     }
 

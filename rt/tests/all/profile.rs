@@ -33,7 +33,7 @@ fn a_profile_counts_fuel_and_time_to_the_functions_and_lines_where_it_went() {
     assert!(hot.self_fuel * 10 > profile.fuel() * 8, "{functions:?}");
     assert_eq!(
         hot.location.as_ref().unwrap().line,
-        14,
+        18,
         "its first instruction"
     );
     let run_fn = functions.iter().find(|f| f.function == "$run").unwrap();
