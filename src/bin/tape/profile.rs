@@ -23,14 +23,14 @@ pub struct ProfileOpts {
     /// Sample the run every 100 µs and print where its fuel and time went,
     /// by function and by source line (on standard error; with --json, in
     /// the JSON)
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["record", "invoke"])]
     pub profile: bool,
     /// Write the profile as an SVG flame graph (implies --profile)
-    #[arg(long, value_name = "SVG")]
+    #[arg(long, value_name = "SVG", conflicts_with_all = ["record", "invoke"])]
     pub flamegraph: Option<PathBuf>,
     /// Write the profile's stacks in the folded format flame graph tools
     /// read, weighted by fuel (implies --profile)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["record", "invoke"])]
     pub folded: Option<PathBuf>,
 }
 
