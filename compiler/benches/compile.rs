@@ -6,6 +6,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tape_compiler::{Catalogue, Lints, Options};
 
+#[path = "support/inputs.rs"]
 mod inputs;
 
 fn options() -> Options {
