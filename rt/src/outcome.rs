@@ -94,8 +94,9 @@ pub struct Usage {
     /// Calls from the guest to host functions, all capabilities together.
     pub host_calls: u64,
     /// Time spent in host functions of capabilities other than `core`
-    /// (those that count their calls with [`State::count_call`]); `core`'s
-    /// calls take nanoseconds and are not timed.
+    /// (those that count their calls with [`State::count_call`]), in a run
+    /// made with [`Run::time_calls`](crate::Run::time_calls); zero
+    /// otherwise. `core`'s calls take nanoseconds and are never timed.
     pub host_time: Duration,
     /// Per capability (other than `core`), in order of first use.
     pub capabilities: Vec<(String, CapabilityUsage)>,

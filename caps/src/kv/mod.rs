@@ -510,9 +510,9 @@ impl Kv {
         }
     }
 
-    /// The key at `bytes`, or why it is refused.
-    fn key(&self, bytes: Vec<u8>) -> Result<String, Refusal> {
-        match String::from_utf8(bytes) {
+    /// The key at `bytes`, borrowed, or why it is refused.
+    fn key_str(bytes: &[u8]) -> Result<&str, Refusal> {
+        match std::str::from_utf8(bytes) {
             Ok(key) if !key.is_empty() => Ok(key),
             Ok(_) => Err(Refusal::new(status::INVALID_ARGUMENT, "the key is empty")),
             Err(_) => Err(Refusal::new(
@@ -520,6 +520,11 @@ impl Kv {
                 "the key is not UTF-8",
             )),
         }
+    }
+
+    /// The key at `bytes`, or why it is refused.
+    fn key(&self, bytes: Vec<u8>) -> Result<String, Refusal> {
+        Kv::key_str(&bytes).map(str::to_owned)
     }
 }
 
@@ -601,6 +606,13 @@ impl Entry {
     fn live(&self, now: u64) -> bool {
         self.expires.is_none_or(|at| at > now)
     }
+
+    /// [`live`](Self::live) now, reading the clock only for an entry
+    /// that expires: most never do, and a clock read is a fifth of a
+    /// `get`.
+    fn live_now(&self, kv: &Kv) -> bool {
+        self.expires.is_none() || self.live(kv.now())
+    }
 }
 
 /// A run's writes: `None` deletes.
@@ -622,9 +634,14 @@ enum Committed {
 /// What a file's run records of a key it read, to find at its commit
 /// whether another run changed it: a hash of the entry as read.
 fn stamp(entry: Option<&Entry>) -> String {
+    stamp_of(entry.map(|e| (e.value.as_slice(), e.expires)))
+}
+
+/// [`stamp`] of a value and its expiry as borrowed from the store.
+fn stamp_of(entry: Option<(&[u8], Option<u64>)>) -> String {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut hasher = DefaultHasher::new();
-    entry.map(|e| (&e.value, e.expires)).hash(&mut hasher);
+    entry.hash(&mut hasher);
     format!("{:016x}", hasher.finish())
 }
 
@@ -777,6 +794,16 @@ struct KvRun {
     pending_bytes: usize,
     /// Keys in this run's view minus keys stored when it began.
     added: i64,
+    /// The buffer `get` copies a value into before writing it to the
+    /// guest, kept from call to call.
+    reply: Vec<u8>,
+}
+
+/// What `kv.get` found: the value (in the run's reply buffer), or the
+/// message saying it is not there.
+enum Got {
+    Value(Vec<u8>),
+    Missing(String),
 }
 
 /// Logs a storage failure for the host and tells the guest only that I/O
@@ -850,12 +877,11 @@ impl KvRun {
     /// what the commit checks is what the run saw, so a key that was
     /// expired when read and is removed since has not changed.
     fn stored(&mut self, kv: &Kv, key: &str, record: bool) -> Result<Option<Entry>, Refusal> {
-        let now = kv.now();
         if let Store::Redis(redis) = &kv.store {
             let (entry, version) = redis
                 .read(&self.table, key, self.wait_until())
                 .map_err(|f| redis_failure(redis, f))?;
-            let entry = entry.filter(|e| e.live(now));
+            let entry = entry.filter(|e| e.live_now(kv));
             if record && !self.seen.contains_key(key) {
                 self.keep_read(kv, key)?;
                 let seen = match entry {
@@ -870,7 +896,7 @@ impl KvRun {
             Some(snapshot) => snapshot
                 .raw(key)
                 .map_err(|e| io_failure(kv, e))?
-                .filter(|e| e.live(now)),
+                .filter(|e| e.live_now(kv)),
             None => None,
         };
         if record && !self.seen.contains_key(key) {
@@ -951,9 +977,8 @@ impl KvRun {
     /// The live entry under `key`, as this run sees it; a read of the
     /// store is recorded when `record`.
     fn view(&mut self, kv: &Kv, key: &str, record: bool) -> Result<Option<Entry>, Refusal> {
-        let now = kv.now();
         if let Some(entry) = self.overlay(key) {
-            return Ok(entry.filter(|e| e.live(now)).cloned());
+            return Ok(entry.filter(|e| e.live_now(kv)).cloned());
         }
         self.stored(kv, key, record)
     }
@@ -965,6 +990,55 @@ impl KvRun {
 
     fn get(&mut self, kv: &Kv, key: &str) -> Result<Option<Vec<u8>>, Refusal> {
         Ok(self.entry(kv, key)?.map(|entry| entry.value))
+    }
+
+    /// [`get`](Self::get) into `out` (cleared first): whether the key was
+    /// found. A key the run has not changed is copied straight from the
+    /// file's snapshot, with no entry built on the way.
+    fn get_into(&mut self, kv: &Kv, key: &str, out: &mut Vec<u8>) -> Result<bool, Refusal> {
+        out.clear();
+        if matches!(kv.store, Store::Redis(_)) || self.overlay(key).is_some() {
+            return Ok(match self.get(kv, key)? {
+                Some(value) => {
+                    out.extend_from_slice(&value);
+                    true
+                }
+                None => false,
+            });
+        }
+        let found = match self.snapshot(kv)? {
+            Some(snapshot) => {
+                let value = snapshot.values.get(key).map_err(|e| io_failure(kv, e))?;
+                match value {
+                    Some(value) => {
+                        let expires = snapshot.expiry(key).map_err(|e| io_failure(kv, e))?;
+                        let value = value.value();
+                        let live = expires.is_none_or(|at| at > kv.now());
+                        if live {
+                            out.extend_from_slice(value);
+                        }
+                        // What the commit checks is what the run saw.
+                        let seen = (!self.seen.contains_key(key))
+                            .then(|| stamp_of(live.then_some((value, expires))));
+                        Some((live, seen))
+                    }
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        let (live, seen) = match found {
+            Some(found) => found,
+            None => (
+                false,
+                (!self.seen.contains_key(key)).then(|| stamp_of(None)),
+            ),
+        };
+        if let Some(seen) = seen {
+            self.keep_read(kv, key)?;
+            self.seen.insert(key.to_string(), seen);
+        }
+        Ok(live)
     }
 
     /// Counts a key the run read, kept for its commit's check, against the
@@ -1424,26 +1498,64 @@ impl Capability for Kv {
             "get",
             move |mut caller: Caller<'_, State>, key: i32| -> wasmtime::Result<(i32, i32)> {
                 caller.data_mut().count_call(NAME);
-                let key = match this.read_key(&mut caller, key)? {
-                    Ok(key) => key,
-                    Err(refusal) => return Ok((0, refusal.fail(&mut caller, "kv.get"))),
+                // The key is looked up where it lies in guest memory, and
+                // the value is copied into a buffer the run keeps: a read
+                // allocates nothing.
+                let got = guest::with_bytes(
+                    &mut caller,
+                    key as u32,
+                    this.max_key_bytes,
+                    |bytes, state| -> wasmtime::Result<Result<Got, Refusal>> {
+                        state.usage_mut(NAME).bytes_in += bytes.len() as u64;
+                        let key = match Kv::key_str(bytes) {
+                            Ok(key) => key,
+                            Err(refusal) => return Ok(Err(refusal)),
+                        };
+                        let run = state
+                            .get::<KvRun>()
+                            .ok_or_else(|| Error::capability(NAME, "no state for this run"))?;
+                        let mut value = std::mem::take(&mut run.reply);
+                        Ok(match run.get_into(&this, key, &mut value) {
+                            Ok(true) => Ok(Got::Value(value)),
+                            Ok(false) => {
+                                run.reply = value;
+                                Ok(Got::Missing(format!(
+                                    "no key `{key}` in namespace `{}`",
+                                    shown(&run.table)
+                                )))
+                            }
+                            Err(refusal) => {
+                                run.reply = value;
+                                Err(refusal)
+                            }
+                        })
+                    },
+                )?;
+                let got = match got {
+                    Ok(got) => got?,
+                    Err(len) => Err(Refusal::new(
+                        status::TOO_LARGE,
+                        format!(
+                            "the key is {len} bytes, past the {}-byte limit",
+                            this.max_key_bytes
+                        ),
+                    )),
                 };
-                let run = run_state(&mut caller)?;
-                let value = match run.get(&this, &key) {
-                    Ok(Some(value)) => value,
-                    Ok(None) => {
-                        let message =
-                            format!("no key `{key}` in namespace `{}`", shown(&run.table));
-                        return Ok((
-                            0,
-                            guest::fail(&mut caller, "kv.get", status::NOT_FOUND, message),
-                        ));
+                match got {
+                    Ok(Got::Value(value)) => {
+                        let written = write_bytes(&mut caller, &value);
+                        let len = value.len() as u64;
+                        run_state(&mut caller)?.reply = value;
+                        let ptr = written?;
+                        caller.data_mut().usage_mut(NAME).bytes_out += len;
+                        Ok((ptr as i32, status::OK))
                     }
-                    Err(refusal) => return Ok((0, refusal.fail(&mut caller, "kv.get"))),
-                };
-                let ptr = write_bytes(&mut caller, &value)?;
-                caller.data_mut().usage_mut(NAME).bytes_out += value.len() as u64;
-                Ok((ptr as i32, status::OK))
+                    Ok(Got::Missing(message)) => Ok((
+                        0,
+                        guest::fail(&mut caller, "kv.get", status::NOT_FOUND, message),
+                    )),
+                    Err(refusal) => Ok((0, refusal.fail(&mut caller, "kv.get"))),
+                }
             },
         )?;
         let this = self.clone();

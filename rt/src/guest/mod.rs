@@ -11,7 +11,7 @@
 //!
 //! | read | write | the value |
 //! |---|---|---|
-//! | [`read_bytes`], [`read_bytes_max`] | [`write_bytes`] | its payload: the helper strips or adds the length prefix |
+//! | [`read_bytes`], [`read_bytes_max`], [`with_bytes`] (borrowed, no copy) | [`write_bytes`] | its payload: the helper strips or adds the length prefix |
 //! | [`read_str`] | [`write_str`] | the same, as UTF-8 text |
 //! | [`read_value`] | [`write_value`] | the whole wire value, prefix included, as [`Outcome::results`](crate::Outcome::results) holds it |
 //! | [`read`] | [`write`](fn@write) | any `serde` type, through [`tape_protocol`] |
@@ -226,6 +226,34 @@ pub fn read_bytes_max(
     Ok((range.len() - 4 <= max).then(|| data[range.start + 4..range.end].to_vec()))
 }
 
+/// Hands `f` the payload of the value at guest address `ptr`, borrowed
+/// from guest memory, together with the run's [`State`], if it is at most
+/// `max` bytes long; `Ok(Err(len))` with its length otherwise, with `f`
+/// not called. For an input only looked at during the call (a key to
+/// look up, a name to match), this spares the copy [`read_bytes_max`]
+/// makes; `f` cannot keep the bytes past the call.
+///
+/// # Errors
+///
+/// [`ErrorKind::BadPointer`] if the prefix or the bytes lie outside memory.
+#[inline]
+pub fn with_bytes<R>(
+    mut store: impl AsContextMut<Data = State>,
+    ptr: u32,
+    max: usize,
+    f: impl FnOnce(&[u8], &mut State) -> R,
+) -> Result<std::result::Result<R, usize>> {
+    let mut ctx = store.as_context_mut();
+    let memory = ctx.data().memory.handle()?;
+    let (data, state) = memory.data_and_store_mut(&mut ctx);
+    let range = value_range(data, ptr)?;
+    let bytes = &data[range.start + 4..range.end];
+    if bytes.len() > max {
+        return Ok(Err(bytes.len()));
+    }
+    Ok(Ok(f(bytes, state)))
+}
+
 /// The length of the payload of the value `[len][bytes]` at `ptr`, once
 /// both its prefix and its bytes are checked to lie inside memory: to
 /// refuse a value by its size before copying it.
@@ -344,11 +372,13 @@ pub fn write_strings<S: AsRef<str>>(
 fn prefixed_size(len: usize) -> Result<u32> {
     len.checked_add(4)
         .and_then(|size| u32::try_from(size).ok())
-        .ok_or(Error::from(ErrorKind::MemoryExhausted {
-            requested: len as u64 + 4,
-            limit: 1 << 32,
-            stack: CallStack::default(),
-        }))
+        .ok_or_else(|| {
+            Error::from(ErrorKind::MemoryExhausted {
+                requested: len as u64 + 4,
+                limit: 1 << 32,
+                stack: CallStack::default(),
+            })
+        })
 }
 
 #[cfg(test)]

@@ -66,17 +66,21 @@ fn slow() -> Stub {
 }
 
 #[test]
-fn host_time_counts_capability_calls_and_the_deadline_is_visible_to_them() {
+fn timed_runs_count_capability_time_and_the_deadline_is_visible_to_calls() {
     let grants = Grants::new().grant(slow());
-    let outcome = program(
+    let waits = program(
         r#"(func $run (result i32)
              (drop (call $core.alloc (i32.const 8)))
              (drop (call $slow.wait (i32.const 30)))
              (call $slow.wait (i32.const 20)))"#,
         &grants,
-    )
-    .run(&Args::new())
-    .unwrap();
+    );
+    // Calls are timed when asked for, and not otherwise.
+    let untimed = waits.run(&Args::new()).unwrap();
+    assert_eq!(untimed.usage.host_time, Duration::ZERO);
+    assert_eq!(untimed.usage.capabilities[0].1.time, Duration::ZERO);
+    assert_eq!(untimed.usage.capabilities[0].1.calls, 2);
+    let outcome = Run::new(&waits).time_calls().run().unwrap();
     assert_eq!(outcome.status, 1, "the 10 s deadline is ahead");
     let usage = &outcome.usage;
     assert_eq!(usage.host_calls, 3);
@@ -101,8 +105,13 @@ fn host_time_counts_capability_calls_and_the_deadline_is_visible_to_them() {
     .unwrap();
     assert_eq!(outcome.status, 0);
 
-    // `core` calls alone are not timed.
-    let outcome = crate::run(r#"(func $run (result i32) (call $core.result "x"))"#);
+    // `core` calls are never timed.
+    let program = program(
+        r#"(func $run (result i32) (call $core.result "x"))"#,
+        &Grants::new(),
+    );
+    let outcome = Run::new(&program).time_calls().run().unwrap();
+    assert_eq!(outcome.usage.host_calls, 1);
     assert_eq!(outcome.usage.host_time, Duration::ZERO);
 }
 
