@@ -1,21 +1,71 @@
-//! What the `kv` and `json` capabilities cost a guest, against the same
-//! work done directly in Rust with redb and serde_json.
+//! What each capability's hottest call costs a guest, against the same
+//! work done directly in Rust with the library under it: `kv.get` against
+//! redb, `json.parse` + reads against serde_json, `time.now` against
+//! `SystemTime::now`, `rand.fill` against ChaCha20, `log.write` against
+//! escaping the message and handing it to the sink, `fs.read` against
+//! cap-std. (`http` and `ai` are requests: `benches/http.rs` measures
+//! them against ureq on loopback.)
 //!
 //! Each group holds a guest run, the same work done natively, and an empty
 //! guest run (the fixed cost of a run: instantiation, arguments, results),
 //! so criterion's report puts them side by side and the capability's own
-//! overhead is `guest - empty - native`.
+//! overhead is `guest - empty - native`; calls are made 100 times a run so
+//! the fixed cost does not drown them.
 //!
 //! Quick run: `cargo bench -p tape-caps --bench caps -- --warm-up-time 1 --measurement-time 2`
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use rand_core::{Rng, SeedableRng};
 use redb::{Database, ReadableDatabase, TableDefinition};
-use tape_caps::{Json, Kv};
-use tape_rt::{Args, Config, Engine, Grants, Program};
+use tape_caps::{Fs, Json, Kv, Log, Rand, Time};
+use tape_rt::{Args, Config, Engine, Grants, Pooling, Program};
 
 const GETS: usize = 100;
+
+/// How many times a run makes the call it measures.
+const CALLS: usize = 100;
+
+/// An engine as a server runs one: instances from the pooling allocator,
+/// whose memories stay mapped from run to run.
+fn pooling_engine() -> Engine {
+    Engine::new(Config {
+        cache_dir: None,
+        pooling: Some(Pooling { instances: 16 }),
+        ..Config::default()
+    })
+    .unwrap()
+}
+
+/// An engine as `tape run` makes one: memories mapped on demand, so each
+/// run's first writes to a page fault it in.
+fn on_demand_engine() -> Engine {
+    Engine::new(Config {
+        cache_dir: None,
+        ..Config::default()
+    })
+    .unwrap()
+}
+
+/// A run that makes `call` (statements leaving nothing on the stack)
+/// `CALLS` times, after `setup`, with a local `$buf`.
+fn calls_program(engine: &Engine, setup: &str, call: &str, grants: &Grants) -> Program {
+    compile(
+        engine,
+        &format!(
+            r#"(func $run (result i32)
+                 (local $i i32) (local $buf i32)
+                 {setup}
+                 (loop $next
+                   {call}
+                   (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                   (br_if $next (i32.lt_u (local.get $i) (i32.const {CALLS}))))
+                 (i32.const 0))"#
+        ),
+        grants,
+    )
+}
 
 fn compile(engine: &Engine, source: &str, grants: &Grants) -> Program {
     engine
@@ -52,24 +102,30 @@ fn run(program: &Program, args: &Args) {
     black_box(outcome);
 }
 
-/// 100 reads of a 64-byte value from an in-memory store.
+/// 100 reads of a 64-byte value from an in-memory store, with pooled
+/// instances (as a server runs programs) and with memories mapped on
+/// demand (as `tape run` does).
 fn kv_get(c: &mut Criterion) {
-    let engine = Engine::new(Config::default()).unwrap();
     let kv = Kv::in_memory().unwrap();
+    let programs = |engine: &Engine| {
+        let gets = compile(
+            engine,
+            &format!(
+                "(func $run (result i32) (local $i i32) {} (i32.const 0))",
+                gets_loop()
+            ),
+            &tape_caps::grants().grant(kv.clone()),
+        );
+        let empty = compile(
+            engine,
+            "(func $run (result i32) (i32.const 0))",
+            &tape_caps::grants(),
+        );
+        (gets, empty)
+    };
+    let engine = pooling_engine();
     store_value(&engine, &kv);
-    let gets = compile(
-        &engine,
-        &format!(
-            "(func $run (result i32) (local $i i32) {} (i32.const 0))",
-            gets_loop()
-        ),
-        &tape_caps::grants().grant(kv.clone()),
-    );
-    let empty = compile(
-        &engine,
-        "(func $run (result i32) (i32.const 0))",
-        &tape_caps::grants(),
-    );
+    let (gets, empty) = programs(&engine);
 
     // The same reads straight from redb: one read transaction, as a run
     // takes one snapshot.
@@ -93,6 +149,109 @@ fn kv_get(c: &mut Criterion) {
             let table = txn.open_table(table).unwrap();
             for _ in 0..GETS {
                 black_box(table.get("key").unwrap().unwrap().value().to_vec());
+            }
+        })
+    });
+    group.finish();
+
+    let (gets, empty) = programs(&on_demand_engine());
+    let mut group = c.benchmark_group("kv get x100, on-demand memory");
+    group.bench_function("guest", |b| b.iter(|| run(&gets, &Args::new())));
+    group.bench_function("empty guest run", |b| b.iter(|| run(&empty, &Args::new())));
+    group.finish();
+}
+
+/// The hottest call of `time`, `rand`, `log` and `fs`, 100 times a run,
+/// against the library under each.
+fn capability_calls(c: &mut Criterion) {
+    let engine = pooling_engine();
+    let empty = compile(
+        &engine,
+        "(func $run (result i32) (i32.const 0))",
+        &tape_caps::grants(),
+    );
+    let mut group = c.benchmark_group("capability calls x100");
+    group.bench_function("empty guest run", |b| b.iter(|| run(&empty, &Args::new())));
+
+    let now = calls_program(
+        &engine,
+        "",
+        "(drop (call $time.now))",
+        &tape_caps::grants().grant(Time::system()),
+    );
+    group.bench_function("time.now/guest", |b| b.iter(|| run(&now, &Args::new())));
+    group.bench_function("time.now/SystemTime::now", |b| {
+        b.iter(|| {
+            for _ in 0..CALLS {
+                let since = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap();
+                black_box(since.as_nanos() as i64);
+            }
+        })
+    });
+
+    let fill = calls_program(
+        &engine,
+        "(local.set $buf (call $core.alloc (i32.const 32)))",
+        "(if (call $rand.fill (local.get $buf) (i32.const 32)) (then unreachable))",
+        &tape_caps::grants().grant(Rand::os()),
+    );
+    group.bench_function("rand.fill 32 B/guest", |b| {
+        b.iter(|| run(&fill, &Args::new()))
+    });
+    // A run seeds its generator from the operating system at its first
+    // draw; so does this, once per 100 draws.
+    group.bench_function("rand.fill 32 B/ChaCha20", |b| {
+        b.iter(|| {
+            let mut seed = [0; 32];
+            getrandom::fill(&mut seed).unwrap();
+            let mut generator = rand_chacha::ChaCha20Rng::from_seed(seed);
+            let mut bytes = [0u8; 32];
+            for _ in 0..CALLS {
+                generator.fill_bytes(&mut bytes);
+                black_box(&bytes);
+            }
+        })
+    });
+
+    let message = "a log message of some 40 bytes, say";
+    let sink = |level: tape_caps::log::Level, text: &str| {
+        black_box((level, text));
+    };
+    let log = calls_program(
+        &engine,
+        "",
+        &format!(r#"(if (call $log.write (i32.const 2) "{message}") (then unreachable))"#),
+        &tape_caps::grants().grant(Log::new().sink(sink)),
+    );
+    group.bench_function("log.write/guest", |b| b.iter(|| run(&log, &Args::new())));
+    group.bench_function("log.write/sanitize + sink", |b| {
+        b.iter(|| {
+            for _ in 0..CALLS {
+                let text = tape_caps::log::sanitize(black_box(message.as_bytes()));
+                sink(tape_caps::log::Level::Info, &text);
+            }
+        })
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data.txt"), "x".repeat(1024)).unwrap();
+    let read = calls_program(
+        &engine,
+        "",
+        r#"(call $fs.read "data.txt") (if (then unreachable)) (drop)"#,
+        &tape_caps::grants().grant(Fs::read_only(dir.path()).unwrap()),
+    );
+    group.bench_function("fs.read 1 KiB/guest", |b| {
+        b.iter(|| run(&read, &Args::new()))
+    });
+    let jail =
+        cap_std::fs::Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
+    group.bench_function("fs.read 1 KiB/cap-std", |b| {
+        b.iter(|| {
+            for _ in 0..CALLS {
+                black_box(jail.read("data.txt").unwrap());
             }
         })
     });
@@ -187,5 +346,5 @@ fn record(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kv_get, json_read, record);
+criterion_group!(benches, kv_get, capability_calls, json_read, record);
 criterion_main!(benches);

@@ -12,6 +12,13 @@
 //!   calls, about 30 ms) run plainly and
 //!   profiled (`Run::profile`, a sample every 100 µs), on one engine whose
 //!   epoch ticks every 100 µs: the profiler's overhead.
+//! - `limits`: three compute loops (a tight counter loop, a call-heavy
+//!   recursion, a memory-bound loop) run by tape-rt with the default
+//!   limits, by tape-rt with no fuel limit and no timeout, and by raw
+//!   wasmtime on engines with neither fuel metering nor epoch checks
+//!   compiled in, with fuel only, with epochs only, and with both: what
+//!   the limits cost compute, which of them costs what, and what tape-rt
+//!   adds to wasmtime's own checks.
 //!
 //! After a `cargo bench` run it prints each ratio to raw wasmtime (or to
 //! compiling) from criterion's medians, with the target where there is one.
@@ -277,7 +284,129 @@ fn profile(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, instantiate, host_calls, start, profile);
+/// The loops of the `limits` group, each some milliseconds of pure wasm;
+/// each returns 0 or 1 from what it computed, so nothing can be left out.
+const LIMIT_LOOPS: [(&str, &str); 3] = [
+    (
+        "counter",
+        r#"(func $run (result i32)
+             (local $i i32) (local $acc i32)
+             (loop $next
+               (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $i)))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $next (i32.lt_u (local.get $i) (i32.const 20000000))))
+             (i32.eq (local.get $acc) (i32.const 7)))"#,
+    ),
+    (
+        "recursion",
+        r#"(func $fib (param $n i32) (result i32)
+             (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+               (then (local.get $n))
+               (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                              (call $fib (i32.sub (local.get $n) (i32.const 2)))))))
+           (func $run (result i32)
+             (i32.ne (call $fib (i32.const 27)) (i32.const 196418)))"#,
+    ),
+    (
+        "memory",
+        r#"(func $run (result i32)
+             (local $buf i32) (local $i i32) (local $round i32) (local $sum i32)
+             (local.set $buf (call $core.alloc (i32.const 1048576)))
+             (loop $rounds
+               (local.set $i (i32.const 0))
+               (loop $fill
+                 (i32.store (i32.add (local.get $buf) (i32.shl (local.get $i) (i32.const 2)))
+                   (i32.add (local.get $i) (local.get $round)))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $fill (i32.lt_u (local.get $i) (i32.const 262144))))
+               (local.set $i (i32.const 0))
+               (loop $sum
+                 (local.set $sum (i32.add (local.get $sum)
+                   (i32.load (i32.add (local.get $buf) (i32.shl (local.get $i) (i32.const 2))))))
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $sum (i32.lt_u (local.get $i) (i32.const 262144))))
+               (local.set $round (i32.add (local.get $round) (i32.const 1)))
+               (br_if $rounds (i32.lt_u (local.get $round) (i32.const 8))))
+             (i32.eq (local.get $sum) (i32.const 7)))"#,
+    ),
+];
+
+/// A raw wasmtime engine with fuel metering and epoch checks compiled in
+/// or not.
+fn bare_engine(fuel: bool, epochs: bool) -> wasmtime::Engine {
+    let mut config = wasmtime::Config::new();
+    config
+        .consume_fuel(fuel)
+        .epoch_interruption(epochs)
+        .max_wasm_stack(512 << 10);
+    wasmtime::Engine::new(&config).unwrap()
+}
+
+/// One run on a [`bare_engine`]: fuel and a deadline only if the engine
+/// checks them.
+fn bare_run(engine: &wasmtime::Engine, fuel: bool, pre: &InstancePre<RawState>) -> i32 {
+    let mut store = Store::new(
+        engine,
+        RawState {
+            top: 1024,
+            memory: None,
+        },
+    );
+    if fuel {
+        store.set_fuel(u64::MAX).unwrap();
+    }
+    store.set_epoch_deadline(u64::MAX / 2);
+    let instance = pre.instantiate(&mut store).unwrap();
+    store.data_mut().memory = instance.get_memory(&mut store, "mem.tape");
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    run.call(&mut store, ()).unwrap()
+}
+
+fn limits(c: &mut Criterion) {
+    let engine = Engine::new(tape_config(false)).unwrap();
+    let unlimited = Limits {
+        fuel: None,
+        timeout: None,
+        ..alloc_limits()
+    };
+    let bare = [
+        (
+            "wasmtime, no fuel or epochs",
+            false,
+            bare_engine(false, false),
+        ),
+        ("wasmtime, fuel only", true, bare_engine(true, false)),
+        ("wasmtime, epochs only", false, bare_engine(false, true)),
+        ("wasmtime, fuel and epochs", true, bare_engine(true, true)),
+    ];
+    let mut group = c.benchmark_group("limits");
+    group.sample_size(20);
+    for (name, source) in LIMIT_LOOPS {
+        let program = engine
+            .compile_str("bench.wat", source, &Grants::new())
+            .unwrap();
+        assert_eq!(program.run(&Args::new()).unwrap().status, 0);
+        group.bench_function(BenchmarkId::new(name, "tape, default limits"), |b| {
+            b.iter(|| black_box(program.run(&Args::new()).unwrap().status))
+        });
+        group.bench_function(BenchmarkId::new(name, "tape, no fuel or timeout"), |b| {
+            b.iter(|| black_box(program.run_with(&Args::new(), &unlimited).unwrap().status))
+        });
+        let wasm = compile_wasm(source);
+        for (engine_name, fuel, engine) in &bare {
+            let pre = raw_pre(engine, &wasm);
+            assert_eq!(bare_run(engine, *fuel, &pre), 0);
+            group.bench_function(BenchmarkId::new(name, *engine_name), |b| {
+                b.iter(|| black_box(bare_run(engine, *fuel, &pre)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, instantiate, host_calls, start, profile, limits);
 
 fn main() {
     benches();
