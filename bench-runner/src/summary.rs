@@ -276,6 +276,27 @@ const ROWS: &[Row] = &[
         ratio: Ratio::Info,
     },
     Row {
+        what: "cold start, 40 functions, vs wat + Cranelift",
+        tape: &["cold_start/tape/40"],
+        reference: &["cold_start/wat + cranelift/40"],
+        per: (1.0, 1.0),
+        ratio: Ratio::Info,
+    },
+    Row {
+        what: "cold start, 400 functions, vs wat + Cranelift",
+        tape: &["cold_start/tape/400"],
+        reference: &["cold_start/wat + cranelift/400"],
+        per: (1.0, 1.0),
+        ratio: Ratio::Info,
+    },
+    Row {
+        what: "cold start, 400 functions, wat + Winch vs Tape",
+        tape: &["cold_start/wat + winch/400"],
+        reference: &["cold_start/tape/400"],
+        per: (1.0, 1.0),
+        ratio: Ratio::Info,
+    },
+    Row {
         what: "a recorded run (102 calls) vs the plain run",
         tape: &["record/recorded run"],
         reference: &["record/plain run"],

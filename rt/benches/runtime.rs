@@ -12,6 +12,11 @@
 //!   calls, about 30 ms) run plainly and
 //!   profiled (`Run::profile`, a sample every 100 µs), on one engine whose
 //!   epoch ticks every 100 µs: the profiler's overhead.
+//! - `cold_start`: the first run of a program no cache holds, its
+//!   compiles included (Tape's compiler, then Cranelift), against
+//!   `wat::parse_str` of the same module's text plus a Cranelift compile
+//!   and the same run on raw wasmtime, and against the same with Winch,
+//!   wasmtime's baseline compiler.
 //! - `limits`: three compute loops (a tight counter loop, a call-heavy
 //!   recursion, a memory-bound loop) run by tape-rt with the default
 //!   limits, by tape-rt with no fuel limit and no timeout, and by raw
@@ -200,8 +205,13 @@ fn host_calls(c: &mut Criterion) {
 
 /// A program of some size: forty functions with a loop each.
 fn sizable_program() -> String {
+    program_of(40)
+}
+
+/// `functions` functions with a loop each, and a `run` calling the first.
+fn program_of(functions: usize) -> String {
     let mut source = String::new();
-    for i in 0..40 {
+    for i in 0..functions {
         source.push_str(&format!(
             r#"(func $f{i} (param $n i32) (result i32)
                  (local $acc i32)
@@ -406,7 +416,63 @@ fn limits(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, instantiate, host_calls, start, profile, limits);
+fn cold_start(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cold_start");
+    group.sample_size(20);
+    let engine = Engine::new(Config {
+        cache_dir: None,
+        memory_cache: 0,
+        ..Config::default()
+    })
+    .unwrap();
+    let grants = Grants::new();
+    let options = tape_compiler::Options {
+        catalogue: grants.catalogue(),
+        ..Default::default()
+    };
+    let cranelift = raw_engine(false);
+    let mut winch = wasmtime::Config::new();
+    winch
+        .strategy(wasmtime::Strategy::Winch)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(512 << 10);
+    let winch = wasmtime::Engine::new(&winch).unwrap();
+    for functions in [40, 400] {
+        let source = program_of(functions);
+        // The module's text, as Tape hands it to its encoder, with the
+        // memory and the export the encoder adds.
+        let expansion = tape_compiler::expand_str("bench.wat", &source, &options).unwrap();
+        let fields = expansion.trim_end().strip_suffix(')').unwrap();
+        let text =
+            format!(r#"{fields} (memory (export "mem.tape") 1) (export "run" (func $run)))"#);
+        group.bench_function(BenchmarkId::new("tape", functions), |b| {
+            b.iter(|| {
+                let program = engine.compile_str("bench.wat", &source, &grants).unwrap();
+                black_box(program.run(&Args::new()).unwrap().status)
+            })
+        });
+        for (name, raw) in [("wat + cranelift", &cranelift), ("wat + winch", &winch)] {
+            group.bench_function(BenchmarkId::new(name, functions), |b| {
+                b.iter(|| {
+                    let wasm = wat::parse_str(&text).unwrap();
+                    black_box(raw_run(raw, &raw_pre(raw, &wasm)))
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    instantiate,
+    host_calls,
+    start,
+    profile,
+    limits,
+    cold_start
+);
 
 fn main() {
     benches();
