@@ -143,21 +143,7 @@ fn raw_pre(engine: &wasmtime::Engine, wasm: &[u8]) -> InstancePre<RawState> {
 /// One raw run: a store with fuel and a deadline, an instance, the memory
 /// handle kept, `run` looked up and called.
 fn raw_run(engine: &wasmtime::Engine, pre: &InstancePre<RawState>) -> i32 {
-    let mut store = Store::new(
-        engine,
-        RawState {
-            top: 1024,
-            memory: None,
-        },
-    );
-    store.set_fuel(u64::MAX).unwrap();
-    store.set_epoch_deadline(u64::MAX / 2);
-    let instance = pre.instantiate(&mut store).unwrap();
-    store.data_mut().memory = instance.get_memory(&mut store, "mem.tape");
-    let run = instance
-        .get_typed_func::<(), i32>(&mut store, "run")
-        .unwrap();
-    run.call(&mut store, ()).unwrap()
+    bare_run(engine, true, pre)
 }
 
 fn tape_program(pooling: bool, source: &str) -> Program {
