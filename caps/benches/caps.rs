@@ -259,8 +259,8 @@ fn capability_calls(c: &mut Criterion) {
 }
 
 /// Parse a 10 KiB document and read a string and a number from the middle
-/// of it, on pooled instances (on-demand memory measures the same, 1.4×
-/// serde_json, in the same run).
+/// of it, on pooled instances (with memories mapped on demand it measured
+/// the same: 1.4× serde_json).
 fn json_read(c: &mut Criterion) {
     let engine = pooling_engine();
     let items: Vec<String> = (0..100)
