@@ -410,6 +410,10 @@ fn find(wasm: &[u8], context: &Context<'_>) -> Option<Vec<Finding>> {
     let mut places = Places::default();
     let mut validator = Validator::new_with_features(crate::encode::features());
     let mut index = names.imported;
+    // Kept from body to body: a validator's allocations, and the walk's.
+    let mut allocations = FuncValidatorAllocations::default();
+    let mut stack = Vec::new();
+    let mut locals = Vec::new();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.ok()?;
         let ValidPayload::Func(func, body) = validator.payload(&payload).ok()? else {
@@ -424,7 +428,7 @@ fn find(wasm: &[u8], context: &Context<'_>) -> Option<Vec<Finding>> {
         if !own {
             continue;
         }
-        let mut func = func.into_validator(FuncValidatorAllocations::default());
+        let mut func = func.into_validator(std::mem::take(&mut allocations));
         let resources = func.resources();
         let params = resources
             .type_id_of_function(this)
@@ -443,9 +447,12 @@ fn find(wasm: &[u8], context: &Context<'_>) -> Option<Vec<Finding>> {
             func.define_locals(at, n, ty).ok()?;
             count += n;
         }
+        stack.clear();
+        locals.clear();
+        locals.resize(count as usize, LocalUse::default());
         let mut walk = Walk {
-            stack: Vec::new(),
-            locals: vec![LocalUse::default(); count as usize],
+            stack: std::mem::take(&mut stack),
+            locals: std::mem::take(&mut locals),
             findings: &mut findings,
             names: &names,
             function: this,
@@ -463,6 +470,8 @@ fn find(wasm: &[u8], context: &Context<'_>) -> Option<Vec<Finding>> {
             walk.stack.resize(height, Value::default());
         }
         walk.unused(params, name.map(String::as_str), context, &mut places);
+        (stack, locals) = (walk.stack, walk.locals);
+        allocations = func.into_allocations();
     }
     Some(findings)
 }
