@@ -83,9 +83,6 @@ struct Survey<'a> {
     user_data_end: u64,
     /// Names from the `name` section, by function index.
     function_names: Vec<(u32, &'a str)>,
-    /// The DWARF sections `wast` wrote, by name; they describe the expanded
-    /// text, so they are read here and not copied.
-    dwarf: Vec<(&'a str, &'a [u8])>,
 }
 
 pub(crate) struct Encoded {
@@ -109,15 +106,19 @@ impl Encoded {
     }
 }
 
-/// Maps a position in the expanded text (DWARF line and byte column) to
-/// the user's source (line and character column).
-pub(crate) type Locate<'a> = dyn FnMut(u64, u64) -> Option<(u32, u32)> + 'a;
+/// Maps a byte offset in the expanded text to the user's source (line and
+/// character column).
+pub(crate) type Locate<'a> = dyn FnMut(usize) -> Option<(u32, u32)> + 'a;
 
 /// `plain`: the source used none of Tape's extensions, so it is valid only
 /// if `wat`'s encoding of it is: a memory Tape adds must not make valid
 /// what has no memory to use (`(func (drop (memory.size)))`).
+///
+/// `spans`: for each function the module defines, in order, where each of
+/// its instructions starts in the expanded text (empty for no line table).
 pub(crate) fn encode(
     wasm: &[u8],
+    spans: &[Vec<usize>],
     data: &StaticData,
     file: &str,
     plain: bool,
@@ -125,7 +126,12 @@ pub(crate) fn encode(
     locate: &mut Locate<'_>,
 ) -> Result<Encoded, EncodeError> {
     let survey = survey(wasm)?;
-    let rows = line_rows(&survey.dwarf);
+    let rows = survey
+        .sections
+        .iter()
+        .find(|(id, _)| *id == CODE)
+        .map(|(_, range)| line_rows(wasm, range.clone(), spans))
+        .unwrap_or_default();
     if plain && survey.imported_memories.is_empty() && survey.defined_memories.is_empty() {
         let lines = survey
             .sections
@@ -435,9 +441,6 @@ fn survey(wasm: &[u8]) -> Result<Survey<'_>, EncodeError> {
                         }
                     }
                 }
-                _ if section.name().starts_with(".debug_") => {
-                    s.dwarf.push((section.name(), section.data()));
-                }
                 _ if section.name() == SECTION_NAME => {
                     return Err(EncodeError::new(format!(
                         "the custom section name `{SECTION_NAME}` is reserved for Tape's metadata"
@@ -466,33 +469,54 @@ fn leb128_len(mut value: usize) -> usize {
     len
 }
 
-/// `(address, line, column)` of every row of the DWARF line program, with
-/// addresses relative to the code section's contents. Missing or unreadable
-/// DWARF gives no rows: the module is still fine, only less well located.
-fn line_rows(dwarf: &[(&str, &[u8])]) -> Vec<(u64, u64, u64)> {
-    use gimli::{ColumnType, DebugLine, DebugLineOffset, LittleEndian};
-    let section = |name: &str| {
-        dwarf
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(&[][..], |(_, data)| *data)
+/// `(address, offset)` of every instruction of every function body, with
+/// addresses relative to where the code section's bodies start and offsets
+/// in the expanded text, from the spans `wast` kept: `spans[f]` holds where
+/// each instruction of function `f` starts; the `i`th operator of a body is
+/// the `i`th instruction, and the `end` that closes the body (no
+/// instruction of the text) is placed with the last one, as `wast`'s DWARF
+/// places it. An empty body has no rows, nor does one whose operators and
+/// spans do not pair up: the module is still fine, only less well located.
+fn line_rows(wasm: &[u8], code: Range<usize>, spans: &[Vec<usize>]) -> Vec<(u64, usize)> {
+    let mut rows = Vec::new();
+    if spans.is_empty() {
+        return rows;
+    }
+    let contents = &wasm[code.clone()];
+    let start = entries_start(contents, code.start) as u64;
+    let Ok(reader) =
+        wasmparser::CodeSectionReader::new(wasmparser::BinaryReader::new(contents, code.start))
+    else {
+        return rows;
     };
-    let debug_line = DebugLine::new(section(".debug_line"), LittleEndian);
-    let Ok(program) = debug_line.program(DebugLineOffset(0), 4, None, None) else {
-        return Vec::new();
-    };
-    let mut rows = program.rows();
-    let mut out = Vec::new();
-    while let Ok(Some((_, row))) = rows.next_row() {
-        if row.end_sequence() {
-            continue;
-        }
-        let (Some(line), ColumnType::Column(column)) = (row.line(), row.column()) else {
+    for (body, spans) in reader.into_iter().zip(spans) {
+        let Ok(body) = body else { break };
+        let (Some(&last), Ok(mut operators)) = (spans.last(), body.get_operators_reader()) else {
             continue;
         };
-        out.push((row.address(), line.get(), column.get()));
+        let first = rows.len();
+        let mut index = 0;
+        let paired = loop {
+            if operators.eof() {
+                break index == spans.len() + 1;
+            }
+            let Ok((_, at)) = operators.read_with_offset() else {
+                break false;
+            };
+            let span = match spans.get(index) {
+                Some(&span) => span,
+                // The body's closing `end`.
+                None if index == spans.len() => last,
+                None => break false,
+            };
+            rows.push((at as u64 - start, span));
+            index += 1;
+        };
+        if !paired {
+            rows.truncate(first);
+        }
     }
-    out
+    rows
 }
 
 /// The line table for the metadata: each row moved to its offset in the
@@ -573,14 +597,10 @@ fn entries_start(contents: &[u8], contents_start: usize) -> usize {
     contents_start + count_len
 }
 
-fn line_table(
-    rows: &[(u64, u64, u64)],
-    code_start: usize,
-    locate: &mut Locate<'_>,
-) -> Vec<LineEntry> {
+fn line_table(rows: &[(u64, usize)], code_start: usize, locate: &mut Locate<'_>) -> Vec<LineEntry> {
     let mut table: Vec<LineEntry> = Vec::with_capacity(rows.len());
-    for &(address, line, column) in rows {
-        let Some((line, column)) = locate(line, column) else {
+    for &(address, at) in rows {
+        let Some((line, column)) = locate(at) else {
             continue;
         };
         let Ok(offset) = u32::try_from(code_start as u64 + address) else {
@@ -773,4 +793,126 @@ fn function_at(wasm: &[u8], offset: usize) -> Option<(u32, Range<usize>)> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod line_rows_tests {
+    use std::path::Path;
+
+    use crate::source_map::LineIndex;
+
+    /// `(address, offset)` rows from the DWARF line program `wast` writes
+    /// for `text` (`(address, line, column)` turned into offsets), the way
+    /// the line table was built before it came from the spans.
+    fn dwarf_rows(wasm: &[u8], text: &str) -> Vec<(u64, usize)> {
+        use gimli::{ColumnType, DebugLine, DebugLineOffset, LittleEndian};
+        let mut debug_line = &[][..];
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            if let Ok(wasmparser::Payload::CustomSection(section)) = payload
+                && section.name() == ".debug_line"
+            {
+                debug_line = section.data();
+            }
+        }
+        if debug_line.is_empty() {
+            return Vec::new();
+        }
+        let lines = LineIndex::new(text);
+        let program = DebugLine::new(debug_line, LittleEndian)
+            .program(DebugLineOffset(0), 4, None, None)
+            .unwrap();
+        let mut rows = program.rows();
+        let mut out = Vec::new();
+        while let Some((_, row)) = rows.next_row().unwrap() {
+            if row.end_sequence() {
+                continue;
+            }
+            let (Some(line), ColumnType::Column(column)) = (row.line(), row.column()) else {
+                continue;
+            };
+            let at = lines.offset(line.get(), column.get()).unwrap();
+            out.push((row.address(), at));
+        }
+        out
+    }
+
+    /// Every text module of the WebAssembly testsuite gets the same rows
+    /// from its instruction spans as from the DWARF `wast` writes for it.
+    #[test]
+    fn rows_from_spans_are_the_rows_of_wasts_dwarf_on_the_whole_testsuite() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/wast");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "wast"))
+            .collect();
+        files.sort();
+        assert!(files.len() > 250);
+        let (mut modules, mut rows) = (0, 0);
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Each module of the file, encoded both ways: with DWARF, and
+            // plainly with its spans kept.
+            let encode = |dwarf: bool| -> Vec<Option<(Vec<u8>, Vec<Vec<usize>>)>> {
+                let Ok(mut buffer) = wast::parser::ParseBuffer::new(&text) else {
+                    return Vec::new();
+                };
+                buffer.track_instr_spans(true);
+                let Ok(file) = wast::parser::parse::<wast::Wast>(&buffer) else {
+                    return Vec::new();
+                };
+                let mut out = Vec::new();
+                for directive in file.directives {
+                    let (wast::WastDirective::Module(wast::QuoteWat::Wat(mut wat))
+                    | wast::WastDirective::ModuleDefinition(wast::QuoteWat::Wat(mut wat))) =
+                        directive
+                    else {
+                        continue;
+                    };
+                    if !matches!(wat, wast::Wat::Module(_)) {
+                        continue;
+                    }
+                    let mut options = wast::core::EncodeOptions::new();
+                    if dwarf {
+                        options.dwarf(&path, &text, wast::core::GenerateDwarf::Lines);
+                    }
+                    out.push(
+                        options
+                            .encode_wat(&mut wat)
+                            .ok()
+                            .map(|wasm| (wasm, crate::spans_of(&wat))),
+                    );
+                }
+                out
+            };
+            let with_dwarf = encode(true);
+            let plain = encode(false);
+            assert_eq!(with_dwarf.len(), plain.len(), "{}", path.display());
+            for (i, pair) in with_dwarf.iter().zip(&plain).enumerate() {
+                let (Some((dwarf_wasm, _)), Some((wasm, spans))) = pair else {
+                    continue;
+                };
+                let Ok(survey) = super::survey(wasm) else {
+                    continue;
+                };
+                let Some((_, code)) = survey.sections.iter().find(|(id, _)| *id == super::CODE)
+                else {
+                    continue;
+                };
+                let from_spans = super::line_rows(wasm, code.clone(), spans);
+                let expected = dwarf_rows(dwarf_wasm, &text);
+                assert_eq!(
+                    from_spans,
+                    expected,
+                    "module {i} of {}: rows from spans differ from wast's DWARF",
+                    path.display()
+                );
+                modules += 1;
+                rows += expected.len();
+            }
+        }
+        // Most of the testsuite's modules, and their instructions, were compared.
+        assert!(modules > 1500, "{modules} modules");
+        assert!(rows > 20_000, "{rows} rows");
+    }
 }

@@ -206,14 +206,11 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     let expanded =
         preprocess::preprocess(source, &options.catalogue, &options.library).map_err(fail)?;
     deadline.check()?;
-    let module = parse(name, &expanded.text, options.line_table).map_err(|(message, offset)| {
+    let parsed = parse(&expanded.text, options.line_table).map_err(|(message, offset)| {
         let at = expanded.map.to_source(offset);
         fail(vec![parse_diagnostic(source, message, at)])
     })?;
     deadline.check()?;
-    // Built only when there are rows to locate: a line table, or an error.
-    let expanded_lines = std::cell::OnceCell::new();
-    let expanded_lines = || expanded_lines.get_or_init(|| LineIndex::new(&expanded.text));
     let mut locator = None;
     let report = |error: encode::EncodeError| {
         let offset_of = |(line, column)| LineIndex::new(source).char_offset(source, line, column);
@@ -252,37 +249,47 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
         }
         fail(vec![diagnostic])
     };
-    let mut locate = |line, column| {
+    // Built only when there are rows to locate: a line table, or an error.
+    let mut locate = |at| {
         locator
-            .get_or_insert_with(|| Locator::new(source, expanded_lines(), &expanded.map))
-            .locate(line, column)
+            .get_or_insert_with(|| Locator::new(source, &expanded.map))
+            .locate(at)
     };
     // Text the preprocessor left as it was is plain WebAssembly text, valid
     // or not exactly as `wat` and a validator would find it.
     let plain = expanded.text == source;
     let arguments = &expanded.arguments;
-    let mut encoded =
-        match encode::encode(&module, &expanded.data, name, plain, arguments, &mut locate) {
-            Ok(encoded) => encoded,
-            Err(error) if error.function.is_some() && !options.line_table => {
-                // A validation error without a line table: only this path pays
-                // for encoding again with one, to point at the instruction.
-                let mut locator = Locator::new(source, expanded_lines(), &expanded.map);
-                let located = parse(name, &expanded.text, true).ok().and_then(|module| {
-                    encode::encode(
-                        &module,
-                        &expanded.data,
-                        name,
-                        plain,
-                        arguments,
-                        &mut |l, c| locator.locate(l, c),
-                    )
-                    .err()
-                });
-                return Err(report(located.unwrap_or(error)));
-            }
-            Err(error) => return Err(report(error)),
-        };
+    let encoded = encode::encode(
+        &parsed.wasm,
+        &parsed.spans,
+        &expanded.data,
+        name,
+        plain,
+        arguments,
+        &mut locate,
+    );
+    let mut encoded = match encoded {
+        Ok(encoded) => encoded,
+        Err(error) if error.function.is_some() && !options.line_table => {
+            // A validation error without a line table: only this path pays
+            // for encoding again with one, to point at the instruction.
+            let mut locator = Locator::new(source, &expanded.map);
+            let located = parse(&expanded.text, true).ok().and_then(|parsed| {
+                encode::encode(
+                    &parsed.wasm,
+                    &parsed.spans,
+                    &expanded.data,
+                    name,
+                    plain,
+                    arguments,
+                    &mut |at| locator.locate(at),
+                )
+                .err()
+            });
+            return Err(report(located.unwrap_or(error)));
+        }
+        Err(error) => return Err(report(error)),
+    };
     deadline.check()?;
     let found = if options.line_table {
         lint::lint(
@@ -372,7 +379,15 @@ pub fn read_source(path: impl AsRef<Path>) -> Result<String> {
 /// Parses and encodes plain WebAssembly text, with a DWARF line table so
 /// every instruction can be traced back to the text; an error is its
 /// message and offset in `text`.
-fn parse(name: &str, text: &str, lines: bool) -> Result<Vec<u8>, (String, usize)> {
+/// What [`parse`] makes: the module `wast` encodes, and with `lines`, for
+/// each function it defines (in order), where each of its instructions
+/// starts in the text: what the line table is built from.
+struct Parsed {
+    wasm: Vec<u8>,
+    spans: Vec<Vec<usize>>,
+}
+
+fn parse(text: &str, lines: bool) -> Result<Parsed, (String, usize)> {
     let located = |e: wast::Error| (e.message(), e.span().offset());
     // Bidirectional and other "confusing" characters are valid text (the
     // specification's `names.wast` has them); a sandbox has no reviewer to
@@ -382,11 +397,33 @@ fn parse(name: &str, text: &str, lines: bool) -> Result<Vec<u8>, (String, usize)
     let mut buffer = wast::parser::ParseBuffer::new_with_lexer(lexer).map_err(located)?;
     buffer.track_instr_spans(lines);
     let mut wat = wast::parser::parse::<wast::Wat>(&buffer).map_err(located)?;
-    let mut options = wast::core::EncodeOptions::new();
-    if lines {
-        options.dwarf(Path::new(name), text, wast::core::GenerateDwarf::Lines);
+    // The spans are read from the module as encoded rather than through
+    // DWARF written by `wast` and read back: the same rows, without
+    // building, writing and parsing a line program.
+    let wasm = wast::core::EncodeOptions::new()
+        .encode_wat(&mut wat)
+        .map_err(located)?;
+    let spans = if lines { spans_of(&wat) } else { Vec::new() };
+    Ok(Parsed { wasm, spans })
+}
+
+/// For each function `wat` defines, in order, where each of its
+/// instructions starts (with instruction spans tracked).
+pub(crate) fn spans_of(wat: &wast::Wat<'_>) -> Vec<Vec<usize>> {
+    let mut spans = Vec::new();
+    if let wast::Wat::Module(module) = wat
+        && let wast::core::ModuleKind::Text(fields) = &module.kind
+    {
+        for field in fields {
+            if let wast::core::ModuleField::Func(func) = field
+                && let wast::core::FuncKind::Inline { expression, .. } = &func.kind
+            {
+                let starts = expression.instr_spans.iter().flatten();
+                spans.push(starts.map(|span| span.offset()).collect());
+            }
+        }
     }
-    options.encode_wat(&mut wat).map_err(located)
+    spans
 }
 
 /// A message of the WebAssembly text parser, at `at` in the source, with

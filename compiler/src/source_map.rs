@@ -171,6 +171,7 @@ impl LineIndex {
     }
 
     /// The offset of 1-based `line` and 1-based byte `column`.
+    #[cfg(test)]
     pub(crate) fn offset(&self, line: u64, column: u64) -> Option<usize> {
         let start = *self
             .starts
@@ -202,35 +203,38 @@ impl LineIndex {
 /// table): it remembers the last answer and counts on from it.
 pub(crate) struct Locator<'a> {
     source: &'a str,
+    /// Whether `source` is ASCII, so a character column is a byte column.
+    ascii: bool,
     source_lines: LineIndex,
-    expanded_lines: &'a LineIndex,
     map: &'a SourceMap,
     /// The last source offset located, and its line, line start and column.
     last: (usize, u32, usize, u32),
 }
 
 impl<'a> Locator<'a> {
-    pub(crate) fn new(source: &'a str, expanded_lines: &'a LineIndex, map: &'a SourceMap) -> Self {
+    pub(crate) fn new(source: &'a str, map: &'a SourceMap) -> Self {
         Locator {
             source,
+            ascii: source.is_ascii(),
             source_lines: LineIndex::new(source),
-            expanded_lines,
             map,
             last: (0, 1, 0, 1),
         }
     }
 
-    /// The source line and character column of DWARF `line` and byte
-    /// `column` in the expanded text.
-    pub(crate) fn locate(&mut self, line: u64, column: u64) -> Option<(u32, u32)> {
-        let at = self
-            .map
-            .to_source(self.expanded_lines.offset(line, column)?);
+    /// The source line and character column of byte offset `expanded` in
+    /// the expanded text.
+    pub(crate) fn locate(&mut self, expanded: usize) -> Option<(u32, u32)> {
+        let at = self.map.to_source(expanded);
         let (last, line, start, col) = self.last;
         let next_line = self.source_lines.starts.get(line as usize).copied();
         let found = if at >= last && next_line.is_none_or(|next| at < next) {
             // Same line, further on: count only the characters between.
-            let more = self.source.get(last..at).map_or(0, |s| s.chars().count());
+            let more = match self.source.get(last..at) {
+                Some(between) if self.ascii => between.len(),
+                Some(between) => between.chars().count(),
+                None => 0,
+            };
             (line, start, col + more as u32)
         } else {
             let (line, col) = self.source_lines.line_col(self.source, at);
@@ -259,19 +263,28 @@ mod line_tests {
 
     #[test]
     fn the_locator_agrees_with_the_index_forwards_and_backwards() {
-        let text = "ab\ncé d\n\nxyz";
-        let index = LineIndex::new(text);
-        let mut map = super::SourceMap::default();
-        map.copied(0, 0);
-        let mut locator = super::Locator::new(text, &index, &map);
-        // Forwards on one line, onto the next, then back.
-        for (line, column) in [(2, 1), (2, 2), (2, 5), (4, 2), (1, 2), (2, 4)] {
-            let at = index.offset(line, column).unwrap();
-            assert_eq!(
-                locator.locate(line, column),
-                Some(index.line_col(text, at)),
-                "{line}:{column}"
-            );
+        // Not ASCII (columns count characters), and ASCII (bytes).
+        for (text, columns) in [("ab\ncé d\n\nxyz", [5, 4]), ("ab\nce d\n\nxyz", [4, 3])] {
+            let index = LineIndex::new(text);
+            let mut map = super::SourceMap::default();
+            map.copied(0, 0);
+            let mut locator = super::Locator::new(text, &map);
+            // Forwards on one line, onto the next, then back.
+            for (line, column) in [
+                (2, 1),
+                (2, 2),
+                (2, columns[0]),
+                (4, 2),
+                (1, 2),
+                (2, columns[1]),
+            ] {
+                let at = index.offset(line, column).unwrap();
+                assert_eq!(
+                    locator.locate(at),
+                    Some(index.line_col(text, at)),
+                    "{text:?} {line}:{column}"
+                );
+            }
         }
     }
 }
