@@ -836,6 +836,9 @@ mod line_rows_tests {
         out
     }
 
+    /// A module's bytes and its functions' instruction spans.
+    type Encoded = (Vec<u8>, Vec<Vec<usize>>);
+
     /// Every text module of the WebAssembly testsuite gets the same rows
     /// from its instruction spans as from the DWARF `wast` writes for it.
     #[test]
@@ -853,7 +856,7 @@ mod line_rows_tests {
             let text = std::fs::read_to_string(&path).unwrap();
             // Each module of the file, encoded both ways: with DWARF, and
             // plainly with its spans kept.
-            let encode = |dwarf: bool| -> Vec<Option<(Vec<u8>, Vec<Vec<usize>>)>> {
+            let encode = |dwarf: bool| -> Vec<Option<Encoded>> {
                 let Ok(mut buffer) = wast::parser::ParseBuffer::new(&text) else {
                     return Vec::new();
                 };
