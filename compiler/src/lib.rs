@@ -258,34 +258,27 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     // Text the preprocessor left as it was is plain WebAssembly text, valid
     // or not exactly as `wat` and a validator would find it.
     let plain = expanded.text == source;
-    let arguments = &expanded.arguments;
-    let encoded = encode::encode(
-        &parsed.wasm,
-        &parsed.spans,
-        &expanded.data,
-        name,
-        plain,
-        arguments,
-        &mut locate,
-    );
-    let mut encoded = match encoded {
+    let encode = |parsed: &Parsed, locate: &mut encode::Locate<'_>| {
+        let data = &expanded.data;
+        encode::encode(
+            &parsed.wasm,
+            &parsed.spans,
+            data,
+            name,
+            plain,
+            &expanded.arguments,
+            locate,
+        )
+    };
+    let mut encoded = match encode(&parsed, &mut locate) {
         Ok(encoded) => encoded,
         Err(error) if error.function.is_some() && !options.line_table => {
             // A validation error without a line table: only this path pays
             // for encoding again with one, to point at the instruction.
             let mut locator = Locator::new(source, &expanded.map);
-            let located = parse(&expanded.text, true).ok().and_then(|parsed| {
-                encode::encode(
-                    &parsed.wasm,
-                    &parsed.spans,
-                    &expanded.data,
-                    name,
-                    plain,
-                    arguments,
-                    &mut |at| locator.locate(at),
-                )
-                .err()
-            });
+            let located = parse(&expanded.text, true)
+                .ok()
+                .and_then(|parsed| encode(&parsed, &mut |at| locator.locate(at)).err());
             return Err(report(located.unwrap_or(error)));
         }
         Err(error) => return Err(report(error)),
