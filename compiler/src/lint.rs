@@ -324,17 +324,17 @@ fn locate(context: &Context<'_>, lines: &LineIndex, offset: usize) -> Option<Ran
     Some(crate::token_at(context.source, at))
 }
 
-/// What the module tells about its functions.
+/// What the module tells about its functions, borrowed from its bytes.
 #[derive(Default)]
-struct Names {
+struct Names<'a> {
     imported: u32,
     /// `(module, field)` of each imported function, by index.
-    imports: Vec<(String, String)>,
-    functions: HashMap<u32, String>,
-    locals: HashMap<u32, HashMap<u32, String>>,
+    imports: Vec<(&'a str, &'a str)>,
+    functions: HashMap<u32, &'a str>,
+    locals: HashMap<u32, HashMap<u32, &'a str>>,
 }
 
-fn names(wasm: &[u8]) -> Option<Names> {
+fn names(wasm: &[u8]) -> Option<Names<'_>> {
     let mut names = Names::default();
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.ok()? {
@@ -342,9 +342,7 @@ fn names(wasm: &[u8]) -> Option<Names> {
                 for import in reader.into_imports() {
                     let import = import.ok()?;
                     if let TypeRef::Func(_) | TypeRef::FuncExact(_) = import.ty {
-                        names
-                            .imports
-                            .push((import.module.to_string(), import.name.to_string()));
+                        names.imports.push((import.module, import.name));
                         names.imported += 1;
                     }
                 }
@@ -356,9 +354,7 @@ fn names(wasm: &[u8]) -> Option<Names> {
                             Name::Function(map) => {
                                 for naming in map {
                                     let naming = naming.ok()?;
-                                    names
-                                        .functions
-                                        .insert(naming.index, naming.name.to_string());
+                                    names.functions.insert(naming.index, naming.name);
                                 }
                             }
                             Name::Local(map) => {
@@ -367,7 +363,7 @@ fn names(wasm: &[u8]) -> Option<Names> {
                                     let mut locals = HashMap::new();
                                     for naming in indirect.names {
                                         let naming = naming.ok()?;
-                                        locals.insert(naming.index, naming.name.to_string());
+                                        locals.insert(naming.index, naming.name);
                                     }
                                     names.locals.insert(indirect.index, locals);
                                 }
@@ -399,7 +395,7 @@ fn find(wasm: &[u8], context: &Context<'_>) -> Option<Vec<Finding>> {
                         .map(Into::into);
                 }
                 let name = names.functions.get(&index)?;
-                if context.defined.contains_key(name.as_str()) {
+                if context.defined.contains_key(*name) {
                     return None;
                 }
                 context.library.entry(name)?.roles.map(Into::into)
@@ -424,7 +420,7 @@ fn find(wasm: &[u8], context: &Context<'_>) -> Option<Vec<Finding>> {
         // Only the program's own functions: a library function is not the
         // author's to fix, and an unnamed one is the program's.
         let name = names.functions.get(&this);
-        let own = name.is_none_or(|name| context.defined.contains_key(name.as_str()));
+        let own = name.is_none_or(|name| context.defined.contains_key(*name));
         if !own {
             continue;
         }
@@ -469,7 +465,7 @@ fn find(wasm: &[u8], context: &Context<'_>) -> Option<Vec<Finding>> {
             let height = func.operand_stack_height() as usize;
             walk.stack.resize(height, Value::default());
         }
-        walk.unused(params, name.map(String::as_str), context, &mut places);
+        walk.unused(params, name.copied(), context, &mut places);
         (stack, locals) = (walk.stack, walk.locals);
         allocations = func.into_allocations();
     }
@@ -480,7 +476,7 @@ struct Walk<'f> {
     stack: Vec<Value>,
     locals: Vec<LocalUse>,
     findings: &'f mut Vec<Finding>,
-    names: &'f Names,
+    names: &'f Names<'f>,
     function: u32,
     /// While the control stack is at least this high and unreachable, the
     /// code after an exit was already reported.
@@ -491,11 +487,7 @@ struct Walk<'f> {
 
 impl Walk<'_> {
     fn local_name(&self, index: u32) -> Option<&str> {
-        self.names
-            .locals
-            .get(&self.function)?
-            .get(&index)
-            .map(String::as_str)
+        self.names.locals.get(&self.function)?.get(&index).copied()
     }
 
     fn callee_name(&self, index: u32) -> String {
@@ -505,8 +497,7 @@ impl Walk<'_> {
         self.names
             .functions
             .get(&index)
-            .cloned()
-            .unwrap_or_else(|| format!("{index}"))
+            .map_or_else(|| format!("{index}"), |name| name.to_string())
     }
 
     /// What a value is, for a message: "the status that `call $core.arg`
