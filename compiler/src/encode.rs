@@ -585,10 +585,11 @@ fn check_run(wasm: &[u8], index: u32) -> Result<(), EncodeError> {
 }
 
 /// Where the code section's function bodies start, given its contents and
-/// where they start: after the count of bodies. The addresses `wast`'s DWARF
-/// gives are relative to there (they were off by the count's length, one
-/// byte for fewer than 128 functions, so a 1-byte instruction was located
-/// at the one after it).
+/// where they start: after the count of bodies. Line rows' addresses are
+/// relative to there, as `wast`'s DWARF addresses are (taking them from the
+/// section's start put them off by the count's length, one byte for fewer
+/// than 128 functions, so a 1-byte instruction was located at the one after
+/// it).
 fn entries_start(contents: &[u8], contents_start: usize) -> usize {
     let count_len = contents
         .iter()

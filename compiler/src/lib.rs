@@ -369,9 +369,6 @@ pub fn read_source(path: impl AsRef<Path>) -> Result<String> {
     })
 }
 
-/// Parses and encodes plain WebAssembly text, with a DWARF line table so
-/// every instruction can be traced back to the text; an error is its
-/// message and offset in `text`.
 /// What [`parse`] makes: the module `wast` encodes, and with `lines`, for
 /// each function it defines (in order), where each of its instructions
 /// starts in the text: what the line table is built from.
@@ -380,6 +377,9 @@ struct Parsed {
     spans: Vec<Vec<usize>>,
 }
 
+/// Parses and encodes plain WebAssembly text, with `lines` keeping where
+/// each instruction starts so it can be traced back to the text; an error
+/// is its message and offset in `text`.
 fn parse(text: &str, lines: bool) -> Result<Parsed, (String, usize)> {
     let located = |e: wast::Error| (e.message(), e.span().offset());
     // Bidirectional and other "confusing" characters are valid text (the
