@@ -290,7 +290,7 @@ const ROWS: &[Row] = &[
         ratio: Ratio::Info,
     },
     Row {
-        what: "cold start, 400 functions, wat + Winch vs Tape",
+        what: "cold start, 400 fns, wat + Winch vs Tape (bench-winch)",
         tape: &["cold_start/wat + winch/400"],
         reference: &["cold_start/tape/400"],
         per: (1.0, 1.0),

@@ -15,8 +15,8 @@
 //! - `cold_start`: the first run of a program no cache holds, its
 //!   compiles included (Tape's compiler, then Cranelift), against
 //!   `wat::parse_str` of the same module's text plus a Cranelift compile
-//!   and the same run on raw wasmtime, and against the same with Winch,
-//!   wasmtime's baseline compiler.
+//!   and the same run on raw wasmtime, and, with the `bench-winch`
+//!   feature, against the same with Winch, wasmtime's baseline compiler.
 //! - `limits`: three compute loops (a tight counter loop, a call-heavy
 //!   recursion, a memory-bound loop) run by tape-rt with the default
 //!   limits, by tape-rt with no fuel limit and no timeout, and by raw
@@ -402,6 +402,23 @@ fn limits(c: &mut Criterion) {
     group.finish();
 }
 
+/// A raw engine like [`raw_engine`] that compiles with Winch, with the
+/// `bench-winch` feature.
+fn winch_engine() -> Option<wasmtime::Engine> {
+    #[cfg(feature = "bench-winch")]
+    {
+        let mut config = wasmtime::Config::new();
+        config
+            .strategy(wasmtime::Strategy::Winch)
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(512 << 10);
+        Some(wasmtime::Engine::new(&config).unwrap())
+    }
+    #[cfg(not(feature = "bench-winch"))]
+    None
+}
+
 fn cold_start(c: &mut Criterion) {
     let mut group = c.benchmark_group("cold_start");
     group.sample_size(20);
@@ -416,14 +433,13 @@ fn cold_start(c: &mut Criterion) {
         catalogue: grants.catalogue(),
         ..Default::default()
     };
-    let cranelift = raw_engine(false);
-    let mut winch = wasmtime::Config::new();
-    winch
-        .strategy(wasmtime::Strategy::Winch)
-        .consume_fuel(true)
-        .epoch_interruption(true)
-        .max_wasm_stack(512 << 10);
-    let winch = wasmtime::Engine::new(&winch).unwrap();
+    let references: Vec<_> = [
+        ("wat + cranelift", Some(raw_engine(false))),
+        ("wat + winch", winch_engine()),
+    ]
+    .into_iter()
+    .filter_map(|(name, engine)| Some((name, engine?)))
+    .collect();
     for functions in [40, 400] {
         let source = program_of(functions);
         // The module's text, as Tape hands it to its encoder, with the
@@ -438,8 +454,8 @@ fn cold_start(c: &mut Criterion) {
                 black_box(program.run(&Args::new()).unwrap().status)
             })
         });
-        for (name, raw) in [("wat + cranelift", &cranelift), ("wat + winch", &winch)] {
-            group.bench_function(BenchmarkId::new(name, functions), |b| {
+        for (name, raw) in &references {
+            group.bench_function(BenchmarkId::new(*name, functions), |b| {
                 b.iter(|| {
                     let wasm = wat::parse_str(&text).unwrap();
                     black_box(raw_run(raw, &raw_pre(raw, &wasm)))
