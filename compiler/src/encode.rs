@@ -126,21 +126,21 @@ pub(crate) fn encode(
     locate: &mut Locate<'_>,
 ) -> Result<Encoded, EncodeError> {
     let survey = survey(wasm)?;
-    let rows = survey
+    let code = survey
         .sections
         .iter()
         .find(|(id, _)| *id == CODE)
-        .map(|(_, range)| line_rows(wasm, range.clone(), spans))
+        .map(|(_, range)| range.clone());
+    let rows = code
+        .clone()
+        .map(|code| line_rows(wasm, code, spans))
         .unwrap_or_default();
     if plain && survey.imported_memories.is_empty() && survey.defined_memories.is_empty() {
-        let lines = survey
-            .sections
-            .iter()
-            .find(|(id, _)| *id == CODE)
-            .map(|(_, contents)| {
+        let lines = code
+            .map(|code| {
                 line_table(
                     &rows,
-                    entries_start(&wasm[contents.clone()], contents.start),
+                    entries_start(&wasm[code.clone()], code.start),
                     locate,
                 )
             })

@@ -882,13 +882,11 @@ impl KvRun {
                 .read(&self.table, key, self.wait_until())
                 .map_err(|f| redis_failure(redis, f))?;
             let entry = entry.filter(|e| e.live_now(kv));
-            if record && !self.seen.contains_key(key) {
-                self.keep_read(kv, key)?;
-                let seen = match entry {
+            if record {
+                self.remember_read(kv, key, || match entry {
                     Some(_) => version,
                     None => redis_store::ABSENT.to_string(),
-                };
-                self.seen.insert(key.to_string(), seen);
+                })?;
             }
             return Ok(entry);
         }
@@ -899,11 +897,25 @@ impl KvRun {
                 .filter(|e| e.live_now(kv)),
             None => None,
         };
-        if record && !self.seen.contains_key(key) {
-            self.keep_read(kv, key)?;
-            self.seen.insert(key.to_string(), stamp(entry.as_ref()));
+        if record {
+            self.remember_read(kv, key, || stamp(entry.as_ref()))?;
         }
         Ok(entry)
+    }
+
+    /// Keeps what the run saw of `key` for its commit's check, the first
+    /// time it reads the key: `stamp`, the entry's version or hash.
+    fn remember_read(
+        &mut self,
+        kv: &Kv,
+        key: &str,
+        stamp: impl FnOnce() -> String,
+    ) -> Result<(), Refusal> {
+        if !self.seen.contains_key(key) {
+            self.keep_read(kv, key)?;
+            self.seen.insert(key.to_string(), stamp());
+        }
+        Ok(())
     }
 
     /// Keys stored and live when the run began (a file) or now (Redis).
@@ -1006,37 +1018,30 @@ impl KvRun {
                 None => false,
             });
         }
-        let found = match self.snapshot(kv)? {
-            Some(snapshot) => {
-                let value = snapshot.values.get(key).map_err(|e| io_failure(kv, e))?;
-                match value {
-                    Some(value) => {
-                        let expires = snapshot.expiry(key).map_err(|e| io_failure(kv, e))?;
-                        let value = value.value();
-                        let live = expires.is_none_or(|at| at > kv.now());
-                        if live {
-                            out.extend_from_slice(value);
-                        }
-                        // What the commit checks is what the run saw.
-                        let seen = (!self.seen.contains_key(key))
-                            .then(|| stamp_of(live.then_some((value, expires))));
-                        Some((live, seen))
+        // What the commit checks is what the run saw: stamped while the
+        // value is borrowed from the snapshot, kept once it is let go.
+        let first_read = !self.seen.contains_key(key);
+        let absent = || (false, first_read.then(|| stamp_of(None)));
+        let (live, seen) = match self.snapshot(kv)? {
+            Some(snapshot) => match snapshot.values.get(key).map_err(|e| io_failure(kv, e))? {
+                Some(value) => {
+                    let expires = snapshot.expiry(key).map_err(|e| io_failure(kv, e))?;
+                    let value = value.value();
+                    let live = expires.is_none_or(|at| at > kv.now());
+                    if live {
+                        out.extend_from_slice(value);
                     }
-                    None => None,
+                    (
+                        live,
+                        first_read.then(|| stamp_of(live.then_some((value, expires)))),
+                    )
                 }
-            }
-            None => None,
-        };
-        let (live, seen) = match found {
-            Some(found) => found,
-            None => (
-                false,
-                (!self.seen.contains_key(key)).then(|| stamp_of(None)),
-            ),
+                None => absent(),
+            },
+            None => absent(),
         };
         if let Some(seen) = seen {
-            self.keep_read(kv, key)?;
-            self.seen.insert(key.to_string(), seen);
+            self.remember_read(kv, key, || seen)?;
         }
         Ok(live)
     }
@@ -1515,20 +1520,15 @@ impl Capability for Kv {
                             .get::<KvRun>()
                             .ok_or_else(|| Error::capability(NAME, "no state for this run"))?;
                         let mut value = std::mem::take(&mut run.reply);
-                        Ok(match run.get_into(&this, key, &mut value) {
-                            Ok(true) => Ok(Got::Value(value)),
-                            Ok(false) => {
-                                run.reply = value;
-                                Ok(Got::Missing(format!(
-                                    "no key `{key}` in namespace `{}`",
-                                    shown(&run.table)
-                                )))
-                            }
-                            Err(refusal) => {
-                                run.reply = value;
-                                Err(refusal)
-                            }
-                        })
+                        let found = run.get_into(&this, key, &mut value);
+                        if !matches!(found, Ok(true)) {
+                            run.reply = value;
+                            return Ok(found.map(|_| {
+                                let namespace = shown(&run.table);
+                                Got::Missing(format!("no key `{key}` in namespace `{namespace}`"))
+                            }));
+                        }
+                        Ok(Ok(Got::Value(value)))
                     },
                 )?;
                 let got = match got {
