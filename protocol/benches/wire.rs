@@ -9,6 +9,8 @@
 //! The `bulk` groups hold one large payload each, a 64 KiB byte string and
 //! 16 Ki `i32`s, beside a plain `copy_from_slice` of the same number of
 //! bytes: the cost of one copy is the floor for encoding or decoding them.
+//! The `i32` group also has `tape_packed`: the same `Vec<i32>` marked
+//! `#[serde(with = "tape_protocol::packed")]`, the same bytes on the wire.
 //!
 //! Quick run: `cargo bench -p tape-protocol -- --warm-up-time 1 --measurement-time 2`
 
@@ -211,6 +213,14 @@ struct Numbers {
     values: Vec<i32>,
 }
 
+/// `Numbers` with the field marked `packed`: the same bytes on the wire,
+/// copied in one piece.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct PackedNumbers {
+    #[serde(with = "tape_protocol::packed")]
+    values: Vec<i32>,
+}
+
 /// The floor for every bulk case: copying the same number of bytes into a
 /// buffer that already exists.
 fn bench_memcpy(
@@ -312,6 +322,28 @@ fn bulk(c: &mut Criterion) {
         |v| postcard::to_allocvec(v).unwrap(),
         postcard::from_bytes
     );
+
+    // The same numbers through `tape_protocol::packed`, which writes the
+    // bytes of the plain `tape` rows above.
+    let packed = PackedNumbers {
+        values: numbers.values.clone(),
+    };
+    let bytes = tape_protocol::to_vec(&packed).unwrap();
+    assert_eq!(
+        bytes,
+        tape_protocol::to_vec(&numbers).unwrap(),
+        "packed encodes as a plain Vec"
+    );
+    assert_eq!(
+        tape_protocol::from_bytes::<PackedNumbers>(&bytes).unwrap(),
+        packed
+    );
+    group.bench_function(BenchmarkId::new("serialize", "tape_packed"), |b| {
+        b.iter(|| tape_protocol::to_vec(black_box(&packed)).unwrap())
+    });
+    group.bench_function(BenchmarkId::new("deserialize", "tape_packed"), |b| {
+        b.iter(|| tape_protocol::from_bytes::<PackedNumbers>(black_box(&bytes)).unwrap())
+    });
     group.finish();
 }
 

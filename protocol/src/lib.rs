@@ -59,6 +59,13 @@
 //! Every error names the byte offset it was found at and what was expected
 //! there; see [`Error`].
 //!
+//! # Sequences of numbers in one copy
+//!
+//! Serde passes a `Vec<i32>` to the format one element at a time. Marking
+//! the field `#[serde(with = "tape_protocol::packed")]` copies all of it at
+//! once instead, with the same bytes on the wire: see [`packed`]. (For
+//! `Vec<u8>`, `serde_bytes` does the same.)
+//!
 //! # Sequences of zero-sized values
 //!
 //! A sequence whose elements encode to nothing, such as `Vec<()>` or a
@@ -73,6 +80,7 @@
 
 mod de;
 mod error;
+pub mod packed;
 mod ser;
 
 use std::mem;

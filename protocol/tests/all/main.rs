@@ -4,6 +4,7 @@
 mod alloc;
 mod errors;
 mod golden;
+mod packed;
 mod props;
 mod sequences;
 mod text;
