@@ -2,7 +2,9 @@
 //!
 //! A preprocessor rewrites Tape's extensions (string literals as values,
 //! automatic capability imports, …) into plain WebAssembly text in one pass;
-//! `wast` parses and encodes it; the encoder adds static data, the
+//! a one-pass encoder turns that text into a module (the `fast` module,
+//! byte for byte what `wast` would write, for the part of the format
+//! programs use; `wast` itself for the rest); the encoder adds static data, the
 //! `mem.tape` and `run` exports and a `tape` metadata section, and validates
 //! the result. Every error points at the user's own text.
 //!
@@ -31,11 +33,16 @@
 
 #![warn(missing_docs)]
 
+/// The compile benchmark's generated inputs, for the fast path's tests.
+#[cfg(test)]
+#[path = "../benches/support/inputs.rs"]
+mod bench_inputs;
 mod catalogue;
 mod diagnostic;
 mod encode;
 mod error;
 mod explain;
+mod fast;
 mod lexer;
 mod lint;
 mod metadata;
@@ -184,7 +191,7 @@ pub struct Compiled {
     pub wasm: Vec<u8>,
     /// What the `tape` section of `wasm` holds.
     pub metadata: Metadata,
-    /// The preprocessed WebAssembly text that `wast` compiled.
+    /// The preprocessed WebAssembly text that was compiled.
     pub expanded: String,
     /// What the [lints](Lints) found, each a warning located in the
     /// source; empty when they found nothing (a denied lint's finding is
@@ -315,7 +322,7 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
 }
 
 /// Preprocesses extended WebAssembly text into plain WebAssembly text, the
-/// input `wast` sees, without compiling it further (`tape expand`).
+/// text the encoder reads, without compiling it further (`tape expand`).
 ///
 /// # Errors
 ///
@@ -369,7 +376,7 @@ pub fn read_source(path: impl AsRef<Path>) -> Result<String> {
     })
 }
 
-/// What [`parse`] makes: the module `wast` encodes, and with `lines`, for
+/// What [`parse`] makes: the encoded module, and with `lines`, for
 /// each function it defines (in order), where each of its instructions
 /// starts in the text: what the line table is built from.
 struct Parsed {
@@ -379,8 +386,12 @@ struct Parsed {
 
 /// Parses and encodes plain WebAssembly text, with `lines` keeping where
 /// each instruction starts so it can be traced back to the text; an error
-/// is its message and offset in `text`.
+/// is its message and offset in `text`. The fast path takes what it knows;
+/// everything else, errors included, is `wast`'s.
 fn parse(text: &str, lines: bool) -> Result<Parsed, (String, usize)> {
+    if let Some(parsed) = fast::parse(text, lines) {
+        return Ok(parsed);
+    }
     let located = |e: wast::Error| (e.message(), e.span().offset());
     // Bidirectional and other "confusing" characters are valid text (the
     // specification's `names.wast` has them); a sandbox has no reviewer to
