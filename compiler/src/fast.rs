@@ -28,10 +28,15 @@
 //! programs, which it takes whole.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
 use std::sync::OnceLock;
 
 use crate::Parsed;
+
+/// Maps keyed by names from the program: foldhash, several times faster
+/// than SipHash on short keys, with a seed chosen per map so that names
+/// cannot be picked to collide.
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 
 /// Encodes `text` if it stays within what this module knows, with each
 /// defined function's instruction starts when `lines` is set.
@@ -71,6 +76,8 @@ struct Token {
     kind: Kind,
     start: u32,
     end: u32,
+    /// For `(`, the index of the token that closes it.
+    pair: u32,
 }
 
 fn is_idchar(c: u8) -> bool {
@@ -86,7 +93,10 @@ fn lex(text: &str) -> Option<Vec<Token>> {
         kind,
         start: start as u32,
         end: end as u32,
+        pair: 0,
     };
+    // The `(`s not yet closed; an unbalanced text is left to `wast`.
+    let mut open = Vec::new();
     while let Some(&c) = b.get(i) {
         match c {
             b' ' | b'\t' | b'\n' | b'\r' => i += 1,
@@ -120,11 +130,14 @@ fn lex(text: &str) -> Option<Vec<Token>> {
                 // Annotations, `(@name ...)`.
                 Some(b'@') => return None,
                 _ => {
+                    open.push(out.len());
                     out.push(token(Kind::Left, i, i + 1));
                     i += 1;
                 }
             },
             b')' => {
+                let left = open.pop()?;
+                out[left].pair = out.len() as u32;
                 out.push(token(Kind::Right, i, i + 1));
                 i += 1;
             }
@@ -166,7 +179,7 @@ fn lex(text: &str) -> Option<Vec<Token>> {
             _ => return None,
         }
     }
-    Some(out)
+    open.is_empty().then_some(out)
 }
 
 /// A string's bytes with escapes undone.
@@ -552,7 +565,7 @@ enum Op {
 fn ops() -> &'static HashMap<&'static str, Op> {
     static OPS: OnceLock<HashMap<&'static str, Op>> = OnceLock::new();
     OPS.get_or_init(|| {
-        let mut map = HashMap::new();
+        let mut map = HashMap::default();
         let plain: &[(&str, &[u8])] = &[
             ("unreachable", &[0x00]),
             ("nop", &[0x01]),
@@ -891,6 +904,8 @@ struct Module<'a> {
     /// A first pass over a body for the types it adds, before every name
     /// it uses is known: unknown names are taken as index 0.
     dry: bool,
+    /// The token of the `(` that opens the field being read.
+    field: usize,
 }
 
 impl<'a> Module<'a> {
@@ -963,17 +978,9 @@ impl<'a> Module<'a> {
         }
     }
 
-    /// Skips to just past the `)` closing the form that is open.
-    fn skip_form(&mut self) -> Option<()> {
-        let mut depth = 1;
-        while depth > 0 {
-            match self.next()?.kind {
-                Kind::Left => depth += 1,
-                Kind::Right => depth -= 1,
-                _ => {}
-            }
-        }
-        Some(())
+    /// Moves to just past the `)` that closes the `(` at token `open`.
+    fn skip_from(&mut self, open: usize) {
+        self.pos = self.tokens[open].pair as usize + 1;
     }
 
     /// `(module $name? field*)` or the fields alone.
@@ -989,10 +996,7 @@ impl<'a> Module<'a> {
             match t.kind {
                 Kind::Right => break,
                 Kind::Left if self.at("type") => self.type_field()?,
-                Kind::Left => {
-                    self.pos += 1;
-                    self.skip_form()?;
-                }
+                Kind::Left => self.skip_from(self.pos),
                 _ => return None,
             }
         }
@@ -1009,9 +1013,10 @@ impl<'a> Module<'a> {
                 }
                 _ => {}
             }
+            self.field = self.pos;
             self.expect(Kind::Left)?;
             match self.word()? {
-                "type" => self.skip_form()?,
+                "type" => self.skip_from(self.field),
                 "import" => self.import()?,
                 "func" => self.func()?,
                 "table" => self.table()?,
@@ -1336,7 +1341,7 @@ impl<'a> Module<'a> {
     #[allow(clippy::type_complexity)]
     fn locals_of(&self, i: usize) -> Option<(HashMap<&'a str, u32>, Vec<(u32, &'a str)>)> {
         let func = &self.funcs[i];
-        let mut locals = HashMap::new();
+        let mut locals = HashMap::default();
         let mut names = Vec::new();
         for (index, name) in func.params.iter().enumerate() {
             if let Some(name) = *name {
@@ -1409,7 +1414,7 @@ impl<'a> Module<'a> {
         }
         self.defined = true;
         let init = self.pos;
-        self.skip_form()?;
+        self.skip_from(self.field);
         self.globals.push(Global { ty, mutable, init });
         Some(())
     }
@@ -1455,8 +1460,7 @@ impl<'a> Module<'a> {
                     return None;
                 }
                 let start = self.pos;
-                self.pos += 1;
-                self.skip_form()?;
+                self.skip_from(start);
                 ElemMode::Active(table, start)
             }
             _ => ElemMode::Passive,
@@ -1490,8 +1494,7 @@ impl<'a> Module<'a> {
         };
         if self.peek()?.kind == Kind::Left {
             let start = self.pos;
-            self.pos += 1;
-            self.skip_form()?;
+            self.skip_from(start);
             active = Some((memory.unwrap_or(Ref::Num(0)), start));
         } else if memory.is_some() {
             return None;
@@ -1524,7 +1527,7 @@ impl<'a> Module<'a> {
         wasm.extend_from_slice(b"\0asm\x01\0\0\0");
         let mut s = Vec::new();
         let mut body = Body::default();
-        let no_locals = HashMap::new();
+        let no_locals = HashMap::default();
 
         // The code is encoded first, into its own buffer: it is where
         // `memory.init` and `data.drop` are found, which decide whether the
@@ -1755,7 +1758,7 @@ impl<'a> Module<'a> {
     /// A segment's offset: `(offset instr*)` or one folded instruction.
     fn offset(&mut self, start: usize, body: &mut Body<'a>, out: &mut Vec<u8>) -> Option<()> {
         self.pos = start;
-        let no_locals = HashMap::new();
+        let no_locals = HashMap::default();
         if self.at("offset") {
             return self.expression(start + 2, body, &no_locals, out);
         }

@@ -236,6 +236,20 @@ impl<'a> Locator<'a> {
                 None => 0,
             };
             (line, start, col + more as u32)
+        } else if self.ascii {
+            // Another line: found by binary search, its column by
+            // subtraction.
+            let line = self
+                .source_lines
+                .starts
+                .partition_point(|&s| s <= at)
+                .max(1);
+            let start = self.source_lines.starts[line - 1];
+            (
+                line as u32,
+                start,
+                (at.min(self.source.len()) - start) as u32 + 1,
+            )
         } else {
             let (line, col) = self.source_lines.line_col(self.source, at);
             (line, self.source_lines.starts[line as usize - 1], col)
