@@ -85,6 +85,10 @@ fn main() {
         "every_example_has_test_cases_that_pass_offline",
         every_example_has_test_cases_that_pass_offline,
     ));
+    trials.push(tape_testkit::Trial::test(
+        "every_example_compiles_through_the_fast_encoder",
+        every_example_compiles_through_the_fast_encoder,
+    ));
     tape_testkit::run(trials);
 }
 
@@ -134,6 +138,36 @@ fn every_example_has_test_cases_that_pass_offline() -> Result<(), tape_testkit::
         .into());
     }
     Ok(())
+}
+
+/// The compiler's own encoder (`compiler/src/fast.rs`) takes every
+/// example's expansion, as `tape expand` prints it, so none of them falls
+/// back to `wast` (which writes the same module, more slowly). `typo` does
+/// not compile.
+fn every_example_compiles_through_the_fast_encoder() -> Result<(), tape_testkit::Failed> {
+    let mut declined = Vec::new();
+    for name in example_names().into_iter().filter(|name| name != "typo") {
+        let dir = examples_dir().join(&name);
+        let output = Command::new(env!("CARGO_BIN_EXE_tape"))
+            .args(["expand", &format!("{name}.wat")])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let expanded = String::from_utf8(output.stdout).unwrap();
+        if !output.status.success() {
+            declined.push(format!(
+                "{name}: tape expand failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        } else if !tape_compiler::fast_path_takes(&expanded) {
+            declined.push(format!("{name}: left to wast"));
+        }
+    }
+    if declined.is_empty() {
+        Ok(())
+    } else {
+        Err(declined.join("\n").into())
+    }
 }
 
 /// Each row of the README's table runs an example, and every example has

@@ -1947,8 +1947,6 @@ impl<'a> Module<'a> {
         }
     }
 
-    /// `$label? (result t)?` after `block`, `loop` or `if`: the label and
-    /// the block type byte.
     /// `$label? typeuse` after `block`, `loop` or `if`: the label, and the
     /// block type as the signed number it is encoded as (`-64` for none, a
     /// value type's byte less 128, or a type index).

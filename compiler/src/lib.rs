@@ -321,6 +321,16 @@ pub fn compile_str(name: &str, source: &str, options: &Options) -> Result<Compil
     })
 }
 
+/// Whether the compiler's own encoder takes `text`, plain WebAssembly text
+/// (what [`expand_str`] gives), rather than handing it to `wast`. The
+/// module is the same either way; this is for tests that keep Tape's
+/// programs on the fast path.
+#[doc(hidden)]
+#[must_use]
+pub fn fast_path_takes(text: &str) -> bool {
+    fast::parse(text, false).is_some()
+}
+
 /// Preprocesses extended WebAssembly text into plain WebAssembly text, the
 /// text the encoder reads, without compiling it further (`tape expand`).
 ///
