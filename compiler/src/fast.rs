@@ -2693,4 +2693,74 @@ mod tests {
         eprintln!("{taken} of {tried} mutants taken");
         assert!(taken * 50 > tried, "{taken} of {tried}");
     }
+
+    /// Character-level mutants (a byte inserted, deleted or replaced by
+    /// one of the text format's punctuation, digits or letters), checked
+    /// as the token mutants are: 20,000 here, more with `FAST_MUTANTS=N`
+    /// (and `FAST_SEED`) and `cargo test --release -p tape-compiler --lib
+    /// character_mutants`. Ten million of them were run when the fast path
+    /// was written.
+    #[test]
+    fn character_mutants_are_declined_or_encoded_as_wast_encodes_them() {
+        let rounds: usize = std::env::var("FAST_MUTANTS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(20_000);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/wast");
+        let mut modules = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let Ok(buffer) = wast::parser::ParseBuffer::new(&text) else {
+                continue;
+            };
+            let Ok(file) = wast::parser::parse::<wast::Wast>(&buffer) else {
+                continue;
+            };
+            for directive in file.directives {
+                if let wast::WastDirective::Module(wast::QuoteWat::Wat(wast::Wat::Module(m))) =
+                    directive
+                    && let Some(open) = text[..m.span.offset()].rfind('(')
+                    && let Some(close) = form_end(&text, open)
+                    && parse(&text[open..=close], true).is_some()
+                {
+                    modules.push(text.as_bytes()[open..=close].to_vec());
+                }
+            }
+        }
+        const BYTES: &[u8] = b"()$\";0123456789abcdefxp._-+= \n\r\t;@";
+        let mut seed: u64 = std::env::var("FAST_SEED")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(7);
+        let mut random = |below: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((seed >> 33) as usize) % below.max(1)
+        };
+        let mut taken = 0;
+        for _ in 0..rounds {
+            let mut mutant = modules[random(modules.len())].clone();
+            for _ in 0..1 + random(3) {
+                let at = random(mutant.len() + 1);
+                let byte = BYTES[random(BYTES.len())];
+                match random(3) {
+                    0 => mutant.insert(at, byte),
+                    1 if at < mutant.len() => {
+                        mutant.remove(at);
+                    }
+                    _ if at < mutant.len() => mutant[at] = byte,
+                    _ => {}
+                }
+            }
+            let Ok(text) = String::from_utf8(mutant) else {
+                continue;
+            };
+            if assert_same(&text, "a character mutant") {
+                taken += 1;
+            }
+        }
+        eprintln!("{taken} of {rounds} character mutants taken");
+        assert!(taken * 50 > rounds, "{taken} of {rounds}");
+    }
 }
