@@ -11,13 +11,9 @@ mod inputs;
 
 fn options() -> Options {
     let mut catalogue = Catalogue::new();
-    catalogue.insert("core", "arg", "(param $n i32) (result i32 i32)");
-    catalogue.insert("core", "result", "(param $ptr i32) (result i32)");
-    catalogue.insert(
-        "log",
-        "write",
-        "(param $level i32) (param $msg i32) (result i32)",
-    );
+    for (module, function, signature) in inputs::CATALOGUE {
+        catalogue.insert(module, function, signature);
+    }
     Options {
         catalogue,
         ..Options::default()

@@ -798,8 +798,6 @@ fn function_at(wasm: &[u8], offset: usize) -> Option<(u32, Range<usize>)> {
 
 #[cfg(test)]
 mod line_rows_tests {
-    use std::path::Path;
-
     use crate::source_map::LineIndex;
 
     /// `(address, offset)` rows from the DWARF line program `wast` writes
@@ -844,16 +842,8 @@ mod line_rows_tests {
     /// from its instruction spans as from the DWARF `wast` writes for it.
     #[test]
     fn rows_from_spans_are_the_rows_of_wasts_dwarf_on_the_whole_testsuite() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/wast");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .filter(|path| path.extension().is_some_and(|e| e == "wast"))
-            .collect();
-        files.sort();
-        assert!(files.len() > 250);
         let (mut modules, mut rows) = (0, 0);
-        for path in files {
+        for path in crate::testsuite_files() {
             let text = std::fs::read_to_string(&path).unwrap();
             // Each module of the file, encoded both ways: with DWARF, and
             // plainly with its spans kept.

@@ -435,39 +435,34 @@ fn is_hex_float(word: &str) -> bool {
     rest.starts_with("0x") || rest.starts_with("nan:")
 }
 
-fn f32_bits(word: &str) -> Option<u32> {
-    if is_hex_float(word) {
-        return u32::try_from(hex_float(word, 23, 127)?).ok();
-    }
-    Some(match float(word)? {
-        Float::Inf(negative) => f32::INFINITY.to_bits() | u32::from(negative) << 31,
-        Float::Nan(negative) => 0x7fc0_0000 | u32::from(negative) << 31,
-        Float::Decimal(text) => {
-            let value: f32 = text.parse().ok()?;
-            if value.is_infinite() {
-                return None;
+/// `f32_bits` and `f64_bits`: a float literal's bits, or `None` for what is
+/// left to `wast`.
+macro_rules! float_bits {
+    ($name:ident, $float:ty, $bits:ty, $fraction:literal, $bias:literal, $nan:literal) => {
+        fn $name(word: &str) -> Option<$bits> {
+            let sign = <$bits>::BITS - 1;
+            if is_hex_float(word) {
+                return <$bits>::try_from(hex_float(word, $fraction, $bias)?).ok();
             }
-            value.to_bits()
+            Some(match float(word)? {
+                Float::Inf(negative) => {
+                    <$float>::INFINITY.to_bits() | <$bits>::from(negative) << sign
+                }
+                Float::Nan(negative) => $nan | <$bits>::from(negative) << sign,
+                Float::Decimal(text) => {
+                    let value: $float = text.parse().ok()?;
+                    if value.is_infinite() {
+                        return None;
+                    }
+                    value.to_bits()
+                }
+            })
         }
-    })
+    };
 }
 
-fn f64_bits(word: &str) -> Option<u64> {
-    if is_hex_float(word) {
-        return hex_float(word, 52, 1023);
-    }
-    Some(match float(word)? {
-        Float::Inf(negative) => f64::INFINITY.to_bits() | u64::from(negative) << 63,
-        Float::Nan(negative) => 0x7ff8_0000_0000_0000 | u64::from(negative) << 63,
-        Float::Decimal(text) => {
-            let value: f64 = text.parse().ok()?;
-            if value.is_infinite() {
-                return None;
-            }
-            value.to_bits()
-        }
-    })
-}
+float_bits!(f32_bits, f32, u32, 23, 127, 0x7fc0_0000);
+float_bits!(f64_bits, f64, u64, 52, 1023, 0x7ff8_0000_0000_0000);
 
 fn uleb(out: &mut Vec<u8>, mut value: u64) {
     loop {
@@ -1061,22 +1056,29 @@ impl<'a> Module<'a> {
         Some(())
     }
 
+    /// `(keyword $name type)` or `(keyword type*)`, repeated: parameters or
+    /// locals, with their names.
+    fn declarations(&mut self, keyword: &str, out: &mut Vec<(Option<&'a str>, u8)>) -> Option<()> {
+        while self.at(keyword) {
+            self.pos += 2;
+            if let Some(id) = self.id() {
+                out.push((Some(id), valtype(self.word()?)?));
+            } else {
+                while self.peek()?.kind == Kind::Word {
+                    out.push((None, valtype(self.word()?)?));
+                }
+            }
+            self.expect(Kind::Right)?;
+        }
+        Some(())
+    }
+
     /// `(param ...)* (result ...)*`, with the parameters' names.
     #[allow(clippy::type_complexity)]
     fn signature(&mut self) -> Option<(Vec<(Option<&'a str>, u8)>, Vec<u8>)> {
         let mut params = Vec::new();
         let mut results = Vec::new();
-        while self.at("param") {
-            self.pos += 2;
-            if let Some(id) = self.id() {
-                params.push((Some(id), valtype(self.word()?)?));
-            } else {
-                while self.peek()?.kind == Kind::Word {
-                    params.push((None, valtype(self.word()?)?));
-                }
-            }
-            self.expect(Kind::Right)?;
-        }
+        self.declarations("param", &mut params)?;
         while self.at("result") {
             self.pos += 2;
             while self.peek()?.kind == Kind::Word {
@@ -1255,17 +1257,7 @@ impl<'a> Module<'a> {
         self.defined = true;
         let (type_index, params, param_count) = self.type_use(true)?;
         let mut locals = Vec::new();
-        while self.at("local") {
-            self.pos += 2;
-            if let Some(id) = self.id() {
-                locals.push((Some(id), valtype(self.word()?)?));
-            } else {
-                while self.peek()?.kind == Kind::Word {
-                    locals.push((None, valtype(self.word()?)?));
-                }
-            }
-            self.expect(Kind::Right)?;
-        }
+        self.declarations("local", &mut locals)?;
         let body = self.pos;
         // The body is encoded later, when every function's index is known;
         // but a body can add types (`call_indirect`, blocks with
@@ -2418,77 +2410,57 @@ mod tests {
     /// modules written with the instructions it knows.
     #[test]
     fn fast_path_writes_what_wast_writes_on_the_testsuite() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/wast");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .filter(|path| path.extension().is_some_and(|e| e == "wast"))
-            .collect();
-        files.sort();
         let (mut modules, mut accepted, mut malformed) = (0, 0, 0);
-        for path in files {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let Ok(buffer) = wast::parser::ParseBuffer::new(&text) else {
-                continue;
-            };
-            let Ok(file) = wast::parser::parse::<wast::Wast>(&buffer) else {
-                continue;
-            };
-            for directive in file.directives {
-                match directive {
-                    wast::WastDirective::Module(wast::QuoteWat::Wat(wast::Wat::Module(m)))
-                    | wast::WastDirective::ModuleDefinition(wast::QuoteWat::Wat(
-                        wast::Wat::Module(m),
-                    )) => {
-                        let keyword = m.span.offset();
-                        let Some(open) = text[..keyword].rfind('(') else {
-                            continue;
-                        };
-                        let Some(close) = form_end(&text, open) else {
-                            continue;
-                        };
-                        let module = &text[open..=close];
-                        modules += 1;
-                        let what = format!("{} at byte {open}", path.display());
-                        if assert_same(module, &what) {
-                            accepted += 1;
-                        }
-                    }
-                    wast::WastDirective::Module(mut quoted @ wast::QuoteWat::QuoteModule(..)) => {
-                        let Ok(wast::QuoteWatTest::Text(bytes)) = quoted.to_test() else {
-                            continue;
-                        };
-                        let Ok(module) = String::from_utf8(bytes) else {
-                            continue;
-                        };
-                        modules += 1;
-                        if assert_same(&module, &format!("{} (quoted)", path.display())) {
-                            accepted += 1;
-                        }
-                    }
-                    wast::WastDirective::AssertMalformed {
-                        module: mut quoted @ wast::QuoteWat::QuoteModule(..),
-                        ..
-                    } => {
-                        let Ok(wast::QuoteWatTest::Text(bytes)) = quoted.to_test() else {
-                            continue;
-                        };
-                        let Ok(module) = String::from_utf8(bytes) else {
-                            continue;
-                        };
-                        if wast_parse(&module).is_none() {
-                            malformed += 1;
-                            assert!(
-                                parse(&module, true).is_none(),
-                                "{}: the fast path accepted a malformed module:\n{module}",
-                                path.display()
-                            );
-                        }
-                    }
-                    _ => {}
+        each_directive(|path, text, directive| match directive {
+            wast::WastDirective::Module(wast::QuoteWat::Wat(wast::Wat::Module(m)))
+            | wast::WastDirective::ModuleDefinition(wast::QuoteWat::Wat(wast::Wat::Module(m))) => {
+                let keyword = m.span.offset();
+                let Some(open) = text[..keyword].rfind('(') else {
+                    return;
+                };
+                let Some(close) = form_end(text, open) else {
+                    return;
+                };
+                let module = &text[open..=close];
+                modules += 1;
+                let what = format!("{} at byte {open}", path.display());
+                if assert_same(module, &what) {
+                    accepted += 1;
                 }
             }
-        }
+            wast::WastDirective::Module(mut quoted @ wast::QuoteWat::QuoteModule(..)) => {
+                let Ok(wast::QuoteWatTest::Text(bytes)) = quoted.to_test() else {
+                    return;
+                };
+                let Ok(module) = String::from_utf8(bytes) else {
+                    return;
+                };
+                modules += 1;
+                if assert_same(&module, &format!("{} (quoted)", path.display())) {
+                    accepted += 1;
+                }
+            }
+            wast::WastDirective::AssertMalformed {
+                module: mut quoted @ wast::QuoteWat::QuoteModule(..),
+                ..
+            } => {
+                let Ok(wast::QuoteWatTest::Text(bytes)) = quoted.to_test() else {
+                    return;
+                };
+                let Ok(module) = String::from_utf8(bytes) else {
+                    return;
+                };
+                if wast_parse(&module).is_none() {
+                    malformed += 1;
+                    assert!(
+                        parse(&module, true).is_none(),
+                        "{}: the fast path accepted a malformed module:\n{module}",
+                        path.display()
+                    );
+                }
+            }
+            _ => {}
+        });
         eprintln!("{accepted} of {modules} modules accepted, {malformed} malformed declined");
         assert!(modules > 1500, "{modules}");
         assert!(malformed > 300, "{malformed}");
@@ -2503,15 +2475,10 @@ mod tests {
     /// annotations) and come out as `wast`'s bytes.
     #[test]
     fn fast_path_takes_tapes_programs() {
-        // The catalogue the compile benchmark uses.
         let mut catalogue = crate::Catalogue::new();
-        catalogue.insert("core", "arg", "(param $n i32) (result i32 i32)");
-        catalogue.insert("core", "result", "(param $ptr i32) (result i32)");
-        catalogue.insert(
-            "log",
-            "write",
-            "(param $level i32) (param $msg i32) (result i32)",
-        );
+        for (module, function, signature) in inputs::CATALOGUE {
+            catalogue.insert(module, function, signature);
+        }
         let options = crate::Options {
             catalogue,
             ..crate::Options::default()
@@ -2574,6 +2541,53 @@ mod tests {
         assert!(wast_parse(&rounded).is_some());
     }
 
+    /// Calls `f` with each directive of each testsuite file `wast` reads,
+    /// with the file's path and text.
+    fn each_directive(mut f: impl FnMut(&Path, &str, wast::WastDirective<'_>)) {
+        for path in crate::testsuite_files() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let Ok(buffer) = wast::parser::ParseBuffer::new(&text) else {
+                continue;
+            };
+            let Ok(file) = wast::parser::parse::<wast::Wast>(&buffer) else {
+                continue;
+            };
+            for directive in file.directives {
+                f(&path, &text, directive);
+            }
+        }
+    }
+
+    /// The testsuite's modules that the fast path takes, as text.
+    fn taken_modules() -> Vec<String> {
+        let mut modules = Vec::new();
+        each_directive(|_, text, directive| {
+            if let wast::WastDirective::Module(wast::QuoteWat::Wat(wast::Wat::Module(m))) =
+                directive
+                && let Some(open) = text[..m.span.offset()].rfind('(')
+                && let Some(close) = form_end(text, open)
+                && parse(&text[open..=close], true).is_some()
+            {
+                modules.push(text[open..=close].to_owned());
+            }
+        });
+        assert!(modules.len() > 500, "{}", modules.len());
+        modules
+    }
+
+    /// A fixed-sequence generator for the mutants (Knuth's MMIX LCG).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((self.0 >> 33) as usize) % n.max(1)
+        }
+    }
+
     /// Token-level mutants of every module the fast path takes (a token
     /// dropped, doubled, swapped with the next, or replaced by a word that
     /// often matters), checked the same way: taken only if `wast` takes
@@ -2610,40 +2624,10 @@ mod tests {
             "(; c ;)",
             "0x1p-1",
         ];
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/wast");
-        let mut modules = Vec::new();
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .collect();
-        files.sort();
-        for path in files {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let Ok(buffer) = wast::parser::ParseBuffer::new(&text) else {
-                continue;
-            };
-            let Ok(file) = wast::parser::parse::<wast::Wast>(&buffer) else {
-                continue;
-            };
-            for directive in file.directives {
-                if let wast::WastDirective::Module(wast::QuoteWat::Wat(wast::Wat::Module(m))) =
-                    directive
-                    && let Some(open) = text[..m.span.offset()].rfind('(')
-                    && let Some(close) = form_end(&text, open)
-                    && parse(&text[open..=close], true).is_some()
-                {
-                    modules.push(text[open..=close].to_owned());
-                }
-            }
-        }
+        let modules = taken_modules();
         assert!(modules.len() > 500, "{}", modules.len());
-        let mut seed: u64 = 0x243f_6a88_85a3_08d3;
-        let mut random = |below: usize| {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((seed >> 33) as usize) % below.max(1)
-        };
+        let mut rng = Lcg(0x243f_6a88_85a3_08d3);
+        let mut random = |below: usize| rng.below(below);
         let (mut tried, mut taken) = (0, 0);
         for module in &modules {
             for _ in 0..32 {
@@ -2706,38 +2690,14 @@ mod tests {
             .ok()
             .and_then(|n| n.parse().ok())
             .unwrap_or(20_000);
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/wast");
-        let mut modules = Vec::new();
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            let Ok(buffer) = wast::parser::ParseBuffer::new(&text) else {
-                continue;
-            };
-            let Ok(file) = wast::parser::parse::<wast::Wast>(&buffer) else {
-                continue;
-            };
-            for directive in file.directives {
-                if let wast::WastDirective::Module(wast::QuoteWat::Wat(wast::Wat::Module(m))) =
-                    directive
-                    && let Some(open) = text[..m.span.offset()].rfind('(')
-                    && let Some(close) = form_end(&text, open)
-                    && parse(&text[open..=close], true).is_some()
-                {
-                    modules.push(text.as_bytes()[open..=close].to_vec());
-                }
-            }
-        }
+        let modules: Vec<Vec<u8>> = taken_modules()
+            .into_iter()
+            .map(String::into_bytes)
+            .collect();
         const BYTES: &[u8] = b"()$\";0123456789abcdefxp._-+= \n\r\t;@";
-        let mut seed: u64 = std::env::var("FAST_SEED")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(7);
-        let mut random = |below: usize| {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((seed >> 33) as usize) % below.max(1)
-        };
+        let seed = std::env::var("FAST_SEED").ok().and_then(|n| n.parse().ok());
+        let mut rng = Lcg(seed.unwrap_or(7));
+        let mut random = |below: usize| rng.below(below);
         let mut taken = 0;
         for _ in 0..rounds {
             let mut mutant = modules[random(modules.len())].clone();

@@ -2,6 +2,18 @@
 //! shapes (arithmetic, locals, blocks, loops, memory, calls), generated so
 //! the repository does not carry megabytes of text.
 
+/// The capability imports the extended input calls, `(module, function,
+/// signature)`: the catalogue the benchmark compiles with.
+pub const CATALOGUE: [(&str, &str, &str); 3] = [
+    ("core", "arg", "(param $n i32) (result i32 i32)"),
+    ("core", "result", "(param $ptr i32) (result i32)"),
+    (
+        "log",
+        "write",
+        "(param $level i32) (param $msg i32) (result i32)",
+    ),
+];
+
 /// A plain WebAssembly module of `functions` functions.
 pub fn plain(functions: usize) -> String {
     let mut out = String::from("(module\n  (memory 1)\n  (global $g (mut i32) (i32.const 0))\n");
