@@ -101,6 +101,28 @@ impl SourceMap {
     /// The source offset that expanded offset `expanded` came from.
     pub(crate) fn to_source(&self, expanded: usize) -> usize {
         let at = self.anchors.partition_point(|a| a.expanded <= expanded);
+        self.source_at(at, expanded)
+    }
+
+    /// [`to_source`](Self::to_source) for offsets that mostly move forward:
+    /// `hint` is where the last one's anchor was, and the next anchors are
+    /// tried before a binary search.
+    pub(crate) fn to_source_near(&self, expanded: usize, hint: &mut usize) -> usize {
+        let covers = |at: usize| {
+            at.checked_sub(1)
+                .is_none_or(|i| self.anchors[i].expanded <= expanded)
+                && self.anchors.get(at).is_none_or(|a| a.expanded > expanded)
+        };
+        let at = match (*hint..self.anchors.len().min(*hint + 3)).find(|&at| covers(at)) {
+            Some(at) => at,
+            None => self.anchors.partition_point(|a| a.expanded <= expanded),
+        };
+        *hint = at;
+        self.source_at(at, expanded)
+    }
+
+    /// The source offset of `expanded`, whose anchor is the one before `at`.
+    fn source_at(&self, at: usize, expanded: usize) -> usize {
         match at.checked_sub(1).map(|i| self.anchors[i]) {
             Some(a) if a.generated => a.source,
             Some(a) => a.source + (expanded - a.expanded),
@@ -126,6 +148,30 @@ mod tests {
         assert_eq!(map.to_source(10), 2);
         assert_eq!(map.to_source(15), 6);
         assert_eq!(map.to_source(16), 7);
+    }
+
+    /// The hinted lookup agrees with the binary search wherever the offsets
+    /// go: forwards, across several anchors at once, and back.
+    #[test]
+    fn the_hinted_lookup_agrees_with_the_search() {
+        let mut map = SourceMap::default();
+        map.copied(0, 0);
+        for i in 1..40 {
+            if i % 2 == 0 {
+                map.copied(i * 10, i * 7);
+            } else {
+                map.generated(i * 10, i * 7);
+            }
+        }
+        let mut hint = 0;
+        let walk = (0..420).chain((0..420).rev()).chain((0..420).step_by(37));
+        for expanded in walk.chain([5, 399, 0, 200, 201, 419]) {
+            assert_eq!(
+                map.to_source_near(expanded, &mut hint),
+                map.to_source(expanded),
+                "at {expanded}"
+            );
+        }
     }
 
     #[test]
@@ -209,6 +255,8 @@ pub(crate) struct Locator<'a> {
     map: &'a SourceMap,
     /// The last source offset located, and its line, line start and column.
     last: (usize, u32, usize, u32),
+    /// Where the last offset's anchor in `map` was.
+    anchor: usize,
 }
 
 impl<'a> Locator<'a> {
@@ -219,13 +267,14 @@ impl<'a> Locator<'a> {
             source_lines: LineIndex::new(source),
             map,
             last: (0, 1, 0, 1),
+            anchor: 0,
         }
     }
 
     /// The source line and character column of byte offset `expanded` in
     /// the expanded text.
     pub(crate) fn locate(&mut self, expanded: usize) -> Option<(u32, u32)> {
-        let at = self.map.to_source(expanded);
+        let at = self.map.to_source_near(expanded, &mut self.anchor);
         let (last, line, start, col) = self.last;
         let next_line = self.source_lines.starts.get(line as usize).copied();
         let found = if at >= last && next_line.is_none_or(|next| at < next) {
