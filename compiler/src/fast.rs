@@ -80,8 +80,28 @@ struct Token {
     pair: u32,
 }
 
+/// Which bytes make up keywords, numbers and `$names`: letters, digits and
+/// the text format's punctuation, one table lookup per byte.
+const IDCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let punctuation = b"!#$%&'*+-./:<=>?@\\^_`|~";
+    let mut i = 0;
+    while i < punctuation.len() {
+        table[punctuation[i] as usize] = true;
+        i += 1;
+    }
+    let mut c = 0;
+    while c < 128 {
+        if (c as u8).is_ascii_alphanumeric() {
+            table[c] = true;
+        }
+        c += 1;
+    }
+    table
+};
+
 fn is_idchar(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-./:<=>?@\\^_`|~".contains(&c)
+    IDCHAR[c as usize]
 }
 
 fn lex(text: &str) -> Option<Vec<Token>> {
