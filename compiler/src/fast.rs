@@ -1590,6 +1590,10 @@ impl<'a> Module<'a> {
             }
         }
 
+        // Only function bodies count, as for `wast`: a `memory.init` in a
+        // constant expression (which no validator takes) adds no section.
+        let data_count = self.data_count;
+
         if !self.types.is_empty() {
             uleb(&mut s, self.types.len() as u64);
             for (params, results) in &self.types {
@@ -1711,7 +1715,7 @@ impl<'a> Module<'a> {
             }
             section(&mut wasm, 9, &s);
         }
-        if self.data_count {
+        if data_count {
             s.clear();
             uleb(&mut s, self.data.len() as u64);
             section(&mut wasm, 12, &s);
@@ -2561,6 +2565,11 @@ mod tests {
         // as a plain folded instruction; a line comment ends at `\r`.
         let checked = "(module (type (func (result i32))) (func (type 0) (result) i32.const 42))";
         assert!(parse(checked, true).is_none() && wast_parse(checked).is_none());
+        let constant = "(module (memory 1) (data $d) (global i32 (memory.init $d)))";
+        assert!(assert_same(
+            constant,
+            "memory.init in a constant expression"
+        ));
         let offset = "(module (memory 1) (data (block (i32.const 42) (i32.const 0))))";
         assert!(parse(offset, true).is_none() && wast_parse(offset).is_some());
         let comment = "(module (func (result i32) (i32.const 1) ;; c\r (return (i32.const 2))))";
