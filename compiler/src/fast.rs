@@ -1535,6 +1535,12 @@ impl<'a> Module<'a> {
     // Encoding
 
     fn encode(&mut self, lines: bool) -> Option<Parsed> {
+        // Every type is known by now: the fields' own, and those a body
+        // adds, found by its walk in `func`. One added later (by a constant
+        // expression, which no validator takes) would come after the type
+        // section is written, and in another place than `wast` puts it: such
+        // a module is left to `wast`.
+        let types = self.types.len();
         let mut wasm = Vec::with_capacity(self.text.len() / 3);
         wasm.extend_from_slice(b"\0asm\x01\0\0\0");
         let mut s = Vec::new();
@@ -1768,7 +1774,7 @@ impl<'a> Module<'a> {
             custom.extend_from_slice(&s);
             section(&mut wasm, 0, &custom);
         }
-        Some(Parsed { wasm, spans })
+        (self.types.len() == types).then_some(Parsed { wasm, spans })
     }
 
     /// A segment's offset: `(offset instr*)` or one folded instruction.
@@ -2565,6 +2571,9 @@ mod tests {
         // as a plain folded instruction; a line comment ends at `\r`.
         let checked = "(module (type (func (result i32))) (func (type 0) (result) i32.const 42))";
         assert!(parse(checked, true).is_none() && wast_parse(checked).is_none());
+        let late =
+            "(module (table 1 funcref) (global i32 (call_indirect (param f64) (i32.const 0))))";
+        assert!(parse(late, true).is_none() && wast_parse(late).is_some());
         let constant = "(module (memory 1) (data $d) (global i32 (memory.init $d)))";
         assert!(assert_same(
             constant,
