@@ -31,7 +31,10 @@ use std::borrow::Cow;
 use std::collections::HashMap as StdHashMap;
 use std::sync::OnceLock;
 
+use logos::Logos;
+
 use crate::Parsed;
+use crate::lexer::Token as Lexeme;
 
 /// Maps keyed by names from the program: foldhash, several times faster
 /// than SipHash on short keys, with a seed chosen per map so that names
@@ -80,124 +83,71 @@ struct Token {
     pair: u32,
 }
 
-/// Which bytes make up keywords, numbers and `$names`: letters, digits and
-/// the text format's punctuation, one table lookup per byte.
-const IDCHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let punctuation = b"!#$%&'*+-./:<=>?@\\^_`|~";
-    let mut i = 0;
-    while i < punctuation.len() {
-        table[punctuation[i] as usize] = true;
-        i += 1;
-    }
-    let mut c = 0;
-    while c < 128 {
-        if (c as u8).is_ascii_alphanumeric() {
-            table[c] = true;
-        }
-        c += 1;
-    }
-    table
-};
-
-fn is_idchar(c: u8) -> bool {
-    IDCHAR[c as usize]
-}
-
+/// The text's tokens, from the compiler's lexer (the one the preprocessor
+/// reads the source with), with comments dropped and each `(` paired with
+/// its `)`. `None` for anything the fast path leaves to `wast`: a lexing
+/// error, an unbalanced text, annotations, quoted or empty `$` names, Tape's
+/// triple-quoted and raw strings, reserved characters, a string with a
+/// control character in it, and a string touching a word or another string.
 fn lex(text: &str) -> Option<Vec<Token>> {
-    let b = text.as_bytes();
-    u32::try_from(b.len()).ok()?;
-    let mut out = Vec::with_capacity(b.len() / 5);
-    let mut i = 0;
-    let token = |kind, start: usize, end: usize| Token {
-        kind,
-        start: start as u32,
-        end: end as u32,
-        pair: 0,
-    };
-    // The `(`s not yet closed; an unbalanced text is left to `wast`.
+    u32::try_from(text.len()).ok()?;
+    let mut out: Vec<Token> = Vec::with_capacity(text.len() / 5);
+    // The `(`s not yet closed.
     let mut open = Vec::new();
-    while let Some(&c) = b.get(i) {
-        match c {
-            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-            b';' => {
-                if b.get(i + 1) != Some(&b';') {
-                    return None;
-                }
-                // A line comment ends at a line feed or a carriage return.
-                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                    i += 1;
-                }
+    // The last token's kind and where its text ended (after a string's
+    // closing quote).
+    let mut last: Option<(Kind, usize)> = None;
+    let mut lexemes = Lexeme::lexer(text);
+    while let Some(lexeme) = lexemes.next() {
+        let span = lexemes.span();
+        let (start, end) = (span.start, span.end);
+        let token = |kind, from: usize, to: usize| Token {
+            kind,
+            start: from as u32,
+            end: to as u32,
+            pair: 0,
+        };
+        let next = match lexeme.ok()? {
+            Lexeme::BlockComment | Lexeme::LineComment => continue,
+            Lexeme::LParen => {
+                open.push(out.len());
+                token(Kind::Left, start, end)
             }
-            b'(' => match b.get(i + 1) {
-                Some(b';') => {
-                    let mut depth = 1;
-                    i += 2;
-                    while depth > 0 {
-                        match (b.get(i)?, b.get(i + 1)) {
-                            (b'(', Some(b';')) => {
-                                depth += 1;
-                                i += 2;
-                            }
-                            (b';', Some(b')')) => {
-                                depth -= 1;
-                                i += 2;
-                            }
-                            _ => i += 1,
-                        }
-                    }
-                }
-                // Annotations, `(@name ...)`.
-                Some(b'@') => return None,
-                _ => {
-                    open.push(out.len());
-                    out.push(token(Kind::Left, i, i + 1));
-                    i += 1;
-                }
-            },
-            b')' => {
+            Lexeme::RParen => {
                 let left = open.pop()?;
                 out[left].pair = out.len() as u32;
-                out.push(token(Kind::Right, i, i + 1));
-                i += 1;
+                token(Kind::Right, start, end)
             }
-            b'"' => {
-                let start = i + 1;
-                let mut j = start;
-                loop {
-                    match *b.get(j)? {
-                        b'"' => break,
-                        b'\\' => j += 2,
-                        c if c < 0x20 || c == 0x7f => return None,
-                        _ => j += 1,
-                    }
-                }
-                out.push(token(Kind::Str, start, j));
-                i = j + 1;
-                if b.get(i).is_some_and(|&c| is_idchar(c) || c == b'"') {
+            Lexeme::String => {
+                let contents = &text.as_bytes()[start + 1..end - 1];
+                if contents.iter().any(|&c| c < 0x20 || c == 0x7f) {
                     return None;
                 }
+                token(Kind::Str, start + 1, end - 1)
             }
-            c if is_idchar(c) => {
-                let mut j = i + 1;
-                while j < b.len() && is_idchar(b[j]) {
-                    j += 1;
-                }
-                if b.get(j) == Some(&b'"') {
-                    return None;
-                }
-                if c == b'$' {
-                    if j == i + 1 {
-                        return None;
-                    }
-                    out.push(token(Kind::Id, i + 1, j));
-                } else {
-                    out.push(token(Kind::Word, i, j));
-                }
-                i = j;
+            Lexeme::Atom => match text.as_bytes()[start] {
+                // `(@name …)`: an annotation.
+                b'@' => return None,
+                b'$' if end == start + 1 => return None,
+                b'$' => token(Kind::Id, start + 1, end),
+                _ => token(Kind::Word, start, end),
+            },
+            Lexeme::TripleString | Lexeme::RawString | Lexeme::QuotedId | Lexeme::Reserved => {
+                return None;
             }
-            _ => return None,
+        };
+        // A string against a word or another string, with no space between.
+        let atom = |kind| matches!(kind, Kind::Word | Kind::Id | Kind::Str);
+        if let Some((kind, last_end)) = last
+            && last_end == start
+            && atom(kind)
+            && atom(next.kind)
+            && (kind == Kind::Str || next.kind == Kind::Str)
+        {
+            return None;
         }
+        last = Some((next.kind, end));
+        out.push(next);
     }
     open.is_empty().then_some(out)
 }
