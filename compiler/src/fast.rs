@@ -87,8 +87,8 @@ struct Token {
 /// reads the source with), with comments dropped and each `(` paired with
 /// its `)`. `None` for anything the fast path leaves to `wast`: a lexing
 /// error, an unbalanced text, annotations, quoted or empty `$` names, Tape's
-/// triple-quoted and raw strings, reserved characters, a string with a
-/// control character in it, and a string touching a word or another string.
+/// triple-quoted and raw strings, reserved characters, and a string
+/// touching a word or another string.
 fn lex(text: &str) -> Option<Vec<Token>> {
     u32::try_from(text.len()).ok()?;
     let mut out: Vec<Token> = Vec::with_capacity(text.len() / 5);
@@ -118,13 +118,7 @@ fn lex(text: &str) -> Option<Vec<Token>> {
                 out[left].pair = out.len() as u32;
                 token(Kind::Right, start, end)
             }
-            Lexeme::String => {
-                let contents = &text.as_bytes()[start + 1..end - 1];
-                if contents.iter().any(|&c| c < 0x20 || c == 0x7f) {
-                    return None;
-                }
-                token(Kind::Str, start + 1, end - 1)
-            }
+            Lexeme::String => token(Kind::Str, start + 1, end - 1),
             Lexeme::Atom => match text.as_bytes()[start] {
                 // `(@name …)`: an annotation.
                 b'@' => return None,
@@ -150,56 +144,6 @@ fn lex(text: &str) -> Option<Vec<Token>> {
         out.push(next);
     }
     open.is_empty().then_some(out)
-}
-
-/// A string's bytes with escapes undone.
-fn unescape(raw: &str) -> Option<Cow<'_, [u8]>> {
-    if !raw.contains('\\') {
-        return Some(Cow::Borrowed(raw.as_bytes()));
-    }
-    let b = raw.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'\\' {
-            out.push(b[i]);
-            i += 1;
-            continue;
-        }
-        let next = *b.get(i + 1)?;
-        i += 2;
-        match next {
-            b't' => out.push(b'\t'),
-            b'n' => out.push(b'\n'),
-            b'r' => out.push(b'\r'),
-            b'"' | b'\'' | b'\\' => out.push(next),
-            b'u' => {
-                if b.get(i) != Some(&b'{') {
-                    return None;
-                }
-                let close = i + raw[i..].find('}')?;
-                let digits = &raw[i + 1..close];
-                if digits.is_empty() || digits.contains('_') {
-                    return None;
-                }
-                let c = char::from_u32(u32::from_str_radix(digits, 16).ok()?)?;
-                let mut buf = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                i = close + 1;
-            }
-            h if h.is_ascii_hexdigit() => {
-                let low = *b.get(i)?;
-                if !low.is_ascii_hexdigit() {
-                    return None;
-                }
-                let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-                out.push(hex(h) << 4 | hex(low));
-                i += 1;
-            }
-            _ => return None,
-        }
-    }
-    Some(Cow::Owned(out))
 }
 
 // ---------------------------------------------------------------------------
@@ -796,7 +740,7 @@ struct Global {
 }
 
 /// An import: its module name, its field name, and what it is.
-type ImportEntry<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>, Import);
+type ImportEntry = (Vec<u8>, Vec<u8>, Import);
 
 enum Import {
     Func(u32),
@@ -847,12 +791,12 @@ struct Module<'a> {
     type_ids: HashMap<&'a str, u32>,
     type_names: Vec<(u32, &'a str)>,
 
-    imports: Vec<ImportEntry<'a>>,
+    imports: Vec<ImportEntry>,
     funcs: Vec<Func<'a>>,
     tables: Vec<(u8, Limits)>,
     memories: Vec<Limits>,
     globals: Vec<Global>,
-    exports: Vec<(Cow<'a, [u8]>, u8, Ref<'a>)>,
+    exports: Vec<(Vec<u8>, u8, Ref<'a>)>,
     start: Option<Ref<'a>>,
     elems: Vec<Elem<'a>>,
     data: Vec<Data<'a>>,
@@ -908,13 +852,16 @@ impl<'a> Module<'a> {
         }
     }
 
-    fn string(&mut self) -> Option<Cow<'a, [u8]>> {
+    /// A string's bytes, its escapes undone by the preprocessor's decoder
+    /// (which also refuses control characters).
+    fn string(&mut self) -> Option<Vec<u8>> {
         let t = self.expect(Kind::Str)?;
-        unescape(self.str_of(t))
+        let quoted = &self.text[t.start as usize - 1..t.end as usize + 1];
+        crate::preprocess::strings::decode(quoted, 1).ok()
     }
 
     /// A string that names something, which must be UTF-8.
-    fn name(&mut self) -> Option<Cow<'a, [u8]>> {
+    fn name(&mut self) -> Option<Vec<u8>> {
         let bytes = self.string()?;
         std::str::from_utf8(&bytes).ok()?;
         Some(bytes)
@@ -1122,8 +1069,7 @@ impl<'a> Module<'a> {
     }
 
     /// `(import "module" "name")` written inside a definition.
-    #[allow(clippy::type_complexity)]
-    fn inline_import(&mut self) -> Option<Option<(Cow<'a, [u8]>, Cow<'a, [u8]>)>> {
+    fn inline_import(&mut self) -> Option<Option<(Vec<u8>, Vec<u8>)>> {
         if !self.at("import") {
             return Some(None);
         }

@@ -10,7 +10,7 @@
 mod args;
 mod library;
 mod literals;
-mod strings;
+pub(crate) mod strings;
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
