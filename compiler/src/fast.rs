@@ -32,6 +32,7 @@ use std::collections::HashMap as StdHashMap;
 use std::sync::OnceLock;
 
 use logos::Logos;
+use wasm_encoder::{Encode, IndirectNameMap, NameMap, NameSection};
 
 use crate::Parsed;
 use crate::lexer::Token as Lexeme;
@@ -378,34 +379,19 @@ macro_rules! float_bits {
 float_bits!(f32_bits, f32, u32, 23, 127, 0x7fc0_0000);
 float_bits!(f64_bits, f64, u64, 52, 1023, 0x7ff8_0000_0000_0000);
 
-fn uleb(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+// Numbers and names are written by `wasm-encoder`'s encodings, which
+// `wast` writes them with.
+
+fn uleb(out: &mut Vec<u8>, value: u64) {
+    value.encode(out);
 }
 
-fn sleb(out: &mut Vec<u8>, mut value: i64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        let done = (value == 0 && byte & 0x40 == 0) || (value == -1 && byte & 0x40 != 0);
-        if done {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+fn sleb(out: &mut Vec<u8>, value: i64) {
+    value.encode(out);
 }
 
 fn name_bytes(out: &mut Vec<u8>, name: &[u8]) {
-    uleb(out, name.len() as u64);
-    out.extend_from_slice(name);
+    name.encode(out);
 }
 
 fn section(out: &mut Vec<u8>, id: u8, contents: &[u8]) {
@@ -1648,27 +1634,54 @@ impl<'a> Module<'a> {
             section(&mut wasm, 11, &s);
         }
 
-        // The `name` section, subsections in `wast`'s order.
-        s.clear();
-        let mut sub = Vec::new();
+        // The `name` section, built as `wast` builds it: each subsection
+        // only if it names something, in `wast`'s order.
+        let mut names = NameSection::new();
+        let mut named = false;
         if let Some(name) = self.module_name {
-            name_bytes(&mut sub, name.as_bytes());
-            section(&mut s, 0, &sub);
+            names.module(name);
+            named = true;
         }
-        name_map(&mut s, &mut sub, 1, &self.names[Space::Func as usize]);
-        indirect_name_map(&mut s, &mut sub, 2, &local_names);
-        indirect_name_map(&mut s, &mut sub, 3, &label_names);
-        name_map(&mut s, &mut sub, 4, &self.type_names);
-        name_map(&mut s, &mut sub, 5, &self.names[Space::Table as usize]);
-        name_map(&mut s, &mut sub, 6, &self.names[Space::Memory as usize]);
-        name_map(&mut s, &mut sub, 7, &self.names[Space::Global as usize]);
-        name_map(&mut s, &mut sub, 8, &self.names[Space::Elem as usize]);
-        name_map(&mut s, &mut sub, 9, &self.names[Space::Data as usize]);
-        if !s.is_empty() {
-            let mut custom = Vec::with_capacity(s.len() + 5);
-            name_bytes(&mut custom, b"name");
-            custom.extend_from_slice(&s);
-            section(&mut wasm, 0, &custom);
+        let map = |names: &[(u32, &str)]| {
+            let mut map = NameMap::new();
+            for &(index, name) in names {
+                map.append(index, name);
+            }
+            map
+        };
+        let indirect = |names: &[(u32, Vec<(u32, &str)>)]| {
+            let mut indirect = IndirectNameMap::new();
+            for (index, inner) in names {
+                indirect.append(*index, &map(inner));
+            }
+            indirect
+        };
+        let space = |space: Space| &self.names[space as usize][..];
+        let add =
+            |names: &mut NameSection, list: &[(u32, &str)], add: fn(&mut NameSection, &NameMap)| {
+                if !list.is_empty() {
+                    add(names, &map(list));
+                }
+                !list.is_empty()
+            };
+        named |= add(&mut names, space(Space::Func), NameSection::functions);
+        if !local_names.is_empty() {
+            names.locals(&indirect(&local_names));
+            named = true;
+        }
+        if !label_names.is_empty() {
+            names.labels(&indirect(&label_names));
+            named = true;
+        }
+        named |= add(&mut names, &self.type_names, NameSection::types);
+        named |= add(&mut names, space(Space::Table), NameSection::tables);
+        named |= add(&mut names, space(Space::Memory), NameSection::memories);
+        named |= add(&mut names, space(Space::Global), NameSection::globals);
+        named |= add(&mut names, space(Space::Elem), NameSection::elements);
+        named |= add(&mut names, space(Space::Data), NameSection::data);
+        if named {
+            wasm.push(0);
+            names.encode(&mut wasm);
         }
         (self.types.len() == types).then_some(Parsed { wasm, spans })
     }
@@ -2123,41 +2136,6 @@ fn encode_limits(out: &mut Vec<u8>, limits: Limits) {
             uleb(out, max);
         }
     }
-}
-
-fn name_map(out: &mut Vec<u8>, sub: &mut Vec<u8>, id: u8, names: &[(u32, &str)]) {
-    if names.is_empty() {
-        return;
-    }
-    sub.clear();
-    uleb(sub, names.len() as u64);
-    for &(index, name) in names {
-        uleb(sub, index.into());
-        name_bytes(sub, name.as_bytes());
-    }
-    section(out, id, sub);
-}
-
-fn indirect_name_map(
-    out: &mut Vec<u8>,
-    sub: &mut Vec<u8>,
-    id: u8,
-    names: &[(u32, Vec<(u32, &str)>)],
-) {
-    if names.is_empty() {
-        return;
-    }
-    sub.clear();
-    uleb(sub, names.len() as u64);
-    for (index, inner) in names {
-        uleb(sub, (*index).into());
-        uleb(sub, inner.len() as u64);
-        for &(index, name) in inner {
-            uleb(sub, index.into());
-            name_bytes(sub, name.as_bytes());
-        }
-    }
-    section(out, id, sub);
 }
 
 /// The index spaces that names are looked up in.
