@@ -471,7 +471,8 @@ fn leb128_len(mut value: usize) -> usize {
 
 /// `(address, offset)` of every instruction of every function body, with
 /// addresses relative to where the code section's bodies start and offsets
-/// in the expanded text, from the spans `wast` kept: `spans[f]` holds where
+/// in the expanded text, from the spans the text encoder kept (the fast
+/// path's or `wast`'s, the same): `spans[f]` holds where
 /// each instruction of function `f` starts; the `i`th operator of a body is
 /// the `i`th instruction, and the `end` that closes the body (no
 /// instruction of the text) is placed with the last one, as `wast`'s DWARF

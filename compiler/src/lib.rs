@@ -38,24 +38,6 @@
 #[path = "../benches/support/inputs.rs"]
 mod bench_inputs;
 
-/// The `.wast` files of the vendored WebAssembly testsuite, in order.
-#[cfg(test)]
-fn testsuite_files() -> Vec<std::path::PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/wast");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "wast"))
-        .collect();
-    files.sort();
-    assert!(
-        files.len() > 250,
-        "{} files in {}",
-        files.len(),
-        dir.display()
-    );
-    files
-}
 mod catalogue;
 mod diagnostic;
 mod encode;
@@ -403,6 +385,25 @@ pub fn read_source(path: impl AsRef<Path>) -> Result<String> {
             ],
         )
     })
+}
+
+/// The `.wast` files of the vendored WebAssembly testsuite, in order.
+#[cfg(test)]
+fn testsuite_files() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/wast");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() > 250,
+        "{} files in {}",
+        files.len(),
+        dir.display()
+    );
+    files
 }
 
 /// What [`parse`] makes: the encoded module, and with `lines`, for

@@ -226,13 +226,19 @@ impl LineIndex {
     }
 
     /// The 1-based line and character column of `offset` in `text`.
+    #[cfg(test)]
     pub(crate) fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
-        let line = self.starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.starts[line - 1];
+        let (line, start) = self.line_of(offset);
         let column = text
             .get(start..offset.min(text.len()))
             .map_or(0, |s| s.chars().count());
-        (line as u32, column as u32 + 1)
+        (line, column as u32 + 1)
+    }
+
+    /// The 1-based line holding `offset`, and where that line starts.
+    fn line_of(&self, offset: usize) -> (u32, usize) {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        (line as u32, self.starts[line - 1])
     }
 
     /// The offset of 1-based `line` and 1-based character `column`.
@@ -271,6 +277,18 @@ impl<'a> Locator<'a> {
         }
     }
 
+    /// How many characters of the source lie from byte `from` to byte `to`
+    /// (none if that is not a range of it): bytes, when it is ASCII.
+    fn width(&self, from: usize, to: usize) -> u32 {
+        let between = self.source.get(from..to);
+        let width = match between {
+            Some(between) if self.ascii => between.len(),
+            Some(between) => between.chars().count(),
+            None => 0,
+        };
+        width as u32
+    }
+
     /// The source line and character column of byte offset `expanded` in
     /// the expanded text.
     pub(crate) fn locate(&mut self, expanded: usize) -> Option<(u32, u32)> {
@@ -279,29 +297,14 @@ impl<'a> Locator<'a> {
         let next_line = self.source_lines.starts.get(line as usize).copied();
         let found = if at >= last && next_line.is_none_or(|next| at < next) {
             // Same line, further on: count only the characters between.
-            let more = match self.source.get(last..at) {
-                Some(between) if self.ascii => between.len(),
-                Some(between) => between.chars().count(),
-                None => 0,
-            };
-            (line, start, col + more as u32)
-        } else if self.ascii {
-            // Another line: found by binary search, its column by
-            // subtraction.
-            let line = self
-                .source_lines
-                .starts
-                .partition_point(|&s| s <= at)
-                .max(1);
-            let start = self.source_lines.starts[line - 1];
-            (
-                line as u32,
-                start,
-                (at.min(self.source.len()) - start) as u32 + 1,
-            )
+            (line, start, col + self.width(last, at))
         } else {
-            let (line, col) = self.source_lines.line_col(self.source, at);
-            (line, self.source_lines.starts[line as usize - 1], col)
+            let (line, start) = self.source_lines.line_of(at);
+            (
+                line,
+                start,
+                self.width(start, at.min(self.source.len())) + 1,
+            )
         };
         self.last = (at, found.0, found.1, found.2);
         Some((found.0, found.2))
