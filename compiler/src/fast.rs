@@ -1044,18 +1044,18 @@ impl<'a> Module<'a> {
         }
     }
 
-    fn exports_of(&mut self, kind: u8, index: u32) -> Option<()> {
+    /// What opens a function, table, memory or global: `$name?`, then
+    /// `(export "name")*`, then `(import "module" "name")?`. Returns the
+    /// import, if written inline.
+    fn definition(&mut self, space: Space, export_kind: u8) -> Option<Option<(Vec<u8>, Vec<u8>)>> {
+        let id = self.id();
+        let index = self.define(id, space)?;
         while self.at("export") {
             self.pos += 2;
             let name = self.name()?;
             self.expect(Kind::Right)?;
-            self.exports.push((name, kind, Ref::Num(index)));
+            self.exports.push((name, export_kind, Ref::Num(index)));
         }
-        Some(())
-    }
-
-    /// `(import "module" "name")` written inside a definition.
-    fn inline_import(&mut self) -> Option<Option<(Vec<u8>, Vec<u8>)>> {
         if !self.at("import") {
             return Some(None);
         }
@@ -1147,10 +1147,7 @@ impl<'a> Module<'a> {
     }
 
     fn func(&mut self) -> Option<()> {
-        let id = self.id();
-        let index = self.define(id, Space::Func)?;
-        self.exports_of(0, index)?;
-        if let Some((module, field)) = self.inline_import()? {
+        if let Some((module, field)) = self.definition(Space::Func, 0)? {
             let ty = self.type_use(true)?.0;
             self.expect(Kind::Right)?;
             self.imports.push((module, field, Import::Func(ty)));
@@ -1258,10 +1255,7 @@ impl<'a> Module<'a> {
     }
 
     fn table(&mut self) -> Option<()> {
-        let id = self.id();
-        let index = self.define(id, Space::Table)?;
-        self.exports_of(1, index)?;
-        let import = self.inline_import()?;
+        let import = self.definition(Space::Table, 1)?;
         let limits = self.limits()?;
         let ty = valtype(self.word()?).filter(|&t| t == 0x6f || t == 0x70)?;
         self.expect(Kind::Right)?;
@@ -1278,10 +1272,7 @@ impl<'a> Module<'a> {
     }
 
     fn memory(&mut self) -> Option<()> {
-        let id = self.id();
-        let index = self.define(id, Space::Memory)?;
-        self.exports_of(2, index)?;
-        let import = self.inline_import()?;
+        let import = self.definition(Space::Memory, 2)?;
         let limits = self.limits()?;
         self.expect(Kind::Right)?;
         match import {
@@ -1295,10 +1286,7 @@ impl<'a> Module<'a> {
     }
 
     fn global(&mut self) -> Option<()> {
-        let id = self.id();
-        let index = self.define(id, Space::Global)?;
-        self.exports_of(3, index)?;
-        let import = self.inline_import()?;
+        let import = self.definition(Space::Global, 3)?;
         let (ty, mutable) = self.global_type()?;
         if let Some((module, field)) = import {
             self.expect(Kind::Right)?;
