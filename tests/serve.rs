@@ -567,7 +567,13 @@ fn sigterm_lets_the_run_in_progress_finish_then_exits() {
     });
     let status = server.process.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    let said: Vec<String> = server.process.stderr.lock().unwrap().try_iter().collect();
+    // Everything it said: the thread draining its standard error hands over
+    // the last lines after the process has exited, and ends at the pipe's
+    // end (taking what had arrived by `wait` missed "stopped" now and then).
+    let stderr = server.process.stderr.lock().unwrap();
+    let said: Vec<String> =
+        std::iter::from_fn(|| stderr.recv_timeout(Duration::from_secs(10)).ok()).collect();
+    drop(stderr);
     assert!(
         said.iter().any(|l| l.starts_with("tape serve: stopping")),
         "{said:?}"
