@@ -3,12 +3,15 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Number, Value};
 use wasmtime::{Caller, Linker};
 
 use tape_rt::guest::{self, read_bytes_max, value_len};
 use tape_rt::guest::{read_str, write_bytes, write_strings};
-use tape_rt::{Capability, Error, Function, Spec, State, json_kind, status};
+use tape_rt::{Capability, Error, Function, Spec, State, status};
+
+mod node;
+
+use node::{ENTRY_BYTES, NODE_BYTES, Node, Object, heap_bytes, member_weight};
 
 /// JSON for the guest: parse a document into a host-side handle, read it by
 /// path, build objects and arrays, and serialise them.
@@ -183,11 +186,7 @@ enum Slot {
     /// A document: parsed, or built with `object` or `array`. `size`
     /// estimates its JSON text; `weight` the host memory it takes, which
     /// counts against the run's memory cap.
-    Root {
-        value: Value,
-        size: u64,
-        weight: u64,
-    },
+    Root { value: Node, size: u64, weight: u64 },
     /// A value inside document `root`.
     View { root: u32, path: Vec<Seg> },
 }
@@ -240,20 +239,20 @@ fn array_index(token: &str) -> Option<usize> {
     token.parse().ok()
 }
 
-fn step<'v>(value: &'v Value, seg: &Seg) -> Option<&'v Value> {
+fn step<'v>(value: &'v Node, seg: &Seg) -> Option<&'v Node> {
     match (value, seg) {
-        (Value::Object(map), Seg::Key(key)) => map.get(key),
-        (Value::Array(items), Seg::Key(key)) => items.get(array_index(key)?),
-        (Value::Array(items), Seg::Index(index)) => items.get(*index),
+        (Node::Object(object), Seg::Key(key)) => object.get(key),
+        (Node::Array(items), Seg::Key(key)) => items.get(array_index(key)?),
+        (Node::Array(items), Seg::Index(index)) => items.get(*index),
         _ => None,
     }
 }
 
-fn step_mut<'v>(value: &'v mut Value, seg: &Seg) -> Option<&'v mut Value> {
+fn step_mut<'v>(value: &'v mut Node, seg: &Seg) -> Option<&'v mut Node> {
     match (value, seg) {
-        (Value::Object(map), Seg::Key(key)) => map.get_mut(key),
-        (Value::Array(items), Seg::Key(key)) => items.get_mut(array_index(key)?),
-        (Value::Array(items), Seg::Index(index)) => items.get_mut(*index),
+        (Node::Object(object), Seg::Key(key)) => object.get_mut(key),
+        (Node::Array(items), Seg::Key(key)) => items.get_mut(array_index(key)?),
+        (Node::Array(items), Seg::Index(index)) => items.get_mut(*index),
         _ => None,
     }
 }
@@ -265,32 +264,22 @@ fn step_mut<'v>(value: &'v mut Value, seg: &Seg) -> Option<&'v mut Value> {
 /// (objects keep their members in order); where they are not — a
 /// duplicate key replaced an earlier value — the rest keep serde_json's
 /// spelling, which stands for the same number.
-fn respell_exponents(value: &mut Value, source: &[u8]) {
-    fn has_exponent(value: &Value) -> bool {
+fn respell_exponents(value: &mut Node, source: &[u8]) {
+    fn walk<'s>(value: &mut Node, tokens: &mut impl Iterator<Item = &'s str>) -> bool {
         match value {
-            Value::Number(n) => n.as_str().contains('e'),
-            Value::Array(items) => items.iter().any(has_exponent),
-            Value::Object(map) => map.values().any(has_exponent),
-            _ => false,
-        }
-    }
-    fn walk<'s>(value: &mut Value, tokens: &mut impl Iterator<Item = &'s str>) -> bool {
-        match value {
-            Value::Number(n) => match tokens.next() {
+            Node::Number(n) => match tokens.next() {
                 Some(token) if canonical(token) == n.as_str() => {
                     if token != n.as_str() {
-                        // serde_json's own constructor of a number from its
-                        // text (hidden in its docs); `token` is checked to
-                        // be the same number, spelt otherwise. Parsing it
-                        // again would spell it as serde_json does.
-                        *n = Number::from_string_unchecked(token.to_string());
+                        // `token` is checked to be the same number, spelt
+                        // otherwise.
+                        *n = token.into();
                     }
                     true
                 }
                 _ => false,
             },
-            Value::Array(items) => items.iter_mut().all(|item| walk(item, tokens)),
-            Value::Object(map) => map.values_mut().all(|item| walk(item, tokens)),
+            Node::Array(items) => items.iter_mut().all(|item| walk(item, tokens)),
+            Node::Object(object) => object.values_mut().all(|item| walk(item, tokens)),
             _ => true,
         }
     }
@@ -310,9 +299,7 @@ fn respell_exponents(value: &mut Value, source: &[u8]) {
             None => token.to_string(),
         }
     }
-    if has_exponent(value) {
-        walk(value, &mut number_tokens(source));
-    }
+    walk(value, &mut number_tokens(source));
 }
 
 /// Why `text` is not JSON, where: the line and column of the document,
@@ -428,97 +415,36 @@ fn number_tokens(source: &[u8]) -> impl Iterator<Item = &str> {
     })
 }
 
-/// At least the [`weight`] of the document `source` parses to, found
-/// without building it: each string is at least as long in the text as
-/// parsed, and a repeated key only makes the document lighter.
+/// At least the [`weight`](Node::weight) of the document `source`
+/// parses to, found without building it: each string is at least as long
+/// in the text as parsed, and a repeated key only makes the document
+/// lighter.
 fn weight_bound(source: &[u8]) -> u64 {
     tokens(source)
         .map(|token| match token {
-            Token::Number(text) => VALUE_BYTES + number_weight(text.len()),
-            Token::Str { len, key: false } => VALUE_BYTES + len as u64,
-            Token::Str { len, key: true } => ENTRY_BYTES + len as u64,
-            Token::Other => VALUE_BYTES,
+            Token::Number(text) => NODE_BYTES + heap_bytes(text.len()),
+            Token::Str { len, key: false } => NODE_BYTES + heap_bytes(len),
+            Token::Str { len, key: true } => ENTRY_BYTES + heap_bytes(len),
+            Token::Other => NODE_BYTES,
         })
         .sum()
 }
 
-/// At most the [`weight`] of a byte of JSON text: `[0,0,…]` is 32.
+/// At most the [`weight`](Node::weight) of a byte of JSON text: `[0,0,…]`
+/// is 20.
 const MAX_WEIGHT_PER_BYTE: u64 = 48;
 
-/// The heap a number's text of `len` bytes takes: `0` takes a chunk of 32
-/// bytes.
-fn number_weight(len: usize) -> u64 {
-    (len + 8).max(24).next_multiple_of(16) as u64
-}
-
-/// Bytes of host memory a parsed value takes: its node, its text, and for
-/// an object each member's key and index entry. Small values take far
-/// more memory than text (`[0,0,…]` is 2 bytes of text and 80 of memory a
-/// value), so documents are counted by this against the run's memory cap,
-/// not by their text.
-fn weight(value: &Value) -> u64 {
-    VALUE_BYTES
-        + match value {
-            Value::String(s) => s.len() as u64,
-            Value::Array(items) => items.iter().map(weight).sum(),
-            Value::Object(map) => map.iter().map(|(key, item)| member_weight(key, item)).sum(),
-            Value::Number(n) => number_weight(n.as_str().len()),
-            Value::Null | Value::Bool(_) => 0,
-        }
-}
-
-/// What a member `key: item` of an object adds to its weight.
-fn member_weight(key: &str, item: &Value) -> u64 {
-    ENTRY_BYTES + key.len() as u64 + weight(item)
-}
-
-/// `size_of::<Value>()`, rounded up to what the allocator hands out.
-const VALUE_BYTES: u64 = size_of::<Value>().next_multiple_of(16) as u64;
-
-/// An object member's key `String` and its entries in the map's index.
-const ENTRY_BYTES: u64 = 48;
-
-/// An estimate of `value`'s JSON text in bytes (exact but for escapes),
-/// and its depth of nesting (0 for a scalar).
-fn measure(value: &Value) -> (u64, usize) {
-    match value {
-        Value::Null => (4, 0),
-        Value::Bool(_) => (5, 0),
-        Value::Number(n) => (n.as_str().len() as u64, 0),
-        Value::String(s) => (s.len() as u64 + 2, 0),
-        Value::Array(items) => items.iter().fold((2, 1), |(size, depth), item| {
-            let (s, d) = measure(item);
-            (size + s + 1, depth.max(d + 1))
-        }),
-        Value::Object(map) => map.iter().fold((2, 1), |(size, depth), (key, item)| {
-            let (s, d) = measure(item);
-            (size + key.len() as u64 + 3 + s + 1, depth.max(d + 1))
-        }),
-    }
-}
-
-fn type_code(value: &Value) -> i32 {
-    match value {
-        Value::Null => 0,
-        Value::Bool(_) => 1,
-        Value::Number(_) => 2,
-        Value::String(_) => 3,
-        Value::Array(_) => 4,
-        Value::Object(_) => 5,
-    }
-}
-
-fn to_i64(value: &Value) -> Result<i64, Status> {
-    let Value::Number(number) = value else {
+fn to_i64(value: &Node) -> Result<i64, Status> {
+    let Node::Number(text) = value else {
         return Err(status::INVALID_ARGUMENT);
     };
-    if let Some(n) = number.as_i64() {
+    if let Ok(n) = text.parse::<i64>() {
         return Ok(n);
     }
-    if number.is_u64() {
+    if text.parse::<u64>().is_ok() {
         return Err(status::TOO_LARGE);
     }
-    let x = number.as_f64().ok_or(status::INVALID_ARGUMENT)?;
+    let x = value.as_f64().ok_or(status::INVALID_ARGUMENT)?;
     if x.fract() != 0.0 {
         return Err(status::INVALID_ARGUMENT);
     }
@@ -550,7 +476,7 @@ impl JsonRun {
         }
     }
 
-    fn document(&self, root: u32) -> Result<&Value, Status> {
+    fn document(&self, root: u32) -> Result<&Node, Status> {
         match self.slots.get(&root) {
             Some(Slot::Root { value, .. }) => Ok(value),
             // A view's document was freed.
@@ -559,7 +485,7 @@ impl JsonRun {
     }
 
     /// The value at `path` from `handle`.
-    fn find(&self, handle: i32, path: &[Seg]) -> Result<&Value, Status> {
+    fn find(&self, handle: i32, path: &[Seg]) -> Result<&Node, Status> {
         let (root, base) = self.locate(handle)?;
         let mut value = self.document(root)?;
         for seg in base.iter().chain(path) {
@@ -607,7 +533,7 @@ impl JsonRun {
         if size.saturating_mul(MAX_WEIGHT_PER_BYTE) > room && weight_bound(text) > room {
             return Err(status::TOO_LARGE);
         }
-        let mut value: Value = serde_json::from_slice(text).map_err(|e| {
+        let (mut value, exponents) = node::parse(text).map_err(|e| {
             // serde_json has no error code to match for its depth limit.
             if e.to_string().starts_with("recursion limit exceeded") {
                 status::TOO_LARGE
@@ -615,8 +541,10 @@ impl JsonRun {
                 status::INVALID_ARGUMENT
             }
         })?;
-        respell_exponents(&mut value, text);
-        let weight = weight(&value);
+        if exponents {
+            respell_exponents(&mut value, text);
+        }
+        let weight = value.weight();
         if weight > room {
             return Err(status::TOO_LARGE);
         }
@@ -640,28 +568,28 @@ impl JsonRun {
         json: &Json,
         handle: i32,
         key: Option<String>,
-        value: Value,
+        value: Node,
         room: u64,
     ) -> Result<i64, Status> {
         let (root, path) = self.locate(handle)?;
         let path = path.to_vec();
         // What a member takes in the text: `"key":value,`.
-        let member = |key: &str, value: &Value| key.len() as u64 + 4 + measure(value).0;
+        let member = |key: &str, value: &Node| key.len() as u64 + 4 + value.measure().0;
         let (replaced, replaced_weight) = match (self.find(handle, &[])?, &key) {
-            (Value::Object(map), Some(key)) => map
+            (Node::Object(object), Some(key)) => object
                 .get(key)
                 .map_or((0, 0), |old| (member(key, old), member_weight(key, old))),
-            (Value::Array(_), None) => (0, 0),
+            (Node::Array(_), None) => (0, 0),
             _ => return Err(status::INVALID_ARGUMENT),
         };
         let added_weight = match &key {
             Some(key) => member_weight(key, &value),
-            None => weight(&value),
+            None => value.weight(),
         };
         if added_weight.saturating_sub(replaced_weight) > room {
             return Err(status::TOO_LARGE);
         }
-        let (value_size, value_depth) = measure(&value);
+        let (value_size, value_depth) = value.measure();
         let added = value_size + 1 + key.as_ref().map_or(0, |k| k.len() as u64 + 3);
         // The target container sits at depth `path.len() + 1`.
         if path.len() + 1 + value_depth > MAX_DEPTH {
@@ -685,8 +613,8 @@ impl JsonRun {
             target = step_mut(target, seg).ok_or(status::NOT_FOUND)?;
         }
         match (target, key) {
-            (Value::Object(map), Some(key)) => drop(map.insert(key, value)),
-            (Value::Array(items), None) => items.push(value),
+            (Node::Object(object), Some(key)) => drop(object.insert(key.into(), value)),
+            (Node::Array(items), None) => items.push(value),
             _ => return Err(status::INVALID_ARGUMENT),
         }
         *size = new_size;
@@ -844,7 +772,7 @@ fn read_value<T: Default>(
     wanted: &str,
     handle: i32,
     path: i32,
-    read: impl FnOnce(&Value) -> Result<T, Status>,
+    read: impl FnOnce(&Node) -> Result<T, Status>,
 ) -> wasmtime::Result<(T, i32)> {
     look_up(caller, call, wanted, handle, path, |run, p| {
         run.find(handle, p).and_then(read)
@@ -901,7 +829,7 @@ fn insert(
     json: &Json,
     handle: i32,
     key: Option<i32>,
-    value: impl FnOnce(&mut Caller<'_, State>) -> wasmtime::Result<Result<Value, Status>>,
+    value: impl FnOnce(&mut Caller<'_, State>) -> wasmtime::Result<Result<Node, Status>>,
 ) -> wasmtime::Result<i32> {
     caller.data_mut().count_call(NAME);
     let key = match key {
@@ -950,14 +878,12 @@ fn insert(
     )
 }
 
-fn copy_of(caller: &mut Caller<'_, State>, handle: i32) -> wasmtime::Result<Result<Value, Status>> {
+fn copy_of(caller: &mut Caller<'_, State>, handle: i32) -> wasmtime::Result<Result<Node, Status>> {
     Ok(run_state(caller)?.find(handle, &[]).cloned())
 }
 
-fn float(x: f64) -> Result<Value, Status> {
-    Number::from_f64(x)
-        .map(Value::Number)
-        .ok_or(status::INVALID_ARGUMENT)
+fn float(x: f64) -> Result<Node, Status> {
+    Node::float(x).ok_or(status::INVALID_ARGUMENT)
 }
 
 /// Why a call on handle `h` at pointer `path` failed with `status`, found
@@ -1035,24 +961,21 @@ fn why(run: &JsonRun, h: i32, path: Option<&str>, status: i32, wanted: &str) -> 
                 Seg::Index(i) => i.to_string(),
             };
             return match parent {
-                Value::Object(_) => format!("nothing at `{text}`: {at} has no member `{seg}`"),
-                Value::Array(items) => format!(
+                Node::Object(_) => format!("nothing at `{text}`: {at} has no member `{seg}`"),
+                Node::Array(items) => format!(
                     "nothing at `{text}`: {at} is an array of {} items, with no index `{seg}`",
                     items.len()
                 ),
                 other => format!(
                     "nothing at `{text}`: {at} is {}, which has no `{seg}`",
-                    json_kind(other)
+                    other.kind()
                 ),
             };
         }
     }
     match run.find(h, &segments) {
         Ok(value) if status == status::INVALID_ARGUMENT && !wanted.is_empty() => {
-            format!(
-                "the value at `{text}` is {}, not {wanted}",
-                json_kind(value)
-            )
+            format!("the value at `{text}` is {}, not {wanted}", value.kind())
         }
         Ok(_) if status == status::TOO_LARGE => {
             format!(
@@ -1150,7 +1073,7 @@ impl Capability for Json {
                 let path = path_text.clone().and_then(|p| pointer(&p));
                 let run = run_state(&mut c)?;
                 let viewed = path.and_then(|p| {
-                    let Value::Array(items) = run.find(h, &p)? else {
+                    let Node::Array(items) = run.find(h, &p)? else {
                         return Err(status::INVALID_ARGUMENT);
                     };
                     let index = usize::try_from(index)
@@ -1188,10 +1111,10 @@ impl Capability for Json {
                 let run = run_state(&mut c)?;
                 let viewed = path.and_then(|p| {
                     let name = name?;
-                    let Value::Object(map) = run.find(h, &p)? else {
+                    let Node::Object(object) = run.find(h, &p)? else {
                         return Err(status::INVALID_ARGUMENT);
                     };
-                    if !map.contains_key(&name) {
+                    if !object.contains_key(&name) {
                         return Err(status::NOT_FOUND);
                     }
                     run.view(&json, h, &p, Some(Seg::Key(name)))
@@ -1225,7 +1148,9 @@ impl Capability for Json {
                     h,
                     path,
                     |value| match value {
-                        Value::Object(map) => Ok(map.keys().cloned().collect::<Vec<_>>()),
+                        Node::Object(object) => {
+                            Ok(object.keys().map(str::to_owned).collect::<Vec<_>>())
+                        }
                         _ => Err(status::INVALID_ARGUMENT),
                     },
                 )?;
@@ -1245,15 +1170,15 @@ impl Capability for Json {
                 h,
                 path,
                 |value| match value {
-                    Value::Array(items) => Ok(items.len() as i32),
-                    Value::Object(map) => Ok(map.len() as i32),
+                    Node::Array(items) => Ok(items.len() as i32),
+                    Node::Object(object) => Ok(object.len() as i32),
                     _ => Err(status::INVALID_ARGUMENT),
                 },
             )
         })?;
         linker.func_wrap(NAME, "type", move |mut c: C<'_>, h: i32, path: i32| {
             read_value(&mut c, "json.type", "", h, path, |value| {
-                Ok(type_code(value))
+                Ok(value.type_code())
             })
         })?;
         linker.func_wrap(NAME, "has", move |mut c: C<'_>, h: i32, path: i32| {
@@ -1267,7 +1192,7 @@ impl Capability for Json {
                 h,
                 path,
                 |value| match value {
-                    Value::String(s) => Ok(s.clone().into_bytes()),
+                    Node::String(s) => Ok(s.as_bytes().to_vec()),
                     _ => Err(status::INVALID_ARGUMENT),
                 },
             )?;
@@ -1289,21 +1214,21 @@ impl Capability for Json {
                 h,
                 path,
                 |value| match value {
-                    Value::Bool(b) => Ok(i32::from(*b)),
+                    Node::Bool(b) => Ok(i32::from(*b)),
                     _ => Err(status::INVALID_ARGUMENT),
                 },
             )
         })?;
 
         for (name, empty) in [
-            ("object", Value::Object(Map::new())),
-            ("array", Value::Array(Vec::new())),
+            ("object", Node::Object(Object::default())),
+            ("array", Node::Array(Vec::new())),
         ] {
             linker.func_wrap(NAME, name, move |mut c: C<'_>| {
                 c.data_mut().count_call(NAME);
                 let room = c.data().memory_room();
                 let run = run_state(&mut c)?;
-                let made = if run.held + 2 > json.max_total_bytes || VALUE_BYTES > room {
+                let made = if run.held + 2 > json.max_total_bytes || NODE_BYTES > room {
                     Err(status::TOO_LARGE)
                 } else {
                     run.add(
@@ -1311,13 +1236,13 @@ impl Capability for Json {
                         Slot::Root {
                             value: empty.clone(),
                             size: 2,
-                            weight: VALUE_BYTES,
+                            weight: NODE_BYTES,
                         },
                     )
                     .inspect(|_| run.held += 2)
                 };
                 if made.is_ok() {
-                    c.data_mut().reserve_memory(VALUE_BYTES);
+                    c.data_mut().reserve_memory(NODE_BYTES);
                 }
                 match reply(made) {
                     (handle, status::OK) => wasmtime::Result::Ok((handle, status::OK)),
@@ -1349,7 +1274,7 @@ impl Capability for Json {
             "set_str",
             move |mut c: C<'_>, h: i32, key: i32, s: i32| {
                 insert(&mut c, "json.set_str", &json, h, Some(key), |c| {
-                    Ok(text(c, s)?.map(Value::String))
+                    Ok(text(c, s)?.map(|s| Node::String(s.into())))
                 })
             },
         )?;
@@ -1358,7 +1283,7 @@ impl Capability for Json {
             "set_i64",
             move |mut c: C<'_>, h: i32, key: i32, n: i64| {
                 insert(&mut c, "json.set_i64", &json, h, Some(key), |_| {
-                    Ok(Ok(Value::from(n)))
+                    Ok(Ok(Node::integer(n)))
                 })
             },
         )?;
@@ -1376,13 +1301,13 @@ impl Capability for Json {
             "set_bool",
             move |mut c: C<'_>, h: i32, key: i32, b: i32| {
                 insert(&mut c, "json.set_bool", &json, h, Some(key), |_| {
-                    Ok(Ok(Value::Bool(b != 0)))
+                    Ok(Ok(Node::Bool(b != 0)))
                 })
             },
         )?;
         linker.func_wrap(NAME, "set_null", move |mut c: C<'_>, h: i32, key: i32| {
             insert(&mut c, "json.set_null", &json, h, Some(key), |_| {
-                Ok(Ok(Value::Null))
+                Ok(Ok(Node::Null))
             })
         })?;
         linker.func_wrap(NAME, "push", move |mut c: C<'_>, h: i32, v: i32| {
@@ -1390,12 +1315,12 @@ impl Capability for Json {
         })?;
         linker.func_wrap(NAME, "push_str", move |mut c: C<'_>, h: i32, s: i32| {
             insert(&mut c, "json.push_str", &json, h, None, |c| {
-                Ok(text(c, s)?.map(Value::String))
+                Ok(text(c, s)?.map(|s| Node::String(s.into())))
             })
         })?;
         linker.func_wrap(NAME, "push_i64", move |mut c: C<'_>, h: i32, n: i64| {
             insert(&mut c, "json.push_i64", &json, h, None, |_| {
-                Ok(Ok(Value::from(n)))
+                Ok(Ok(Node::integer(n)))
             })
         })?;
         linker.func_wrap(NAME, "push_f64", move |mut c: C<'_>, h: i32, x: f64| {
@@ -1403,12 +1328,12 @@ impl Capability for Json {
         })?;
         linker.func_wrap(NAME, "push_bool", move |mut c: C<'_>, h: i32, b: i32| {
             insert(&mut c, "json.push_bool", &json, h, None, |_| {
-                Ok(Ok(Value::Bool(b != 0)))
+                Ok(Ok(Node::Bool(b != 0)))
             })
         })?;
         linker.func_wrap(NAME, "push_null", move |mut c: C<'_>, h: i32| {
             insert(&mut c, "json.push_null", &json, h, None, |_| {
-                Ok(Ok(Value::Null))
+                Ok(Ok(Node::Null))
             })
         })?;
 
@@ -1505,12 +1430,12 @@ mod tests {
             r#"{"key:": ":", "k\"": "\"}"}"#,
             &long,
         ] {
-            let value: Value = serde_json::from_str(text).unwrap();
-            let (exact, bound) = (weight(&value), weight_bound(text.as_bytes()));
+            let (value, _) = node::parse(text.as_bytes()).unwrap();
+            let (exact, bound) = (value.weight(), weight_bound(text.as_bytes()));
             assert!(bound >= exact, "{text}: {bound} < {exact}");
             assert!(bound <= exact + exact / 2 + 64, "{text}: {bound} ≫ {exact}");
             assert!(
-                bound <= MAX_WEIGHT_PER_BYTE * text.len() as u64 + VALUE_BYTES,
+                bound <= MAX_WEIGHT_PER_BYTE * text.len() as u64 + NODE_BYTES,
                 "{text}"
             );
         }
@@ -1537,7 +1462,7 @@ mod tests {
 
     #[test]
     fn whole_numbers_convert_to_i64_and_others_do_not() {
-        let n = |text: &str| to_i64(&serde_json::from_str(text).unwrap());
+        let n = |text: &str| to_i64(&node::parse(text.as_bytes()).unwrap().0);
         assert_eq!(n("-9223372036854775808"), Ok(i64::MIN));
         assert_eq!(n("9223372036854775807"), Ok(i64::MAX));
         assert_eq!(n("9223372036854775808"), Err(status::TOO_LARGE));
@@ -1551,8 +1476,8 @@ mod tests {
 
     #[test]
     fn measure_estimates_text_and_depth() {
-        let v: Value = serde_json::from_str(r#"{"a":[1,{"b":null}],"c":"xy"}"#).unwrap();
-        let (size, depth) = measure(&v);
+        let (v, _) = node::parse(br#"{"a":[1,{"b":null}],"c":"xy"}"#).unwrap();
+        let (size, depth) = v.measure();
         assert_eq!(depth, 3);
         assert!(size >= serde_json::to_vec(&v).unwrap().len() as u64);
     }
