@@ -262,7 +262,7 @@ fn bombs() -> Vec<Bomb> {
         )
         .status("status 4 (too large)")
         .extra(16 * MIB),
-        // `[0,0,0,…]`: 2 bytes of text, 40 of memory a value, parsed again
+        // `[0,0,0,…]`: 2 bytes of text, 32 of memory a value, parsed again
         // and again: 607 MB (as `serde_json::Value`s) before documents
         // counted against the cap.
         bomb(

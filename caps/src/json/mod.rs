@@ -431,7 +431,7 @@ fn weight_bound(source: &[u8]) -> u64 {
 }
 
 /// At most the [`weight`](Node::weight) of a byte of JSON text: `[0,0,…]`
-/// is 20.
+/// is 16.
 const MAX_WEIGHT_PER_BYTE: u64 = 48;
 
 fn to_i64(value: &Node) -> Result<i64, Status> {

@@ -170,7 +170,7 @@ pub(super) fn heap_bytes(len: usize) -> u64 {
 impl Node {
     /// Bytes of host memory the value takes: its node and everything it
     /// owns. Small values take far more memory than text (`[0,0,…]` is 2
-    /// bytes of text and 40 of memory a value), so documents are counted
+    /// bytes of text and 32 of memory a value), so documents are counted
     /// by this against the run's memory cap, not by their text.
     pub(super) fn weight(&self) -> u64 {
         NODE_BYTES
@@ -716,6 +716,8 @@ mod tests {
 
     #[test]
     fn short_strings_take_no_heap() {
+        // As docs/capabilities.md gives them.
+        assert_eq!((NODE_BYTES, ENTRY_BYTES), (32, 40));
         let (node, _) = parse(br#"{"id": 12345, "name": "twenty-four bytes, exact"}"#).unwrap();
         assert_eq!(
             node.weight(),
