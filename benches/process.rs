@@ -48,6 +48,11 @@
 //! 45 µs, measured by running with `timeout = "none"` in a `tape.toml`
 //! (the reference starts a thread too, wasmtime's cache worker).
 //!
+//! A shared library is dear at start: libm, linked again for tokio's one
+//! `f64::powf` (`tape serve`), cost about 5% of a start until `main.rs`
+//! defined `pow` itself; `tests/cli.rs` checks the binary names no library
+//! beyond glibc's own.
+//!
 //! Measured so (`cargo bench --workspace --bench process -- --warm-up-time
 //! 2 --measurement-time 10`, 2 vCPUs, nothing else running), six runs:
 //! every start of each, taken in turns, tape 1.73–1.92 ms against the

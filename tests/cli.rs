@@ -80,6 +80,10 @@ fn main() {
             "kv_on_redis_is_shared_by_every_tape_run_naming_it",
             kv_on_redis_is_shared_by_every_tape_run_naming_it,
         ),
+        tape_testkit::test(
+            "the_binary_loads_no_shared_library_beyond_libc",
+            the_binary_loads_no_shared_library_beyond_libc,
+        ),
     ]);
     tape_testkit::run(trials);
 }
@@ -821,3 +825,46 @@ fn kv_on_redis_is_shared_by_every_tape_run_naming_it() {
         );
     }
 }
+
+/// Every shared library the binary names is one more the dynamic loader
+/// maps and relocates at every start: `tape` needs glibc's own (libc, the
+/// loader, libgcc for unwinding) and nothing else. libm came back once
+/// with a dependency's `f64::powf` (tokio's), and cost `tape run` about
+/// 5% of its start; `main.rs` defines `pow` for that.
+#[cfg(target_os = "linux")]
+fn the_binary_loads_no_shared_library_beyond_libc() {
+    use object::elf;
+    use object::read::elf::{Dyn, FileHeader};
+    let data = std::fs::read(env!("CARGO_BIN_EXE_tape")).expect("the binary reads");
+    let header = elf::FileHeader64::<object::Endianness>::parse(&*data).expect("an ELF file");
+    let endian = header.endian().expect("an ELF file");
+    let sections = header.sections(endian, &*data).expect("its sections");
+    let (dynamic, link) = sections
+        .dynamic(endian, &*data)
+        .expect("its dynamic section")
+        .expect("tape is dynamically linked");
+    let strings = sections.strings(endian, &*data, link).expect("its strings");
+    let needed: Vec<String> = dynamic
+        .iter()
+        .filter(|entry| entry.tag32(endian).map(i64::from) == Some(elf::DT_NEEDED))
+        .map(|entry| String::from_utf8_lossy(entry.string(endian, strings).unwrap()).into_owned())
+        .collect();
+    assert!(needed.iter().any(|lib| lib == "libc.so.6"), "{needed:?}");
+    let allowed = [
+        "libc.so.6",
+        "libgcc_s.so.1",
+        "ld-linux-x86-64.so.2",
+        "ld-linux-aarch64.so.1",
+    ];
+    let extra: Vec<_> = needed
+        .iter()
+        .filter(|lib| !allowed.contains(&lib.as_str()))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "tape needs {extra:?} besides glibc's own (all: {needed:?}); find the symbols it takes from them with `nm -D --undefined-only`"
+    );
+}
+
+#[cfg(not(target_os = "linux"))]
+fn the_binary_loads_no_shared_library_beyond_libc() {}

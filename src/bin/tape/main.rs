@@ -29,6 +29,19 @@ mod serve;
 mod test;
 mod usage;
 
+/// `pow(3)`, from the `libm` crate (musl's), defined here so that the
+/// binary does not link the system's libm. Its one caller at the time of
+/// writing is tokio's multi-threaded scheduler (`f64::powf`, for `tape
+/// serve`'s statistics); for that, the dynamic loader would map and
+/// relocate a whole shared library at every start of every command, which
+/// cost `tape run` about a tenth of its start (see `benches/process.rs`).
+/// A definition in the executable is what `pow` resolves to, for any caller.
+#[allow(unsafe_code)] // `no_mangle`: this is the C symbol `pow`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pow(x: f64, y: f64) -> f64 {
+    libm::pow(x, y)
+}
+
 const AFTER_HELP: &str = "\
 Examples:
   tape run hello.wat                      compile and run a program
@@ -178,6 +191,20 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    /// `f64::powf` in this binary is the `pow` above: C99's special cases
+    /// and exact results where there is one.
+    #[test]
+    fn powf_is_pow() {
+        let powf = |x: f64, y: f64| std::hint::black_box(x).powf(std::hint::black_box(y));
+        assert_eq!(powf(2.0, 10.0), 1024.0);
+        assert_eq!(powf(10.0, -2.0), 0.01);
+        assert_eq!(powf(0.9, 0.0), 1.0);
+        assert_eq!(powf(1.0, f64::NAN), 1.0);
+        assert_eq!(powf(0.0, -1.0), f64::INFINITY);
+        assert!(powf(-8.0, 1.0 / 3.0).is_nan());
+        assert_eq!(powf(-2.0, 3.0), -8.0);
+        assert_eq!(super::pow(3.0, 4.0), 81.0);
+    }
 
     /// What clap makes of `tape ARGS`.
     fn clap_reads(args: &[&OsStr]) -> Result<Command, clap::Error> {
