@@ -173,6 +173,65 @@ fn objects_and_arrays_are_built_and_serialised_in_insertion_order() {
     );
 }
 
+/// An object of many members (indexed by key in the host past eight):
+/// every member found, a repeated key keeps its first place with its last
+/// value, a set replaces in place or appends, in the order written.
+#[test]
+fn a_wide_object_finds_every_member_and_keeps_its_order() {
+    let program = guest(
+        r#"(func $run (result i32)
+             (local $doc i32) (local $i i32)
+             (local.set $doc (call $ok (call $json.parse (call $arg (i32.const 0)))))
+             (call $emit (call $ok (call $json.len (local.get $doc) "")))
+             (local.set $i (i32.const 0))
+             (loop $each
+               (call $emit64 (call $ok64 (call $json.i64
+                 (call $ok (call $json.item (local.get $doc) "/list" (local.get $i))) "")))
+               (br_if $each (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                      (i32.const 3))))
+             (call $emit64 (call $ok64 (call $json.i64 (local.get $doc) "/k7")))
+             (call $emit64 (call $ok64 (call $json.i64 (local.get $doc) "/k29")))
+             (call $emit (call $json.has (local.get $doc) "/k30") (drop))
+             (call $must (call $json.set_i64 (local.get $doc) "k3" (i64.const -3)))
+             (call $must (call $json.set_i64 (local.get $doc) "new" (i64.const 99)))
+             (call $emit64 (call $ok64 (call $json.i64
+               (call $ok (call $json.member (local.get $doc) "" "new")) "")))
+             (call $out (call $ok (call $json.keys (local.get $doc) "")))
+             (call $out (call $ok (call $json.stringify (local.get $doc))))
+             (i32.const 0))"#,
+        &json(),
+    );
+    // k0 … k29, then k5 again (its value replaced, its place kept), then
+    // a list.
+    let mut members: Vec<String> = (0..30).map(|i| format!(r#""k{i}": {i}"#)).collect();
+    members.push(r#""k5": 500"#.into());
+    members.push(r#""list": [10, 11, 12]"#.into());
+    let doc = format!("{{{}}}", members.join(", "));
+    let outcome = program.run(&Args::strings([&doc])).unwrap();
+    assert_eq!(int(&outcome, 0), 31, "30 keys and the list");
+    assert_eq!(
+        (int64(&outcome, 1), int64(&outcome, 2), int64(&outcome, 3)),
+        (10, 11, 12)
+    );
+    assert_eq!((int64(&outcome, 4), int64(&outcome, 5)), (7, 29));
+    assert_eq!(int(&outcome, 6), 0, "no k30");
+    assert_eq!(int64(&outcome, 7), 99);
+    let mut keys: Vec<String> = (0..30).map(|i| format!("k{i}")).collect();
+    keys.extend(["list".into(), "new".into()]);
+    assert_eq!(outcome.result::<Vec<String>>(8).unwrap(), keys);
+    let values: Vec<String> = (0..30)
+        .map(|i| match i {
+            3 => r#""k3":-3"#.to_string(),
+            5 => r#""k5":500"#.to_string(),
+            i => format!(r#""k{i}":{i}"#),
+        })
+        .collect();
+    assert_eq!(
+        string(&outcome, 9),
+        format!(r#"{{{},"list":[10,11,12],"new":99}}"#, values.join(","))
+    );
+}
+
 #[test]
 fn a_parsed_document_is_edited_through_views() {
     let program = guest(
