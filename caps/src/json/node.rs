@@ -19,7 +19,7 @@ use std::hash::BuildHasher;
 use compact_str::{CompactString, ToCompactString};
 use hashbrown::HashTable;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde_json::Number;
 
 /// A JSON value.
@@ -272,9 +272,10 @@ pub(super) fn parse(text: &[u8]) -> Result<(Node, bool), serde_json::Error> {
     Ok((node, exponent.get()))
 }
 
-/// Where a number comes from in serde_json with `arbitrary_precision`: a
-/// map of one entry, this key (a `&'static str` of serde_json's, never
-/// one borrowed from the text) and the number's text.
+/// How serde_json with `arbitrary_precision` hands a number over: as a map
+/// of one entry, this key (a `&'static str` of serde_json's, never one
+/// borrowed from the text) and the number's text; and how its serializer
+/// takes one: a struct of that name with one field.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 #[derive(Clone, Copy)]
@@ -433,10 +434,15 @@ impl Serialize for Node {
         match self {
             Node::Null => serializer.serialize_unit(),
             Node::Bool(b) => serializer.serialize_bool(*b),
-            // serde_json's own constructor of a number from its text
-            // (hidden in its docs); the text is a JSON number.
+            // As `serde_json::Number` serializes itself with
+            // `arbitrary_precision`: a struct that serde_json's serializer
+            // knows by this name, whose one field it writes as it is (the
+            // text is a JSON number). Held to serde_json's output by the
+            // tests below.
             Node::Number(text) => {
-                Number::from_string_unchecked(text.to_string()).serialize(serializer)
+                let mut number = serializer.serialize_struct(NUMBER_TOKEN, 1)?;
+                number.serialize_field(NUMBER_TOKEN, text.as_str())?;
+                number.end()
             }
             Node::String(s) => serializer.serialize_str(s),
             Node::Array(items) => {
