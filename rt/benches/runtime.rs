@@ -17,6 +17,14 @@
 //!   `wat::parse_str` of the same module's text plus a Cranelift compile
 //!   and the same run on raw wasmtime, and, with the `bench-winch`
 //!   feature, against the same with Winch, wasmtime's baseline compiler.
+//!   Winch compiles the 400-function program about 4× faster, but Tape
+//!   does not use it for first runs: with wasmtime 48.0.8, a run that
+//!   traps on Winch's code reports one unit of fuel more than the same
+//!   run on Cranelift's (an out-of-bounds load, a division by zero; runs
+//!   that return used the same fuel in every program tried), and a trap
+//!   in a function reached through `call_indirect` lost its wasm offset in
+//!   Winch's backtrace, so the trap could not name its line. A program's
+//!   fuel and its trap's line would depend on whether it was cached.
 //! - `limits`: three compute loops (a tight counter loop, a call-heavy
 //!   recursion, a memory-bound loop) run by tape-rt with the default
 //!   limits, by tape-rt with no fuel limit and no timeout, and by raw
