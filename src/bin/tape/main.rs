@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(powf(0.0, -1.0), f64::INFINITY);
         assert!(powf(-8.0, 1.0 / 3.0).is_nan());
         assert_eq!(powf(-2.0, 3.0), -8.0);
-        assert_eq!(super::pow(3.0, 4.0), 81.0);
+        assert_eq!(pow(3.0, 4.0), 81.0);
     }
 
     /// What clap makes of `tape ARGS`.
