@@ -438,10 +438,12 @@ fn number_tokens(source: &[u8]) -> impl Iterator<Item = &str> {
 fn weight_bound(source: &[u8]) -> u64 {
     /// An allocation's header and rounding, at most.
     const CHUNK: u64 = 24;
-    /// A member's share of its object's index: buckets of 5 bytes, at
-    /// most 2 × 8/7 × twice the members' buckets, and the index's fixed
-    /// part (its box, its control group) shared by the 9 members an
-    /// object has at least when it has an index.
+    /// A member's share of its object's index, if it has one: the index
+    /// has room for at most twice the members and two more, in at most
+    /// twice 8/7 buckets a place, of 5 bytes each (23 a member); its fixed
+    /// part (its box, a group of control bytes, allocations' overheads,
+    /// about 100 bytes) is shared by the 9 members or more an indexed
+    /// object has.
     const INDEX_SHARE: u64 = 24 + 16;
     tokens(source)
         .map(|token| match token {
