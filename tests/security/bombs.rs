@@ -327,6 +327,40 @@ fn bombs() -> Vec<Bomb> {
             ),
         )
         .status("status 4 (too large)"),
+        // Views of a member whose name is 1 MB long: each view's path
+        // holds a copy of the name, 1 GB for the 1,024 handles a run may
+        // have, before views counted against the cap.
+        bomb(
+            "json-views-of-a-long-name",
+            format!(
+                "(func $run (result i32) (local $doc i32) (local $ptr i32) (local $i i32)
+                   (local $n i32) (local $status i32) (local $h i32)
+                   (local.set $n (i32.const 1000000))
+                   (local.set $doc (call $core.alloc (i32.add (local.get $n) (i32.const 12))))
+                   (i32.store (local.get $doc) (i32.add (local.get $n) (i32.const 6)))
+                   (i32.store16 (i32.add (local.get $doc) (i32.const 4)) (i32.const 0x227b))
+                   (memory.fill (i32.add (local.get $doc) (i32.const 6)) (i32.const 0x6b)
+                                (local.get $n))
+                   (i32.store (i32.add (local.get $doc) (i32.add (i32.const 6) (local.get $n)))
+                              (i32.const 0x7d303a22))
+                   (local.set $ptr (call $core.alloc (i32.add (local.get $n) (i32.const 5))))
+                   (i32.store (local.get $ptr) (i32.add (local.get $n) (i32.const 1)))
+                   (i32.store8 (i32.add (local.get $ptr) (i32.const 4)) (i32.const 0x2f))
+                   (memory.fill (i32.add (local.get $ptr) (i32.const 5)) (i32.const 0x6b)
+                                (local.get $n))
+                   (call $json.parse (local.get $doc))
+                   (local.set $status) (local.set $h)
+                   (if (local.get $status) (then (return (local.get $status))))
+                   {} (i32.const 0))",
+                times(
+                    1000,
+                    "(call $json.get (local.get $h) (local.get $ptr))
+                     (local.set $status) (drop)
+                     (if (local.get $status) (then (return (local.get $status))))"
+                )
+            ),
+        )
+        .status("status 4 (too large)"),
         bomb(
             "infinite-loop",
             "(func $run (result i32) (loop $l (br $l)) (i32.const 0))",

@@ -187,8 +187,26 @@ enum Slot {
     /// estimates its JSON text; `weight` the host memory it takes, which
     /// counts against the run's memory cap.
     Root { value: Node, size: u64, weight: u64 },
-    /// A value inside document `root`.
-    View { root: u32, path: Vec<Seg> },
+    /// A value inside document `root`, and the host memory its path
+    /// takes (its keys are copies: a view of a member with a long name
+    /// holds that name), which counts against the run's memory cap.
+    View {
+        root: u32,
+        path: Vec<Seg>,
+        weight: u64,
+    },
+}
+
+/// The heap a view's path takes: its vector, and each key's text.
+fn path_weight<'s>(path: impl Iterator<Item = &'s Seg> + Clone) -> u64 {
+    let len = path.clone().count();
+    node::chunk((len * size_of::<Seg>()) as u64)
+        + path
+            .map(|seg| match seg {
+                Seg::Key(key) => node::chunk(key.len() as u64),
+                Seg::Index(_) => 0,
+            })
+            .sum::<u64>()
 }
 
 /// One run's handles.
@@ -504,7 +522,7 @@ impl JsonRun {
         let id = u32::try_from(handle).map_err(|_| status::INVALID_ARGUMENT)?;
         match self.slots.get(&id) {
             Some(Slot::Root { .. }) => Ok((id, &[])),
-            Some(Slot::View { root, path }) => Ok((*root, path)),
+            Some(Slot::View { root, path, .. }) => Ok((*root, path)),
             None => Err(status::INVALID_ARGUMENT),
         }
     }
@@ -534,21 +552,29 @@ impl JsonRun {
         Ok(path.iter().try_fold(value, step).is_some() as i32)
     }
 
-    /// A new handle for the value at `path` (then `last`) from `handle`.
+    /// A new handle for the value at `path` (then `last`) from `handle`,
+    /// if the memory its path takes fits in `room`; the handle and that
+    /// memory.
     fn view(
         &mut self,
         json: &Json,
         handle: i32,
         path: &[Seg],
         last: Option<Seg>,
-    ) -> Result<i32, Status> {
+        room: u64,
+    ) -> Result<(i32, u64), Status> {
         let (root, base) = self.locate(handle)?;
-        let full: Vec<Seg> = base.iter().chain(path).cloned().chain(last).collect();
         let mut value = self.document(root)?;
-        for seg in &full {
+        for seg in base.iter().chain(path).chain(&last) {
             value = step(value, seg).ok_or(status::NOT_FOUND)?;
         }
-        self.add(json, Slot::View { root, path: full })
+        let weight = path_weight(base.iter().chain(path).chain(&last));
+        if weight > room {
+            return Err(status::TOO_LARGE);
+        }
+        let path = base.iter().chain(path).cloned().chain(last).collect();
+        let handle = self.add(json, Slot::View { root, path, weight })?;
+        Ok((handle, weight))
     }
 
     /// Parses `text` into a new document whose weight must fit in `room`;
@@ -682,7 +708,7 @@ impl JsonRun {
                 self.held = self.held.saturating_sub(size);
                 Ok(weight)
             }
-            Some(Slot::View { .. }) => Ok(0),
+            Some(Slot::View { weight, .. }) => Ok(weight),
             None => Err(status::INVALID_ARGUMENT),
         }
     }
@@ -859,6 +885,15 @@ fn look_up<T: Default>(
     Ok((value, status))
 }
 
+/// Counts the memory a new view takes against the run's cap (its path
+/// was checked to fit); the view's handle.
+fn charge(c: &mut Caller<'_, State>, viewed: Result<(i32, u64), Status>) -> Result<i32, Status> {
+    viewed.map(|(handle, weight)| {
+        c.data_mut().reserve_memory(weight);
+        handle
+    })
+}
+
 /// Writes `bytes` as the reply `[len][bytes]`, when `status` is OK.
 fn write_reply(
     caller: &mut Caller<'_, State>,
@@ -1030,7 +1065,7 @@ fn why(run: &JsonRun, h: i32, path: Option<&str>, status: i32, wanted: &str) -> 
         }
         Ok(_) if status == status::TOO_LARGE => {
             format!(
-                "the value at `{text}` does not fit (a number past the 64-bit range, or past the run's JSON limits)"
+                "the value at `{text}` does not fit (a number past the 64-bit range, or past the run's JSON limits or its memory)"
             )
         }
         Ok(_) if status == status::NOT_FOUND => format!("nothing at `{text}` in handle {h}"),
@@ -1102,13 +1137,14 @@ impl Capability for Json {
         linker.func_wrap(NAME, "get", move |mut c: C<'_>, h: i32, path: i32| {
             c.data_mut().count_call(NAME);
             let text = text(&mut c, path)?;
+            let room = c.data().memory_room();
             let run = run_state(&mut c)?;
             let viewed = text
                 .as_ref()
                 .map_err(|s| *s)
                 .and_then(|p| pointer(p))
-                .and_then(|p| run.view(&json, h, &p, None));
-            let (handle, status) = reply(viewed);
+                .and_then(|p| run.view(&json, h, &p, None, room));
+            let (handle, status) = reply(charge(&mut c, viewed));
             if status == status::OK {
                 return wasmtime::Result::Ok((handle, status));
             }
@@ -1122,6 +1158,7 @@ impl Capability for Json {
                 c.data_mut().count_call(NAME);
                 let path_text = text(&mut c, path)?;
                 let path = path_text.clone().and_then(|p| pointer(&p));
+                let room = c.data().memory_room();
                 let run = run_state(&mut c)?;
                 let viewed = path.and_then(|p| {
                     let Node::Array(items) = run.find(h, &p)? else {
@@ -1131,9 +1168,9 @@ impl Capability for Json {
                         .ok()
                         .filter(|&i| i < items.len())
                         .ok_or(status::NOT_FOUND)?;
-                    run.view(&json, h, &p, Some(Seg::Index(index)))
+                    run.view(&json, h, &p, Some(Seg::Index(index)), room)
                 });
-                match reply(viewed) {
+                match reply(charge(&mut c, viewed)) {
                     (handle, status::OK) => wasmtime::Result::Ok((handle, status::OK)),
                     (_, status) => Ok((
                         0,
@@ -1159,6 +1196,7 @@ impl Capability for Json {
                 let path = path_text.clone().and_then(|p| pointer(&p));
                 let name = text(&mut c, name)?;
                 let member = name.clone().unwrap_or_default();
+                let room = c.data().memory_room();
                 let run = run_state(&mut c)?;
                 let viewed = path.and_then(|p| {
                     let name = name?;
@@ -1168,9 +1206,9 @@ impl Capability for Json {
                     if !object.contains_key(&name) {
                         return Err(status::NOT_FOUND);
                     }
-                    run.view(&json, h, &p, Some(Seg::Key(name)))
+                    run.view(&json, h, &p, Some(Seg::Key(name)), room)
                 });
-                match reply(viewed) {
+                match reply(charge(&mut c, viewed)) {
                     (handle, status::OK) => wasmtime::Result::Ok((handle, status::OK)),
                     (_, status) => {
                         let last = format!("/{}", member.replace('~', "~0").replace('/', "~1"));
@@ -1514,11 +1552,11 @@ mod tests {
         let (doc, _) = run
             .parse(&json, br#"{"list": [1], "wide": {}}"#, room)
             .unwrap();
-        let list = run
-            .view(&json, doc, &pointer("/list").unwrap(), None)
+        let (list, _) = run
+            .view(&json, doc, &pointer("/list").unwrap(), None, room)
             .unwrap();
-        let wide = run
-            .view(&json, doc, &pointer("/wide").unwrap(), None)
+        let (wide, _) = run
+            .view(&json, doc, &pointer("/wide").unwrap(), None, room)
             .unwrap();
         let mut charged = match run.slots.get(&(doc as u32)) {
             Some(Slot::Root { weight, .. }) => *weight as i64,
@@ -1552,6 +1590,48 @@ mod tests {
             assert_eq!(*weight, value.weight(), "after {i}");
             assert_eq!(charged, *weight as i64, "after {i}");
         }
+    }
+
+    /// A view holds its path, names and all: that memory is what it
+    /// charges, what freeing it gives back, and what must fit the room.
+    #[test]
+    fn views_charge_the_memory_their_paths_take() {
+        let json = Json::new();
+        let mut run = JsonRun::default();
+        let name = "n".repeat(1000);
+        let text = format!(r#"{{"{name}": {{"a": [1, 2]}}}}"#);
+        let (doc, _) = run.parse(&json, text.as_bytes(), u64::MAX).unwrap();
+        let path = pointer(&format!("/{name}/a")).unwrap();
+        let expected = path_weight(path.iter().chain(&[Seg::Index(1)]));
+        assert!(expected > 1000, "the name counts: {expected}");
+        let (view, weight) = run
+            .view(&json, doc, &path, Some(Seg::Index(1)), u64::MAX)
+            .unwrap();
+        assert_eq!(weight, expected);
+        assert_eq!(run.free(view), Ok(weight));
+        assert_eq!(
+            run.view(&json, doc, &path, None, 1000),
+            Err(status::TOO_LARGE),
+            "no room for the name"
+        );
+        // A view of a view holds both paths, one after the other.
+        let (outer, _) = run
+            .view(
+                &json,
+                doc,
+                &pointer(&format!("/{name}")).unwrap(),
+                None,
+                u64::MAX,
+            )
+            .unwrap();
+        let (inner, weight) = run
+            .view(&json, outer, &pointer("/a").unwrap(), None, u64::MAX)
+            .unwrap();
+        assert_eq!(
+            weight,
+            path_weight(pointer(&format!("/{name}/a")).unwrap().iter())
+        );
+        assert_eq!(run.free(inner), Ok(weight));
     }
 
     #[test]

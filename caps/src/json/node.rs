@@ -161,7 +161,7 @@ pub(super) const KEY_BYTES: u64 = MEMBER_BYTES - NODE_BYTES;
 
 /// What the allocator's chunk for `bytes` takes: the size, a header, and
 /// rounding (glibc's: 8 bytes of header, 16-byte steps, 32 at least).
-fn chunk(bytes: u64) -> u64 {
+pub(super) fn chunk(bytes: u64) -> u64 {
     if bytes == 0 {
         0
     } else {
