@@ -36,7 +36,7 @@ pub(super) enum Node {
     Object(Object),
 }
 
-/// From how many members an object keeps an index of them by key: below
+/// Past how many members an object keeps an index of them by key: up to
 /// it, finding a key compares it with each (at most 8 short strings,
 /// faster than hashing it).
 pub(super) const INDEXED: usize = 8;
@@ -45,8 +45,8 @@ pub(super) const INDEXED: usize = 8;
 #[derive(Clone, Default)]
 pub(super) struct Object {
     members: Vec<(CompactString, Node)>,
-    /// The position of each member, by the hash of its key; from
-    /// [`INDEXED`] members on.
+    /// The position of each member, by the hash of its key; past
+    /// [`INDEXED`] members.
     index: Option<Box<Index>>,
 }
 
