@@ -885,6 +885,40 @@ fn look_up<T: Default>(
     Ok((value, status))
 }
 
+/// `value` as compact JSON text, `TOO_LARGE` as soon as it passes `max`
+/// bytes: a document's size is an estimate (escapes are not counted, and
+/// `"\u0001"` is 6 times its character), so the text is never built
+/// past the limit rather than checked once whole.
+fn stringify(value: &Node, max: u64) -> Result<Vec<u8>, Status> {
+    struct Bounded {
+        text: Vec<u8>,
+        max: usize,
+    }
+    impl std::io::Write for Bounded {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if self.text.len() + bytes.len() > self.max {
+                return Err(std::io::ErrorKind::FileTooLarge.into());
+            }
+            self.text.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let mut out = Bounded {
+        text: Vec::with_capacity(value.measure().0.min(max as u64) as usize),
+        max,
+    };
+    match serde_json::to_writer(&mut out, value) {
+        Ok(()) => Ok(out.text),
+        Err(error) if error.is_io() => Err(status::TOO_LARGE),
+        Err(_) => Err(status::INVALID_ARGUMENT),
+    }
+}
+
 /// Counts the memory a new view takes against the run's cap (its path
 /// was checked to fit); the view's handle.
 fn charge(c: &mut Caller<'_, State>, viewed: Result<(i32, u64), Status>) -> Result<i32, Status> {
@@ -1429,13 +1463,9 @@ impl Capability for Json {
         linker.func_wrap(NAME, "stringify", move |mut c: C<'_>, h: i32| {
             c.data_mut().count_call(NAME);
             let run = run_state(&mut c)?;
-            let text = run.find(h, &[]).and_then(|value| {
-                let text = serde_json::to_vec(value).map_err(|_| status::INVALID_ARGUMENT)?;
-                if text.len() as u64 > json.max_document_bytes {
-                    return Err(status::TOO_LARGE);
-                }
-                Ok(text)
-            });
+            let text = run
+                .find(h, &[])
+                .and_then(|value| stringify(value, json.max_document_bytes));
             let (bytes, status) = reply(text);
             if status != status::OK {
                 return Ok((0, explain(&mut c, "json.stringify", h, None, status, "")?));
@@ -1632,6 +1662,28 @@ mod tests {
             path_weight(pointer(&format!("/{name}/a")).unwrap().iter())
         );
         assert_eq!(run.free(inner), Ok(weight));
+    }
+
+    /// Text past the document limit is refused as it is written, not
+    /// once whole: escapes make it longer than the size estimate says.
+    #[test]
+    fn stringify_stops_at_the_limit() {
+        let value = Node::Array(vec![Node::String("\u{1}".repeat(100).into()); 10]);
+        let text = stringify(&value, 10_000).unwrap();
+        assert_eq!(text.len(), 2 + 10 * (2 + 600) + 9);
+        assert_eq!(
+            serde_json::from_slice::<Vec<String>>(&text).unwrap(),
+            vec!["\u{1}".repeat(100); 10]
+        );
+        assert_eq!(
+            stringify(&value, text.len() as u64).map(|t| t.len()),
+            Ok(text.len())
+        );
+        assert_eq!(
+            stringify(&value, text.len() as u64 - 1),
+            Err(status::TOO_LARGE)
+        );
+        assert_eq!(stringify(&value, 100), Err(status::TOO_LARGE));
     }
 
     #[test]
