@@ -876,6 +876,19 @@ impl<'a> Module<'a> {
         }
     }
 
+    /// The index of a `(keyword X)` clause at the cursor, moving past it:
+    /// `Some(None)` when there is no such clause, `None` when it is
+    /// malformed.
+    fn clause_ref(&mut self, keyword: &str) -> Option<Option<Ref<'a>>> {
+        if !self.at(keyword) {
+            return Some(None);
+        }
+        self.pos += 2;
+        let index = self.reference()?;
+        self.expect(Kind::Right)?;
+        Some(Some(index))
+    }
+
     /// Moves to just past the `)` that closes the `(` at token `open`.
     fn skip_from(&mut self, open: usize) {
         self.pos = self.tokens[open].pair as usize + 1;
@@ -1330,14 +1343,7 @@ impl<'a> Module<'a> {
                 if self.at("ref") {
                     return None;
                 }
-                let table = if self.at("table") {
-                    self.pos += 2;
-                    let table = self.reference()?;
-                    self.expect(Kind::Right)?;
-                    Some(table)
-                } else {
-                    None
-                };
+                let table = self.clause_ref("table")?;
                 if self.peek()?.kind != Kind::Left {
                     return None;
                 }
@@ -1366,14 +1372,7 @@ impl<'a> Module<'a> {
         let id = self.id();
         self.define(id, Space::Data)?;
         let mut active = None;
-        let memory = if self.at("memory") {
-            self.pos += 2;
-            let memory = self.reference()?;
-            self.expect(Kind::Right)?;
-            Some(memory)
-        } else {
-            None
-        };
+        let memory = self.clause_ref("memory")?;
         if self.peek()?.kind == Kind::Left {
             let start = self.pos;
             self.skip_from(start);
