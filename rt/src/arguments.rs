@@ -305,17 +305,28 @@ fn length_prefixed(argument: &Argument, bytes: &[u8]) -> Result<Vec<u8>, Argumen
         .map_err(|e| invalid(argument, e.to_string()))
 }
 
-/// A JSON value's kind, as messages name it: "null", "a boolean", "a
-/// number", "a string", "an array", "an object".
+/// The kinds of JSON value as messages name them, in the order of the
+/// `json.type` codes (0 null … 5 object): one vocabulary for every
+/// message about JSON, whatever holds the value.
+pub const JSON_KINDS: [&str; 6] = [
+    "null",
+    "a boolean",
+    "a number",
+    "a string",
+    "an array",
+    "an object",
+];
+
+/// A JSON value's kind, as messages name it: one of [`JSON_KINDS`].
 pub fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    JSON_KINDS[match value {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Number(_) => 2,
+        Value::String(_) => 3,
+        Value::Array(_) => 4,
+        Value::Object(_) => 5,
+    }]
 }
 
 /// One JSON property as the wire value of its argument's type.

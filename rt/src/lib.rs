@@ -107,7 +107,7 @@ mod reason;
 mod state;
 mod trap;
 
-pub use arguments::{ArgType, ArgsBuilder, Argument, json_kind};
+pub use arguments::{ArgType, ArgsBuilder, Argument, JSON_KINDS, json_kind};
 pub use cache::{CacheStats, default_cache_dir};
 pub use capability::{Capability, Function, Redactor, Spec};
 pub use core::{CORE_SPEC, MAX_RESULTS};

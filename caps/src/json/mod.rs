@@ -199,8 +199,7 @@ enum Slot {
 
 /// The heap a view's path takes: its vector, and each key's text.
 fn path_weight<'s>(path: impl Iterator<Item = &'s Seg> + Clone) -> u64 {
-    let len = path.clone().count();
-    node::chunk((len * size_of::<Seg>()) as u64)
+    node::vector_bytes(path.clone().count(), size_of::<Seg>() as u64)
         + path
             .map(|seg| match seg {
                 Seg::Key(key) => node::chunk(key.len() as u64),

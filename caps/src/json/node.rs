@@ -19,7 +19,7 @@ use std::hash::BuildHasher;
 use compact_str::{CompactString, ToCompactString};
 use hashbrown::HashTable;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::Number;
 
 /// A JSON value.
@@ -180,7 +180,7 @@ pub(super) fn heap_bytes(len: usize) -> u64 {
 }
 
 /// The heap a vector of `capacity` elements of `size` bytes takes.
-fn vector_bytes(capacity: usize, size: u64) -> u64 {
+pub(super) fn vector_bytes(capacity: usize, size: u64) -> u64 {
     chunk(capacity as u64 * size)
 }
 
@@ -296,18 +296,11 @@ impl Node {
     /// The value's kind, as messages name it (as `tape_rt::json_kind`
     /// does for a `serde_json::Value`).
     pub(super) fn kind(&self) -> &'static str {
-        match self {
-            Node::Null => "null",
-            Node::Bool(_) => "a boolean",
-            Node::Number(_) => "a number",
-            Node::String(_) => "a string",
-            Node::Array(_) => "an array",
-            Node::Object(_) => "an object",
-        }
+        tape_rt::JSON_KINDS[self.type_code() as usize]
     }
 
-    /// The guest's type code: 0 null, 1 bool, 2 number, 3 string, 4
-    /// array, 5 object.
+    /// The guest's type code (`json.type`): 0 null, 1 bool, 2 number, 3
+    /// string, 4 array, 5 object.
     pub(super) fn type_code(&self) -> i32 {
         match self {
             Node::Null => 0,
@@ -529,20 +522,8 @@ impl Serialize for Node {
                 number.end()
             }
             Node::String(s) => serializer.serialize_str(s),
-            Node::Array(items) => {
-                let mut seq = serializer.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
-            Node::Object(object) => {
-                let mut map = serializer.serialize_map(Some(object.len()))?;
-                for (key, item) in object.iter() {
-                    map.serialize_entry(key, item)?;
-                }
-                map.end()
-            }
+            Node::Array(items) => serializer.collect_seq(items),
+            Node::Object(object) => serializer.collect_map(object.iter()),
         }
     }
 }
