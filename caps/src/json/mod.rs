@@ -120,9 +120,8 @@ use node::{KEY_BYTES, MEMBER_BYTES, NODE_BYTES, Node, Object, heap_bytes};
 /// parsed or serialised and for each document as it is built (1 MiB), and
 /// [`max_total_bytes`](Json::max_total_bytes) the run's documents may hold
 /// together (16 MiB). A document's size is its JSON text: the text it was
-/// parsed from, then estimated as it changes (exactly but for escapes and
-/// numbers, which count 24 bytes). Freeing a document gives its bytes
-/// back.
+/// parsed from, then estimated as it changes (exactly but for escapes:
+/// numbers count their text). Freeing a document gives its bytes back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Json {
     max_handles: usize,
