@@ -73,6 +73,12 @@ fn repeat(n: usize, text: &str) -> String {
 }
 
 /// A loop that runs `body` `n` times, counting in `$i`.
+/// Parses the JSON text at `$doc` again, returning the status of a
+/// refusal: the body of the JSON bombs' loops.
+const PARSE_DOC: &str = "(call $json.parse (local.get $doc))
+                         (local.set $status) (drop)
+                         (if (local.get $status) (then (return (local.get $status))))";
+
 fn times(n: u32, body: &str) -> String {
     format!(
         "(loop $again {body}
@@ -286,12 +292,7 @@ fn bombs() -> Vec<Bomb> {
                                (i32.const 0x5d))
                    (local.set $i (i32.const 0))
                    {} (i32.const 0))",
-                times(
-                    1000,
-                    "(call $json.parse (local.get $doc))
-                     (local.set $status) (drop)
-                     (if (local.get $status) (then (return (local.get $status))))"
-                )
+                times(1000, PARSE_DOC)
             ),
         )
         .status("status 4 (too large)"),
@@ -318,12 +319,7 @@ fn bombs() -> Vec<Bomb> {
                                (i32.const 0x5d))
                    (local.set $i (i32.const 0))
                    {} (i32.const 0))",
-                times(
-                    100,
-                    "(call $json.parse (local.get $doc))
-                     (local.set $status) (drop)
-                     (if (local.get $status) (then (return (local.get $status))))"
-                )
+                times(100, PARSE_DOC)
             ),
         )
         .status("status 4 (too large)"),
