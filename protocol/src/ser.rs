@@ -1,4 +1,5 @@
 use std::fmt::{self, Display, Write as _};
+use std::mem::MaybeUninit;
 
 use serde::{Serialize, ser};
 
@@ -101,8 +102,11 @@ impl Serializer {
     /// write the usual way.
     ///
     /// Room is made for as many elements as the iterator's lower size bound
-    /// promises, up to a block of them at a time, and filled in place: for
-    /// a slice the compiler knows the trip count and vectorises the loop.
+    /// promises, up to a block of them at a time, and filled in place in the
+    /// vector's spare capacity, without zeroing it first: for a slice the
+    /// compiler knows the trip count and vectorises the loop. (Zeroing the
+    /// block first cost a fifth of a 16 Ki `Vec<i32>`'s time, and counting
+    /// the filled slots in the loop another sixth.)
     #[inline]
     fn write_fixed<const N: usize, I>(&mut self, iter: &mut I) -> Option<I::Item>
     where
@@ -121,19 +125,32 @@ impl Serializer {
             if take == 0 {
                 return None;
             }
-            self.out.resize(start + take * N, 0);
-            let mut filled = 0;
+            self.out.reserve(take * N);
             let mut refused = None;
-            let (slots, _) = self.out[start..].as_chunks_mut::<N>();
-            for slot in slots {
-                let Some(item) = iter.next() else { break };
+            let spare = &mut self.out.spare_capacity_mut()[..take * N];
+            let mut slots = spare.as_chunks_mut::<N>().0.iter_mut();
+            // How many were filled is worked out from what is left when the
+            // loop ends, not counted as it goes: a counter in the loop is
+            // carried along in a vector register and keeps the compiler
+            // from unrolling the copy.
+            let filled = loop {
+                let left = slots.len();
+                let Some(slot) = slots.next() else { break take };
+                let Some(item) = iter.next() else {
+                    break take - left;
+                };
                 if item.serialize(Fixed(slot)).is_err() {
                     refused = Some(item);
-                    break;
+                    break take - left;
                 }
-                filled += 1;
+            };
+            // SAFETY: the first `filled` slots past the length were each
+            // written in full by `Fixed::put`, and they are within the
+            // capacity just reserved.
+            #[allow(unsafe_code)]
+            unsafe {
+                self.out.set_len(start + filled * N);
             }
-            self.out.truncate(start + filled * N);
             if refused.is_some() || filled < take {
                 return refused;
             }
@@ -595,19 +612,19 @@ impl ser::SerializeStructVariant for VariantCompound<'_> {
 /// the caller writes that value with the real serializer instead. Numbers
 /// are written as [`Serializer`] writes them, so which of the two writes an
 /// element never changes the output.
-struct Fixed<'a, const N: usize>(&'a mut [u8; N]);
+struct Fixed<'a, const N: usize>(&'a mut [MaybeUninit<u8>; N]);
 
 impl<const N: usize> Fixed<'_, N> {
     #[inline]
     fn put<const M: usize>(self, bytes: [u8; M]) -> Result<(), NotFixed> {
         // `N` and `M` are constants, so this folds to a copy or to `Err`.
-        match <&mut [u8; M]>::try_from(&mut self.0[..]) {
-            Ok(slot) => {
-                *slot = bytes;
-                Ok(())
-            }
-            Err(_) => Err(NotFixed),
+        if N != M {
+            return Err(NotFixed);
         }
+        for (slot, byte) in self.0.iter_mut().zip(bytes) {
+            slot.write(byte);
+        }
+        Ok(())
     }
 }
 
@@ -769,7 +786,7 @@ impl SizeCounter {
         I: Iterator,
         I::Item: Serialize,
     {
-        let mut slot = [0u8; N];
+        let mut slot = [MaybeUninit::new(0u8); N];
         let mut count = 0usize;
         let mut refused = None;
         for item in &mut *iter {

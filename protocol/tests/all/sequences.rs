@@ -250,3 +250,46 @@ impl Serialize for OkOrFail {
         }
     }
 }
+
+/// Writes its number, then reports an error: in the fast path the slot it
+/// wrote must not be kept, and the value as a whole fails.
+struct WritesThenFails(u32);
+
+impl Serialize for WritesThenFails {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.0)?;
+        Err(serde::ser::Error::custom("written, then refused"))
+    }
+}
+
+#[test]
+fn an_element_that_writes_and_then_fails_leaves_nothing() {
+    for at in [0, 17, 60, 1023, 1500] {
+        let values = WritesThenFailsAt(at);
+        let mut out = vec![7, 8];
+        let err = to_extend(&values, &mut out).unwrap_err();
+        assert!(err.to_string().contains("written, then refused"), "{err}");
+        assert_eq!(out, [7, 8], "failing at {at}");
+    }
+}
+
+/// 2,000 numbers, the one at `.0` a [`WritesThenFails`].
+struct WritesThenFailsAt(usize);
+
+impl Serialize for WritesThenFailsAt {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((0..2000u32).map(|i| Either(i, i as usize == self.0)))
+    }
+}
+
+struct Either(u32, bool);
+
+impl Serialize for Either {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.1 {
+            WritesThenFails(self.0).serialize(s)
+        } else {
+            s.serialize_u32(self.0)
+        }
+    }
+}
