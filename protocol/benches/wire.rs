@@ -12,6 +12,14 @@
 //! The `i32` group also has `tape_packed`: the same `Vec<i32>` marked
 //! `#[serde(with = "tape_protocol::packed")]`, the same bytes on the wire.
 //!
+//! The `message` groups also time `hand-written`: the same bytes encoded
+//! and decoded by code written for this one message, without serde, with
+//! every check Tape's decoder makes (each length against what remains,
+//! payloads read to their end, UTF-8, bool and option tags, variant
+//! indices). It is not a format anyone uses; it is the ceiling for this
+//! wire format, and the distance between it and `tape` is what serde's
+//! derived code and visitors cost.
+//!
 //! Quick run: `cargo bench -p tape-protocol -- --warm-up-time 1 --measurement-time 2`
 
 use std::hint::black_box;
@@ -93,6 +101,224 @@ fn message(values: usize) -> Message {
     }
 }
 
+/// The `hand-written` format: Tape's bytes for `Message`, without serde.
+mod hand {
+    use super::{Inner, InnerRef, Kind, KindRef, Message, MessageRef};
+
+    /// The unread bytes of one payload.
+    struct Reader<'a>(&'a [u8]);
+
+    impl<'a> Reader<'a> {
+        #[inline]
+        fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+            let (chunk, rest) = self.0.split_first_chunk::<N>()?;
+            self.0 = rest;
+            Some(*chunk)
+        }
+
+        #[inline]
+        fn u32(&mut self) -> Option<u32> {
+            self.array().map(u32::from_le_bytes)
+        }
+
+        #[inline]
+        fn slice(&mut self) -> Option<&'a [u8]> {
+            let len = self.u32()? as usize;
+            let (payload, rest) = self.0.split_at_checked(len)?;
+            self.0 = rest;
+            Some(payload)
+        }
+
+        #[inline]
+        fn payload(&mut self) -> Option<Reader<'a>> {
+            self.slice().map(Reader)
+        }
+
+        /// UTF-8 checked as Tape checks it: ASCII first, the full check
+        /// only for other text.
+        #[inline]
+        fn str(&mut self) -> Option<&'a str> {
+            let bytes = self.slice()?;
+            if bytes.is_ascii() {
+                // SAFETY: ASCII is UTF-8.
+                #[allow(unsafe_code)]
+                Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+            } else {
+                std::str::from_utf8(bytes).ok()
+            }
+        }
+
+        #[inline]
+        fn flag(&mut self) -> Option<bool> {
+            match self.array::<1>()? {
+                [0] => Some(false),
+                [1] => Some(true),
+                _ => None,
+            }
+        }
+
+        #[inline]
+        fn end(&self) -> Option<()> {
+            self.0.is_empty().then_some(())
+        }
+    }
+
+    /// Strings borrowed from `bytes`; [`decode_owned`] copies them out.
+    #[inline]
+    pub fn decode_ref(bytes: &[u8]) -> Option<MessageRef<'_>> {
+        let mut top = Reader(bytes);
+        let mut m = top.payload()?;
+        top.end()?;
+        let id = u64::from_le_bytes(m.array()?);
+        let name = m.str()?;
+        let mut list = m.payload()?;
+        let mut tags = Vec::with_capacity(list.0.len() / 4);
+        while !list.0.is_empty() {
+            tags.push(list.str()?);
+        }
+        let mut list = m.payload()?;
+        let mut values = Vec::with_capacity(list.0.len() / 4);
+        while !list.0.is_empty() {
+            values.push(i32::from_le_bytes(list.array()?));
+        }
+        let mut i = m.payload()?;
+        let inner = InnerRef {
+            x: f64::from_le_bytes(i.array()?),
+            flag: i.flag()?,
+            label: i.str()?,
+        };
+        i.end()?;
+        let mut o = m.payload()?;
+        let maybe = if o.flag()? { Some(o.u32()?) } else { None };
+        o.end()?;
+        let mut k = m.payload()?;
+        let kind = match k.u32()? {
+            0 => KindRef::Ping,
+            1 => {
+                let mut t = k.payload()?;
+                let pair = KindRef::Data(t.u32()?, t.u32()?);
+                t.end()?;
+                pair
+            }
+            2 => {
+                let mut t = k.payload()?;
+                let closed = KindRef::Closed {
+                    code: u16::from_le_bytes(t.array()?),
+                    reason: t.str()?,
+                };
+                t.end()?;
+                closed
+            }
+            _ => return None,
+        };
+        k.end()?;
+        m.end()?;
+        Some(MessageRef {
+            id,
+            name,
+            tags,
+            values,
+            inner,
+            maybe,
+            kind,
+        })
+    }
+
+    pub fn decode_owned(bytes: &[u8]) -> Option<Message> {
+        let m = decode_ref(bytes)?;
+        Some(Message {
+            id: m.id,
+            name: m.name.to_owned(),
+            tags: m.tags.iter().map(|&t| t.to_owned()).collect(),
+            values: m.values,
+            inner: Inner {
+                x: m.inner.x,
+                flag: m.inner.flag,
+                label: m.inner.label.to_owned(),
+            },
+            maybe: m.maybe,
+            kind: match m.kind {
+                KindRef::Ping => Kind::Ping,
+                KindRef::Data(a, b) => Kind::Data(a, b),
+                KindRef::Closed { code, reason } => Kind::Closed {
+                    code,
+                    reason: reason.to_owned(),
+                },
+            },
+        })
+    }
+
+    /// Where a payload's prefix is, to be filled in by `close`.
+    fn open(out: &mut Vec<u8>) -> usize {
+        out.extend_from_slice(&[0; 4]);
+        out.len()
+    }
+
+    fn close(out: &mut [u8], start: usize) {
+        let len = u32::try_from(out.len() - start).expect("payload fits a u32");
+        out[start - 4..start].copy_from_slice(&len.to_le_bytes());
+    }
+
+    fn str(out: &mut Vec<u8>, s: &str) {
+        let len = u32::try_from(s.len()).expect("string fits a u32");
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    pub fn encode(m: &Message) -> Vec<u8> {
+        let strings: usize =
+            m.tags.iter().map(String::len).sum::<usize>() + m.name.len() + m.inner.label.len() + 64;
+        let mut out = Vec::with_capacity(4 * m.tags.len() + 4 * m.values.len() + strings + 64);
+        let top = open(&mut out);
+        out.extend_from_slice(&m.id.to_le_bytes());
+        str(&mut out, &m.name);
+        let list = open(&mut out);
+        for tag in &m.tags {
+            str(&mut out, tag);
+        }
+        close(&mut out, list);
+        let list = open(&mut out);
+        for v in &m.values {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        close(&mut out, list);
+        let inner = open(&mut out);
+        out.extend_from_slice(&m.inner.x.to_le_bytes());
+        out.push(u8::from(m.inner.flag));
+        str(&mut out, &m.inner.label);
+        close(&mut out, inner);
+        let option = open(&mut out);
+        if let Some(v) = m.maybe {
+            out.push(1);
+            out.extend_from_slice(&v.to_le_bytes());
+        } else {
+            out.push(0);
+        }
+        close(&mut out, option);
+        let kind = open(&mut out);
+        match &m.kind {
+            Kind::Ping => out.extend_from_slice(&0u32.to_le_bytes()),
+            Kind::Data(a, b) => {
+                out.extend_from_slice(&1u32.to_le_bytes());
+                let t = open(&mut out);
+                out.extend_from_slice(&a.to_le_bytes());
+                out.extend_from_slice(&b.to_le_bytes());
+                close(&mut out, t);
+            }
+            Kind::Closed { code, reason } => {
+                out.extend_from_slice(&2u32.to_le_bytes());
+                let t = open(&mut out);
+                out.extend_from_slice(&code.to_le_bytes());
+                str(&mut out, reason);
+                close(&mut out, t);
+            }
+        }
+        close(&mut out, kind);
+        close(&mut out, top);
+        out
+    }
+}
+
 type Encode = fn(&Message) -> Vec<u8>;
 type DecodeRef = for<'a> fn(&'a [u8]) -> MessageRef<'a>;
 type DecodeOwned = fn(&[u8]) -> Message;
@@ -104,7 +330,7 @@ struct Format {
     decode_owned: DecodeOwned,
 }
 
-const FORMATS: [Format; 3] = [
+const FORMATS: [Format; 4] = [
     Format {
         name: "tape",
         encode: |m| tape_protocol::to_vec(m).unwrap(),
@@ -116,6 +342,12 @@ const FORMATS: [Format; 3] = [
         encode: |m| bincode::serialize(m).unwrap(),
         decode_ref: |b| bincode::deserialize(b).unwrap(),
         decode_owned: |b| bincode::deserialize(b).unwrap(),
+    },
+    Format {
+        name: "hand-written",
+        encode: hand::encode,
+        decode_ref: |b| hand::decode_ref(b).unwrap(),
+        decode_owned: |b| hand::decode_owned(b).unwrap(),
     },
     Format {
         name: "postcard",
@@ -132,6 +364,17 @@ fn wire(c: &mut Criterion) {
         // One message per iteration, so the report reads as messages/s.
         group.throughput(Throughput::Elements(1));
 
+        let tape_bytes = tape_protocol::to_vec(&msg).unwrap();
+        assert_eq!(
+            hand::encode(&msg),
+            tape_bytes,
+            "hand-written writes Tape's bytes"
+        );
+        assert_eq!(
+            hand::decode_ref(&tape_bytes[..tape_bytes.len() - 1]),
+            None,
+            "hand-written checks lengths"
+        );
         for format in &FORMATS {
             let bytes = (format.encode)(&msg);
             assert_eq!(
