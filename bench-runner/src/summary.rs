@@ -62,10 +62,10 @@ const ROWS: &[Row] = &[
         ratio: Ratio::Speed(0.8),
     },
     Row {
-        what: "protocol, 8 values, ser + borrowed de vs bincode",
+        what: "protocol, 8 values, ser + borrowed de, derive, vs bincode",
         tape: &[
-            "message/8_values/serialize/tape",
-            "message/8_values/deserialize_borrowed/tape",
+            "message/8_values/serialize/tape_derive",
+            "message/8_values/deserialize_borrowed/tape_derive",
         ],
         reference: &[
             "message/8_values/serialize/bincode",
@@ -75,7 +75,20 @@ const ROWS: &[Row] = &[
         ratio: Ratio::Speed(1.3),
     },
     Row {
-        what: "  the same written by hand, without serde (the ceiling)",
+        what: "  the same through serde (Serialize, Deserialize)",
+        tape: &[
+            "message/8_values/serialize/tape",
+            "message/8_values/deserialize_borrowed/tape",
+        ],
+        reference: &[
+            "message/8_values/serialize/bincode",
+            "message/8_values/deserialize_borrowed/bincode",
+        ],
+        per: (1.0, 1.0),
+        ratio: Ratio::SpeedInfo,
+    },
+    Row {
+        what: "  written by hand for this message, without serde",
         tape: &[
             "message/8_values/serialize/hand-written",
             "message/8_values/deserialize_borrowed/hand-written",
@@ -88,10 +101,10 @@ const ROWS: &[Row] = &[
         ratio: Ratio::SpeedInfo,
     },
     Row {
-        what: "protocol, 8 values, ser + owned de vs bincode",
+        what: "protocol, 8 values, ser + owned de, derive, vs bincode",
         tape: &[
-            "message/8_values/serialize/tape",
-            "message/8_values/deserialize_owned/tape",
+            "message/8_values/serialize/tape_derive",
+            "message/8_values/deserialize_owned/tape_derive",
         ],
         reference: &[
             "message/8_values/serialize/bincode",
@@ -101,7 +114,20 @@ const ROWS: &[Row] = &[
         ratio: Ratio::Speed(1.3),
     },
     Row {
-        what: "  the same written by hand, without serde (the ceiling)",
+        what: "  the same through serde (Serialize, Deserialize)",
+        tape: &[
+            "message/8_values/serialize/tape",
+            "message/8_values/deserialize_owned/tape",
+        ],
+        reference: &[
+            "message/8_values/serialize/bincode",
+            "message/8_values/deserialize_owned/bincode",
+        ],
+        per: (1.0, 1.0),
+        ratio: Ratio::SpeedInfo,
+    },
+    Row {
+        what: "  written by hand for this message, without serde",
         tape: &[
             "message/8_values/serialize/hand-written",
             "message/8_values/deserialize_owned/hand-written",
@@ -114,10 +140,10 @@ const ROWS: &[Row] = &[
         ratio: Ratio::SpeedInfo,
     },
     Row {
-        what: "protocol, 256 values, ser + borrowed de vs bincode",
+        what: "protocol, 256 values, ser + borrowed de, derive, vs bincode",
         tape: &[
-            "message/256_values/serialize/tape",
-            "message/256_values/deserialize_borrowed/tape",
+            "message/256_values/serialize/tape_derive",
+            "message/256_values/deserialize_borrowed/tape_derive",
         ],
         reference: &[
             "message/256_values/serialize/bincode",
@@ -127,7 +153,20 @@ const ROWS: &[Row] = &[
         ratio: Ratio::Speed(1.3),
     },
     Row {
-        what: "  the same written by hand, without serde (the ceiling)",
+        what: "  the same through serde (Serialize, Deserialize)",
+        tape: &[
+            "message/256_values/serialize/tape",
+            "message/256_values/deserialize_borrowed/tape",
+        ],
+        reference: &[
+            "message/256_values/serialize/bincode",
+            "message/256_values/deserialize_borrowed/bincode",
+        ],
+        per: (1.0, 1.0),
+        ratio: Ratio::SpeedInfo,
+    },
+    Row {
+        what: "  written by hand for this message, without serde",
         tape: &[
             "message/256_values/serialize/hand-written",
             "message/256_values/deserialize_borrowed/hand-written",
@@ -140,10 +179,10 @@ const ROWS: &[Row] = &[
         ratio: Ratio::SpeedInfo,
     },
     Row {
-        what: "protocol, 256 values, ser + owned de vs bincode",
+        what: "protocol, 256 values, ser + owned de, derive, vs bincode",
         tape: &[
-            "message/256_values/serialize/tape",
-            "message/256_values/deserialize_owned/tape",
+            "message/256_values/serialize/tape_derive",
+            "message/256_values/deserialize_owned/tape_derive",
         ],
         reference: &[
             "message/256_values/serialize/bincode",
@@ -153,7 +192,20 @@ const ROWS: &[Row] = &[
         ratio: Ratio::Speed(1.3),
     },
     Row {
-        what: "  the same written by hand, without serde (the ceiling)",
+        what: "  the same through serde (Serialize, Deserialize)",
+        tape: &[
+            "message/256_values/serialize/tape",
+            "message/256_values/deserialize_owned/tape",
+        ],
+        reference: &[
+            "message/256_values/serialize/bincode",
+            "message/256_values/deserialize_owned/bincode",
+        ],
+        per: (1.0, 1.0),
+        ratio: Ratio::SpeedInfo,
+    },
+    Row {
+        what: "  written by hand for this message, without serde",
         tape: &[
             "message/256_values/serialize/hand-written",
             "message/256_values/deserialize_owned/hand-written",
@@ -180,21 +232,59 @@ const ROWS: &[Row] = &[
         ratio: Ratio::Speed(0.5),
     },
     Row {
-        what: "protocol, 16 Ki i32, plain Vec, serialize vs memcpy",
-        tape: &["bulk/i32_16Ki/serialize/tape"],
+        what: "  derive, plain Vec<u8>, serialize vs memcpy",
+        tape: &["bulk/bytes_64KiB/serialize/tape_derive"],
+        reference: &["bulk/bytes_64KiB/memcpy"],
+        per: (1.0, 1.0),
+        ratio: Ratio::SpeedInfo,
+    },
+    Row {
+        what: "  derive, plain Vec<u8>, owned de vs memcpy",
+        tape: &["bulk/bytes_64KiB/deserialize_owned/tape_derive"],
+        reference: &["bulk/bytes_64KiB/memcpy"],
+        per: (1.0, 1.0),
+        ratio: Ratio::SpeedInfo,
+    },
+    Row {
+        what: "protocol, 16 Ki i32, plain Vec, derive, serialize vs memcpy",
+        tape: &["bulk/i32_16Ki/serialize/tape_derive"],
         reference: &["bulk/i32_16Ki/memcpy"],
         per: (1.0, 1.0),
         ratio: Ratio::Speed(0.5),
     },
     Row {
-        what: "protocol, 16 Ki i32, plain Vec, deserialize vs memcpy",
+        what: "protocol, 16 Ki i32, plain Vec, derive, deserialize vs memcpy",
+        tape: &["bulk/i32_16Ki/deserialize/tape_derive"],
+        reference: &["bulk/i32_16Ki/memcpy"],
+        per: (1.0, 1.0),
+        ratio: Ratio::Speed(0.5),
+    },
+    Row {
+        what: "protocol, 16 Ki i32, `packed` Vec, serde, serialize vs memcpy",
+        tape: &["bulk/i32_16Ki/serialize/tape_packed"],
+        reference: &["bulk/i32_16Ki/memcpy"],
+        per: (1.0, 1.0),
+        ratio: Ratio::Speed(0.5),
+    },
+    Row {
+        what: "protocol, 16 Ki i32, `packed` Vec, serde, deserialize vs memcpy",
+        tape: &["bulk/i32_16Ki/deserialize/tape_packed"],
+        reference: &["bulk/i32_16Ki/memcpy"],
+        per: (1.0, 1.0),
+        ratio: Ratio::Speed(0.5),
+    },
+    Row {
+        what: "  plain Vec through serde, serialize vs memcpy",
+        tape: &["bulk/i32_16Ki/serialize/tape"],
+        reference: &["bulk/i32_16Ki/memcpy"],
+        per: (1.0, 1.0),
+        ratio: Ratio::SpeedInfo,
+    },
+    Row {
+        what: "  plain Vec through serde, deserialize vs memcpy",
         tape: &["bulk/i32_16Ki/deserialize/tape"],
         reference: &["bulk/i32_16Ki/memcpy"],
         per: (1.0, 1.0),
-        // serde's `Vec<T>` takes its elements one `push` at a time in
-        // whatever format (bincode's row below); like a `Vec<u8>`, which
-        // needs `serde_bytes`, a `Vec<i32>` is read in one piece with
-        // `packed`, and that row carries the target.
         ratio: Ratio::SpeedInfo,
     },
     Row {
@@ -203,20 +293,6 @@ const ROWS: &[Row] = &[
         reference: &["bulk/i32_16Ki/memcpy"],
         per: (1.0, 1.0),
         ratio: Ratio::SpeedInfo,
-    },
-    Row {
-        what: "protocol, 16 Ki i32, `packed` Vec, serialize vs memcpy",
-        tape: &["bulk/i32_16Ki/serialize/tape_packed"],
-        reference: &["bulk/i32_16Ki/memcpy"],
-        per: (1.0, 1.0),
-        ratio: Ratio::Speed(0.5),
-    },
-    Row {
-        what: "protocol, 16 Ki i32, `packed` Vec, deserialize vs memcpy",
-        tape: &["bulk/i32_16Ki/deserialize/tape_packed"],
-        reference: &["bulk/i32_16Ki/memcpy"],
-        per: (1.0, 1.0),
-        ratio: Ratio::Speed(0.5),
     },
     Row {
         what: "kv.get from a guest, per call, pooling, vs redb directly",

@@ -27,8 +27,9 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 use serde_bytes::{ByteBuf, Bytes};
+use tape_protocol::{Decode, Encode};
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Encode, Decode, Debug, Clone, PartialEq)]
 struct Message {
     id: u64,
     name: String,
@@ -39,14 +40,14 @@ struct Message {
     kind: Kind,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Encode, Decode, Debug, Clone, PartialEq)]
 struct Inner {
     x: f64,
     flag: bool,
     label: String,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Encode, Decode, Debug, Clone, PartialEq)]
 enum Kind {
     Ping,
     Data(u32, u32),
@@ -54,7 +55,7 @@ enum Kind {
 }
 
 /// `Message` with every string borrowed from the input.
-#[derive(Deserialize, Debug, PartialEq)]
+#[derive(Deserialize, Decode, Debug, PartialEq)]
 struct MessageRef<'a> {
     id: u64,
     name: &'a str,
@@ -68,14 +69,14 @@ struct MessageRef<'a> {
     kind: KindRef<'a>,
 }
 
-#[derive(Deserialize, Debug, PartialEq)]
+#[derive(Deserialize, Decode, Debug, PartialEq)]
 struct InnerRef<'a> {
     x: f64,
     flag: bool,
     label: &'a str,
 }
 
-#[derive(Deserialize, Debug, PartialEq)]
+#[derive(Deserialize, Decode, Debug, PartialEq)]
 enum KindRef<'a> {
     Ping,
     Data(u32, u32),
@@ -278,8 +279,11 @@ mod hand {
         }
         close(&mut out, list);
         let list = open(&mut out);
-        for v in &m.values {
-            out.extend_from_slice(&v.to_le_bytes());
+        let start = out.len();
+        out.resize(start + 4 * m.values.len(), 0);
+        let (slots, _) = out[start..].as_chunks_mut::<4>();
+        for (slot, v) in slots.iter_mut().zip(&m.values) {
+            *slot = v.to_le_bytes();
         }
         close(&mut out, list);
         let inner = open(&mut out);
@@ -319,18 +323,18 @@ mod hand {
     }
 }
 
-type Encode = fn(&Message) -> Vec<u8>;
+type EncodeFn = fn(&Message) -> Vec<u8>;
 type DecodeRef = for<'a> fn(&'a [u8]) -> MessageRef<'a>;
 type DecodeOwned = fn(&[u8]) -> Message;
 
 struct Format {
     name: &'static str,
-    encode: Encode,
+    encode: EncodeFn,
     decode_ref: DecodeRef,
     decode_owned: DecodeOwned,
 }
 
-const FORMATS: [Format; 4] = [
+const FORMATS: [Format; 5] = [
     Format {
         name: "tape",
         encode: |m| tape_protocol::to_vec(m).unwrap(),
@@ -342,6 +346,12 @@ const FORMATS: [Format; 4] = [
         encode: |m| bincode::serialize(m).unwrap(),
         decode_ref: |b| bincode::deserialize(b).unwrap(),
         decode_owned: |b| bincode::deserialize(b).unwrap(),
+    },
+    Format {
+        name: "tape_derive",
+        encode: |m| tape_protocol::encode(m).unwrap(),
+        decode_ref: |b| tape_protocol::decode(b).unwrap(),
+        decode_owned: |b| tape_protocol::decode(b).unwrap(),
     },
     Format {
         name: "hand-written",
@@ -450,8 +460,20 @@ struct BlobRef<'a> {
     data: &'a Bytes,
 }
 
-/// Numbers, which serde hands over one element at a time.
-#[derive(Serialize, Deserialize, Debug, PartialEq)]
+/// A byte string as a plain `Vec<u8>`, for `#[derive(Encode, Decode)]`.
+#[derive(Encode, Decode, Debug, PartialEq)]
+struct PlainBlob {
+    data: Vec<u8>,
+}
+
+#[derive(Decode, Debug, PartialEq)]
+struct PlainBlobRef<'a> {
+    data: &'a [u8],
+}
+
+/// Numbers, which serde hands over one element at a time (and
+/// `#[derive(Encode, Decode)]` copies at once).
+#[derive(Serialize, Deserialize, Encode, Decode, Debug, PartialEq)]
 struct Numbers {
     values: Vec<i32>,
 }
@@ -515,6 +537,23 @@ fn bulk(c: &mut Criterion) {
         |v| tape_protocol::to_vec(v).unwrap(),
         tape_protocol::from_bytes
     );
+    // The same bytes as a plain `Vec<u8>` through `#[derive(Encode, Decode)]`.
+    let plain = PlainBlob {
+        data: blob.data.to_vec(),
+    };
+    let bytes = tape_protocol::encode(&plain).unwrap();
+    assert_eq!(bytes, tape_protocol::to_vec(&blob).unwrap());
+    assert_eq!(tape_protocol::decode::<PlainBlob>(&bytes).unwrap(), plain);
+    group.bench_function(BenchmarkId::new("serialize", "tape_derive"), |b| {
+        b.iter(|| tape_protocol::encode(black_box(&plain)).unwrap())
+    });
+    group.bench_function(
+        BenchmarkId::new("deserialize_borrowed", "tape_derive"),
+        |b| b.iter(|| tape_protocol::decode::<PlainBlobRef<'_>>(black_box(&bytes)).unwrap()),
+    );
+    group.bench_function(BenchmarkId::new("deserialize_owned", "tape_derive"), |b| {
+        b.iter(|| tape_protocol::decode::<PlainBlob>(black_box(&bytes)).unwrap())
+    });
     blob_format!(
         "bincode",
         |v| bincode::serialize(v).unwrap(),
@@ -565,6 +604,17 @@ fn bulk(c: &mut Criterion) {
         |v| postcard::to_allocvec(v).unwrap(),
         postcard::from_bytes
     );
+
+    // The same plain `Vec<i32>` through `#[derive(Encode, Decode)]`.
+    let bytes = tape_protocol::encode(&numbers).unwrap();
+    assert_eq!(bytes, tape_protocol::to_vec(&numbers).unwrap());
+    assert_eq!(tape_protocol::decode::<Numbers>(&bytes).unwrap(), numbers);
+    group.bench_function(BenchmarkId::new("serialize", "tape_derive"), |b| {
+        b.iter(|| tape_protocol::encode(black_box(&numbers)).unwrap())
+    });
+    group.bench_function(BenchmarkId::new("deserialize", "tape_derive"), |b| {
+        b.iter(|| tape_protocol::decode::<Numbers>(black_box(&bytes)).unwrap())
+    });
 
     // The same numbers through `tape_protocol::packed`, which writes the
     // bytes of the plain `tape` rows above.

@@ -47,7 +47,7 @@ pub struct Deserializer<'de> {
 
 /// The kinds of length-prefixed value, for error messages.
 #[derive(Clone, Copy)]
-enum Prefixed {
+pub(crate) enum Prefixed {
     Str,
     Bytes,
     Seq,
@@ -148,14 +148,14 @@ impl<'de> Deserializer<'de> {
     /// take plain numbers, so that no error path lends out `&self`: see
     /// [`SeqAccess`].)
     #[inline]
-    fn offset_back(&self, back: usize) -> usize {
+    pub(crate) fn offset_back(&self, back: usize) -> usize {
         self.position().saturating_sub(back)
     }
 
     /// Gives a custom error raised by a visitor the offset of the value it
     /// rejected, which ends at the current position and is `len` bytes long.
     #[inline]
-    fn locate<T>(&self, mut result: Result<T>, len: usize) -> Result<T> {
+    pub(crate) fn locate<T>(&self, mut result: Result<T>, len: usize) -> Result<T> {
         if let Err(e) = &mut result {
             e.locate(self.offset_back(len));
         }
@@ -168,7 +168,7 @@ impl<'de> Deserializer<'de> {
     }
 
     #[inline]
-    fn array<const N: usize>(&mut self, expected: &'static str) -> Result<[u8; N]> {
+    pub(crate) fn array<const N: usize>(&mut self, expected: &'static str) -> Result<[u8; N]> {
         match self.window.split_first_chunk::<N>() {
             Some((chunk, rest)) => {
                 self.window = rest;
@@ -179,13 +179,13 @@ impl<'de> Deserializer<'de> {
     }
 
     #[inline]
-    fn read_u8(&mut self, expected: &'static str) -> Result<u8> {
+    pub(crate) fn read_u8(&mut self, expected: &'static str) -> Result<u8> {
         let [b] = self.array::<1>(expected)?;
         Ok(b)
     }
 
     #[inline]
-    fn read_u32(&mut self, expected: &'static str) -> Result<u32> {
+    pub(crate) fn read_u32(&mut self, expected: &'static str) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array(expected)?))
     }
 
@@ -214,7 +214,7 @@ impl<'de> Deserializer<'de> {
 
     /// Reads a string or byte string, borrowed from the input.
     #[inline]
-    fn read_slice(&mut self, what: Prefixed) -> Result<&'de [u8]> {
+    pub(crate) fn read_slice(&mut self, what: Prefixed) -> Result<&'de [u8]> {
         let (bytes, rest) = self.read_payload(what)?;
         self.window = rest;
         Ok(bytes)
@@ -226,7 +226,7 @@ impl<'de> Deserializer<'de> {
     ///
     /// [`leave`]: Self::leave
     #[inline]
-    fn enter(&mut self, what: Prefixed) -> Result<&'de [u8]> {
+    pub(crate) fn enter(&mut self, what: Prefixed) -> Result<&'de [u8]> {
         if self.depth_left == 0 {
             return Err(self.too_deep());
         }
@@ -250,12 +250,36 @@ impl<'de> Deserializer<'de> {
     /// the payload was read to its end. Takes `result` by reference so that a
     /// large decoded value is not moved once more on its way out.
     #[inline]
-    fn leave<T>(&mut self, after: &'de [u8], what: Prefixed, result: &mut Result<T>) {
+    pub(crate) fn leave<T>(&mut self, after: &'de [u8], what: Prefixed, result: &mut Result<T>) {
         if !self.window.is_empty() || result.is_err() {
             self.leave_unhappy(what, result);
         }
         self.window = after;
         self.depth_left = self.depth_left.saturating_add(1);
+    }
+
+    /// [`leave`](Self::leave) for code that returns on the first error (as
+    /// `?` does) and so never recovers from one: checks that the payload was
+    /// read to its end, and makes `after` the window again. After an error
+    /// the window is left where decoding stopped, so the error's offset is
+    /// found from it as `leave` would have found it.
+    #[inline]
+    pub(crate) fn finish(&mut self, after: &'de [u8], what: Prefixed) -> Result<()> {
+        if !self.window.is_empty() {
+            return Err(self.unconsumed(what));
+        }
+        self.window = after;
+        self.depth_left = self.depth_left.saturating_add(1);
+        Ok(())
+    }
+
+    #[cold]
+    fn unconsumed(&self, what: Prefixed) -> Error {
+        Error::UnconsumedPayload {
+            offset: self.position(),
+            expected: what.name(),
+            count: self.window.len(),
+        }
     }
 
     #[cold]
@@ -264,13 +288,7 @@ impl<'de> Deserializer<'de> {
         match result {
             // The error surfaced here, where decoding stopped.
             Err(e) => e.locate(offset),
-            Ok(_) => {
-                *result = Err(Error::UnconsumedPayload {
-                    offset,
-                    expected: what.name(),
-                    count: self.window.len(),
-                });
-            }
+            Ok(_) => *result = Err(self.unconsumed(what)),
         }
     }
 
@@ -306,10 +324,69 @@ impl<'de> Deserializer<'de> {
     /// the input's length: whatever the input, the hints of one decode add up
     /// to at most one element per 4 input bytes.
     #[inline]
-    fn capacity_hint(&mut self, per_element: usize) -> usize {
+    pub(crate) fn capacity_hint(&mut self, per_element: usize) -> usize {
         let hint = self.window.len().min(self.hint_budget) / per_element;
         self.hint_budget = self.hint_budget.saturating_sub(hint * per_element);
         hint
+    }
+
+    /// Reads a string, borrowed from the input, checked to be UTF-8.
+    #[inline(always)]
+    pub(crate) fn read_str(&mut self) -> Result<&'de str> {
+        let bytes = self.read_slice(Prefixed::Str)?;
+        match utf8(bytes) {
+            Ok(s) => Ok(s),
+            Err(valid_up_to) => {
+                let bad = bytes.len().saturating_sub(valid_up_to);
+                Err(Error::InvalidUtf8 {
+                    offset: self.offset_back(bad),
+                })
+            }
+        }
+    }
+
+    /// Reads a bool: one byte, 0 or 1.
+    #[inline]
+    pub(crate) fn read_bool(&mut self) -> Result<bool> {
+        match self.read_u8("a bool")? {
+            0 => Ok(false),
+            1 => Ok(true),
+            value => Err(Error::InvalidBool {
+                offset: self.offset_back(1),
+                value,
+            }),
+        }
+    }
+
+    /// Reads a char: a `u32` that must be a Unicode scalar value.
+    #[inline]
+    pub(crate) fn read_char(&mut self) -> Result<char> {
+        let value = self.read_u32("a char")?;
+        char::from_u32(value).ok_or_else(|| Error::InvalidChar {
+            offset: self.offset_back(4),
+            value,
+        })
+    }
+
+    /// Whether the innermost payload has been read to its end.
+    #[inline]
+    pub(crate) fn at_end(&self) -> bool {
+        self.window.is_empty()
+    }
+
+    /// How many bytes of the innermost payload are unread.
+    #[inline]
+    pub(crate) fn unread(&self) -> usize {
+        self.window.len()
+    }
+
+    /// Splits off the next `len` bytes of the innermost payload, which the
+    /// caller has checked are there.
+    #[inline]
+    pub(crate) fn take(&mut self, len: usize) -> &'de [u8] {
+        let (taken, rest) = self.window.split_at(len.min(self.window.len()));
+        self.window = rest;
+        taken
     }
 
     #[cold]
@@ -348,16 +425,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
 
     #[inline]
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        let value = match self.read_u8("a bool")? {
-            0 => false,
-            1 => true,
-            value => {
-                return Err(Error::InvalidBool {
-                    offset: self.offset_back(1),
-                    value,
-                });
-            }
-        };
+        let value = self.read_bool()?;
         let result = visitor.visit_bool(value);
         self.locate(result, 1)
     }
@@ -379,31 +447,16 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
 
     #[inline]
     fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        let value = self.read_u32("a char")?;
-        let Some(c) = char::from_u32(value) else {
-            return Err(Error::InvalidChar {
-                offset: self.offset_back(4),
-                value,
-            });
-        };
+        let c = self.read_char()?;
         let result = visitor.visit_char(c);
         self.locate(result, 4)
     }
 
     #[inline]
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        let bytes = self.read_slice(Prefixed::Str)?;
-        let s = match utf8(bytes) {
-            Ok(s) => s,
-            Err(valid_up_to) => {
-                let bad = bytes.len().saturating_sub(valid_up_to);
-                return Err(Error::InvalidUtf8 {
-                    offset: self.offset_back(bad),
-                });
-            }
-        };
+        let s = self.read_str()?;
         let result = visitor.visit_borrowed_str(s);
-        self.locate(result, bytes.len().saturating_add(4))
+        self.locate(result, s.len().saturating_add(4))
     }
 
     #[inline]
@@ -549,8 +602,15 @@ fn utf8(bytes: &[u8]) -> Result<&str, usize> {
         // SAFETY: every ASCII byte sequence is valid UTF-8.
         Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
     } else {
-        std::str::from_utf8(bytes).map_err(|e| e.valid_up_to())
+        not_ascii(bytes)
     }
+}
+
+/// The full UTF-8 check, out of line so that the ASCII check, the common
+/// case, stays small enough to inline into every string read.
+#[inline(never)]
+fn not_ascii(bytes: &[u8]) -> Result<&str, usize> {
+    std::str::from_utf8(bytes).map_err(|e| e.valid_up_to())
 }
 
 /// `<[u8]>::is_ascii`, with short slices checked as two overlapping words
@@ -632,7 +692,7 @@ fn unexpected_end(offset: usize, expected: &'static str, needed: usize, availabl
 }
 
 #[cold]
-fn zero_sized(offset: usize, unread: usize) -> Error {
+pub(crate) fn zero_sized(offset: usize, unread: usize) -> Error {
     Error::ZeroSizedElement {
         offset,
         remaining: unread,

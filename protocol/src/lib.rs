@@ -59,12 +59,47 @@
 //! Every error names the byte offset it was found at and what was expected
 //! there; see [`Error`].
 //!
+//! # Without serde: `#[derive(Encode, Decode)]`
+//!
+//! Serde's derived code reaches a format one value at a time through
+//! visitors, and moves each decoded field through a `Result` on its way
+//! into the struct; for small messages that is most of a decode's time.
+//! [`Encode`] and [`Decode`], derived, are the code a person would write by
+//! hand for one type, with the same bytes, the same checks and the same
+//! errors (offsets included) as [`to_vec`] and [`from_bytes`], so the two
+//! paths read each other's output. Use [`encode`] and [`decode`]:
+//!
+//! ```
+//! use tape_protocol::{Decode, Encode};
+//!
+//! #[derive(Encode, Decode, Debug, PartialEq)]
+//! struct Reading<'a> {
+//!     sensor: &'a str,
+//!     values: Vec<i32>,
+//! }
+//!
+//! let reading = Reading { sensor: "t1", values: vec![20, 21] };
+//! let bytes = tape_protocol::encode(&reading)?;
+//! assert_eq!(bytes[..4], [18, 0, 0, 0]); // the struct's payload
+//! assert_eq!(tape_protocol::decode::<Reading>(&bytes)?, reading);
+//! # Ok::<(), tape_protocol::Error>(())
+//! ```
+//!
+//! On the bench's 8-value message (`cargo bench -p tape-protocol --bench
+//! wire`), encoding and decoding into borrowed fields is about 1.8× as
+//! fast as bincode 1 and about twice the serde path; into owned fields
+//! about 1.35× bincode, where the eight allocations both must make are most
+//! of the time. The derive reads no `#[serde(...)]` attributes: see
+//! [`Encode`] for how types map onto the format.
+//!
 //! # Sequences of numbers in one copy
 //!
 //! Serde passes a `Vec<i32>` to the format one element at a time. Marking
 //! the field `#[serde(with = "tape_protocol::packed")]` copies all of it at
 //! once instead, with the same bytes on the wire: see [`packed`]. (For
-//! `Vec<u8>`, `serde_bytes` does the same.)
+//! `Vec<u8>`, `serde_bytes` does the same.) Through `#[derive(Encode,
+//! Decode)]` a plain `Vec` of numbers is copied at once, no attribute
+//! needed.
 //!
 //! # Sequences of zero-sized values
 //!
@@ -78,10 +113,15 @@
 
 #![warn(missing_docs)]
 
+mod codec;
 mod de;
 mod error;
 pub mod packed;
 mod ser;
+
+#[doc(hidden)]
+pub use crate::codec::__private;
+pub use crate::codec::{Decode, Encode, decode, encode};
 
 use std::mem;
 

@@ -64,7 +64,7 @@ impl Serializer {
     /// Reserves a length prefix, to be filled in by `close` once the payload
     /// is written, and returns where it is.
     #[inline]
-    fn open(&mut self) -> usize {
+    pub(crate) fn open(&mut self) -> usize {
         let at = self.out.len();
         self.out.extend_from_slice(&[0; 4]);
         at
@@ -73,7 +73,7 @@ impl Serializer {
     /// Back-patches the prefix at `prefix` with the number of bytes written
     /// after it.
     #[inline]
-    fn close(&mut self, prefix: usize) -> Result<()> {
+    pub(crate) fn close(&mut self, prefix: usize) -> Result<()> {
         let payload_start = prefix.saturating_add(4);
         let len = self.out.len().saturating_sub(payload_start);
         let len32 = u32::try_from(len).map_err(|_| Error::TooLarge { len })?;
@@ -84,7 +84,7 @@ impl Serializer {
     }
 
     #[inline]
-    fn write_len_prefixed(&mut self, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write_len_prefixed(&mut self, bytes: &[u8]) -> Result<()> {
         let len = u32::try_from(bytes.len()).map_err(|_| Error::TooLarge { len: bytes.len() })?;
         self.out.reserve(bytes.len().saturating_add(4));
         self.out.extend_from_slice(&len.to_le_bytes());
@@ -93,7 +93,7 @@ impl Serializer {
     }
 
     #[inline]
-    fn write_u32(&mut self, v: u32) {
+    pub(crate) fn write_u32(&mut self, v: u32) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
 

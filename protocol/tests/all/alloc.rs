@@ -274,3 +274,99 @@ proptest! {
         );
     }
 }
+
+/// `peak_decoding` through `#[derive(Decode)]`.
+fn peak_decoding_derived<'de, T: tape_protocol::Decode<'de>>(input: &'de [u8]) -> usize {
+    let (result, peak) = peak_during(|| tape_protocol::decode::<T>(input).map(drop));
+    drop(result);
+    peak
+}
+
+/// A sequence of itself, derived.
+#[derive(tape_protocol::Decode)]
+struct DeepDerived(#[allow(dead_code)] Vec<DeepDerived>);
+
+/// The derive is held to the same bounds as the serde path.
+#[test]
+fn the_derive_allocates_within_the_same_bounds() {
+    use crate::codec;
+    for claim in [0xffff_fff0, u32::MAX, 0x8000_0000, 9] {
+        let input = claiming(claim);
+        for (name, peak) in [
+            ("String", peak_decoding_derived::<String>(&input)),
+            ("Vec<u8>", peak_decoding_derived::<Vec<u8>>(&input)),
+            ("Vec<String>", peak_decoding_derived::<Vec<String>>(&input)),
+            (
+                "Vec<Vec<u64>>",
+                peak_decoding_derived::<Vec<Vec<u64>>>(&input),
+            ),
+            ("Record", peak_decoding_derived::<codec::Record>(&input)),
+        ] {
+            assert_eq!(peak, 0, "{name} claiming {claim:#x} bytes allocated {peak}");
+        }
+    }
+
+    let mut dense = (4 * 4096u32).to_le_bytes().to_vec();
+    dense.resize(4 + 4 * 4096, 0);
+    for (name, peak, element) in [
+        (
+            "Vec<String>",
+            peak_decoding_derived::<Vec<String>>(&dense),
+            size_of::<String>(),
+        ),
+        (
+            "Vec<Vec<u32>>",
+            peak_decoding_derived::<Vec<Vec<u32>>>(&dense),
+            size_of::<Vec<u32>>(),
+        ),
+        (
+            "Vec<Tree>",
+            peak_decoding_derived::<Vec<codec::Tree>>(&dense),
+            size_of::<codec::Tree>(),
+        ),
+    ] {
+        assert!(
+            peak <= budget(&dense, element),
+            "{name}: peak {peak} for {} bytes",
+            dense.len()
+        );
+    }
+
+    let levels = 128u32;
+    let mut deep = Vec::new();
+    for level in 0..levels {
+        deep.extend_from_slice(&((levels - 1 - level) * 4).to_le_bytes());
+    }
+    let (result, peak) = peak_during(|| tape_protocol::decode::<DeepDerived>(&deep).map(drop));
+    result.unwrap();
+    assert!(
+        peak <= budget(&deep, size_of::<DeepDerived>()),
+        "peak {peak}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn arbitrary_bytes_allocate_within_budget_through_the_derive(
+        bytes in prop::collection::vec(any::<u8>(), 0..128),
+    ) {
+        use crate::codec;
+        let record_element = size_of::<codec::Shape>().max(size_of::<codec::Tree>());
+        for (peak, element) in [
+            (peak_decoding_derived::<codec::Record>(&bytes), record_element),
+            (peak_decoding_derived::<Vec<String>>(&bytes), size_of::<String>()),
+            (peak_decoding_derived::<Vec<codec::Shape>>(&bytes), size_of::<codec::Shape>()),
+            (
+                peak_decoding_derived::<BTreeMap<String, Vec<u8>>>(&bytes),
+                size_of::<(String, Vec<u8>)>(),
+            ),
+        ] {
+            prop_assert!(
+                peak <= budget(&bytes, element),
+                "peak {} for {} bytes", peak, bytes.len()
+            );
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! link once. One module per topic.
 
 mod alloc;
+mod codec;
 mod errors;
 mod golden;
 mod packed;
