@@ -53,12 +53,24 @@
 //! defined `pow` itself; `tests/cli.rs` checks the binary names no library
 //! beyond glibc's own.
 //!
+//! Tried for the loader's share, and not kept: packed relative relocations
+//! (`-z pack-relative-relocs`, DT_RELR, which glibc 2.36 reads) shrink
+//! `.rela.dyn` from 750 KB to 11 KB but made a start 6–10% slower in four
+//! alternating `perf stat -r 500` rounds; the pages of `.data.rel.ro` the
+//! loader writes are copied on write either way (`copy_mc` under
+//! `_dl_relocate_object` is 3% of a start). A position-dependent binary
+//! would have none to write, and no address randomisation for the
+//! binary's own code: not a trade for a sandbox.
+//!
 //! Measured so (`cargo bench --workspace --bench process -- --warm-up-time
 //! 2 --measurement-time 10`, 2 vCPUs, nothing else running), six runs:
 //! every start of each, taken in turns, tape 1.73–1.92 ms against the
 //! runner's 1.74–1.94 ms, 0.99–1.00×; criterion's own medians, each binary
 //! in its own ten seconds, 0.94–1.01×. Before the source-keyed
 //! cache and the plain `run` path it was 1.09–1.12× (tape 1.96–2.04 ms).
+//! Since, the binary has grown with the capabilities (30 MB, 31,000
+//! relocations to the runner's 19,000): 1.05× in turns (tape 1.86 ms,
+//! runner 1.77 ms) and 1.06× by criterion's medians, December 2026.
 //! The two ratios are both printed: criterion measures the two binaries in
 //! turn, ten seconds each, and load that changes between the two windows
 //! moved that ratio by ±5% between runs on this machine; the medians of

@@ -400,3 +400,39 @@ fn lifetimes_and_type_parameters_together() {
         from_bytes::<Both<'_, u32>>(truncated)
     );
 }
+
+/// A generic enum, and a where clause of the type's own.
+#[derive(Serialize, Deserialize, Encode, Decode, Debug, PartialEq)]
+pub enum Either<L, R>
+where
+    L: Clone,
+{
+    Left(L),
+    Right { value: R, count: u8 },
+    Both(L, R),
+}
+
+#[test]
+fn generic_enums_with_where_clauses() {
+    let values: [Either<String, Vec<u16>>; 3] = [
+        Either::Left("l".into()),
+        Either::Right {
+            value: vec![1, 2, 3],
+            count: 3,
+        },
+        Either::Both("b".into(), vec![]),
+    ];
+    for value in values {
+        let bytes = encode(&value).unwrap();
+        assert_eq!(bytes, to_vec(&value).unwrap());
+        assert_eq!(value.encoded_len(), bytes.len());
+        assert_eq!(decode::<Either<String, Vec<u16>>>(&bytes).unwrap(), value);
+        for cut in 0..bytes.len() {
+            assert_eq!(
+                decode::<Either<String, Vec<u16>>>(&bytes[..cut]),
+                from_bytes::<Either<String, Vec<u16>>>(&bytes[..cut]),
+                "{value:?} cut at {cut}"
+            );
+        }
+    }
+}
