@@ -298,62 +298,88 @@ numbers! {
     f64, "an f64";
 }
 
-impl Encode for bool {
+/// `Encode` for types written as another: smart pointers and owned forms
+/// as what they hold, arrays as slices (serde writes an array as a tuple,
+/// the same bytes), and values of no size as nothing.
+macro_rules! encode_as {
+    ($(impl[$($generics:tt)*] $ty:ty => |$value:ident| $as:expr;)*) => {$(
+        impl<$($generics)*> Encode for $ty {
+            #[inline]
+            fn encode(&self, ser: &mut Serializer) -> Result<()> {
+                let $value = self;
+                $as.encode(ser)
+            }
+
+            #[inline]
+            fn encoded_len(&self) -> usize {
+                let $value = self;
+                $as.encoded_len()
+            }
+        }
+    )*};
+}
+
+encode_as! {
+    impl[] String => |s| s.as_str();
+    impl[] Cow<'_, str> => |s| &**s;
+    impl[T: ?Sized + Encode] &T => |v| &**v;
+    impl[T: ?Sized + Encode] Box<T> => |v| &**v;
+    impl[T: Encode] Vec<T> => |v| v.as_slice();
+    impl[T: Encode, const N: usize] [T; N] => |v| v.as_slice();
+    impl[] () => |_v| Nothing;
+    impl[T: ?Sized] PhantomData<T> => |_v| Nothing;
+}
+
+/// What `()` and `PhantomData` are written as: no bytes.
+struct Nothing;
+
+impl Encode for Nothing {
     #[inline]
-    fn encode(&self, ser: &mut Serializer) -> Result<()> {
-        ser.buffer_mut().push(u8::from(*self));
+    fn encode(&self, _ser: &mut Serializer) -> Result<()> {
         Ok(())
     }
 
     #[inline]
     fn encoded_len(&self) -> usize {
-        1
+        0
     }
 }
 
-impl<'de> Decode<'de> for bool {
-    #[inline]
-    fn decode(de: &mut Deserializer<'de>) -> Result<Self> {
-        de.read_bool()
-    }
+/// `bool` and `char`: fixed-width values with a check on the way in.
+macro_rules! checked_scalars {
+    ($($ty:ty, $len:literal, |$ser:ident, $value:ident| $write:expr, $read:ident;)*) => {$(
+        impl Encode for $ty {
+            #[inline]
+            fn encode(&self, $ser: &mut Serializer) -> Result<()> {
+                let $value = *self;
+                $write;
+                Ok(())
+            }
+
+            #[inline]
+            fn encoded_len(&self) -> usize {
+                $len
+            }
+        }
+
+        impl<'de> Decode<'de> for $ty {
+            #[inline]
+            fn decode(de: &mut Deserializer<'de>) -> Result<Self> {
+                de.$read()
+            }
+        }
+    )*};
 }
 
-impl Encode for char {
-    #[inline]
-    fn encode(&self, ser: &mut Serializer) -> Result<()> {
-        ser.write_u32(u32::from(*self));
-        Ok(())
-    }
-
-    #[inline]
-    fn encoded_len(&self) -> usize {
-        4
-    }
-}
-
-impl<'de> Decode<'de> for char {
-    #[inline]
-    fn decode(de: &mut Deserializer<'de>) -> Result<Self> {
-        de.read_char()
-    }
+checked_scalars! {
+    bool, 1, |ser, value| ser.buffer_mut().push(u8::from(value)), read_bool;
+    char, 4, |ser, value| ser.write_u32(u32::from(value)), read_char;
 }
 
 impl Encode for str {
     #[inline]
     fn encode(&self, ser: &mut Serializer) -> Result<()> {
         ser.write_len_prefixed(self.as_bytes())
-    }
-
-    #[inline]
-    fn encoded_len(&self) -> usize {
-        4 + self.len()
-    }
-}
-
-impl Encode for String {
-    #[inline]
-    fn encode(&self, ser: &mut Serializer) -> Result<()> {
-        self.as_str().encode(ser)
     }
 
     #[inline]
@@ -386,46 +412,10 @@ impl<'de: 'a, 'a> Decode<'de> for &'a [u8] {
     }
 }
 
-impl Encode for Cow<'_, str> {
-    #[inline]
-    fn encode(&self, ser: &mut Serializer) -> Result<()> {
-        (**self).encode(ser)
-    }
-
-    #[inline]
-    fn encoded_len(&self) -> usize {
-        4 + self.len()
-    }
-}
-
 impl<'de: 'a, 'a> Decode<'de> for Cow<'a, str> {
     #[inline]
     fn decode(de: &mut Deserializer<'de>) -> Result<Self> {
         de.read_str().map(Cow::Borrowed)
-    }
-}
-
-impl<T: ?Sized + Encode> Encode for &T {
-    #[inline]
-    fn encode(&self, ser: &mut Serializer) -> Result<()> {
-        (**self).encode(ser)
-    }
-
-    #[inline]
-    fn encoded_len(&self) -> usize {
-        (**self).encoded_len()
-    }
-}
-
-impl<T: ?Sized + Encode> Encode for Box<T> {
-    #[inline]
-    fn encode(&self, ser: &mut Serializer) -> Result<()> {
-        (**self).encode(ser)
-    }
-
-    #[inline]
-    fn encoded_len(&self) -> usize {
-        (**self).encoded_len()
     }
 }
 
@@ -445,18 +435,6 @@ impl<T: Encode> Encode for [T] {
     #[inline]
     fn encoded_len(&self) -> usize {
         4 + T::encoded_len_all(self)
-    }
-}
-
-impl<T: Encode> Encode for Vec<T> {
-    #[inline]
-    fn encode(&self, ser: &mut Serializer) -> Result<()> {
-        self.as_slice().encode(ser)
-    }
-
-    #[inline]
-    fn encoded_len(&self) -> usize {
-        self.as_slice().encoded_len()
     }
 }
 
@@ -507,34 +485,10 @@ impl<'de, T: Decode<'de>> Decode<'de> for Option<T> {
     }
 }
 
-impl Encode for () {
-    #[inline]
-    fn encode(&self, _ser: &mut Serializer) -> Result<()> {
-        Ok(())
-    }
-
-    #[inline]
-    fn encoded_len(&self) -> usize {
-        0
-    }
-}
-
 impl Decode<'_> for () {
     #[inline]
     fn decode(_de: &mut Deserializer<'_>) -> Result<Self> {
         Ok(())
-    }
-}
-
-impl<T: ?Sized> Encode for PhantomData<T> {
-    #[inline]
-    fn encode(&self, _ser: &mut Serializer) -> Result<()> {
-        Ok(())
-    }
-
-    #[inline]
-    fn encoded_len(&self) -> usize {
-        0
     }
 }
 
@@ -578,19 +532,6 @@ tuples! {
     (A 0, B 1, C 2, D 3);
     (A 0, B 1, C 2, D 3, E 4);
     (A 0, B 1, C 2, D 3, E 4, F 5);
-}
-
-impl<T: Encode, const N: usize> Encode for [T; N] {
-    #[inline]
-    fn encode(&self, ser: &mut Serializer) -> Result<()> {
-        // serde writes an array as a tuple: the same bytes as a slice.
-        self.as_slice().encode(ser)
-    }
-
-    #[inline]
-    fn encoded_len(&self) -> usize {
-        self.as_slice().encoded_len()
-    }
 }
 
 impl<'de, T: Decode<'de>, const N: usize> Decode<'de> for [T; N] {
