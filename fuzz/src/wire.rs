@@ -14,7 +14,11 @@
 //! - what decodes re-encodes to the bytes it was decoded from, for every
 //!   type whose encoding is canonical; for maps (where duplicate or
 //!   unordered keys decode to fewer or reordered entries) the re-encoding
-//!   decodes and re-encodes to itself.
+//!   decodes and re-encodes to itself;
+//! - `#[derive(Encode, Decode)]` agrees with serde for every type it has
+//!   (all but `ByteBuf`'s): [`decode`](tape_protocol::decode) gives the
+//!   same error, or a value [`encode`](tape_protocol::encode) writes as
+//!   `to_vec` writes serde's.
 //!
 //! [`from_bytes`]: tape_protocol::from_bytes
 //! [`take_from_bytes`]: tape_protocol::take_from_bytes
@@ -25,9 +29,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
-use tape_protocol::{Deserializer, Error};
+use tape_protocol::{Decode, Deserializer, Encode, Error};
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Encode, Decode, Debug)]
 pub enum Shape<'a> {
     Unit,
     Text(&'a str),
@@ -39,7 +43,7 @@ pub enum Shape<'a> {
 }
 
 /// A struct of everything a record can hold, recursive through `next`.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Encode, Decode, Debug)]
 pub struct Record<'a> {
     id: u64,
     name: &'a str,
@@ -59,19 +63,19 @@ pub struct Record<'a> {
 }
 
 /// Nests two length-prefixed levels (enum, sequence) per tree level.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Encode, Decode, Debug)]
 pub enum Tree {
     Leaf(u8),
     Node(Vec<Tree>),
 }
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Encode, Decode, Debug)]
 pub struct Newtype(u32);
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Encode, Decode, Debug)]
 pub struct UnitStruct;
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Encode, Decode, Debug)]
 pub struct TupleStruct(i8, Option<u16>, String);
 
 /// Checks one input: byte 0 picks the type, the rest is decoded.
@@ -80,23 +84,51 @@ pub fn check(data: &[u8]) {
         return;
     };
     match selector % 17 {
-        0 => canonical::<Vec<Shape<'_>>>(bytes),
-        1 => remapped::<BTreeMap<String, Vec<u8>>>(bytes, true),
-        2 => canonical::<(u32, &str, Option<f64>)>(bytes),
-        3 => canonical::<Record<'_>>(bytes),
-        4 => canonical::<Tree>(bytes),
-        5 => canonical::<Vec<(bool, char)>>(bytes),
-        6 => canonical::<Option<Option<()>>>(bytes),
+        0 => derived::<Vec<Shape<'_>>>(bytes),
+        1 => {
+            remapped::<BTreeMap<String, Vec<u8>>>(bytes, true);
+            agree::<BTreeMap<String, Vec<u8>>>(bytes);
+        }
+        2 => derived::<(u32, &str, Option<f64>)>(bytes),
+        3 => derived::<Record<'_>>(bytes),
+        4 => derived::<Tree>(bytes),
+        5 => derived::<Vec<(bool, char)>>(bytes),
+        6 => derived::<Option<Option<()>>>(bytes),
         7 => remapped::<HashMap<u16, ByteBuf>>(bytes, false),
-        8 => canonical::<(Newtype, UnitStruct, TupleStruct)>(bytes),
-        9 => canonical::<Vec<Vec<Vec<u8>>>>(bytes),
-        10 => canonical::<String>(bytes),
+        8 => derived::<(Newtype, UnitStruct, TupleStruct)>(bytes),
+        9 => derived::<Vec<Vec<Vec<u8>>>>(bytes),
+        10 => derived::<String>(bytes),
         11 => canonical::<ByteBuf>(bytes),
-        12 => canonical::<Box<[Cow<'_, str>]>>(bytes),
-        13 => canonical::<Vec<()>>(bytes),
-        14 => canonical::<[u64; 3]>(bytes),
-        15 => canonical::<Result<Shape<'_>, Vec<i16>>>(bytes),
+        12 => derived::<Box<[Cow<'_, str>]>>(bytes),
+        13 => derived::<Vec<()>>(bytes),
+        14 => derived::<[u64; 3]>(bytes),
+        15 => derived::<Result<Shape<'_>, Vec<i16>>>(bytes),
         _ => stream(bytes),
+    }
+}
+
+/// [`canonical`], and [`agree`].
+fn derived<'de, T: Deserialize<'de> + Decode<'de> + Serialize + Encode>(bytes: &'de [u8]) {
+    canonical::<T>(bytes);
+    agree::<T>(bytes);
+}
+
+/// The derive and serde read `bytes` alike: the same error, or values
+/// written alike (compared by their bytes, which also tells NaNs apart).
+fn agree<'de, T: Deserialize<'de> + Decode<'de> + Serialize + Encode>(bytes: &'de [u8]) {
+    match (
+        tape_protocol::from_bytes::<T>(bytes),
+        tape_protocol::decode::<T>(bytes),
+    ) {
+        (Err(serde), Err(derived)) => assert_eq!(derived, serde, "the derive's error differs"),
+        (Ok(serde), Ok(derived)) => {
+            let serde = tape_protocol::to_vec(&serde).expect("a decoded value encodes");
+            let derived_bytes = tape_protocol::encode(&derived).expect("a decoded value encodes");
+            assert_eq!(derived_bytes, serde, "the derive decoded another value");
+            assert_eq!(derived.encoded_len(), derived_bytes.len(), "encoded_len");
+        }
+        (Ok(_), Err(error)) => panic!("the derive refused what serde read: {error}"),
+        (Err(error), Ok(_)) => panic!("the derive read what serde refused: {error}"),
     }
 }
 

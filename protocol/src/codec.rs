@@ -438,6 +438,13 @@ impl<T: Encode> Encode for [T] {
     }
 }
 
+impl<'de, T: Decode<'de>> Decode<'de> for Box<[T]> {
+    #[inline]
+    fn decode(de: &mut Deserializer<'de>) -> Result<Self> {
+        Vec::decode(de).map(Vec::into_boxed_slice)
+    }
+}
+
 impl<'de, T: Decode<'de>> Decode<'de> for Vec<T> {
     #[inline]
     fn decode(de: &mut Deserializer<'de>) -> Result<Self> {
@@ -546,6 +553,41 @@ impl<'de, T: Decode<'de>, const N: usize> Decode<'de> for [T; N] {
                 .try_into()
                 .unwrap_or_else(|_| unreachable!("exactly N items were read")))
         })
+    }
+}
+
+/// serde writes a `Result` as an enum of two newtype variants, `Ok` (0)
+/// and `Err` (1).
+impl<T: Encode, E: Encode> Encode for std::result::Result<T, E> {
+    #[inline]
+    fn encode(&self, ser: &mut Serializer) -> Result<()> {
+        match self {
+            Ok(value) => __private::encode_variant(ser, 0, |ser| value.encode(ser)),
+            Err(error) => __private::encode_variant(ser, 1, |ser| error.encode(ser)),
+        }
+    }
+
+    #[inline]
+    fn encoded_len(&self) -> usize {
+        8 + match self {
+            Ok(value) => value.encoded_len(),
+            Err(error) => error.encoded_len(),
+        }
+    }
+}
+
+impl<'de, T: Decode<'de>, E: Decode<'de>> Decode<'de> for std::result::Result<T, E> {
+    #[inline]
+    fn decode(de: &mut Deserializer<'de>) -> Result<Self> {
+        let (after, index) = __private::enter_enum(de)?;
+        let value = match index {
+            0 => Ok(T::decode(de)?),
+            1 => Err(E::decode(de)?),
+            // serde's own words for a `Result`.
+            _ => return Err(__private::invalid_variant(de, index, "`Ok` or `Err`")),
+        };
+        __private::leave_enum(de, after)?;
+        Ok(value)
     }
 }
 
@@ -715,10 +757,16 @@ pub mod __private {
     /// variant, at the index's offset.
     #[cold]
     pub fn unknown_variant(de: &Deserializer<'_>, index: u32, variants: usize) -> Error {
-        let expected = format!("variant index 0 <= i < {variants}");
+        invalid_variant(de, index, &format!("variant index 0 <= i < {variants}"))
+    }
+
+    /// A variant index refused, with what was `expected` instead, at the
+    /// index's offset.
+    #[cold]
+    pub(crate) fn invalid_variant(de: &Deserializer<'_>, index: u32, expected: &str) -> Error {
         let mut error = <Error as serde::de::Error>::invalid_value(
             serde::de::Unexpected::Unsigned(u64::from(index)),
-            &expected.as_str(),
+            &expected,
         );
         error.locate(de.offset_back(4));
         error
