@@ -376,7 +376,7 @@ impl<'a> ser::Serializer for &'a mut Serializer {
     /// Writes the elements like `serialize_seq` would, but once the first
     /// element has shown itself to be a number of 1, 2, 4, 8 or 16 bytes,
     /// tries the rest as numbers of that width first, a block at a time
-    /// (see [`Fixed`]). For `Vec<i32>` and the like that turns a call and a
+    /// (see `Fixed`). For `Vec<i32>` and the like that turns a call and a
     /// capacity check per element into a loop the compiler vectorises; the
     /// bytes written are the same either way.
     #[inline]
