@@ -9,7 +9,7 @@
 //! [`Run::replay`](crate::Run::replay) runs the program again against it
 //! with no capability reaching anything: each call is answered from the
 //! trace, and the first call that differs from the recording stops the run
-//! with [`ErrorKind::Diverged`](crate::ErrorKind::Diverged), at the
+//! with [`ErrorKind::Diverged`], at the
 //! program's source line.
 //!
 //! ```
