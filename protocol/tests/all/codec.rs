@@ -436,3 +436,16 @@ fn generic_enums_with_where_clauses() {
         }
     }
 }
+
+/// An enum with no variants decodes from nothing, with serde's error.
+#[derive(Serialize, Deserialize, Encode, Decode, Debug, PartialEq)]
+pub enum Never {}
+
+#[test]
+fn an_enum_without_variants_is_refused_as_serde_refuses_it() {
+    for bytes in [&[4, 0, 0, 0, 0, 0, 0, 0][..], &[0, 0, 0, 0], &[]] {
+        let derived = decode::<Never>(bytes);
+        assert!(derived.is_err());
+        assert_eq!(derived, from_bytes::<Never>(bytes), "{bytes:?}");
+    }
+}
