@@ -88,7 +88,7 @@
 //! On the bench's 8-value message (`cargo bench -p tape-protocol --bench
 //! wire`), encoding and decoding into borrowed fields is about 1.8× as
 //! fast as bincode 1 and about twice the serde path; into owned fields
-//! about 1.35× bincode, where the eight allocations both must make are most
+//! about 1.4× bincode, where the eight allocations both must make are most
 //! of the time. The derive reads no `#[serde(...)]` attributes: see
 //! [`Encode`] for how types map onto the format.
 //!
