@@ -174,15 +174,7 @@ pub fn encode<T: ?Sized + Encode>(value: &T) -> Result<Vec<u8>> {
 /// Any decoding error (each names the byte offset it was found at), and
 /// [`Error::TrailingBytes`] if bytes remain after the value.
 pub fn decode<'de, T: Decode<'de>>(bytes: &'de [u8]) -> Result<T> {
-    let mut de = Deserializer::from_bytes(bytes);
-    // Handed back as `decode` built it, so that the value is not moved out
-    // of one `Result` and into another: a tenth of a small message's time.
-    let mut result = T::decode(&mut de);
-    match &mut result {
-        Ok(_) => de.end()?,
-        Err(e) => e.locate(de.position()),
-    }
-    result
+    crate::whole(bytes, |de| T::decode(de))
 }
 
 /// What serde's collections reserve at most, so that a hint never reserves
@@ -605,6 +597,16 @@ fn encode_map<'a, K: Encode + 'a, V: Encode + 'a>(
     })
 }
 
+/// The encoded length of a map's entries behind their prefix.
+#[inline]
+fn map_len<'a, K: Encode + 'a, V: Encode + 'a>(
+    entries: impl Iterator<Item = (&'a K, &'a V)>,
+) -> usize {
+    4 + entries
+        .map(|(k, v)| k.encoded_len() + v.encoded_len())
+        .sum::<usize>()
+}
+
 /// Reads a map's entries until its payload ends, as serde's map access
 /// does: an entry must take at least one byte.
 #[inline]
@@ -631,10 +633,7 @@ impl<K: Encode, V: Encode> Encode for BTreeMap<K, V> {
     }
 
     fn encoded_len(&self) -> usize {
-        4 + self
-            .iter()
-            .map(|(k, v)| k.encoded_len() + v.encoded_len())
-            .sum::<usize>()
+        map_len(self.iter())
     }
 }
 
@@ -658,10 +657,7 @@ impl<K: Encode, V: Encode, S> Encode for HashMap<K, V, S> {
     }
 
     fn encoded_len(&self) -> usize {
-        4 + self
-            .iter()
-            .map(|(k, v)| k.encoded_len() + v.encoded_len())
-            .sum::<usize>()
+        map_len(self.iter())
     }
 }
 

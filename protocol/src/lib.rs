@@ -226,8 +226,20 @@ impl Drop for Restore<'_> {
 /// Any decoding error (each names the byte offset it was found at), and
 /// [`Error::TrailingBytes`] if bytes remain after the value.
 pub fn from_bytes<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T> {
+    whole(bytes, |de| T::deserialize(de))
+}
+
+/// Reads one value with `read` from the start of `bytes`, which it must
+/// take up entirely: [`from_bytes`] through serde, [`decode`] through the
+/// derive. An error is given the offset decoding stopped at, if it has
+/// none yet.
+#[inline]
+fn whole<'de, T>(
+    bytes: &'de [u8],
+    read: impl FnOnce(&mut Deserializer<'de>) -> Result<T>,
+) -> Result<T> {
     let mut de = Deserializer::from_bytes(bytes);
-    let value = T::deserialize(&mut de).map_err(|mut e| {
+    let value = read(&mut de).map_err(|mut e| {
         e.locate(de.position());
         e
     })?;
