@@ -47,6 +47,7 @@ use std::marker::PhantomData;
 
 use crate::de::{Deserializer, Prefixed, zero_sized};
 use crate::error::{Error, Result};
+use crate::packed;
 use crate::ser::Serializer;
 
 pub use tape_protocol_derive::{Decode, Encode};
@@ -230,19 +231,7 @@ macro_rules! numbers {
 
             #[inline]
             fn encode_all(items: &[Self], ser: &mut Serializer) -> Result<()> {
-                const N: usize = size_of::<$ty>();
-                let out = ser.buffer_mut();
-                if cfg!(target_endian = "little") {
-                    // In memory, the numbers already are their encoding.
-                    out.extend_from_slice(bytemuck::cast_slice(items));
-                } else {
-                    let start = out.len();
-                    out.resize(start + items.len() * N, 0);
-                    let (slots, _) = out[start..].as_chunks_mut::<N>();
-                    for (slot, item) in slots.iter_mut().zip(items) {
-                        *slot = item.to_le_bytes();
-                    }
-                }
+                packed::extend_le_all(items, ser.buffer_mut());
                 Ok(())
             }
 
@@ -263,8 +252,7 @@ macro_rules! numbers {
                 const N: usize = size_of::<$ty>();
                 // The count is the payload's, which lies within the input:
                 // no more is reserved than the input could fill.
-                let (chunks, _) = de.take(de.unread() / N * N).as_chunks::<N>();
-                let items: Vec<Self> = chunks.iter().map(|c| <$ty>::from_le_bytes(*c)).collect();
+                let items = packed::from_le_all(de.take(de.unread() / N * N));
                 if !de.at_end() {
                     // A partial number: the error element-wise reading gives.
                     Self::decode(de)?;
@@ -452,7 +440,7 @@ impl<T: Encode> Encode for Option<T> {
     fn encode(&self, ser: &mut Serializer) -> Result<()> {
         match self {
             None => {
-                ser.buffer_mut().extend_from_slice(&[1, 0, 0, 0, 0]);
+                ser.write_none();
                 Ok(())
             }
             Some(value) => prefixed(ser, |ser| {

@@ -155,7 +155,7 @@ impl<'de> Deserializer<'de> {
     /// Gives a custom error raised by a visitor the offset of the value it
     /// rejected, which ends at the current position and is `len` bytes long.
     #[inline]
-    pub(crate) fn locate<T>(&self, mut result: Result<T>, len: usize) -> Result<T> {
+    fn locate<T>(&self, mut result: Result<T>, len: usize) -> Result<T> {
         if let Err(e) = &mut result {
             e.locate(self.offset_back(len));
         }
@@ -250,7 +250,7 @@ impl<'de> Deserializer<'de> {
     /// the payload was read to its end. Takes `result` by reference so that a
     /// large decoded value is not moved once more on its way out.
     #[inline]
-    pub(crate) fn leave<T>(&mut self, after: &'de [u8], what: Prefixed, result: &mut Result<T>) {
+    fn leave<T>(&mut self, after: &'de [u8], what: Prefixed, result: &mut Result<T>) {
         if !self.window.is_empty() || result.is_err() {
             self.leave_unhappy(what, result);
         }

@@ -72,6 +72,11 @@ pub trait Packed:
 
     /// Appends the value's little-endian bytes.
     fn extend_le(self, out: &mut Vec<u8>);
+
+    /// The values whose little-endian bytes are `bytes`, a whole number of
+    /// them (a partial one at the end is left out); see [`from_le_all`].
+    #[doc(hidden)]
+    fn from_le_all(bytes: &[u8]) -> Vec<Self>;
 }
 
 macro_rules! packed {
@@ -91,6 +96,12 @@ macro_rules! packed {
             #[inline]
             fn extend_le(self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_le_bytes());
+            }
+
+            #[inline]
+            fn from_le_all(bytes: &[u8]) -> Vec<Self> {
+                let (chunks, _) = bytes.as_chunks::<{ size_of::<$ty>() }>();
+                chunks.iter().map(|c| <$ty>::from_le_bytes(*c)).collect()
             }
         }
     )*};
@@ -115,11 +126,30 @@ pub fn serialize<T: Packed, S: Serializer>(values: &[T], serializer: S) -> Resul
         serializer.serialize_bytes(bytemuck::cast_slice(values))
     } else {
         let mut bytes = Vec::with_capacity(size_of_val(values));
-        for &value in values {
-            value.extend_le(&mut bytes);
-        }
+        extend_le_all(values, &mut bytes);
         serializer.serialize_bytes(&bytes)
     }
+}
+
+/// Appends the little-endian bytes of `values`: one copy where memory is
+/// little-endian. (Also how `#[derive(Encode)]` writes a slice of numbers.)
+#[inline]
+pub(crate) fn extend_le_all<T: Packed>(values: &[T], out: &mut Vec<u8>) {
+    if cfg!(target_endian = "little") {
+        out.extend_from_slice(bytemuck::cast_slice(values));
+    } else {
+        for &value in values {
+            value.extend_le(out);
+        }
+    }
+}
+
+/// The numbers whose little-endian bytes are `bytes`, a whole number of
+/// them; one allocation of exactly the count, filled by a loop the
+/// compiler turns into a copy. (Also how `#[derive(Decode)]` reads them.)
+#[inline]
+pub(crate) fn from_le_all<T: Packed>(bytes: &[u8]) -> Vec<T> {
+    T::from_le_all(bytes)
 }
 
 /// Reads a `Vec<T>` written by [`serialize`] or, in Tape's format, as an
@@ -162,9 +192,8 @@ impl<'de, T: Packed> Visitor<'de> for PackedVisitor<T> {
                 &WholeElements::<T>(PhantomData),
             ));
         }
-        // One allocation of exactly the count, filled by a loop the
-        // compiler turns into a copy; the input's length bounds it.
-        Ok(bytes.chunks_exact(width).map(T::from_le_slice).collect())
+        // The input's length bounds the count.
+        Ok(from_le_all(bytes))
     }
 
     /// Formats that hand byte strings over as sequences of `u8`.

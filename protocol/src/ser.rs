@@ -92,6 +92,12 @@ impl Serializer {
         Ok(())
     }
 
+    /// `None`: a one-byte payload holding tag 0.
+    #[inline]
+    pub(crate) fn write_none(&mut self) {
+        self.out.extend_from_slice(&[1, 0, 0, 0, 0]);
+    }
+
     #[inline]
     pub(crate) fn write_u32(&mut self, v: u32) {
         self.out.extend_from_slice(&v.to_le_bytes());
@@ -269,7 +275,7 @@ impl<'a> ser::Serializer for &'a mut Serializer {
 
     #[inline]
     fn serialize_none(self) -> Result<()> {
-        self.out.extend_from_slice(&[1, 0, 0, 0, 0]);
+        self.write_none();
         Ok(())
     }
 
