@@ -9,6 +9,12 @@ use wasmtime::{Enabled, InstanceAllocationStrategy, Module, PoolingAllocationCon
 use crate::cache::{CacheStats, ModuleCache, default_cache_dir};
 use crate::error::{Error, ErrorKind, Result};
 
+#[cfg(target_os = "linux")]
+pub(crate) use crate::alarm::Alarm;
+/// Where there is no timer signal, there are no alarms.
+#[cfg(not(target_os = "linux"))]
+pub(crate) enum Alarm {}
+
 /// Limits of one run. Every run of untrusted code should have all of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -17,8 +23,9 @@ pub struct Limits {
     pub fuel: Option<u64>,
     /// Wall-clock time a run may take, instantiation included; `None` for
     /// no limit. Enforced with epoch interruption: a run stops within one
-    /// [`Config::epoch_tick`] after it (once the guest runs wasm code again,
-    /// if a host function is blocking).
+    /// [`Config::epoch_tick`] after it, or at it with [`Timer::Signal`]
+    /// (once the guest runs wasm code again, if a host function is
+    /// blocking).
     pub timeout: Option<Duration>,
     /// Bytes the run's memories, tables and GC heap may hold together
     /// (a table entry counts [`TABLE_ENTRY_BYTES`](crate::TABLE_ENTRY_BYTES));
@@ -53,6 +60,10 @@ pub struct Config {
     /// How often the epoch advances: the granularity of timeouts. At least
     /// 100 µs; a shorter tick is raised to that.
     pub epoch_tick: Duration,
+    /// What advances the epoch when a run's time is up: a thread of the
+    /// engine's (the default, for any embedder) or, for a process that
+    /// runs a program and exits, a timer signal per run.
+    pub timer: Timer,
     /// Where compiled modules are cached on disk (in its `modules/`
     /// folder); `None` turns the disk cache off. Defaults to
     /// [`default_cache_dir`].
@@ -88,6 +99,7 @@ impl Default for Config {
             limits: Limits::default(),
             max_wasm_stack: 512 << 10,
             epoch_tick: Duration::from_millis(10),
+            timer: Timer::Thread,
             cache_dir: default_cache_dir(),
             cache_max_bytes: 512 << 20,
             memory_cache: 64,
@@ -98,6 +110,38 @@ impl Default for Config {
             },
         }
     }
+}
+
+/// What stops a run when its time is up ([`Config::timer`]).
+///
+/// Timeouts are wasmtime's epoch interruption: compiled code checks the
+/// engine's epoch at function entries and loop heads, and a run whose
+/// deadline has passed stops at the next check. Something must advance the
+/// epoch; this says what.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Timer {
+    /// A thread of the engine's advances the epoch every
+    /// [`Config::epoch_tick`], started by the first run with a timeout. One
+    /// thread for every run of the engine, on any thread, which suits any
+    /// embedder; it costs a process the start of a thread (about 100 µs on
+    /// a 2-vCPU VM).
+    #[default]
+    Thread,
+    /// Each run with a timeout arms a one-shot POSIX timer for its
+    /// deadline, which sends `SIGALRM` to the thread running it; Tape's
+    /// handler advances the epoch. Four system calls a run and no thread:
+    /// what the `tape` command uses. A run stops at its deadline rather
+    /// than up to a tick after it.
+    ///
+    /// The process's `SIGALRM` handler is Tape's from the first such run
+    /// on, for good: choose it only where nothing else in the process uses
+    /// `SIGALRM`. System calls the signal interrupts are restarted
+    /// (`SA_RESTART`), and it comes once, when the run must stop anyway.
+    /// Where the signal cannot be used — not Linux, `SIGALRM` already
+    /// handled by someone else, or blocked on the run's thread — the
+    /// engine falls back to [`Timer::Thread`] for that run.
+    Signal,
 }
 
 /// Settings of the pooling allocator ([`Config::pooling`]).
@@ -132,7 +176,8 @@ const KEEP_RESIDENT: usize = 64 << 10;
 
 /// Compiles programs and holds what their runs share: one wasmtime engine
 /// configured for untrusted code, the module cache, and the thread that
-/// drives timeouts (started by the first run that has one).
+/// drives timeouts (started by the first run that has one, unless
+/// [`Config::timer`] says otherwise).
 ///
 /// Cheap to clone; clones share everything. Safe to use from many threads.
 #[derive(Clone)]
@@ -257,6 +302,32 @@ impl Engine {
                     std::io::Error::new(kind, message),
                 )
             })
+    }
+
+    /// Makes sure something will advance the epoch `timeout` from now:
+    /// with [`Timer::Signal`], an alarm for this run, which the caller keeps
+    /// until the run ends; otherwise (or where the signal cannot be used)
+    /// the engine's thread, and `None`.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_ticker`](Engine::start_ticker).
+    pub(crate) fn watch(&self, timeout: Duration) -> Result<Option<Alarm>> {
+        #[cfg(target_os = "linux")]
+        if self.inner.config.timer == Timer::Signal {
+            match Alarm::arm(&self.inner.wasmtime, timeout) {
+                Ok(alarm) => return Ok(Some(alarm)),
+                Err(error) => {
+                    tracing::debug!(
+                        "no timer signal for this run ({error}): the timeout thread instead"
+                    );
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = timeout;
+        self.start_ticker()?;
+        Ok(None)
     }
 
     /// How many runs the pooling allocator holds; 0 without one.

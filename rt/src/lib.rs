@@ -65,7 +65,10 @@
 //!   line where the program was ([`Error::stack`]), with the results it had
 //!   handed over kept ([`Error::results`]); the engine and its other runs
 //!   go on.
-//!   An embedder that starts many runs turns on [`Config::pooling`].
+//!   An embedder that starts many runs turns on [`Config::pooling`]; a
+//!   process that runs one program and exits, as the `tape` command does,
+//!   sets [`Config::timer`] to [`Timer::Signal`], which stops a timed run
+//!   with a timer signal instead of a thread of the engine's.
 //! - [`Outcome`]: the status `run` returned, the results it handed over
 //!   (wire values), and its [`Usage`].
 //! - [`Error`]: one pointer wide, with a [`kind`](Error::kind) to match on.
@@ -91,6 +94,8 @@ pub mod guest;
 pub mod status;
 pub mod trace;
 
+#[cfg(target_os = "linux")]
+mod alarm;
 mod arguments;
 mod cache;
 mod capability;
@@ -111,7 +116,7 @@ pub use arguments::{ArgType, ArgsBuilder, Argument, JSON_KINDS, json_kind};
 pub use cache::{CacheStats, default_cache_dir};
 pub use capability::{Capability, Function, Redactor, Spec};
 pub use core::{CORE_SPEC, MAX_RESULTS};
-pub use engine::{Config, Engine, Limits, Pooling};
+pub use engine::{Config, Engine, Limits, Pooling, Timer};
 pub use error::{
     ArgumentError, CallStack, Error, ErrorKind, Frame, LinkProblem, Result, SourceLocation,
 };

@@ -18,7 +18,7 @@ use wasmtime::{
 };
 
 use crate::capability::Capability;
-use crate::engine::{Engine, Limits};
+use crate::engine::{Alarm, Engine, Limits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::ExportType;
 use crate::grants::Grants;
@@ -364,7 +364,8 @@ impl Program {
     ) -> Result<Ended<R>> {
         let fuel = limits.fuel.unwrap_or(u64::MAX);
         let run = AssertUnwindSafe(|| {
-            let mut store = self.store(limits, fuel, data)?;
+            // The alarm, if any, is deleted when this frame ends.
+            let (mut store, _alarm) = self.store(limits, fuel, data)?;
             let start = Instant::now();
             let returned = self
                 .instantiate(&mut store, args)
@@ -493,8 +494,14 @@ impl Program {
     }
 
     /// A store for one run, with its fuel, deadline, limits and each
-    /// capability's fresh state.
-    fn store(&self, limits: &Limits, fuel: u64, data: HostData<'_>) -> Result<Store<State>> {
+    /// capability's fresh state; and with [`Timer::Signal`](crate::Timer::Signal),
+    /// the alarm that rings at the deadline, to keep until the run ends.
+    fn store(
+        &self,
+        limits: &Limits,
+        fuel: u64,
+        data: HostData<'_>,
+    ) -> Result<(Store<State>, Option<Alarm>)> {
         let tick = self.engine.config().epoch_tick;
         let deadline = limits.timeout.map(|timeout| Instant::now() + timeout);
         let state = State::new(
@@ -508,13 +515,19 @@ impl Program {
         store
             .set_fuel(fuel)
             .map_err(|e| Error::internal(format!("cannot set the fuel: {e:#}")))?;
+        let mut alarm = None;
         match limits.timeout {
             Some(timeout) => {
-                self.engine.start_ticker()?;
-                // Sleep through the ticks that surely come before the
-                // deadline, then check the clock at each tick: a run stops
-                // at most one tick late, however the ticks fall.
-                let ticks = (timeout.as_nanos() / tick.as_nanos().max(1)).max(1);
+                alarm = self.engine.watch(timeout)?;
+                // With the engine's thread, sleep through the ticks that
+                // surely come before the deadline, then check the clock at
+                // each tick: a run stops at most one tick late, however the
+                // ticks fall. With an alarm, the epoch advances when the
+                // deadline has come (or another run's has).
+                let ticks = match alarm {
+                    Some(_) => 1,
+                    None => (timeout.as_nanos() / tick.as_nanos().max(1)).max(1),
+                };
                 store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX / 2));
                 store.epoch_deadline_callback(|store| {
                     Ok(match store.data().deadline {
@@ -552,7 +565,7 @@ impl Program {
         for capability in &self.capabilities {
             capability.begin_run(store.data_mut());
         }
-        Ok(store)
+        Ok((store, alarm))
     }
 
     /// Instantiates the module and writes the arguments into its memory.

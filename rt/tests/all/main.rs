@@ -10,5 +10,6 @@ mod limits;
 mod panics;
 mod profile;
 mod run_api;
+mod timer;
 
 pub use tape_testkit::rt::{engine, largest_allocation_during, program, run, run_err};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use tape_rt::trace::{Trace, Value, stand_ins};
-use tape_rt::{Config, Engine, Program, Run};
+use tape_rt::{Config, Engine, Program, Run, Timer};
 
 use crate::failure::{Failure, Kind, Location};
 use crate::input::{SourceOpts, display_name};
@@ -113,6 +113,7 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     let limits = trace.limits.limits();
     let engine = Engine::new(Config {
         compile_budget: opts.source.budget(limits.timeout),
+        timer: Timer::Signal,
         ..Config::default()
     })?;
     let grants = stand_ins(&tape_caps::grants());

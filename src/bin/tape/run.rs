@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
-use tape_rt::{Args, Config, Engine, Limits, Program, Run, Usage};
+use tape_rt::{Args, Config, Engine, Limits, Program, Run, Timer, Usage};
 
 use crate::arg::{self, Arg};
 use crate::failure::{Failure, Kind};
@@ -273,6 +273,8 @@ fn execute(opts: &Opts, out: Output) -> Result<(Body, Option<Failure>), Failure>
     let limits = opts.limits.apply(limits);
     let mut config = Config {
         compile_budget: opts.source.budget(limits.timeout),
+        // One run, then the process ends: no thread for the timeout.
+        timer: Timer::Signal,
         ..Config::default()
     };
     if opts.profile.wanted() {

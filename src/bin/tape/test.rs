@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tape_rt::trace::{Call, Trace, Value, stand_ins};
-use tape_rt::{Config, Engine, Grants, Limits, Program, Run};
+use tape_rt::{Config, Engine, Grants, Limits, Program, Run, Timer};
 
 use crate::arg::{self, Arg};
 use crate::failure::{Failure, Kind};
@@ -501,6 +501,7 @@ fn run_file(path: &Path, opts: &Opts, out: Output) -> Result<Vec<CaseReport>, Fa
         .map_or_else(Limits::default, |m| m.limits(Limits::default()));
     let engine = Engine::new(Config {
         compile_budget: opts.source.budget(limits.timeout),
+        timer: Timer::Signal,
         ..Config::default()
     })?;
     let offline = stand_ins(&tape_caps::grants());
