@@ -84,6 +84,10 @@ fn main() {
             "the_binary_loads_no_shared_library_beyond_libc",
             the_binary_loads_no_shared_library_beyond_libc,
         ),
+        tape_testkit::test(
+            "a_timed_run_has_no_timeout_thread_and_stops_at_its_deadline",
+            a_timed_run_has_no_timeout_thread_and_stops_at_its_deadline,
+        ),
     ]);
     tape_testkit::run(trials);
 }
@@ -828,7 +832,8 @@ fn kv_on_redis_is_shared_by_every_tape_run_naming_it() {
 
 /// Every shared library the binary names is one more the dynamic loader
 /// maps and relocates at every start: `tape` needs glibc's own (libc, the
-/// loader, libgcc for unwinding) and nothing else. libm came back once
+/// loader, and libgcc for unwinding where `build.rs` could not link the
+/// unwinder in) and nothing else. libm came back once
 /// with a dependency's `f64::powf` (tokio's), and cost `tape run` about
 /// 5% of its start; `main.rs` defines `pow` for that.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -864,7 +869,74 @@ fn the_binary_loads_no_shared_library_beyond_libc() {
         extra.is_empty(),
         "tape needs {extra:?} besides glibc's own (all: {needed:?}); find the symbols it takes from them with `nm -D --undefined-only`"
     );
+    // `build.rs` links the unwinder in where the C compiler has it (it
+    // does on this kind of machine): then the loader has one library less
+    // to load at every start.
+    if option_env!("TAPE_STATIC_UNWINDER").is_some() {
+        assert!(
+            !needed.iter().any(|lib| lib == "libgcc_s.so.1"),
+            "build.rs linked the unwinder in, yet tape needs libgcc_s.so.1: {needed:?}"
+        );
+    }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn the_binary_loads_no_shared_library_beyond_libc() {}
+
+/// `tape run` stops a timed run with a timer signal (`Timer::Signal`),
+/// not a thread of the engine's: a thread would cost a short run about
+/// 100 µs to start (`benches/process.rs`). Seen from outside, while a
+/// program from the cache spins: the process has one thread, and it is
+/// stopped as its time is up, with the timeout's error.
+#[cfg(target_os = "linux")]
+fn a_timed_run_has_no_timeout_thread_and_stops_at_its_deadline() {
+    let work = tempfile::tempdir().unwrap();
+    let spin = work.path().join("spin.wat");
+    std::fs::write(
+        &spin,
+        "(func $run (result i32) (loop $l (br $l)) (i32.const 0))",
+    )
+    .unwrap();
+    // Compiling runs on threads of its own (the compile budget's, and
+    // wasmtime's parallel compilation): a first run fills the cache, so
+    // that the second has nothing to compile.
+    let first = tape()
+        .args(["run", "--timeout", "100ms"])
+        .arg(&spin)
+        .env("XDG_CACHE_HOME", work.path().join("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(5), "{first:?}");
+    let start = std::time::Instant::now();
+    let child = tape()
+        .args(["run", "--timeout", "1500ms"])
+        .arg(&spin)
+        .env("XDG_CACHE_HOME", work.path().join("cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Spinning, well before the deadline.
+    let threads = || {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", child.id())).unwrap();
+        tasks
+            .map(|task| std::fs::read_to_string(task.unwrap().path().join("comm")).unwrap())
+            .map(|name| name.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let seen = threads();
+    let output = child.wait_with_output().unwrap();
+    let took = start.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(seen, ["tape"], "the threads of a spinning `tape run`");
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("stopped after its 1.5s timeout"),
+        "{stderr}"
+    );
+    assert!(took >= std::time::Duration::from_millis(1500), "{took:?}");
+}
+
+#[cfg(not(target_os = "linux"))]
+fn a_timed_run_has_no_timeout_thread_and_stops_at_its_deadline() {}
