@@ -11,7 +11,8 @@
 //!   (`$XDG_CACHE_HOME/tape`) by the SHA-256 of its text, name and
 //!   catalogue — so nothing is preprocessed, parsed, validated or compiled
 //!   — checks the entry's CRC-32, loads its machine code and metadata,
-//!   links and instantiates it, starts the timeout thread, calls `run`
+//!   links and instantiates it, arms a timer for the run's deadline (a
+//!   POSIX timer whose `SIGALRM` stops the run: no thread), calls `run`
 //!   (which hands over one string with `core.result`) and prints it.
 //! - `wasmtime-runner benches/wat/hello-plain.wat` (the `tape-bench-runner`
 //!   package, never installed with `tape`): reads the same program written
@@ -44,9 +45,20 @@
 //! compiler, where the reference parses its text every time) and uses
 //! about a tenth less CPU in all; what it loses back is in the loader and
 //! the kernel, for a larger binary (25,000 relocations to the reference's
-//! 17,000, and 20 more page faults), and in the timeout thread: about
-//! 45 µs, measured by running with `timeout = "none"` in a `tape.toml`
-//! (the reference starts a thread too, wasmtime's cache worker).
+//! 17,000, and 20 more page faults), and it lost as much again to a
+//! thread of its own, the one that advanced the epoch for timeouts: a
+//! thread costs a process about 100 µs to start on this VM, even one that
+//! does nothing (the reference starts one too, wasmtime's cache worker).
+//! `tape run` now stops a timed run with a timer signal instead
+//! (`Timer::Signal`, `rt/src/alarm.rs`).
+//!
+//! Linking is dear too. Rust's standard library unwinds panics with
+//! libgcc's unwinder, loaded at every start as `libgcc_s.so.1`, whose
+//! constructor asks the CPU for its features: `build.rs` links the
+//! unwinder into `tape` instead (gcc's `-static-libgcc`), about 7% of a
+//! start. The reference is left as a program is built by default, with
+//! `libgcc_s.so.1`; linked as `tape` is, it starts about 7% sooner, and
+//! then Tape takes about 1.04× its time (below).
 //!
 //! A shared library is dear at start: libm, linked again for tokio's one
 //! `f64::powf` (`tape serve`), cost about 5% of a start until `main.rs`
@@ -71,6 +83,21 @@
 //! Since, the binary has grown with the capabilities (30 MB, 31,000
 //! relocations to the runner's 19,000): 1.05× in turns (tape 1.86 ms,
 //! runner 1.77 ms) and 1.06× by criterion's medians, December 2026.
+//! With the timer signal, the unwinder linked in and the engine left to
+//! the process's end (`run.rs`), three runs: 0.94–0.95× in turns (tape
+//! 1.65–1.66 ms, runner 1.73–1.75 ms), 0.94–0.98× by criterion's medians.
+//! Against the runner linked as `tape` is (`cargo rustc --release -p
+//! tape-bench-runner -- -C link-arg=-Wl,--whole-archive -C
+//! link-arg=$(cc -print-file-name=libgcc_eh.a) -C
+//! link-arg=-Wl,--no-whole-archive`), both copied fresh and timed in
+//! turns outside this bench (400 starts each, three rounds): 1.04×, what
+//! is left being the loader's work for the relocations above.
+//!
+//! How a binary's file sits in the page cache moves these figures by up
+//! to 5%: a copy written in one pass, or read back from disk, is held in
+//! larger pieces, which map with fewer page faults. Both binaries are
+//! copied the same way, just before they are measured.
+//!
 //! The two ratios are both printed: criterion measures the two binaries in
 //! turn, ten seconds each, and load that changes between the two windows
 //! moved that ratio by ±5% between runs on this machine; the medians of
