@@ -200,21 +200,10 @@ extern "C" fn on_alarm(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tape_testkit::rt::timers_of_this_thread;
 
     fn innermost() -> *mut Node {
         ARMED.with(|armed| armed.load(Ordering::SeqCst))
-    }
-
-    /// The POSIX timers that signal this thread (`/proc/self/timers`
-    /// names the thread each one notifies: `notify: signal/tid.1234`).
-    fn timers_of_this_thread() -> usize {
-        // SAFETY: `gettid` has no preconditions.
-        let tid = unsafe { libc::gettid() };
-        std::fs::read_to_string("/proc/self/timers")
-            .expect("/proc/self/timers")
-            .lines()
-            .filter(|line| line.trim() == format!("notify: signal/tid.{tid}"))
-            .count()
     }
 
     #[test]

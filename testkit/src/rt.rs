@@ -238,3 +238,21 @@ mod counting {
     #[global_allocator]
     static ALLOCATOR: Counting = Counting;
 }
+
+/// How many POSIX timers of this process signal the calling thread: the
+/// alarms of `Timer::Signal` runs still armed on it. `/proc/self/timers`
+/// names the thread each timer notifies (`notify: signal/tid.1234`), and
+/// `/proc/thread-self` links to `PID/task/TID`.
+#[cfg(target_os = "linux")]
+pub fn timers_of_this_thread() -> usize {
+    let this = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+    let tid = this
+        .file_name()
+        .and_then(|tid| tid.to_str())
+        .expect("a thread id");
+    std::fs::read_to_string("/proc/self/timers")
+        .expect("/proc/self/timers")
+        .lines()
+        .filter(|line| line.trim() == format!("notify: signal/tid.{tid}"))
+        .count()
+}

@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use tape_rt::{Args, Config, Engine, ErrorKind, Grants, Limits, Program, Timer};
+use tape_testkit::rt::timers_of_this_thread;
 
 const SPIN: &str = "(func $run (result i32) (loop $l (br $l)) (i32.const 0))";
 
@@ -49,19 +50,6 @@ fn stopped_after(program: &Program, ms: u64) -> Duration {
     );
     assert!(took >= Duration::from_millis(ms), "{took:?}");
     took
-}
-
-/// The POSIX timers of this process that signal the calling thread
-/// (`/proc/self/timers`, whose entries name the thread they notify:
-/// `notify: signal/tid.1234`).
-fn timers_of_this_thread() -> usize {
-    // SAFETY: `gettid` has no preconditions.
-    let tid = unsafe { libc::gettid() };
-    std::fs::read_to_string("/proc/self/timers")
-        .expect("/proc/self/timers")
-        .lines()
-        .filter(|line| line.trim() == format!("notify: signal/tid.{tid}"))
-        .count()
 }
 
 #[test]
