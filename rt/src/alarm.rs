@@ -29,7 +29,9 @@
 //!   callback answers by checking its own deadline again.
 //! - Alarms armed on one thread while another is (a run inside a host
 //!   call) form a chain through the thread-local, and the handler advances
-//!   every engine on it.
+//!   every engine on it. The links are atomic, so the handler, which can
+//!   interrupt the thread between any two instructions, reads each whole;
+//!   an alarm dropped out of order is unlinked where it is.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -49,7 +51,9 @@ pub(crate) struct Alarm {
 /// before this one on the same thread, if any.
 struct Node {
     engine: wasmtime::Engine,
-    outer: *mut Node,
+    /// Atomic so that the handler, which may interrupt this thread
+    /// anywhere, never sees a pointer half written.
+    outer: AtomicPtr<Node>,
 }
 
 thread_local! {
@@ -73,7 +77,7 @@ impl Alarm {
         }
         let mut node = Box::new(Node {
             engine: engine.clone(),
-            outer: ptr::null_mut(),
+            outer: AtomicPtr::new(ptr::null_mut()),
         });
         // SAFETY: `sigevent` is plain data, for which all zeroes is valid.
         let mut event: libc::sigevent = unsafe { std::mem::zeroed() };
@@ -88,7 +92,8 @@ impl Alarm {
         }
         // On the chain before the timer can fire.
         ARMED.with(|armed| {
-            node.outer = armed.load(Ordering::Relaxed);
+            node.outer
+                .store(armed.load(Ordering::Relaxed), Ordering::SeqCst);
             armed.store(&mut *node, Ordering::SeqCst);
         });
         let alarm = Alarm { timer, node };
@@ -121,12 +126,26 @@ impl Drop for Alarm {
         // returns, while the node is still on the chain.
         unsafe { libc::timer_delete(self.timer) };
         let node: *mut Node = &mut *self.node;
+        let outer = self.node.outer.load(Ordering::Relaxed);
         ARMED.with(|armed| {
             // Alarms on one thread are dropped in the reverse order of
             // arming (each lives in a run's frame), so this one is
-            // innermost; the check keeps the chain whole if not.
+            // innermost; if not, it is unlinked where it is.
             if armed.load(Ordering::Relaxed) == node {
-                armed.store(self.node.outer, Ordering::SeqCst);
+                armed.store(outer, Ordering::SeqCst);
+                return;
+            }
+            let mut inner = armed.load(Ordering::Relaxed);
+            while !inner.is_null() {
+                // SAFETY: the nodes on this thread's chain are alive (each
+                // leaves it before it is freed), and only this thread
+                // changes them.
+                let link = unsafe { &(*inner).outer };
+                if link.load(Ordering::Relaxed) == node {
+                    link.store(outer, Ordering::SeqCst);
+                    return;
+                }
+                inner = link.load(Ordering::Relaxed);
             }
         });
     }
@@ -192,7 +211,7 @@ extern "C" fn on_alarm(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_
             // handler runs on it (see the module docs).
             let current = unsafe { &*node };
             current.engine.increment_epoch();
-            node = current.outer;
+            node = current.outer.load(Ordering::SeqCst);
         }
     });
 }
@@ -216,12 +235,29 @@ mod tests {
         {
             let inner = Alarm::arm(&engine, Duration::from_secs(60)).expect("another");
             assert_eq!(innermost(), ptr::from_ref(&*inner.node).cast_mut());
-            assert_eq!(inner.node.outer, outer_node);
+            assert_eq!(inner.node.outer.load(Ordering::SeqCst), outer_node);
             assert_eq!(timers_of_this_thread(), 2);
         }
         assert_eq!(innermost(), outer_node);
         assert_eq!(timers_of_this_thread(), 1);
         drop(outer);
+        assert!(innermost().is_null());
+        assert_eq!(timers_of_this_thread(), 0);
+    }
+
+    #[test]
+    fn an_alarm_dropped_out_of_order_is_unlinked_where_it_is() {
+        let engine = wasmtime::Engine::default();
+        let outer = Alarm::arm(&engine, Duration::from_secs(60)).expect("an alarm");
+        let middle = Alarm::arm(&engine, Duration::from_secs(60)).expect("another");
+        let inner = Alarm::arm(&engine, Duration::from_secs(60)).expect("a third");
+        let outer_node = ptr::from_ref(&*outer.node).cast_mut();
+        drop(middle);
+        assert_eq!(innermost(), ptr::from_ref(&*inner.node).cast_mut());
+        assert_eq!(inner.node.outer.load(Ordering::SeqCst), outer_node);
+        drop(outer);
+        assert!(inner.node.outer.load(Ordering::SeqCst).is_null());
+        drop(inner);
         assert!(innermost().is_null());
         assert_eq!(timers_of_this_thread(), 0);
     }
