@@ -47,7 +47,8 @@ pub struct GrantOpts {
     #[arg(long = "dir-rw", value_name = "PATH")]
     dir_rw: Option<PathBuf>,
     /// Grant `http` to this origin, e.g. `https://api.example.com` or
-    /// `http://127.0.0.1:8080` (a bare HOST[:PORT] means https); repeatable.
+    /// `http://127.0.0.1:8080` (a bare host, with or without a port, means
+    /// https); repeatable.
     /// A loopback or private IP is reached only on the scheme and port named
     #[arg(long = "allow-http", value_name = "ORIGIN")]
     allow_http: Vec<String>,
