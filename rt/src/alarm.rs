@@ -67,9 +67,10 @@ impl Alarm {
     ///
     /// # Errors
     ///
-    /// If the signal cannot be used here: `SIGALRM` already has a handler
-    /// that is not Tape's, it is blocked on this thread, or the kernel
-    /// refuses a timer. The caller then uses a thread instead.
+    /// If the signal cannot be used here: `SIGALRM`'s handler is not
+    /// Tape's (it had one before Tape's first alarm, or was given one
+    /// since), it is blocked on this thread, or the kernel refuses a timer.
+    /// The caller then uses a thread instead.
     pub(crate) fn arm(engine: &wasmtime::Engine, after: Duration) -> io::Result<Alarm> {
         install()?;
         if blocked()? {
@@ -151,9 +152,33 @@ impl Drop for Alarm {
     }
 }
 
-/// Tape's `SIGALRM` handler, installed once per process; an error if the
-/// signal already had a handler of someone else's.
+/// Tape's `SIGALRM` handler, installed once per process, and checked to be
+/// the one installed now: an error if the signal already had a handler of
+/// someone else's, or was given one since. A run armed without Tape's
+/// handler in place would get no epoch tick at its deadline, and one
+/// without fuel would never stop.
 fn install() -> io::Result<()> {
+    install_once()?;
+    // SAFETY: a zeroed `sigaction` to read into; a null new action only
+    // reads the current one.
+    let current = unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGALRM, ptr::null(), &mut current) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        current.sa_sigaction
+    };
+    if current != on_alarm as *const () as libc::sighandler_t {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "SIGALRM's handler was replaced by someone else's",
+        ));
+    }
+    Ok(())
+}
+
+/// Installs Tape's handler, the first time only.
+fn install_once() -> io::Result<()> {
     static INSTALLED: OnceLock<Result<(), (io::ErrorKind, String)>> = OnceLock::new();
     INSTALLED
         .get_or_init(|| {

@@ -138,9 +138,12 @@ pub enum Timer {
     /// on, for good: choose it only where nothing else in the process uses
     /// `SIGALRM`. System calls the signal interrupts are restarted
     /// (`SA_RESTART`), and it comes once, when the run must stop anyway.
-    /// Where the signal cannot be used — not Linux, `SIGALRM` already
-    /// handled by someone else, or blocked on the run's thread — the
-    /// engine falls back to [`Timer::Thread`] for that run.
+    /// Where the signal cannot be used — not Linux, `SIGALRM` handled by
+    /// someone else (before Tape's first run, or since: checked as each
+    /// run is armed), or blocked on the run's thread — the engine falls
+    /// back to [`Timer::Thread`] for that run. A handler put in place while
+    /// a run is in progress takes that run's signal: it then stops only by
+    /// its fuel.
     Signal,
 }
 

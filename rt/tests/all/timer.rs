@@ -170,21 +170,75 @@ fn someone_elses_handler() {
     assert_eq!(now, handler, "their handler is still installed");
 }
 
+/// Run by [`a_handler_put_in_place_after_tapes_is_left_alone_too`], alone
+/// in a process of its own: Tape's handler installed by a first run, then
+/// replaced by someone else's. A run armed after that would have no tick at
+/// its deadline and, without fuel, would never stop.
 #[test]
-fn a_handler_of_someone_elses_is_left_alone() {
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--include-ignored",
-            "--exact",
-            "timer::someone_elses_handler",
-            "--test-threads=1",
-        ])
-        .output()
+#[ignore = "run in a process of its own by a_handler_put_in_place_after_tapes_is_left_alone_too"]
+fn someone_elses_handler_after_tapes() {
+    let program = spin(&engine(Timer::Signal));
+    let took = stopped_after(&program, 100);
+    assert!(took < TICK, "Tape's handler is in place: {took:?}");
+    extern "C" fn theirs(_: libc::c_int) {}
+    let handler = theirs as *const () as libc::sighandler_t;
+    // SAFETY: a zeroed `sigaction` with a handler of the one-argument kind.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler;
+        assert_eq!(
+            libc::sigaction(libc::SIGALRM, &action, std::ptr::null_mut()),
+            0
+        );
+    }
+    let took = stopped_after(&program, 100);
+    assert!(took >= TICK, "stopped by the thread's first tick: {took:?}");
+    assert_eq!(timers_of_this_thread(), 0);
+    // SAFETY: reading the current action only.
+    let now = unsafe {
+        let mut now: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGALRM, std::ptr::null(), &mut now);
+        now.sa_sigaction
+    };
+    assert_eq!(now, handler, "their handler is still installed");
+}
+
+/// Runs the ignored test `name` of this binary alone in a child process,
+/// and fails if it fails or takes more than 30 seconds (then killed).
+fn in_a_process_of_its_own(name: &str) {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--include-ignored", "--exact", name, "--test-threads=1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "{name} did not end within 30 s\n{}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && stdout.contains("1 passed"),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn a_handler_of_someone_elses_is_left_alone() {
+    in_a_process_of_its_own("timer::someone_elses_handler");
+}
+
+#[test]
+fn a_handler_put_in_place_after_tapes_is_left_alone_too() {
+    in_a_process_of_its_own("timer::someone_elses_handler_after_tapes");
 }
