@@ -143,11 +143,9 @@ fn where_the_signal_is_blocked_the_thread_stops_the_run() {
     });
 }
 
-/// Run by [`a_handler_of_someone_elses_is_left_alone`], alone in a process
-/// of its own: a `SIGALRM` handler installed before Tape's first alarm.
-#[test]
-#[ignore = "run in a process of its own by a_handler_of_someone_elses_is_left_alone"]
-fn someone_elses_handler() {
+/// Puts a `SIGALRM` handler of someone else's in place (one that does
+/// nothing); what `sigaction` will say it is.
+fn install_theirs() -> libc::sighandler_t {
     extern "C" fn theirs(_: libc::c_int) {}
     let handler = theirs as *const () as libc::sighandler_t;
     // SAFETY: a zeroed `sigaction` with a handler of the one-argument kind.
@@ -159,15 +157,35 @@ fn someone_elses_handler() {
             0
         );
     }
+    handler
+}
+
+/// The process's `SIGALRM` handler now.
+fn current_handler() -> libc::sighandler_t {
+    // SAFETY: reading the current action only.
+    unsafe {
+        let mut now: libc::sigaction = std::mem::zeroed();
+        assert_eq!(
+            libc::sigaction(libc::SIGALRM, std::ptr::null(), &mut now),
+            0
+        );
+        now.sa_sigaction
+    }
+}
+
+/// Run by [`a_handler_of_someone_elses_is_left_alone`], alone in a process
+/// of its own: a `SIGALRM` handler installed before Tape's first alarm.
+#[test]
+#[ignore = "run in a process of its own by a_handler_of_someone_elses_is_left_alone"]
+fn someone_elses_handler() {
+    let theirs = install_theirs();
     let took = stopped_after(&spin(&engine(Timer::Signal)), 100);
     assert!(took >= TICK, "stopped by the thread's first tick: {took:?}");
-    // SAFETY: reading the current action only.
-    let now = unsafe {
-        let mut now: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(libc::SIGALRM, std::ptr::null(), &mut now);
-        now.sa_sigaction
-    };
-    assert_eq!(now, handler, "their handler is still installed");
+    assert_eq!(
+        current_handler(),
+        theirs,
+        "their handler is still installed"
+    );
 }
 
 /// Run by [`a_handler_put_in_place_after_tapes_is_left_alone_too`], alone
@@ -180,27 +198,15 @@ fn someone_elses_handler_after_tapes() {
     let program = spin(&engine(Timer::Signal));
     let took = stopped_after(&program, 100);
     assert!(took < TICK, "Tape's handler is in place: {took:?}");
-    extern "C" fn theirs(_: libc::c_int) {}
-    let handler = theirs as *const () as libc::sighandler_t;
-    // SAFETY: a zeroed `sigaction` with a handler of the one-argument kind.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = handler;
-        assert_eq!(
-            libc::sigaction(libc::SIGALRM, &action, std::ptr::null_mut()),
-            0
-        );
-    }
+    let theirs = install_theirs();
     let took = stopped_after(&program, 100);
     assert!(took >= TICK, "stopped by the thread's first tick: {took:?}");
     assert_eq!(timers_of_this_thread(), 0);
-    // SAFETY: reading the current action only.
-    let now = unsafe {
-        let mut now: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(libc::SIGALRM, std::ptr::null(), &mut now);
-        now.sa_sigaction
-    };
-    assert_eq!(now, handler, "their handler is still installed");
+    assert_eq!(
+        current_handler(),
+        theirs,
+        "their handler is still installed"
+    );
 }
 
 /// Runs the ignored test `name` of this binary alone in a child process,
